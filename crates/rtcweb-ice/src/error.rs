@@ -1,0 +1,27 @@
+//! The crate's error type.
+
+use thiserror::Error;
+
+/// What can go wrong in the ICE agent.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A candidate attribute (RFC 8839 section 5.1) did not parse.
+    #[error("malformed candidate: {0}")]
+    MalformedCandidate(&'static str),
+    /// A candidate uses a transport this agent does not speak.
+    #[error("unsupported candidate transport {0:?}")]
+    UnsupportedTransport(String),
+    /// A candidate for a component other than 1 (WebRTC multiplexes RTCP, RFC 8843).
+    #[error("component {0} is not supported (only component 1)")]
+    UnsupportedComponent(u16),
+    /// ICE credentials that RFC 8839 section 5.4 does not allow.
+    #[error("invalid ICE credentials: {0}")]
+    InvalidCredentials(&'static str),
+    /// Too many remote candidates; the new one was ignored.
+    #[error("remote candidate limit reached")]
+    TooManyCandidates,
+    /// The call is not allowed in the agent's current state.
+    #[error("invalid state: {0}")]
+    InvalidState(&'static str),
+}

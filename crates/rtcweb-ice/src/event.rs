@@ -1,0 +1,71 @@
+//! What the agent tells its owner.
+
+use std::net::SocketAddr;
+
+use crate::candidate::Candidate;
+use crate::config::Role;
+
+/// Candidate gathering progress (the W3C `RTCIceGatheringState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatheringState {
+    /// Gathering has not started.
+    New,
+    /// Waiting for STUN or TURN servers.
+    Gathering,
+    /// Every local candidate is known.
+    Complete,
+}
+
+/// Connectivity of the agent (the W3C `RTCIceTransportState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Waiting for remote candidates or credentials.
+    New,
+    /// Checks are running; no usable pair yet.
+    Checking,
+    /// A pair is selected; checks or trickled candidates may still improve on it.
+    Connected,
+    /// A pair is selected and every check is done.
+    Completed,
+    /// The selected pair stopped answering consent checks; it may come back.
+    Disconnected,
+    /// No pair works, or consent was lost for good. An ICE restart may recover.
+    Failed,
+    /// The agent was closed.
+    Closed,
+}
+
+/// An event for the agent's owner, from [`crate::IceAgent::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IceEvent {
+    /// A new local candidate to signal to the peer (trickle ICE).
+    LocalCandidate(Candidate),
+    /// Gathering changed state; `Complete` means "signal end-of-candidates".
+    GatheringState(GatheringState),
+    /// The connection state changed.
+    ConnectionState(ConnectionState),
+    /// Data now flows over this pair.
+    SelectedPair {
+        /// The local candidate.
+        local: Candidate,
+        /// The remote candidate.
+        remote: Candidate,
+    },
+    /// The agent's role flipped after a role conflict (RFC 8445 section 7.3.1.1).
+    RoleChanged(Role),
+    /// A remote candidate uses an mDNS name: resolve it and call
+    /// [`crate::IceAgent::resolve_mdns`].
+    ResolveMdns(String),
+}
+
+/// A datagram for the owner to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The local socket address to send from.
+    pub source: SocketAddr,
+    /// Where to send it.
+    pub destination: SocketAddr,
+    /// The UDP payload.
+    pub payload: Vec<u8>,
+}

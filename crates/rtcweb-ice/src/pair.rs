@@ -1,0 +1,71 @@
+//! Candidate pairs and their states (RFC 8445 section 6.1.2).
+
+use std::time::Instant;
+
+use rtcweb_stun::{ClientTransaction, TransactionId};
+
+/// The state of a candidate pair in the check list (RFC 8445 section 6.1.2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairState {
+    /// Waiting for a pair of its foundation to succeed first.
+    Frozen,
+    /// Ready to be checked.
+    Waiting,
+    /// A check is in flight.
+    InProgress,
+    /// A check succeeded: the pair is valid.
+    Succeeded,
+    /// Every check failed.
+    Failed,
+}
+
+/// A check in flight on a pair.
+#[derive(Debug, Clone)]
+pub(crate) struct Check {
+    pub(crate) tid: TransactionId,
+    pub(crate) timing: ClientTransaction,
+    pub(crate) use_candidate: bool,
+    /// The role the request claimed (ICE-CONTROLLING or ICE-CONTROLLED).
+    pub(crate) role: crate::config::Role,
+    pub(crate) bytes: Vec<u8>,
+    /// When the first transmission left, for the round-trip estimate.
+    pub(crate) started: Instant,
+}
+
+/// One local candidate paired with one remote candidate.
+#[derive(Debug, Clone)]
+pub(crate) struct Pair {
+    pub(crate) local: usize,
+    pub(crate) remote: usize,
+    pub(crate) priority: u64,
+    pub(crate) foundation: (String, String),
+    pub(crate) state: PairState,
+    pub(crate) check: Option<Check>,
+    /// The controlling agent nominated this pair and both sides agree it is usable.
+    pub(crate) nominated: bool,
+    /// Controlled side: the peer sent USE-CANDIDATE before our own check succeeded.
+    pub(crate) nominate_on_success: bool,
+    /// Controlling side: the next check of this pair carries USE-CANDIDATE.
+    pub(crate) send_use_candidate: bool,
+    /// When the pair last got an authenticated response (consent, RFC 7675).
+    pub(crate) last_response: Option<Instant>,
+}
+
+/// Pair priority (RFC 8445 section 6.1.2.3): G is the controlling agent's candidate
+/// priority, D the controlled agent's.
+pub(crate) fn pair_priority(controlling: u32, controlled: u32) -> u64 {
+    let (g, d) = (u64::from(controlling), u64::from(controlled));
+    (1 << 32) * g.min(d) + 2 * g.max(d) + u64::from(g > d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pair_priority;
+
+    #[test]
+    fn pair_priority_is_symmetric_up_to_the_tie_bit() {
+        assert_eq!(pair_priority(10, 20), (10 << 32) + 40);
+        assert_eq!(pair_priority(20, 10), (10 << 32) + 41);
+        assert!(pair_priority(100, 100) > pair_priority(99, 1000));
+    }
+}
