@@ -106,6 +106,9 @@ pub struct IceConfig {
     pub policy: TransportPolicy,
     /// STUN servers to learn server-reflexive candidates from.
     pub stun_servers: Vec<SocketAddr>,
+    /// TURN servers to allocate relayed candidates on (UDP, TCP or TLS; long-term, REST or
+    /// OAuth credentials), one allocation per host address of the server's family.
+    pub turn_servers: Vec<rtcweb_turn::ClientConfig>,
 }
 
 impl Default for IceConfig {
@@ -126,6 +129,7 @@ impl Default for IceConfig {
             max_pairs: 100,
             policy: TransportPolicy::All,
             stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
         }
     }
 }

@@ -59,13 +59,27 @@ pub enum IceEvent {
     ResolveMdns(String),
 }
 
-/// A datagram for the owner to send.
+/// How a transmit travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Protocol {
+    /// A UDP datagram from `source`.
+    #[default]
+    Udp,
+    /// Octets on the TCP connection from `source` to `destination` (a TURN server).
+    Tcp,
+    /// Octets to encrypt on the TLS connection from `source` to `destination`.
+    Tls,
+}
+
+/// Something for the owner to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     /// The local socket address to send from.
     pub source: SocketAddr,
     /// Where to send it.
     pub destination: SocketAddr,
-    /// The UDP payload.
+    /// The UDP payload, or stream octets for TCP and TLS.
     pub payload: Vec<u8>,
+    /// UDP, or the stream to a TURN server it belongs on.
+    pub protocol: Protocol,
 }

@@ -28,5 +28,5 @@ pub use candidate::{
 };
 pub use config::{Credentials, IceConfig, Role, TransportPolicy};
 pub use error::Error;
-pub use event::{ConnectionState, GatheringState, IceEvent, Transmit};
+pub use event::{ConnectionState, GatheringState, IceEvent, Protocol, Transmit};
 pub use pair::PairState;

@@ -54,18 +54,16 @@ impl IceAgent {
             CandidateKind::Relayed => true,
             _ => false,
         };
-        if !usable_kind
-            || l.socket.is_ipv4() != raddr.is_ipv4()
-            || l.cand.transport != Transport::Udp
-        {
+        let key = l.key();
+        if !usable_kind || key.is_ipv4() != raddr.is_ipv4() || l.cand.transport != Transport::Udp {
             return None;
         }
-        // Link-local and loopback only talk to their own kind.
-        if l.socket.ip().is_loopback() != raddr.ip().is_loopback() {
+        // Loopback only talks to loopback.
+        if key.ip().is_loopback() != raddr.ip().is_loopback() {
             return None;
         }
         if self.pairs.iter().any(|p| {
-            self.locals[p.local].socket == l.socket && self.remotes[p.remote].addr == Some(raddr)
+            self.locals[p.local].key() == key && self.remotes[p.remote].addr == Some(raddr)
         }) {
             return None;
         }
@@ -250,18 +248,18 @@ impl IceAgent {
             bytes,
             started: now,
         });
-        self.transmit_check(i);
+        self.transmit_check(now, i);
     }
 
-    fn transmit_check(&mut self, i: usize) {
+    fn transmit_check(&mut self, now: Instant, i: usize) {
         let p = &self.pairs[i];
         let (Some(check), Some(dest)) = (&p.check, self.remotes[p.remote].addr) else {
             return;
         };
-        let source = self.locals[p.local].socket;
+        let source = self.locals[p.local].key();
         trace!(%source, %dest, use_candidate = check.use_candidate, "connectivity check");
         let bytes = check.bytes.clone();
-        self.send(source, dest, bytes);
+        self.send_via(now, source, dest, bytes);
     }
 
     /// Retransmits due checks and fails the ones that ran out of time.
@@ -291,7 +289,7 @@ impl IceAgent {
                 }
                 TransactionState::Pending => {
                     if check.timing.poll_transmit() {
-                        self.transmit_check(i);
+                        self.transmit_check(now, i);
                     }
                 }
                 TransactionState::Completed => {}
@@ -344,7 +342,7 @@ impl IceAgent {
             return false;
         }
         let p = &self.pairs[i];
-        let (psource, pdest) = (self.locals[p.local].socket, self.remotes[p.remote].addr);
+        let (psource, pdest) = (self.locals[p.local].key(), self.remotes[p.remote].addr);
         let use_candidate = p.check.as_ref().is_some_and(|c| c.use_candidate);
         if let Some(c) = &p.check {
             self.rtt
@@ -414,7 +412,12 @@ impl IceAgent {
             related: Some(base),
             extensions: Vec::new(),
         };
-        self.push_local(super::LocalCandidate { cand, socket, base });
+        self.push_local(super::LocalCandidate {
+            cand,
+            socket,
+            base,
+            relay: None,
+        });
     }
 
     pub(super) fn check_succeeded(&mut self, now: Instant, i: usize, use_candidate: bool) {
@@ -465,6 +468,12 @@ impl IceAgent {
             self.remotes[p.remote].cand.clone(),
         );
         debug!(local = %local, remote = %remote, "selected pair");
+        if let (Some(key), Some(peer)) = (
+            Some(self.locals[p.local].key()).filter(|_| self.locals[p.local].relay.is_some()),
+            self.remotes[p.remote].addr,
+        ) {
+            self.bind_channel_for(now, key, peer);
+        }
         self.push_event(IceEvent::SelectedPair { local, remote });
     }
 

@@ -95,7 +95,7 @@ impl IceAgent {
         let p = &self.pairs[i];
         let route = self.remotes[p.remote]
             .addr
-            .map(|dest| (self.locals[p.local].socket, dest));
+            .map(|dest| (self.locals[p.local].key(), dest));
         if self.consent.next_check.is_some_and(|t| t <= now) {
             if let Some((tid, bytes)) = self.build_check(i, false) {
                 let config = TransactionConfig {
@@ -132,7 +132,7 @@ impl IceAgent {
             .retain(|c| c.timing.state() == TransactionState::Pending);
         if let Some((source, dest)) = route {
             for bytes in resend {
-                self.send(source, dest, bytes);
+                self.send_via(now, source, dest, bytes);
                 self.consent.last_sent = Some(now);
             }
         }
@@ -159,8 +159,8 @@ impl IceAgent {
         let len = b.finish();
         let p = &self.pairs[i];
         if let Some(dest) = self.remotes[p.remote].addr {
-            let source = self.locals[p.local].socket;
-            self.send(source, dest, buf[..len].to_vec());
+            let source = self.locals[p.local].key();
+            self.send_via(now, source, dest, buf[..len].to_vec());
             self.consent.last_sent = Some(now);
         }
     }

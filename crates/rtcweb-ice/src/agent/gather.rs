@@ -60,7 +60,7 @@ impl IceAgent {
                     },
                 );
                 let bytes = buf[..len].to_vec();
-                self.send(*base, server, bytes.clone());
+                self.send_with(*base, server, bytes.clone(), crate::event::Protocol::Udp);
                 self.gather_tasks.push(GatherTask {
                     base: *base,
                     server,
@@ -97,8 +97,7 @@ impl IceAgent {
         self.check_gathering_complete();
         true
     }
-
-    fn add_server_reflexive(
+    pub(super) fn add_server_reflexive(
         &mut self,
         _now: Instant,
         base: SocketAddr,
@@ -129,6 +128,7 @@ impl IceAgent {
             cand,
             socket: base,
             base,
+            relay: None,
         });
     }
 
@@ -143,7 +143,7 @@ impl IceAgent {
             }
         }
         for (base, server, bytes) in resend {
-            self.send(base, server, bytes);
+            self.send_with(base, server, bytes, crate::event::Protocol::Udp);
         }
         let before = self.gather_tasks.len();
         self.gather_tasks
@@ -161,7 +161,10 @@ impl IceAgent {
     }
 
     pub(super) fn check_gathering_complete(&mut self) {
-        if self.gathering_state == GatheringState::Gathering && self.gather_tasks.is_empty() {
+        if self.gathering_state == GatheringState::Gathering
+            && self.gather_tasks.is_empty()
+            && self.relays_settled()
+        {
             self.set_gathering_state(GatheringState::Complete);
         }
     }

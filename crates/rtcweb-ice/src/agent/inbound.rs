@@ -25,7 +25,7 @@ impl IceAgent {
     ) -> bool {
         // Only requests on our own sockets, for our ufrag, with our password: anything else
         // is dropped without a trace in the agent's state.
-        if !self.locals.iter().any(|l| l.socket == local) {
+        if !self.locals.iter().any(|l| l.key() == local) {
             return false;
         }
         let Some(Ok(Attribute::Username(username))) = msg.attribute(AttributeType::USERNAME) else {
@@ -56,7 +56,7 @@ impl IceAgent {
         match (self.role, controlling, controlled) {
             (Role::Controlling, Some(theirs), _) if !self.config.lite => {
                 if self.tie_breaker >= theirs {
-                    self.respond_error(local, remote, tid, ErrorCode::ROLE_CONFLICT, &key);
+                    self.respond_error(now, local, remote, tid, ErrorCode::ROLE_CONFLICT, &key);
                     return true;
                 }
                 self.switch_role(Role::Controlled);
@@ -65,14 +65,14 @@ impl IceAgent {
                 if self.tie_breaker >= theirs {
                     self.switch_role(Role::Controlling);
                 } else {
-                    self.respond_error(local, remote, tid, ErrorCode::ROLE_CONFLICT, &key);
+                    self.respond_error(now, local, remote, tid, ErrorCode::ROLE_CONFLICT, &key);
                     return true;
                 }
             }
             _ => {}
         }
 
-        self.respond_success(local, remote, tid, &key);
+        self.respond_success(now, local, remote, tid, &key);
 
         let peer_priority = match msg.attribute(AttributeType::PRIORITY) {
             Some(Ok(Attribute::Priority(p))) => p,
@@ -100,7 +100,7 @@ impl IceAgent {
         }
 
         let Some(i) = self.pairs.iter().position(|p| {
-            self.locals[p.local].socket == local && self.remotes[p.remote].addr == Some(remote)
+            self.locals[p.local].key() == local && self.remotes[p.remote].addr == Some(remote)
         }) else {
             return true;
         };
@@ -111,7 +111,7 @@ impl IceAgent {
                 // Retransmit at once: both sides behind NATs finish faster.
                 if let Some(check) = &self.pairs[i].check {
                     let bytes = check.bytes.clone();
-                    self.send(local, remote, bytes);
+                    self.send_via(now, local, remote, bytes);
                 }
             }
             PairState::Frozen | PairState::Waiting | PairState::Failed => {
@@ -167,9 +167,9 @@ impl IceAgent {
     }
 
     fn local_for_socket(&self, socket: SocketAddr) -> Option<usize> {
-        self.locals
-            .iter()
-            .position(|l| l.socket == socket && l.cand.kind == CandidateKind::Host)
+        self.locals.iter().position(|l| {
+            l.key() == socket && matches!(l.cand.kind, CandidateKind::Host | CandidateKind::Relayed)
+        })
     }
 
     /// The lite agent's pair for (local, remote), created on first use.
@@ -199,6 +199,7 @@ impl IceAgent {
 
     fn respond_success(
         &mut self,
+        now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
         tid: TransactionId,
@@ -213,12 +214,13 @@ impl IceAgent {
             && b.fingerprint().is_ok();
         if ok {
             let len = b.finish();
-            self.send(local, remote, buf[..len].to_vec());
+            self.send_via(now, local, remote, buf[..len].to_vec());
         }
     }
 
     fn respond_error(
         &mut self,
+        now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
         tid: TransactionId,
@@ -243,7 +245,7 @@ impl IceAgent {
             && b.fingerprint().is_ok();
         if ok {
             let len = b.finish();
-            self.send(local, remote, buf[..len].to_vec());
+            self.send_via(now, local, remote, buf[..len].to_vec());
         }
     }
 }

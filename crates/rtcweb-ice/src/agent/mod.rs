@@ -7,7 +7,7 @@ mod checks;
 mod consent;
 mod gather;
 mod inbound;
-
+mod relay;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -20,12 +20,13 @@ use crate::candidate::{
 };
 use crate::config::{Credentials, IceConfig, Role, TransportPolicy};
 use crate::error::Error;
-use crate::event::{ConnectionState, GatheringState, IceEvent, Transmit};
+use crate::event::{ConnectionState, GatheringState, IceEvent, Protocol, Transmit};
 use crate::pair::{Pair, PairState};
 use crate::rng::Rng;
 
 use self::consent::Consent;
 use self::gather::GatherTask;
+use self::relay::Relay;
 
 /// A local candidate and where its packets really leave from.
 #[derive(Debug, Clone)]
@@ -34,8 +35,22 @@ pub(crate) struct LocalCandidate {
     /// The local socket packets of this candidate are sent from.
     pub(crate) socket: SocketAddr,
     /// The base (RFC 8445 section 5.1.1.1): the host address for host, server-reflexive
-    /// and peer-reflexive candidates.
+    /// and peer-reflexive candidates, the relayed address for relayed ones.
     pub(crate) base: SocketAddr,
+    /// The TURN allocation a relayed candidate lives on.
+    pub(crate) relay: Option<usize>,
+}
+
+impl LocalCandidate {
+    /// The address the agent knows this candidate by in pairs and when datagrams arrive:
+    /// the socket for host candidates, the relayed address for relayed ones.
+    pub(crate) fn key(&self) -> SocketAddr {
+        if self.relay.is_some() {
+            self.base
+        } else {
+            self.socket
+        }
+    }
 }
 
 /// A remote candidate, resolved or waiting for mDNS.
@@ -52,6 +67,9 @@ pub enum Received<'a> {
     Consumed,
     /// Application data (DTLS, SRTP, ...) from a known remote candidate.
     Data(&'a [u8]),
+    /// The peer sent application data through a TURN relay: take it with
+    /// [`IceAgent::poll_relayed_data`].
+    Relayed,
     /// Dropped: malformed, unauthenticated, or from an unknown address.
     Dropped,
 }
@@ -89,6 +107,8 @@ pub struct IceAgent {
     pub(crate) triggered: VecDeque<usize>,
     pub(crate) next_check_at: Option<Instant>,
     pub(crate) gather_tasks: Vec<GatherTask>,
+    pub(crate) relays: Vec<Relay>,
+    pub(crate) relayed_data: VecDeque<Vec<u8>>,
     pub(crate) gathering_state: GatheringState,
     pub(crate) state: ConnectionState,
     pub(crate) selected: Option<usize>,
@@ -134,6 +154,8 @@ impl IceAgent {
             triggered: VecDeque::new(),
             next_check_at: None,
             gather_tasks: Vec::new(),
+            relays: Vec::new(),
+            relayed_data: VecDeque::new(),
             gathering_state: GatheringState::New,
             state: ConnectionState::New,
             selected: None,
@@ -241,6 +263,7 @@ impl IceAgent {
             cand,
             socket: addr,
             base: addr,
+            relay: None,
         });
         self.pair_local(now, idx);
     }
@@ -255,6 +278,7 @@ impl IceAgent {
         self.set_gathering_state(GatheringState::Gathering);
         if !self.config.lite {
             self.start_server_reflexive(now);
+            self.start_relays(now);
         }
         self.check_gathering_complete();
     }
@@ -375,26 +399,44 @@ impl IceAgent {
         }
         self.update_state(now);
     }
-
-    /// Stops everything: no more transmits, state `Closed`.
-    pub fn close(&mut self) {
+    /// Stops everything, releasing TURN allocations (their Refresh with lifetime 0 is the
+    /// last thing [`IceAgent::poll_transmit`] yields); state `Closed`.
+    pub fn close(&mut self, now: Instant) {
         self.pairs.clear();
         self.triggered.clear();
         self.gather_tasks.clear();
         self.transmits.clear();
+        self.release_relays(now);
         self.selected = None;
         self.previous_route = None;
         self.set_state(ConnectionState::Closed);
     }
-
-    /// Where application data goes now, as (local socket, remote address); `None` before a
-    /// pair is selected, after consent is lost, or once closed.
+    /// Where application data goes now when it can go directly, as (local socket, remote
+    /// address), so the owner can send from its own buffer. `None` before a pair is
+    /// selected, after consent is lost, once closed, and when the selected pair is relayed
+    /// (then use [`IceAgent::send_data`]).
     pub fn send_route(&mut self, now: Instant) -> Option<(SocketAddr, SocketAddr)> {
-        let route = self.send_route_inner()?;
+        let (local, remote) = self.send_route_inner()?;
+        if self.relays.iter().any(|r| r.relayed == Some(local)) {
+            return None;
+        }
         self.consent.last_sent = Some(now);
-        Some(route)
+        Some((local, remote))
     }
 
+    /// Queues application data on the selected pair, directly or through its TURN relay;
+    /// it comes out of [`IceAgent::poll_transmit`]. Returns `false` when there is no route.
+    pub fn send_data(&mut self, now: Instant, payload: &[u8]) -> bool {
+        let Some((local, remote)) = self.send_route_inner() else {
+            return false;
+        };
+        self.consent.last_sent = Some(now);
+        self.send_via(now, local, remote, payload.to_vec());
+        true
+    }
+
+    /// The selected route as (local key, remote address): the local key is the host socket,
+    /// or the relayed address of a relayed candidate.
     fn send_route_inner(&self) -> Option<(SocketAddr, SocketAddr)> {
         if matches!(self.state, ConnectionState::Closed) || self.consent.lost {
             return None;
@@ -402,7 +444,7 @@ impl IceAgent {
         match self.selected {
             Some(i) => {
                 let p = &self.pairs[i];
-                Some((self.locals[p.local].socket, self.remotes[p.remote].addr?))
+                Some((self.locals[p.local].key(), self.remotes[p.remote].addr?))
             }
             None => self.previous_route,
         }
@@ -418,6 +460,11 @@ impl IceAgent {
     ) -> Received<'a> {
         if self.state == ConnectionState::Closed {
             return Received::Dropped;
+        }
+        if let Some(i) = self.relay_for(local, remote) {
+            let received = self.handle_relay_input(now, i, bytes);
+            self.update_state(now);
+            return received;
         }
         if !is_stun(bytes) {
             return if self.remotes.iter().any(|r| r.addr == Some(remote))
@@ -455,6 +502,7 @@ impl IceAgent {
             return;
         }
         self.gather_timeouts(now);
+        self.relay_timeouts(now);
         self.check_timeouts(now);
         self.pace_checks(now);
         self.maybe_nominate(now);
@@ -469,6 +517,7 @@ impl IceAgent {
         }
         [
             self.gather_timeout(),
+            self.relay_timeout(),
             self.checks_timeout(),
             self.nomination_timeout(),
             self.consent_timeout(),
@@ -487,8 +536,13 @@ impl IceAgent {
     pub fn poll_event(&mut self) -> Option<IceEvent> {
         self.events.pop_front()
     }
-
-    pub(crate) fn send(&mut self, source: SocketAddr, destination: SocketAddr, payload: Vec<u8>) {
+    pub(crate) fn send_with(
+        &mut self,
+        source: SocketAddr,
+        destination: SocketAddr,
+        payload: Vec<u8>,
+        protocol: Protocol,
+    ) {
         if self.transmits.len() >= MAX_QUEUED_TRANSMITS {
             self.transmits.pop_front();
         }
@@ -496,6 +550,7 @@ impl IceAgent {
             source,
             destination,
             payload,
+            protocol,
         });
     }
 

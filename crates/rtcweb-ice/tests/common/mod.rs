@@ -137,11 +137,20 @@ impl Peer {
 impl Endpoint for Peer {
     fn handle_datagram(&mut self, now: Instant, d: Datagram) {
         self.apply_inbox(now);
-        if let Received::Data([0xAA, n @ ..]) =
-            self.agent.handle_receive(now, d.to, d.from, &d.payload)
-        {
-            let n = u32::from_be_bytes(n[..4].try_into().unwrap());
-            self.data_received.push((now, n));
+        match self.agent.handle_receive(now, d.to, d.from, &d.payload) {
+            Received::Data([0xAA, n @ ..]) => {
+                let n = u32::from_be_bytes(n[..4].try_into().unwrap());
+                self.data_received.push((now, n));
+            }
+            Received::Relayed => {
+                while let Some(data) = self.agent.poll_relayed_data() {
+                    if let [0xAA, n @ ..] = &data[..] {
+                        let n = u32::from_be_bytes(n[..4].try_into().unwrap());
+                        self.data_received.push((now, n));
+                    }
+                }
+            }
+            _ => {}
         }
         self.drain_events(now);
     }
@@ -155,11 +164,10 @@ impl Endpoint for Peer {
             && at <= now
         {
             {
-                if let Some((from, to)) = self.agent.send_route(now) {
-                    let mut payload = vec![0xAA];
-                    payload.extend_from_slice(&self.data_sent.to_be_bytes());
+                let mut payload = vec![0xAA];
+                payload.extend_from_slice(&self.data_sent.to_be_bytes());
+                if self.agent.send_data(now, &payload) {
                     self.data_sent += 1;
-                    self.pending.push_back(Datagram { from, to, payload });
                 }
                 self.next_data = Some(at + interval);
             }

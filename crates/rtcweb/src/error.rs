@@ -1,0 +1,40 @@
+//! The crate's error type.
+
+use thiserror::Error;
+
+/// What a `PeerConnection` call can fail with. Variants carry the W3C `DOMException` name
+/// where the API would raise one.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An ICE server URL that RFC 7064/7065 does not allow.
+    #[error("invalid ICE server URL {0:?}")]
+    InvalidIceServerUrl(String),
+    /// A TURN URL without credentials.
+    #[error("TURN URL {0:?} needs credentials")]
+    MissingTurnCredentials(String),
+    /// An ICE server host name that was not resolved (the driver resolves names).
+    #[error("ICE server host {0:?} is not an IP address; resolve it first")]
+    UnresolvedHost(String),
+    /// Offer/answer failed (JSEP); the message names the W3C exception.
+    #[error("{0}")]
+    Jsep(#[from] rtcweb_jsep::Error),
+    /// A candidate that does not parse, or that the agent cannot use.
+    #[error("candidate: {0}")]
+    Candidate(#[from] rtcweb_ice::Error),
+    /// DTLS setup failed.
+    #[error("DTLS: {0}")]
+    Dtls(#[from] rtcweb_dtls::Error),
+    /// SRTP failed.
+    #[error("SRTP: {0}")]
+    Srtp(#[from] rtcweb_srtp::Error),
+    /// A call that the connection's state does not allow (`InvalidStateError`).
+    #[error("InvalidStateError: {0}")]
+    InvalidState(&'static str),
+    /// No such transceiver or data channel.
+    #[error("unknown {0}")]
+    Unknown(&'static str),
+    /// A signaling message that is not valid JSON for its type.
+    #[error("malformed signaling message: {0}")]
+    Signaling(String),
+}

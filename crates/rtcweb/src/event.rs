@@ -1,0 +1,93 @@
+//! What a `PeerConnection` tells its owner, and what it asks the owner to send.
+
+use std::net::SocketAddr;
+
+pub use rtcweb_ice::{ConnectionState as IceConnectionState, GatheringState, Protocol};
+pub use rtcweb_jsep::{SignalingState, TransceiverId};
+
+use crate::signaling::IceCandidateInit;
+
+/// `RTCPeerConnectionState`: ICE and DTLS together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerConnectionState {
+    /// Nothing has started.
+    New,
+    /// ICE is checking or DTLS is handshaking.
+    Connecting,
+    /// ICE has a pair and DTLS is up.
+    Connected,
+    /// ICE lost its pair for now.
+    Disconnected,
+    /// ICE or DTLS failed.
+    Failed,
+    /// `close()` was called.
+    Closed,
+}
+
+/// An event from [`crate::PeerConnection::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Something changed that needs an offer/answer exchange.
+    NegotiationNeeded,
+    /// A local candidate to signal, or `None` when gathering is complete (the browser's
+    /// null candidate).
+    IceCandidate(Option<IceCandidateInit>),
+    /// The ICE gathering state changed.
+    IceGatheringState(GatheringState),
+    /// The ICE connection state changed.
+    IceConnectionState(IceConnectionState),
+    /// The overall connection state changed.
+    ConnectionState(PeerConnectionState),
+    /// The signaling state changed.
+    SignalingState(SignalingState),
+    /// Data now flows over this candidate pair (`candidate:` strings).
+    SelectedCandidatePair {
+        /// Local candidate.
+        local: String,
+        /// Remote candidate.
+        remote: String,
+    },
+    /// DTLS is up; SRTP keys are in place.
+    DtlsConnected {
+        /// "DTLS 1.2" or "DTLS 1.3".
+        version: &'static str,
+        /// The SRTP protection profile name, if media was negotiated.
+        srtp_profile: Option<&'static str>,
+    },
+    /// A transceiver receives media from the peer (the W3C `track` event).
+    Track {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// Its mid.
+        mid: String,
+    },
+    /// An RTP packet arrived and was decrypted.
+    Rtp {
+        /// The transceiver it belongs to, when known (by SSRC or payload type).
+        transceiver: Option<TransceiverId>,
+        /// The plain RTP packet.
+        packet: Vec<u8>,
+    },
+    /// An RTCP compound packet arrived and was decrypted.
+    Rtcp {
+        /// The plain RTCP packet.
+        packet: Vec<u8>,
+    },
+    /// A remote candidate uses this mDNS name: resolve it and call
+    /// [`crate::PeerConnection::resolve_mdns`].
+    ResolveMdns(String),
+}
+
+/// Something to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The local socket to send from.
+    pub source: SocketAddr,
+    /// Where to.
+    pub destination: SocketAddr,
+    /// The datagram (UDP), or stream octets (TCP/TLS to a TURN server).
+    pub payload: Vec<u8>,
+    /// How it travels.
+    pub protocol: Protocol,
+}

@@ -1,0 +1,302 @@
+//! The `PeerConnection`: one sans-IO object per peer, composing JSEP, ICE, DTLS, SRTP and
+//! SCTP. This module holds its state and the W3C-shaped API; `transport` moves bytes
+//! between the layers, `negotiation` applies descriptions to them, and `media` handles RTP.
+
+mod media;
+mod negotiation;
+mod transport;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint};
+use rtcweb_ice::{IceAgent, IceConfig, Role, TransportPolicy};
+use rtcweb_jsep::{Jsep, JsepConfig};
+use tracing::debug;
+
+use crate::config::{IceCredential, IceServerUrl, IceTransportPolicy, RtcConfiguration, Scheme};
+use crate::error::Error;
+use crate::event::{Event, PeerConnectionState, Transmit};
+
+/// Most queued events and transmits before the oldest are dropped: an owner that stops
+/// polling must not make the connection grow without bound.
+const MAX_QUEUED: usize = 4096;
+
+/// A WebRTC peer connection as a state machine.
+///
+/// The owner (a driver such as `rtcweb-tokio`, or a test) binds UDP sockets and reports
+/// their addresses with [`PeerConnection::add_local_address`], feeds every datagram to
+/// [`PeerConnection::handle_receive`], sends what [`PeerConnection::poll_transmit`] yields,
+/// calls [`PeerConnection::handle_timeout`] at [`PeerConnection::poll_timeout`], and reacts
+/// to [`PeerConnection::poll_event`]. Offer/answer follows the W3C API.
+pub struct PeerConnection {
+    pub(crate) jsep: Jsep,
+    pub(crate) ice: IceAgent,
+    pub(crate) dtls_context: DtlsContext,
+    pub(crate) dtls: Option<DtlsEndpoint>,
+    pub(crate) srtp: Option<rtcweb_srtp::Session>,
+    pub(crate) srtp_profile: Option<&'static str>,
+    pub(crate) dtls_version: Option<&'static str>,
+    /// DTLS role and the peer's fingerprints, once an answer fixed them.
+    pub(crate) dtls_params: Option<(rtcweb_dtls::Role, Vec<rtcweb_dtls::Fingerprint>)>,
+    pub(crate) dtls_failed: bool,
+    pub(crate) gathering_started: bool,
+    pub(crate) closed: bool,
+    pub(crate) state: PeerConnectionState,
+    pub(crate) ice_state: rtcweb_ice::ConnectionState,
+    /// The mid candidates are signalled with (the first m= section: BUNDLE).
+    pub(crate) candidate_mid: Option<String>,
+    pub(crate) media: media::MediaState,
+
+    pub(crate) out: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) stats: Counters,
+}
+
+/// Transport-level counters for getStats.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub(crate) bytes_sent: u64,
+    pub(crate) bytes_received: u64,
+    pub(crate) packets_sent: u64,
+    pub(crate) packets_received: u64,
+}
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection")
+            .field("state", &self.state)
+            .field("signaling", &self.jsep.signaling_state())
+            .field("ice", &self.ice_state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PeerConnection {
+    /// A new connection. ICE server URLs must carry IP addresses (see
+    /// [`RtcConfiguration::resolve_with`]).
+    pub fn new(config: RtcConfiguration) -> Result<Self, Error> {
+        let mut dtls_config = DtlsConfig::default();
+        dtls_config.rng_seed = Some(config.seed ^ 0xd715);
+        let dtls_context = DtlsContext::new(dtls_config, config.certificate.clone())?;
+        let ours = dtls_context.certificate().fingerprint();
+        let jsep_fingerprint = rtcweb_jsep::sdp::Fingerprint {
+            algorithm: ours.hash_function().name().to_owned(),
+            value: ours.value().to_vec(),
+        };
+        let jsep = Jsep::new(JsepConfig {
+            bundle_policy: config.bundle_policy,
+            ice_lite: config.ice_lite,
+            fingerprints: vec![jsep_fingerprint],
+            seed: config.seed,
+            ..JsepConfig::default()
+        });
+        let ice_config = ice_config(&config)?;
+        let mut ice = IceAgent::new(ice_config, Role::Controlled, config.seed ^ 0x1ce);
+        let creds = jsep.local_ice_credentials();
+        ice.set_local_credentials(rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)?);
+        Ok(Self {
+            jsep,
+            ice,
+            dtls_context,
+            dtls: None,
+            srtp: None,
+            srtp_profile: None,
+            dtls_version: None,
+            dtls_params: None,
+            dtls_failed: false,
+            gathering_started: false,
+            closed: false,
+            state: PeerConnectionState::New,
+            ice_state: rtcweb_ice::ConnectionState::New,
+            candidate_mid: None,
+            media: media::MediaState::new(config.seed),
+
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Counters::default(),
+        })
+    }
+
+    /// Adds a local address the owner has a UDP socket bound to: a host candidate.
+    pub fn add_local_address(&mut self, now: Instant, addr: SocketAddr) {
+        self.ice.add_host_address(now, addr);
+        self.pump(now);
+    }
+
+    /// `signalingState`.
+    pub fn signaling_state(&self) -> rtcweb_jsep::SignalingState {
+        self.jsep.signaling_state()
+    }
+
+    /// `connectionState`.
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.state
+    }
+
+    /// `iceConnectionState`.
+    pub fn ice_connection_state(&self) -> rtcweb_ice::ConnectionState {
+        self.ice_state
+    }
+
+    /// `iceGatheringState`.
+    pub fn ice_gathering_state(&self) -> rtcweb_ice::GatheringState {
+        self.ice.gathering_state()
+    }
+
+    /// The selected candidate pair, as `candidate:` strings.
+    pub fn selected_candidate_pair(&self) -> Option<(String, String)> {
+        self.ice
+            .selected_pair()
+            .map(|(l, r)| (l.to_string(), r.to_string()))
+    }
+
+    /// The negotiated DTLS version ("DTLS 1.2" / "DTLS 1.3"), once connected.
+    pub fn dtls_version(&self) -> Option<&'static str> {
+        self.dtls_version
+    }
+
+    /// The SRTP protection profile in use, once DTLS is connected.
+    pub fn srtp_profile(&self) -> Option<&'static str> {
+        self.srtp_profile
+    }
+
+    /// The transceivers, as JSEP sees them.
+    pub fn transceivers(&self) -> &[rtcweb_jsep::Transceiver] {
+        self.jsep.transceivers()
+    }
+
+    /// `close()`: stops everything. TURN allocations are released by the transmits that
+    /// follow.
+    pub fn close(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if let Some(dtls) = self.dtls.as_mut() {
+            dtls.close();
+        }
+        self.drain_dtls(now);
+        self.jsep.close();
+        self.ice.close(now);
+        self.pump(now);
+        self.update_state();
+    }
+
+    pub(crate) fn push_event(&mut self, event: Event) {
+        if self.events.len() >= MAX_QUEUED {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn push_transmit(&mut self, t: Transmit) {
+        if self.out.len() >= MAX_QUEUED {
+            self.out.pop_front();
+        }
+        self.stats.bytes_sent += t.payload.len() as u64;
+        self.stats.packets_sent += 1;
+        self.out.push_back(t);
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next datagram (or stream octets) to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+
+    /// Recomputes `connectionState` (W3C: ICE and DTLS together).
+    pub(crate) fn update_state(&mut self) {
+        use rtcweb_ice::ConnectionState as Ice;
+        let dtls_up = self
+            .dtls
+            .as_ref()
+            .is_some_and(|d| *d.state() == rtcweb_dtls::State::Connected);
+        let state = if self.closed {
+            PeerConnectionState::Closed
+        } else if self.dtls_failed || self.ice_state == Ice::Failed {
+            PeerConnectionState::Failed
+        } else if self.ice_state == Ice::Disconnected {
+            PeerConnectionState::Disconnected
+        } else if matches!(self.ice_state, Ice::Connected | Ice::Completed) && dtls_up {
+            PeerConnectionState::Connected
+        } else if self.ice_state == Ice::New && self.dtls.is_none() {
+            PeerConnectionState::New
+        } else {
+            PeerConnectionState::Connecting
+        };
+        if state != self.state {
+            debug!(from = ?self.state, to = ?state, "connection state");
+            self.state = state;
+            self.push_event(Event::ConnectionState(state));
+        }
+    }
+}
+
+/// Turns the configuration's ICE servers into the agent's STUN and TURN server lists.
+fn ice_config(config: &RtcConfiguration) -> Result<IceConfig, Error> {
+    let mut ice = IceConfig {
+        lite: config.ice_lite,
+        policy: match config.ice_transport_policy {
+            IceTransportPolicy::All => TransportPolicy::All,
+            IceTransportPolicy::Relay => TransportPolicy::Relay,
+        },
+        ..IceConfig::default()
+    };
+    for server in &config.ice_servers {
+        for url in &server.urls {
+            let parsed = IceServerUrl::parse(url)?;
+            let addr = parsed
+                .socket_addr()
+                .ok_or_else(|| Error::UnresolvedHost(parsed.host.clone()))?;
+            match parsed.scheme {
+                Scheme::Stun => ice.stun_servers.push(addr),
+                Scheme::Stuns => debug!(url, "stuns: is not used for gathering"),
+                Scheme::Turn | Scheme::Turns => {
+                    let credential = server
+                        .credential
+                        .as_ref()
+                        .ok_or_else(|| Error::MissingTurnCredentials(url.clone()))?;
+                    let credentials = match credential {
+                        IceCredential::Password { username, password } => {
+                            rtcweb_turn::Credentials::LongTerm {
+                                username: username.clone(),
+                                password: password.clone(),
+                            }
+                        }
+                        IceCredential::RestSecret {
+                            secret,
+                            user,
+                            expiry_unix,
+                        } => rtcweb_turn::Credentials::rest(secret, user, *expiry_unix),
+                        IceCredential::OAuth {
+                            kid,
+                            mac_key,
+                            access_token,
+                        } => rtcweb_turn::Credentials::OAuth {
+                            kid: kid.clone(),
+                            session_key: mac_key.clone(),
+                            token: access_token.clone(),
+                        },
+                    };
+                    let transport = match (parsed.scheme, parsed.transport) {
+                        (Scheme::Turns, _) => rtcweb_turn::Transport::Tls,
+                        (_, crate::config::UrlTransport::Tcp) => rtcweb_turn::Transport::Tcp,
+                        _ => rtcweb_turn::Transport::Udp,
+                    };
+                    ice.turn_servers.push(rtcweb_turn::ClientConfig::new(
+                        addr,
+                        transport,
+                        credentials,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(ice)
+}

@@ -1,0 +1,248 @@
+//! Offer/answer: the W3C calls, and what applying a description does to ICE and DTLS.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use rtcweb_ice::Role;
+use rtcweb_jsep::{JsepEvent, OfferOptions, TransceiverId, TransceiverInit};
+use tracing::debug;
+
+use super::PeerConnection;
+use crate::error::Error;
+use crate::event::Event;
+use crate::signaling::{IceCandidateInit, SdpType, SessionDescription};
+
+impl PeerConnection {
+    /// `createOffer()`.
+    pub fn create_offer(&mut self) -> Result<SessionDescription, Error> {
+        let sdp = self.jsep.create_offer(OfferOptions::default())?;
+        Ok(SessionDescription::offer(sdp))
+    }
+
+    /// `createOffer({iceRestart: true})`.
+    pub fn create_offer_with_ice_restart(&mut self) -> Result<SessionDescription, Error> {
+        let sdp = self.jsep.create_offer(OfferOptions { ice_restart: true })?;
+        Ok(SessionDescription::offer(sdp))
+    }
+
+    /// `createAnswer()`.
+    pub fn create_answer(&mut self) -> Result<SessionDescription, Error> {
+        let sdp = self.jsep.create_answer()?;
+        Ok(SessionDescription::answer(sdp))
+    }
+
+    /// `setLocalDescription(description)`. Gathering starts with the first local
+    /// description, as in browsers.
+    pub fn set_local_description(
+        &mut self,
+        now: Instant,
+        description: &SessionDescription,
+    ) -> Result<(), Error> {
+        self.jsep.set_local_description(description.to_jsep())?;
+        if description.sdp_type == SdpType::Offer
+            && !self.ice.is_lite()
+            && self.jsep.remote_description().is_none()
+        {
+            self.ice.set_role(Role::Controlling);
+        }
+        self.apply_local_credentials(now);
+        if self.candidate_mid.is_none() {
+            self.candidate_mid = self.first_mid();
+        }
+        if !self.gathering_started {
+            self.gathering_started = true;
+            self.ice.start_gathering(now);
+        }
+        self.after_description(now);
+        Ok(())
+    }
+
+    /// `setRemoteDescription(description)`.
+    pub fn set_remote_description(
+        &mut self,
+        now: Instant,
+        description: &SessionDescription,
+    ) -> Result<(), Error> {
+        self.jsep.set_remote_description(description.to_jsep())?;
+        if description.sdp_type == SdpType::Rollback {
+            self.after_description(now);
+            return Ok(());
+        }
+        if description.sdp_type == SdpType::Offer
+            && !self.ice.is_lite()
+            && self.jsep.local_description().is_none()
+        {
+            self.ice.set_role(Role::Controlled);
+        }
+        self.apply_remote_ice(now)?;
+        self.after_description(now);
+        Ok(())
+    }
+
+    /// `addIceCandidate(candidate)`: an empty candidate string is end-of-candidates.
+    pub fn add_ice_candidate(
+        &mut self,
+        now: Instant,
+        init: &IceCandidateInit,
+    ) -> Result<(), Error> {
+        if init.candidate.trim().is_empty() {
+            self.ice.end_of_remote_candidates(now);
+            self.pump(now);
+            return Ok(());
+        }
+        let candidate: rtcweb_ice::Candidate = init.candidate.parse()?;
+        if let (Some(mid), Ok(jc)) = (
+            init.sdp_mid.as_deref(),
+            rtcweb_jsep::sdp::Candidate::parse(&init.candidate),
+        ) {
+            // Keep the remote description complete; an unknown mid is not fatal for ICE.
+            let _ = self.jsep.add_remote_candidate(mid, jc);
+        }
+        self.ice.add_remote_candidate(now, candidate)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The answer to [`Event::ResolveMdns`].
+    pub fn resolve_mdns(&mut self, now: Instant, name: &str, ip: IpAddr) {
+        self.ice.resolve_mdns(now, name, ip);
+        self.pump(now);
+    }
+
+    /// `restartIce()`: the next offer carries new ICE credentials.
+    pub fn restart_ice(&mut self) {
+        self.jsep.restart_ice();
+        self.drain_jsep_events();
+    }
+
+    /// `addTransceiver(kind, {direction})`.
+    pub fn add_transceiver(
+        &mut self,
+        kind: rtcweb_jsep::sdp::MediaKind,
+        direction: rtcweb_jsep::sdp::Direction,
+    ) -> TransceiverId {
+        let mut init = TransceiverInit::new(kind, direction);
+        if matches!(
+            direction,
+            rtcweb_jsep::sdp::Direction::SendRecv | rtcweb_jsep::sdp::Direction::SendOnly
+        ) {
+            init.send = Some(self.media.new_send_params());
+        }
+        let id = self.jsep.add_transceiver(init);
+        if let Some(ssrc) = self
+            .jsep
+            .transceiver(id)
+            .and_then(|t| t.send.as_ref()?.ssrc)
+        {
+            self.media.sending.insert(id, ssrc);
+        }
+        self.drain_jsep_events();
+        id
+    }
+
+    /// Local credentials changed (a restart offer or answer was applied): restart ICE.
+    fn apply_local_credentials(&mut self, now: Instant) {
+        let creds = self.jsep.local_ice_credentials().clone();
+        if self.ice.local_credentials().ufrag != creds.ufrag
+            && let Ok(c) = rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)
+        {
+            debug!("ICE restart with new local credentials");
+            self.ice.restart(now, c);
+        }
+    }
+
+    /// Hands the remote description's ICE parameters to the agent: credentials (a change
+    /// is the peer restarting ICE), lite, candidates, end-of-candidates.
+    fn apply_remote_ice(&mut self, now: Instant) -> Result<(), Error> {
+        let Some(remote) = self.jsep.remote_description() else {
+            return Ok(());
+        };
+        let Some(index) = remote.media.iter().position(|m| !m.is_rejected()) else {
+            return Ok(());
+        };
+        let lite = remote.ice.lite;
+        let creds = remote
+            .ice_credentials(index)
+            .map(|(u, p)| (u.to_owned(), p.to_owned()));
+        let section = &remote.media[index];
+        let candidates: Vec<String> = section
+            .candidates
+            .iter()
+            .map(|c| format!("candidate:{c}"))
+            .collect();
+        let end = section.end_of_candidates;
+        if let Some((ufrag, pwd)) = creds {
+            let creds = rtcweb_ice::Credentials::new(&ufrag, &pwd)?;
+            let restarted = self
+                .ice
+                .remote_credentials()
+                .is_some_and(|old| *old != creds);
+            if restarted {
+                // The peer restarted; our answer carries new credentials too (JSEP made
+                // them), applied when we set it.
+                let ours = self.jsep.local_ice_credentials().clone();
+                let fresh = rtcweb_ice::Credentials::new(&ours.ufrag, &ours.pwd)?;
+                self.ice.restart(now, fresh);
+            }
+            self.ice.set_remote_lite(lite);
+            self.ice.set_remote_credentials(now, creds);
+        }
+        for c in candidates {
+            match c.parse::<rtcweb_ice::Candidate>() {
+                Ok(c) => {
+                    if let Err(e) = self.ice.add_remote_candidate(now, c) {
+                        debug!(error = %e, "remote candidate not used");
+                    }
+                }
+                Err(e) => debug!(error = %e, "remote candidate does not parse"),
+            }
+        }
+        if end {
+            self.ice.end_of_remote_candidates(now);
+        }
+        Ok(())
+    }
+
+    /// After any description: take the negotiated DTLS parameters, raise JSEP's events.
+    fn after_description(&mut self, now: Instant) {
+        if let Some(n) = self.jsep.negotiated() {
+            let transport = n.media.iter().find(|m| !m.rejected);
+            if let Some(m) = transport {
+                let role = match m.dtls_role {
+                    rtcweb_jsep::DtlsRole::Client => rtcweb_dtls::Role::Client,
+                    rtcweb_jsep::DtlsRole::Server => rtcweb_dtls::Role::Server,
+                };
+                let fingerprints: Vec<rtcweb_dtls::Fingerprint> = m
+                    .remote_fingerprints
+                    .iter()
+                    .filter_map(|f| f.to_string().parse().ok())
+                    .collect();
+                if self.dtls_params.is_none() && !fingerprints.is_empty() {
+                    self.dtls_params = Some((role, fingerprints));
+                }
+            }
+            self.media.on_negotiated(n, &mut self.events);
+        }
+        self.drain_jsep_events();
+        self.pump(now);
+    }
+
+    pub(crate) fn drain_jsep_events(&mut self) {
+        while let Some(e) = self.jsep.poll_event() {
+            match e {
+                JsepEvent::SignalingStateChange(s) => self.push_event(Event::SignalingState(s)),
+                JsepEvent::NegotiationNeeded => self.push_event(Event::NegotiationNeeded),
+                _ => {}
+            }
+        }
+    }
+
+    fn first_mid(&self) -> Option<String> {
+        self.jsep.local_description().and_then(|d| {
+            d.media
+                .iter()
+                .find(|m| !m.is_rejected())
+                .and_then(|m| m.mid.clone())
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! Moving bytes between the layers: RFC 7983 demultiplexing of what arrives, routing of
+//! what DTLS and SRTP produce over the selected ICE pair, timers, and ICE/DTLS events.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rtcweb_dtls::{DtlsEndpoint, DtlsVersion, Event as DtlsEvent};
+use rtcweb_ice::{IceEvent, Received};
+use tracing::{debug, warn};
+
+use super::PeerConnection;
+use crate::demux::{Demux, classify};
+use crate::event::{Event, Protocol, Transmit};
+use crate::signaling::IceCandidateInit;
+
+impl PeerConnection {
+    /// Feeds a datagram that arrived on local socket `local` from `remote` (or, for a TURN
+    /// server reached over TCP/TLS, the stream octets from that server).
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        bytes: &[u8],
+    ) {
+        if self.closed {
+            return;
+        }
+        self.stats.bytes_received += bytes.len() as u64;
+        self.stats.packets_received += 1;
+        match self.ice.handle_receive(now, local, remote, bytes) {
+            Received::Data(data) => self.demux(now, data),
+            Received::Relayed => {
+                while let Some(data) = self.ice.poll_relayed_data() {
+                    self.demux(now, &data);
+                }
+            }
+            _ => {}
+        }
+        self.pump(now);
+    }
+
+    fn demux(&mut self, now: Instant, data: &[u8]) {
+        match classify(data) {
+            Demux::Dtls => {
+                self.ensure_dtls(now);
+                if let Some(dtls) = self.dtls.as_mut() {
+                    dtls.handle_input(now, data);
+                }
+            }
+            Demux::Rtp => self.receive_srtp(now, data),
+            _ => {}
+        }
+    }
+
+    /// Handles whatever is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.ice.poll_timeout().is_some_and(|t| t <= now) {
+            self.ice.handle_timeout(now);
+        }
+        if let Some(dtls) = self.dtls.as_mut()
+            && dtls.poll_timeout().is_some_and(|t| t <= now)
+        {
+            dtls.handle_timeout(now);
+        }
+        self.pump(now);
+    }
+
+    /// When [`PeerConnection::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.ice.poll_timeout(),
+            self.dtls.as_ref().and_then(|d| d.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Moves every layer's output where it belongs. Called after every input.
+    pub(crate) fn pump(&mut self, now: Instant) {
+        self.drain_ice(now);
+        self.ensure_dtls(now);
+        self.drain_dtls(now);
+        self.drain_ice(now);
+        self.update_state();
+    }
+
+    fn drain_ice(&mut self, now: Instant) {
+        while let Some(event) = self.ice.poll_event() {
+            match event {
+                IceEvent::LocalCandidate(c) => {
+                    if let Ok(jc) = rtcweb_jsep::sdp::Candidate::parse(&c.to_string()) {
+                        self.jsep.add_local_candidate(jc);
+                    }
+                    let init = IceCandidateInit {
+                        candidate: c.to_string(),
+                        sdp_mid: self.candidate_mid.clone(),
+                        sdp_m_line_index: Some(0),
+                        username_fragment: Some(self.ice.local_credentials().ufrag.clone()),
+                    };
+                    self.push_event(Event::IceCandidate(Some(init)));
+                }
+                IceEvent::GatheringState(s) => {
+                    self.push_event(Event::IceGatheringState(s));
+                    if s == rtcweb_ice::GatheringState::Complete {
+                        self.jsep.end_of_local_candidates();
+                        self.push_event(Event::IceCandidate(None));
+                    }
+                }
+                IceEvent::ConnectionState(s) => {
+                    self.ice_state = s;
+                    self.push_event(Event::IceConnectionState(s));
+                }
+                IceEvent::SelectedPair { local, remote } => {
+                    self.push_event(Event::SelectedCandidatePair {
+                        local: local.to_string(),
+                        remote: remote.to_string(),
+                    });
+                }
+                IceEvent::ResolveMdns(name) => {
+                    debug!(%name, "remote mDNS candidate needs resolving");
+                    self.push_event(Event::ResolveMdns(name));
+                }
+                _ => {}
+            }
+        }
+        while let Some(t) = self.ice.poll_transmit() {
+            self.push_transmit(Transmit {
+                source: t.source,
+                destination: t.destination,
+                payload: t.payload,
+                protocol: t.protocol,
+            });
+        }
+        let _ = now;
+    }
+
+    /// Creates the DTLS endpoint once an answer fixed the role and fingerprints and ICE has
+    /// a pair to send on (a server also starts as soon as a DTLS record arrives).
+    pub(crate) fn ensure_dtls(&mut self, now: Instant) {
+        if self.dtls.is_some() || self.closed {
+            return;
+        }
+        let Some((role, fingerprints)) = self.dtls_params.clone() else {
+            return;
+        };
+        let ice_up = matches!(
+            self.ice_state,
+            rtcweb_ice::ConnectionState::Connected | rtcweb_ice::ConnectionState::Completed
+        );
+        if !ice_up && role.is_client() {
+            return;
+        }
+        match DtlsEndpoint::new(&self.dtls_context, role, fingerprints, now) {
+            Ok(d) => {
+                debug!(?role, "DTLS endpoint created");
+                self.dtls = Some(d);
+            }
+            Err(e) => {
+                warn!(error = %e, "DTLS endpoint could not be created");
+                self.dtls_failed = true;
+            }
+        }
+    }
+
+    pub(crate) fn drain_dtls(&mut self, now: Instant) {
+        let Some(dtls) = self.dtls.as_mut() else {
+            return;
+        };
+        let mut outgoing = Vec::new();
+        while let Some(datagram) = dtls.poll_transmit() {
+            outgoing.push(datagram);
+        }
+        let mut events = Vec::new();
+        while let Some(e) = dtls.poll_event() {
+            events.push(e);
+        }
+        for datagram in outgoing {
+            self.send_app(now, datagram);
+        }
+        for e in events {
+            match e {
+                DtlsEvent::Connected { version, srtp } => {
+                    self.dtls_version = Some(match version {
+                        DtlsVersion::Dtls12 => "DTLS 1.2",
+                        DtlsVersion::Dtls13 => "DTLS 1.3",
+                    });
+                    if let Some(keys) = srtp {
+                        self.start_srtp(&keys);
+                    }
+                    self.push_event(Event::DtlsConnected {
+                        version: self.dtls_version.unwrap_or("DTLS"),
+                        srtp_profile: self.srtp_profile,
+                    });
+                }
+                DtlsEvent::ApplicationData(data) => {
+                    debug!(
+                        len = data.len(),
+                        "DTLS application data before data channels exist"
+                    );
+                }
+                DtlsEvent::Failed(e) => {
+                    warn!(error = %e, "DTLS failed");
+                    self.dtls_failed = true;
+                }
+                DtlsEvent::Closed => {
+                    debug!("DTLS closed by the peer");
+                }
+            }
+        }
+    }
+
+    /// Sends DTLS records or SRTP packets over the selected pair: straight from the owner's
+    /// socket when the pair is direct, through the TURN allocation when it is relayed.
+    pub(crate) fn send_app(&mut self, now: Instant, payload: Vec<u8>) {
+        if let Some((source, destination)) = self.ice.send_route(now) {
+            self.push_transmit(Transmit {
+                source,
+                destination,
+                payload,
+                protocol: Protocol::Udp,
+            });
+        } else if self.ice.send_data(now, &payload) {
+            self.drain_ice(now);
+        }
+    }
+
+    fn start_srtp(&mut self, keys: &rtcweb_dtls::SrtpKeyingMaterial) {
+        let result =
+            rtcweb_srtp::ProtectionProfile::from_id(keys.profile.id()).and_then(|profile| {
+                let local =
+                    rtcweb_srtp::MasterKey::new(profile, &keys.local.key, &keys.local.salt)?;
+                let remote =
+                    rtcweb_srtp::MasterKey::new(profile, &keys.remote.key, &keys.remote.salt)?;
+                // Video needs a wider replay window than the default 64 (RTX and reordering).
+                let config = rtcweb_srtp::Config::default().with_replay_window(512);
+                rtcweb_srtp::Session::new(profile, &local, &remote, config)
+            });
+        match result {
+            Ok(session) => {
+                self.srtp_profile = Some(session.profile().name());
+                self.srtp = Some(session);
+            }
+            Err(e) => warn!(error = %e, "SRTP session could not be created"),
+        }
+    }
+}

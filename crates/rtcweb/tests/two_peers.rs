@@ -1,0 +1,270 @@
+//! Two PeerConnections on the simulated network: offer/answer, ICE, DTLS, SRTP.
+
+#![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use rtcweb::{
+    Certificate, Direction, Event, MediaKind, PeerConnection, PeerConnectionState,
+    RtcConfiguration, SignalingMessage, TransceiverId,
+};
+use rtcweb_netsim::{
+    Datagram, Endpoint, Filtering, HostId, LinkParams, Mapping, NatConfig, Network, Node,
+    Simulation,
+};
+
+fn certificate(n: u8) -> Certificate {
+    let mut key = [n; 32];
+    key[0] = 1;
+    Certificate::generate(
+        &key,
+        &[n; 16],
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        Duration::from_secs(86400 * 30),
+    )
+    .unwrap()
+}
+
+/// A PeerConnection on a simulated host with a signaling outbox.
+struct Peer {
+    pc: PeerConnection,
+    outbox: VecDeque<SignalingMessage>,
+    inbox: VecDeque<SignalingMessage>,
+    events: Vec<Event>,
+    rtp: Vec<Vec<u8>>,
+}
+
+impl Peer {
+    fn new(seed: u64, local: SocketAddr, start: Instant) -> Self {
+        let mut pc =
+            PeerConnection::new(RtcConfiguration::new(certificate(seed as u8), seed)).unwrap();
+        pc.add_local_address(start, local);
+        Peer {
+            pc,
+            outbox: VecDeque::new(),
+            inbox: VecDeque::new(),
+            events: Vec::new(),
+            rtp: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(e) = self.pc.poll_event() {
+            match &e {
+                Event::IceCandidate(Some(c)) => self
+                    .outbox
+                    .push_back(SignalingMessage::Candidate(c.clone())),
+                Event::IceCandidate(None) => {
+                    self.outbox.push_back(SignalingMessage::EndOfCandidates)
+                }
+                Event::Rtp { packet, .. } => self.rtp.push(packet.clone()),
+                _ => {}
+            }
+            self.events.push(e);
+        }
+    }
+
+    fn apply_inbox(&mut self, now: Instant) {
+        while let Some(m) = self.inbox.pop_front() {
+            match m {
+                SignalingMessage::Description(d) => {
+                    self.pc.set_remote_description(now, &d).unwrap();
+                    if d.sdp_type == rtcweb::SdpType::Offer {
+                        let answer = self.pc.create_answer().unwrap();
+                        self.pc.set_local_description(now, &answer).unwrap();
+                        self.outbox.push_back(SignalingMessage::Description(answer));
+                    }
+                }
+                SignalingMessage::Candidate(c) => self.pc.add_ice_candidate(now, &c).unwrap(),
+                SignalingMessage::EndOfCandidates => self
+                    .pc
+                    .add_ice_candidate(
+                        now,
+                        &rtcweb::IceCandidateInit {
+                            candidate: String::new(),
+                            sdp_mid: None,
+                            sdp_m_line_index: None,
+                            username_fragment: None,
+                        },
+                    )
+                    .unwrap(),
+                SignalingMessage::Bye => {}
+            }
+        }
+        self.drain();
+    }
+}
+
+impl Endpoint for Peer {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        self.pc.handle_receive(now, d.to, d.from, &d.payload);
+        self.drain();
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.apply_inbox(now);
+        if self.pc.poll_timeout().is_some_and(|t| t <= now) {
+            self.pc.handle_timeout(now);
+        }
+        self.drain();
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        let t = self.pc.poll_transmit()?;
+        Some(Datagram {
+            from: t.source,
+            to: t.destination,
+            payload: t.payload,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+fn signal(sim: &mut Simulation, a: HostId, b: HostId) {
+    for (from, to) in [(a, b), (b, a)] {
+        let msgs: Vec<_> = sim.endpoint_mut::<Peer>(from).outbox.drain(..).collect();
+        let p = sim.endpoint_mut::<Peer>(to);
+        let had = !p.inbox.is_empty();
+        p.inbox.extend(msgs);
+        let _ = had;
+    }
+    let now = sim.now();
+    for h in [a, b] {
+        let p = sim.endpoint_mut::<Peer>(h);
+        if !p.inbox.is_empty() {
+            p.apply_inbox(now);
+        }
+    }
+}
+
+struct World {
+    sim: Simulation,
+    a: HostId,
+    b: HostId,
+    start: Instant,
+}
+
+fn world(seed: u64, nat_a: Option<(Mapping, Filtering)>) -> World {
+    let start = Instant::now();
+    let mut net = Network::new(start, seed);
+    let inet = net.internet();
+    let (realm_a, ip_a) = match nat_a {
+        Some((m, f)) => {
+            let (_, lan) = net.add_nat(NatConfig::new(m, f), inet, "198.51.100.1".parse().unwrap());
+            (lan, "192.168.1.2")
+        }
+        None => (inet, "198.51.100.1"),
+    };
+    let a = net.add_host("a", realm_a, &[ip_a.parse().unwrap()]);
+    let b = net.add_host("b", inet, &["198.51.100.2".parse().unwrap()]);
+    for h in [a, b] {
+        net.set_link(
+            Node::Host(h),
+            LinkParams::with_latency(Duration::from_millis(10)),
+        );
+    }
+    let mut sim = Simulation::new(net);
+    sim.attach(
+        a,
+        Peer::new(seed * 2 + 1, format!("{ip_a}:5000").parse().unwrap(), start),
+    );
+    sim.attach(
+        b,
+        Peer::new(seed * 2 + 2, "198.51.100.2:5000".parse().unwrap(), start),
+    );
+    World { sim, a, b, start }
+}
+
+fn offer(w: &mut World, media: &[(MediaKind, Direction)]) -> Vec<TransceiverId> {
+    let now = w.sim.now();
+    let a = w.sim.endpoint_mut::<Peer>(w.a);
+    let ids = media
+        .iter()
+        .map(|(k, d)| a.pc.add_transceiver(k.clone(), *d))
+        .collect();
+    let offer = a.pc.create_offer().unwrap();
+    a.pc.set_local_description(now, &offer).unwrap();
+    a.outbox.push_back(SignalingMessage::Description(offer));
+    a.drain();
+    ids
+}
+
+fn connected(sim: &Simulation, h: HostId) -> bool {
+    sim.endpoint::<Peer>(h).pc.connection_state() == PeerConnectionState::Connected
+}
+
+#[test]
+fn audio_and_video_offer_answer_connect_with_dtls_and_srtp() {
+    let mut w = world(
+        1,
+        Some((
+            Mapping::EndpointIndependent,
+            Filtering::AddressAndPortDependent,
+        )),
+    );
+    let ids = offer(
+        &mut w,
+        &[
+            (MediaKind::Audio, Direction::SendRecv),
+            (MediaKind::Video, Direction::SendRecv),
+        ],
+    );
+    let (a, b) = (w.a, w.b);
+    assert!(w.sim.run_until(w.start + Duration::from_secs(10), |s| {
+        signal(s, a, b);
+        connected(s, a) && connected(s, b)
+    }));
+    let setup = w.sim.now() - w.start;
+    for h in [a, b] {
+        let p = w.sim.endpoint::<Peer>(h);
+        assert!(p.pc.dtls_version().is_some());
+        assert!(p.pc.srtp_profile().is_some());
+    }
+    // B's transceivers were created by A's offer (recvonly, as in browsers): B receives
+    // A's tracks, A receives nothing.
+    let tracks = |h| {
+        w.sim
+            .endpoint::<Peer>(h)
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Track { .. }))
+            .count()
+    };
+    assert_eq!((tracks(a), tracks(b)), (0, 2));
+    assert!(setup < Duration::from_secs(1), "{setup:?}");
+
+    // RTP from A's video transceiver arrives at B, decrypted, on B's matching transceiver.
+    let now = w.sim.now();
+    let mut rtp = vec![0x80, 96, 0, 1, 0, 0, 0, 100, 0, 0, 0, 0];
+    rtp.extend_from_slice(b"a VP8 payload would be here");
+    for seq in 0..50u16 {
+        rtp[2..4].copy_from_slice(&seq.to_be_bytes());
+        w.sim
+            .endpoint_mut::<Peer>(a)
+            .pc
+            .write_rtp(now, ids[1], &rtp)
+            .unwrap();
+    }
+    w.sim.run_for(Duration::from_millis(200));
+    let got = &w.sim.endpoint::<Peer>(b).rtp;
+    assert_eq!(got.len(), 50);
+    assert_eq!(&got[0][12..], b"a VP8 payload would be here");
+    let ssrc = w.sim.endpoint::<Peer>(a).pc.sending_ssrc(ids[1]).unwrap();
+    assert_eq!(u32::from_be_bytes(got[0][8..12].try_into().unwrap()), ssrc);
+    let transceivers: Vec<_> = w
+        .sim
+        .endpoint::<Peer>(b)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rtp { transceiver, .. } => Some(*transceiver),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        transceivers.iter().all(|t| t.is_some()),
+        "RTP not matched to a transceiver"
+    );
+}
