@@ -28,6 +28,10 @@ pub enum Error {
     /// SRTP failed.
     #[error("SRTP: {0}")]
     Srtp(#[from] rtcweb_srtp::Error),
+    /// A data channel call failed (`WouldBlock` when the send buffer is full,
+    /// `MessageTooLarge` above the peer's max-message-size, ...).
+    #[error("data channel: {0}")]
+    Sctp(#[from] rtcweb_sctp::Error),
     /// A call that the connection's state does not allow (`InvalidStateError`).
     #[error("InvalidStateError: {0}")]
     InvalidState(&'static str),

@@ -74,6 +74,8 @@ pub enum Event {
         /// The plain RTCP packet.
         packet: Vec<u8>,
     },
+    /// A data channel event.
+    DataChannel(crate::data_channel::DataChannelEvent),
     /// A remote candidate uses this mDNS name: resolve it and call
     /// [`crate::PeerConnection::resolve_mdns`].
     ResolveMdns(String),

@@ -12,6 +12,8 @@
 //! JSON-compatible with the browser's.
 
 mod config;
+mod data_channel;
+
 mod demux;
 mod error;
 mod event;
@@ -21,6 +23,9 @@ pub mod signaling;
 pub use config::{
     IceCredential, IceServer, IceServerUrl, IceTransportPolicy, RtcConfiguration, Scheme,
     UrlTransport,
+};
+pub use data_channel::{
+    DataChannelEvent, DataChannelId, DataChannelInit, DataChannelState, Priority, Reliability,
 };
 pub use demux::{Demux, classify, is_rtcp};
 pub use error::Error;

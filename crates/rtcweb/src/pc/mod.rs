@@ -48,6 +48,7 @@ pub struct PeerConnection {
     /// The mid candidates are signalled with (the first m= section: BUNDLE).
     pub(crate) candidate_mid: Option<String>,
     pub(crate) media: media::MediaState,
+    pub(crate) data: crate::data_channel::DataState,
 
     pub(crate) out: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
@@ -112,6 +113,7 @@ impl PeerConnection {
             ice_state: rtcweb_ice::ConnectionState::New,
             candidate_mid: None,
             media: media::MediaState::new(config.seed),
+            data: crate::data_channel::DataState::default(),
 
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -174,6 +176,10 @@ impl PeerConnection {
             return;
         }
         self.closed = true;
+        if let Some(sctp) = self.data.sctp.as_mut() {
+            sctp.shutdown(now);
+        }
+        self.drain_sctp(now);
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.close();
         }

@@ -222,6 +222,9 @@ impl PeerConnection {
                 }
             }
             self.media.on_negotiated(n, &mut self.events);
+            if let Some(sctp) = n.media.iter().find(|m| !m.rejected).and(n.media.iter().find_map(|m| m.sctp.filter(|_| !m.rejected))) {
+                self.data.sctp_params = Some(sctp);
+            }
         }
         self.drain_jsep_events();
         self.pump(now);

@@ -63,6 +63,11 @@ impl PeerConnection {
         {
             dtls.handle_timeout(now);
         }
+        if let Some(sctp) = self.data.sctp.as_mut()
+            && sctp.poll_timeout().is_some_and(|t| t <= now)
+        {
+            sctp.handle_timeout(now);
+        }
         self.pump(now);
     }
 
@@ -71,6 +76,7 @@ impl PeerConnection {
         [
             self.ice.poll_timeout(),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
+            self.data.sctp.as_ref().and_then(|s| s.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -82,6 +88,7 @@ impl PeerConnection {
         self.drain_ice(now);
         self.ensure_dtls(now);
         self.drain_dtls(now);
+        self.drain_sctp(now);
         self.drain_ice(now);
         self.update_state();
     }
@@ -193,13 +200,9 @@ impl PeerConnection {
                         version: self.dtls_version.unwrap_or("DTLS"),
                         srtp_profile: self.srtp_profile,
                     });
+                    self.start_sctp(now);
                 }
-                DtlsEvent::ApplicationData(data) => {
-                    debug!(
-                        len = data.len(),
-                        "DTLS application data before data channels exist"
-                    );
-                }
+                DtlsEvent::ApplicationData(data) => self.sctp_input(now, &data),
                 DtlsEvent::Failed(e) => {
                     warn!(error = %e, "DTLS failed");
                     self.dtls_failed = true;

@@ -1,0 +1,314 @@
+//! Data channels on the PeerConnection: the SCTP association over DTLS, channels created
+//! before the association exists, and their events.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rtcweb_sctp::{ChannelId, ChannelOptions, Event as SctpEvent, MessageKind, SctpConfig, SctpTransport};
+use tracing::{debug, warn};
+
+use crate::error::Error;
+use crate::event::Event;
+use crate::pc::PeerConnection;
+
+pub use rtcweb_sctp::{ChannelState as DataChannelState, Priority, Reliability};
+
+/// A data channel handle, stable from `createDataChannel` on (the SCTP stream id is only
+/// known once the DTLS role is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataChannelId(pub u32);
+
+/// `RTCDataChannelInit`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DataChannelInit {
+    /// `ordered` (default true).
+    pub ordered: Option<bool>,
+    /// `maxPacketLifeTime` in milliseconds.
+    pub max_packet_life_time: Option<u32>,
+    /// `maxRetransmits`.
+    pub max_retransmits: Option<u32>,
+    /// `protocol`.
+    pub protocol: String,
+    /// `negotiated` with this `id` (both sides create it; no DCEP).
+    pub negotiated_id: Option<u16>,
+    /// `priority`.
+    pub priority: Option<Priority>,
+}
+
+impl DataChannelInit {
+    fn options(&self, label: &str) -> ChannelOptions {
+        let mut o = ChannelOptions::new(label).protocol(self.protocol.clone());
+        if let Some(ordered) = self.ordered {
+            o = o.ordered(ordered);
+        }
+        if let Some(ms) = self.max_packet_life_time {
+            o = o.max_packet_life_time(ms);
+        }
+        if let Some(n) = self.max_retransmits {
+            o = o.max_retransmits(n);
+        }
+        if let Some(id) = self.negotiated_id {
+            o = o.negotiated(id);
+        }
+        if let Some(p) = self.priority {
+            o = o.priority(p);
+        }
+        o
+    }
+}
+
+/// Data channel events, inside [`Event::DataChannel`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DataChannelEvent {
+    /// The peer opened a channel (the W3C `datachannel` event); it is open.
+    Incoming {
+        /// Our handle for it.
+        id: DataChannelId,
+        /// Its label.
+        label: String,
+        /// Its protocol.
+        protocol: String,
+    },
+    /// A channel we created is open.
+    Open {
+        /// The channel.
+        id: DataChannelId,
+    },
+    /// A message arrived.
+    Message {
+        /// The channel.
+        id: DataChannelId,
+        /// The payload (UTF-8 for text).
+        data: Vec<u8>,
+        /// Binary (true) or text (false).
+        binary: bool,
+    },
+    /// The buffered amount fell to the low threshold.
+    BufferedAmountLow {
+        /// The channel.
+        id: DataChannelId,
+    },
+    /// The channel closed.
+    Closed {
+        /// The channel.
+        id: DataChannelId,
+    },
+}
+
+/// The association and the handle ↔ stream id maps.
+#[derive(Debug, Default)]
+pub(crate) struct DataState {
+    pub(crate) sctp: Option<SctpTransport>,
+    next_handle: u32,
+    /// Channels created before the association existed, in creation order.
+    pending: Vec<(DataChannelId, ChannelOptions)>,
+    by_handle: HashMap<DataChannelId, ChannelId>,
+    by_stream: HashMap<ChannelId, DataChannelId>,
+    /// `a=max-message-size` and ports from the negotiation.
+    pub(crate) sctp_params: Option<rtcweb_jsep::NegotiatedSctp>,
+}
+
+impl DataState {
+    fn new_handle(&mut self) -> DataChannelId {
+        self.next_handle += 1;
+        DataChannelId(self.next_handle)
+    }
+
+    fn bind(&mut self, handle: DataChannelId, stream: ChannelId) {
+        self.by_handle.insert(handle, stream);
+        self.by_stream.insert(stream, handle);
+    }
+
+    fn stream(&self, id: DataChannelId) -> Result<ChannelId, Error> {
+        self.by_handle.get(&id).copied().ok_or(Error::Unknown("data channel (not open yet)"))
+    }
+}
+
+impl PeerConnection {
+    /// `createDataChannel(label, init)`. The first one asks for an `m=application` section
+    /// in the next offer ([`Event::NegotiationNeeded`]).
+    pub fn create_data_channel(&mut self, now: Instant, label: &str, init: &DataChannelInit) -> Result<DataChannelId, Error> {
+        if self.closed {
+            return Err(Error::InvalidState("closed"));
+        }
+        let options = init.options(label);
+        options.reliability().map_err(Error::Sctp)?;
+        self.jsep.add_data_channel();
+        self.drain_jsep_events();
+        let handle = self.data.new_handle();
+        match self.data.sctp.as_mut() {
+            Some(sctp) => {
+                let stream = sctp.create_channel(now, options)?;
+                self.data.bind(handle, stream);
+                self.drain_sctp(now);
+            }
+            None => self.data.pending.push((handle, options)),
+        }
+        Ok(handle)
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, now: Instant, id: DataChannelId, text: &str) -> Result<(), Error> {
+        self.send_message(now, id, MessageKind::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, now: Instant, id: DataChannelId, data: &[u8]) -> Result<(), Error> {
+        self.send_message(now, id, MessageKind::Binary, data)
+    }
+
+    fn send_message(&mut self, now: Instant, id: DataChannelId, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+        let stream = self.data.stream(id)?;
+        let sctp = self.data.sctp.as_mut().ok_or(Error::InvalidState("data channel not open"))?;
+        sctp.send(now, stream, kind, data)?;
+        self.drain_sctp(now);
+        Ok(())
+    }
+
+    /// `bufferedAmount`.
+    pub fn buffered_amount(&self, id: DataChannelId) -> usize {
+        let Ok(stream) = self.data.stream(id) else { return 0 };
+        self.data.sctp.as_ref().and_then(|s| s.buffered_amount(stream)).unwrap_or(0)
+    }
+
+    /// `bufferedAmountLowThreshold`.
+    pub fn set_buffered_amount_low_threshold(&mut self, id: DataChannelId, threshold: usize) -> Result<(), Error> {
+        let stream = self.data.stream(id)?;
+        let sctp = self.data.sctp.as_mut().ok_or(Error::Unknown("data channel"))?;
+        sctp.set_buffered_amount_low_threshold(stream, threshold)?;
+        Ok(())
+    }
+
+    /// `readyState`, label and the rest, once the channel has a stream.
+    pub fn data_channel_info(&self, id: DataChannelId) -> Option<&rtcweb_sctp::ChannelInfo> {
+        self.data.sctp.as_ref()?.channel(self.data.stream(id).ok()?)
+    }
+
+    /// `close()` on a channel: its stream is reset; [`DataChannelEvent::Closed`] follows.
+    pub fn close_data_channel(&mut self, now: Instant, id: DataChannelId) -> Result<(), Error> {
+        if let Some(pos) = self.data.pending.iter().position(|(h, _)| *h == id) {
+            self.data.pending.remove(pos);
+            self.push_event(Event::DataChannel(DataChannelEvent::Closed { id }));
+            return Ok(());
+        }
+        let stream = self.data.stream(id)?;
+        if let Some(sctp) = self.data.sctp.as_mut() {
+            sctp.close_channel(now, stream)?;
+        }
+        self.drain_sctp(now);
+        Ok(())
+    }
+
+    /// Starts the association once DTLS is up and an m=application was negotiated.
+    pub(crate) fn start_sctp(&mut self, now: Instant) {
+        let (Some(params), Some((role, _))) = (self.data.sctp_params, self.dtls_params.as_ref()) else {
+            return;
+        };
+        if self.data.sctp.is_some() {
+            return;
+        }
+        let mut config = SctpConfig::default();
+        config.local_port = params.local_port;
+        config.remote_port = params.remote_port;
+        config.remote_max_message_size = match params.remote_max_message_size {
+            0 => Some(0),
+            n => usize::try_from(n).ok(),
+        };
+        let role = if role.is_client() { rtcweb_sctp::Role::Client } else { rtcweb_sctp::Role::Server };
+        let mut sctp = match SctpTransport::new(config, role) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "SCTP transport could not be created");
+                return;
+            }
+        };
+        for (handle, options) in std::mem::take(&mut self.data.pending) {
+            match sctp.create_channel(now, options) {
+                Ok(stream) => self.data.bind(handle, stream),
+                Err(e) => {
+                    warn!(error = %e, "data channel could not be created");
+                    self.push_event(Event::DataChannel(DataChannelEvent::Closed { id: handle }));
+                }
+            }
+        }
+        if let Err(e) = sctp.start(now) {
+            warn!(error = %e, "SCTP did not start");
+        }
+        self.data.sctp = Some(sctp);
+        self.drain_sctp(now);
+    }
+
+    /// SCTP packets arrived in DTLS application data.
+    pub(crate) fn sctp_input(&mut self, now: Instant, packet: &[u8]) {
+        if let Some(sctp) = self.data.sctp.as_mut() {
+            sctp.handle_input(now, packet);
+        }
+    }
+
+    /// Moves SCTP packets into DTLS and SCTP events to the owner.
+    pub(crate) fn drain_sctp(&mut self, now: Instant) {
+        let Some(sctp) = self.data.sctp.as_mut() else { return };
+        let mut packets = Vec::new();
+        while let Some(p) = sctp.poll_transmit(now) {
+            packets.push(p);
+        }
+        let mut events = Vec::new();
+        while let Some(e) = sctp.poll_event() {
+            events.push(e);
+        }
+        if let Some(dtls) = self.dtls.as_mut() {
+            for p in packets {
+                if let Err(e) = dtls.send(&p) {
+                    debug!(error = %e, "SCTP packet not sent over DTLS");
+                }
+            }
+        }
+        for e in events {
+            self.on_sctp_event(e);
+        }
+        self.drain_dtls(now);
+    }
+
+    fn on_sctp_event(&mut self, event: SctpEvent) {
+        let handle_of = |data: &mut DataState, stream: ChannelId| data.by_stream.get(&stream).copied();
+        match event {
+            SctpEvent::ChannelOpen { id: stream, remote } => {
+                if remote {
+                    let handle = self.data.new_handle();
+                    self.data.bind(handle, stream);
+                    let (label, protocol) = self
+                        .data
+                        .sctp
+                        .as_ref()
+                        .and_then(|s| s.channel(stream))
+                        .map(|i| (i.label.clone(), i.protocol.clone()))
+                        .unwrap_or_default();
+                    self.push_event(Event::DataChannel(DataChannelEvent::Incoming { id: handle, label, protocol }));
+                } else if let Some(id) = handle_of(&mut self.data, stream) {
+                    self.push_event(Event::DataChannel(DataChannelEvent::Open { id }));
+                }
+            }
+            SctpEvent::Message { id: stream, message } => {
+                if let Some(id) = handle_of(&mut self.data, stream) {
+                    let binary = message.kind == MessageKind::Binary;
+                    let data = message.data.to_vec();
+                    self.push_event(Event::DataChannel(DataChannelEvent::Message { id, data, binary }));
+                }
+            }
+            SctpEvent::BufferedAmountLow { id: stream } => {
+                if let Some(id) = handle_of(&mut self.data, stream) {
+                    self.push_event(Event::DataChannel(DataChannelEvent::BufferedAmountLow { id }));
+                }
+            }
+            SctpEvent::ChannelClosed { id: stream } => {
+                if let Some(id) = self.data.by_stream.remove(&stream) {
+                    self.data.by_handle.remove(&id);
+                    self.push_event(Event::DataChannel(DataChannelEvent::Closed { id }));
+                }
+            }
+            SctpEvent::Closed { reason } => debug!(?reason, "SCTP association closed"),
+            _ => {}
+        }
+    }
+}
