@@ -29,4 +29,4 @@ pub use candidate::{
 pub use config::{Credentials, IceConfig, Role, TransportPolicy};
 pub use error::Error;
 pub use event::{ConnectionState, GatheringState, IceEvent, Protocol, Transmit};
-pub use pair::PairState;
+pub use pair::{PairState, PairStats};

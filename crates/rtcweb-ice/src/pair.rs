@@ -49,6 +49,25 @@ pub(crate) struct Pair {
     pub(crate) send_use_candidate: bool,
     /// When the pair last got an authenticated response (consent, RFC 7675).
     pub(crate) last_response: Option<Instant>,
+    /// Round-trip time of the latest successful check on this pair.
+    pub(crate) rtt: Option<std::time::Duration>,
+}
+
+/// A candidate pair as `getStats` reports it (`RTCIceCandidatePairStats`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairStats {
+    /// Local candidate.
+    pub local: crate::Candidate,
+    /// Remote candidate.
+    pub remote: crate::Candidate,
+    /// Check list state.
+    pub state: PairState,
+    /// Nominated.
+    pub nominated: bool,
+    /// Selected for data.
+    pub selected: bool,
+    /// Round-trip time of the latest successful check (`currentRoundTripTime`).
+    pub rtt: Option<std::time::Duration>,
 }
 
 /// Pair priority (RFC 8445 section 6.1.2.3): G is the controlling agent's candidate

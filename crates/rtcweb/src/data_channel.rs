@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use rtcweb_sctp::{ChannelId, ChannelOptions, Event as SctpEvent, MessageKind, SctpConfig, SctpTransport};
+use rtcweb_sctp::{
+    ChannelId, ChannelOptions, Event as SctpEvent, MessageKind, SctpConfig, SctpTransport,
+};
 use tracing::{debug, warn};
 
 use crate::error::Error;
@@ -121,14 +123,22 @@ impl DataState {
     }
 
     fn stream(&self, id: DataChannelId) -> Result<ChannelId, Error> {
-        self.by_handle.get(&id).copied().ok_or(Error::Unknown("data channel (not open yet)"))
+        self.by_handle
+            .get(&id)
+            .copied()
+            .ok_or(Error::Unknown("data channel (not open yet)"))
     }
 }
 
 impl PeerConnection {
     /// `createDataChannel(label, init)`. The first one asks for an `m=application` section
     /// in the next offer ([`Event::NegotiationNeeded`]).
-    pub fn create_data_channel(&mut self, now: Instant, label: &str, init: &DataChannelInit) -> Result<DataChannelId, Error> {
+    pub fn create_data_channel(
+        &mut self,
+        now: Instant,
+        label: &str,
+        init: &DataChannelInit,
+    ) -> Result<DataChannelId, Error> {
         if self.closed {
             return Err(Error::InvalidState("closed"));
         }
@@ -154,13 +164,28 @@ impl PeerConnection {
     }
 
     /// Sends a binary message.
-    pub fn send_binary(&mut self, now: Instant, id: DataChannelId, data: &[u8]) -> Result<(), Error> {
+    pub fn send_binary(
+        &mut self,
+        now: Instant,
+        id: DataChannelId,
+        data: &[u8],
+    ) -> Result<(), Error> {
         self.send_message(now, id, MessageKind::Binary, data)
     }
 
-    fn send_message(&mut self, now: Instant, id: DataChannelId, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+    fn send_message(
+        &mut self,
+        now: Instant,
+        id: DataChannelId,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<(), Error> {
         let stream = self.data.stream(id)?;
-        let sctp = self.data.sctp.as_mut().ok_or(Error::InvalidState("data channel not open"))?;
+        let sctp = self
+            .data
+            .sctp
+            .as_mut()
+            .ok_or(Error::InvalidState("data channel not open"))?;
         sctp.send(now, stream, kind, data)?;
         self.drain_sctp(now);
         Ok(())
@@ -168,14 +193,28 @@ impl PeerConnection {
 
     /// `bufferedAmount`.
     pub fn buffered_amount(&self, id: DataChannelId) -> usize {
-        let Ok(stream) = self.data.stream(id) else { return 0 };
-        self.data.sctp.as_ref().and_then(|s| s.buffered_amount(stream)).unwrap_or(0)
+        let Ok(stream) = self.data.stream(id) else {
+            return 0;
+        };
+        self.data
+            .sctp
+            .as_ref()
+            .and_then(|s| s.buffered_amount(stream))
+            .unwrap_or(0)
     }
 
     /// `bufferedAmountLowThreshold`.
-    pub fn set_buffered_amount_low_threshold(&mut self, id: DataChannelId, threshold: usize) -> Result<(), Error> {
+    pub fn set_buffered_amount_low_threshold(
+        &mut self,
+        id: DataChannelId,
+        threshold: usize,
+    ) -> Result<(), Error> {
         let stream = self.data.stream(id)?;
-        let sctp = self.data.sctp.as_mut().ok_or(Error::Unknown("data channel"))?;
+        let sctp = self
+            .data
+            .sctp
+            .as_mut()
+            .ok_or(Error::Unknown("data channel"))?;
         sctp.set_buffered_amount_low_threshold(stream, threshold)?;
         Ok(())
     }
@@ -202,7 +241,8 @@ impl PeerConnection {
 
     /// Starts the association once DTLS is up and an m=application was negotiated.
     pub(crate) fn start_sctp(&mut self, now: Instant) {
-        let (Some(params), Some((role, _))) = (self.data.sctp_params, self.dtls_params.as_ref()) else {
+        let (Some(params), Some((role, _))) = (self.data.sctp_params, self.dtls_params.as_ref())
+        else {
             return;
         };
         if self.data.sctp.is_some() {
@@ -215,7 +255,11 @@ impl PeerConnection {
             0 => Some(0),
             n => usize::try_from(n).ok(),
         };
-        let role = if role.is_client() { rtcweb_sctp::Role::Client } else { rtcweb_sctp::Role::Server };
+        let role = if role.is_client() {
+            rtcweb_sctp::Role::Client
+        } else {
+            rtcweb_sctp::Role::Server
+        };
         let mut sctp = match SctpTransport::new(config, role) {
             Ok(s) => s,
             Err(e) => {
@@ -248,7 +292,9 @@ impl PeerConnection {
 
     /// Moves SCTP packets into DTLS and SCTP events to the owner.
     pub(crate) fn drain_sctp(&mut self, now: Instant) {
-        let Some(sctp) = self.data.sctp.as_mut() else { return };
+        let Some(sctp) = self.data.sctp.as_mut() else {
+            return;
+        };
         let mut packets = Vec::new();
         while let Some(p) = sctp.poll_transmit(now) {
             packets.push(p);
@@ -271,7 +317,8 @@ impl PeerConnection {
     }
 
     fn on_sctp_event(&mut self, event: SctpEvent) {
-        let handle_of = |data: &mut DataState, stream: ChannelId| data.by_stream.get(&stream).copied();
+        let handle_of =
+            |data: &mut DataState, stream: ChannelId| data.by_stream.get(&stream).copied();
         match event {
             SctpEvent::ChannelOpen { id: stream, remote } => {
                 if remote {
@@ -284,21 +331,34 @@ impl PeerConnection {
                         .and_then(|s| s.channel(stream))
                         .map(|i| (i.label.clone(), i.protocol.clone()))
                         .unwrap_or_default();
-                    self.push_event(Event::DataChannel(DataChannelEvent::Incoming { id: handle, label, protocol }));
+                    self.push_event(Event::DataChannel(DataChannelEvent::Incoming {
+                        id: handle,
+                        label,
+                        protocol,
+                    }));
                 } else if let Some(id) = handle_of(&mut self.data, stream) {
                     self.push_event(Event::DataChannel(DataChannelEvent::Open { id }));
                 }
             }
-            SctpEvent::Message { id: stream, message } => {
+            SctpEvent::Message {
+                id: stream,
+                message,
+            } => {
                 if let Some(id) = handle_of(&mut self.data, stream) {
                     let binary = message.kind == MessageKind::Binary;
                     let data = message.data.to_vec();
-                    self.push_event(Event::DataChannel(DataChannelEvent::Message { id, data, binary }));
+                    self.push_event(Event::DataChannel(DataChannelEvent::Message {
+                        id,
+                        data,
+                        binary,
+                    }));
                 }
             }
             SctpEvent::BufferedAmountLow { id: stream } => {
                 if let Some(id) = handle_of(&mut self.data, stream) {
-                    self.push_event(Event::DataChannel(DataChannelEvent::BufferedAmountLow { id }));
+                    self.push_event(Event::DataChannel(DataChannelEvent::BufferedAmountLow {
+                        id,
+                    }));
                 }
             }
             SctpEvent::ChannelClosed { id: stream } => {

@@ -19,6 +19,7 @@ mod error;
 mod event;
 mod pc;
 pub mod signaling;
+mod stats;
 
 pub use config::{
     IceCredential, IceServer, IceServerUrl, IceTransportPolicy, RtcConfiguration, Scheme,
@@ -38,3 +39,4 @@ pub use rtcweb_dtls::Certificate;
 pub use rtcweb_jsep::BundlePolicy;
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};
+pub use stats::{CandidatePairStats, DataChannelStats, StatsReport, TransportStats};

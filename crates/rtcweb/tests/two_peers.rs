@@ -270,50 +270,98 @@ fn audio_and_video_offer_answer_connect_with_dtls_and_srtp() {
 }
 
 fn dc_events(sim: &Simulation, h: HostId) -> Vec<rtcweb::DataChannelEvent> {
-    sim.endpoint::<Peer>(h).events.iter().filter_map(|e| match e {
-        Event::DataChannel(d) => Some(d.clone()),
-        _ => None,
-    }).collect()
+    sim.endpoint::<Peer>(h)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DataChannel(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
 fn data_channel_opens_and_carries_messages_both_ways() {
-    let mut w = world(2, Some((Mapping::AddressAndPortDependent, Filtering::AddressAndPortDependent)));
+    let mut w = world(
+        2,
+        Some((
+            Mapping::AddressAndPortDependent,
+            Filtering::AddressAndPortDependent,
+        )),
+    );
     let (a, b) = (w.a, w.b);
     let now = w.sim.now();
-    let dc = w.sim.endpoint_mut::<Peer>(a).pc.create_data_channel(now, "chat", &rtcweb::DataChannelInit::default()).unwrap();
+    let dc = w
+        .sim
+        .endpoint_mut::<Peer>(a)
+        .pc
+        .create_data_channel(now, "chat", &rtcweb::DataChannelInit::default())
+        .unwrap();
     offer(&mut w, &[]);
     assert!(w.sim.run_until(w.start + Duration::from_secs(10), |s| {
         signal(s, a, b);
-        dc_events(s, a).iter().any(|e| matches!(e, rtcweb::DataChannelEvent::Open { .. }))
-            && dc_events(s, b).iter().any(|e| matches!(e, rtcweb::DataChannelEvent::Incoming { .. }))
+        dc_events(s, a)
+            .iter()
+            .any(|e| matches!(e, rtcweb::DataChannelEvent::Open { .. }))
+            && dc_events(s, b)
+                .iter()
+                .any(|e| matches!(e, rtcweb::DataChannelEvent::Incoming { .. }))
     }));
-    let remote_id = dc_events(&w.sim, b).iter().find_map(|e| match e {
-        rtcweb::DataChannelEvent::Incoming { id, label, .. } => {
-            assert_eq!(label, "chat");
-            Some(*id)
-        }
-        _ => None,
-    }).unwrap();
+    let remote_id = dc_events(&w.sim, b)
+        .iter()
+        .find_map(|e| match e {
+            rtcweb::DataChannelEvent::Incoming { id, label, .. } => {
+                assert_eq!(label, "chat");
+                Some(*id)
+            }
+            _ => None,
+        })
+        .unwrap();
     let now = w.sim.now();
-    w.sim.endpoint_mut::<Peer>(a).pc.send_text(now, dc, "hello").unwrap();
+    w.sim
+        .endpoint_mut::<Peer>(a)
+        .pc
+        .send_text(now, dc, "hello")
+        .unwrap();
     let big = vec![7u8; 256 * 1024];
-    w.sim.endpoint_mut::<Peer>(a).pc.send_binary(now, dc, &big).unwrap();
-    w.sim.endpoint_mut::<Peer>(b).pc.send_text(now, remote_id, "hi back").unwrap();
+    w.sim
+        .endpoint_mut::<Peer>(a)
+        .pc
+        .send_binary(now, dc, &big)
+        .unwrap();
+    w.sim
+        .endpoint_mut::<Peer>(b)
+        .pc
+        .send_text(now, remote_id, "hi back")
+        .unwrap();
     w.sim.run_for(Duration::from_secs(2));
-    let got_b: Vec<_> = dc_events(&w.sim, b).into_iter().filter_map(|e| match e {
-        rtcweb::DataChannelEvent::Message { data, binary, .. } => Some((data, binary)),
-        _ => None,
-    }).collect();
+    let got_b: Vec<_> = dc_events(&w.sim, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            rtcweb::DataChannelEvent::Message { data, binary, .. } => Some((data, binary)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(got_b.len(), 2);
     assert_eq!(got_b[0], (b"hello".to_vec(), false));
     assert_eq!(got_b[1].0.len(), 256 * 1024);
-    assert!(dc_events(&w.sim, a).iter().any(|e| matches!(e, rtcweb::DataChannelEvent::Message { data, .. } if data == b"hi back")));
+    assert!(dc_events(&w.sim, a).iter().any(
+        |e| matches!(e, rtcweb::DataChannelEvent::Message { data, .. } if data == b"hi back")
+    ));
     // Closing from A closes on both sides.
     let now = w.sim.now();
-    w.sim.endpoint_mut::<Peer>(a).pc.close_data_channel(now, dc).unwrap();
+    w.sim
+        .endpoint_mut::<Peer>(a)
+        .pc
+        .close_data_channel(now, dc)
+        .unwrap();
     w.sim.run_for(Duration::from_secs(1));
     for h in [a, b] {
-        assert!(dc_events(&w.sim, h).iter().any(|e| matches!(e, rtcweb::DataChannelEvent::Closed { .. })), "{h:?}");
+        assert!(
+            dc_events(&w.sim, h)
+                .iter()
+                .any(|e| matches!(e, rtcweb::DataChannelEvent::Closed { .. })),
+            "{h:?}"
+        );
     }
 }

@@ -82,6 +82,7 @@ impl IceAgent {
             nominate_on_success: false,
             send_use_candidate: false,
             last_response: None,
+            rtt: None,
         };
         // RFC 8838 section 10: a new pair whose foundation has no active pair starts
         // Waiting, otherwise Frozen.
@@ -344,12 +345,16 @@ impl IceAgent {
         let p = &self.pairs[i];
         let (psource, pdest) = (self.locals[p.local].key(), self.remotes[p.remote].addr);
         let use_candidate = p.check.as_ref().is_some_and(|c| c.use_candidate);
-        if let Some(c) = &p.check {
-            self.rtt
-                .get_or_insert(now.saturating_duration_since(c.started));
-        }
         let claimed = p.check.as_ref().map_or(self.role, |c| c.role);
+        let rtt = p
+            .check
+            .as_ref()
+            .map(|c| now.saturating_duration_since(c.started));
         self.pairs[i].check = None;
+        if let Some(rtt) = rtt {
+            self.rtt.get_or_insert(rtt);
+            self.pairs[i].rtt = Some(rtt);
+        }
         // Non-symmetric addresses fail the pair (section 7.2.5.2.1).
         if psource != local || pdest != Some(remote) {
             self.pairs[i].state = PairState::Failed;

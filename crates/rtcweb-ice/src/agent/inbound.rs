@@ -193,6 +193,7 @@ impl IceAgent {
             nominate_on_success: false,
             send_use_candidate: false,
             last_response: None,
+            rtt: None,
         });
         self.pairs.len() - 1
     }

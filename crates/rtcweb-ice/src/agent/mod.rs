@@ -616,6 +616,22 @@ impl IceAgent {
         out
     }
 
+    /// Every candidate pair with its state (for `getStats`).
+    pub fn pair_stats(&self) -> Vec<crate::pair::PairStats> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| crate::pair::PairStats {
+                local: self.locals[p.local].cand.clone(),
+                remote: self.remotes[p.remote].cand.clone(),
+                state: p.state,
+                nominated: p.nominated,
+                selected: self.selected == Some(i),
+                rtt: p.rtt,
+            })
+            .collect()
+    }
+
     /// How many remote candidates the agent holds (signalled and peer-reflexive).
     pub fn remote_candidate_count(&self) -> usize {
         self.remotes.len()

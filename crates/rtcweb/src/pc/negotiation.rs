@@ -222,7 +222,12 @@ impl PeerConnection {
                 }
             }
             self.media.on_negotiated(n, &mut self.events);
-            if let Some(sctp) = n.media.iter().find(|m| !m.rejected).and(n.media.iter().find_map(|m| m.sctp.filter(|_| !m.rejected))) {
+            if let Some(sctp) = n
+                .media
+                .iter()
+                .find(|m| !m.rejected)
+                .and(n.media.iter().find_map(|m| m.sctp.filter(|_| !m.rejected)))
+            {
                 self.data.sctp_params = Some(sctp);
             }
         }

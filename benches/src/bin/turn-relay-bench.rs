@@ -1,0 +1,473 @@
+//! `turn-relay-bench`: ChannelData relay rate of our `turn-server` and coturn's `turnserver`,
+//! side by side in one run on loopback (run it inside `interop/isolated`; see
+//! `benches/turn-relay.sh` and docs/performance.md).
+//!
+//! For each packet size and round, and for each server in turn: make `--allocations`
+//! allocations with our TURN client, bind a channel from each to a peer socket, then for
+//! `--seconds` flood both directions at once (ChannelData client -> server -> peer, and plain
+//! UDP peer -> relay -> ChannelData to the client) with `sendmmsg`, count what arrives with
+//! `recvmmsg`, and read the server's CPU time (utime + stime of every thread) from /proc.
+//! The figure compared is packets relayed per CPU-second of the server: its rate per core.
+
+use std::io::IoSliceMut;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{
+    MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg, setsockopt, sockopt,
+};
+use rtcweb_turn::{Client, ClientConfig, Credentials, Event, Transport};
+
+const BATCH: usize = 32;
+
+struct Args {
+    ours: String,
+    coturn: String,
+    seconds: u64,
+    rounds: usize,
+    sizes: Vec<usize>,
+    allocations: usize,
+    work: String,
+    /// Offered packets per second, both directions together; 0 = as fast as possible.
+    rate: u64,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        ours: "target/release/turn-server".into(),
+        coturn: "turnserver".into(),
+        seconds: 5,
+        rounds: 3,
+        sizes: vec![120, 1200],
+        allocations: 4,
+        work: "interop/work/turn-relay-bench".into(),
+        rate: 100_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().ok_or(format!("{flag} needs a value"))?;
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: bad number {v}"))
+        };
+        match flag.as_str() {
+            "--ours" => a.ours = v,
+            "--coturn" => a.coturn = v,
+            "--seconds" => a.seconds = num(&v)?,
+            "--rounds" => a.rounds = num(&v)? as usize,
+            "--allocations" => a.allocations = num(&v)? as usize,
+            "--sizes" => {
+                a.sizes = v
+                    .split(',')
+                    .map(|s| s.parse().map_err(|_| format!("bad size {s}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--work" => a.work = v,
+            "--rate" => a.rate = num(&v)?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(a)
+}
+
+struct Server {
+    name: &'static str,
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// utime + stime of the whole process, in seconds.
+fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the state field.
+    let (u, s) = (
+        f.get(11).copied().unwrap_or(0),
+        f.get(12).copied().unwrap_or(0),
+    );
+    (u + s) as f64 / ticks
+}
+
+fn wait_port(addr: SocketAddr) -> Result<(), String> {
+    // A Binding request must be answered.
+    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| e.to_string())?;
+    let req = [
+        0u8, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ];
+    let mut buf = [0u8; 512];
+    for _ in 0..100 {
+        let _ = s.send_to(&req, addr);
+        if s.recv_from(&mut buf).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!("no STUN answer from {addr}"))
+}
+
+fn start(a: &Args) -> Result<(Server, Server), String> {
+    std::fs::create_dir_all(&a.work).map_err(|e| e.to_string())?;
+    let ours = Command::new(&a.ours)
+        .args([
+            "--listen",
+            "127.0.0.1:3478",
+            "--realm",
+            "example.org",
+            "--user",
+            "alice:wonderland",
+        ])
+        .args([
+            "--min-port",
+            "40000",
+            "--max-port",
+            "40999",
+            "--allow-loopback-peers",
+            "--no-tcp",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", a.ours))?;
+    let ours = Server {
+        name: "rtcweb turn-server",
+        child: ours,
+        addr: "127.0.0.1:3478".parse().expect("literal"),
+    };
+    let coturn = Command::new(&a.coturn)
+        .args([
+            "-n",
+            "--no-cli",
+            "--no-dtls",
+            "--no-tls",
+            "--no-tcp",
+            "--no-tcp-relay",
+            "--simple-log",
+        ])
+        .arg(format!("--log-file={}/coturn.log", a.work))
+        .args([
+            "--listening-ip=127.0.0.1",
+            "--listening-port=3578",
+            "--relay-ip=127.0.0.1",
+        ])
+        .args([
+            "--min-port=41000",
+            "--max-port=41999",
+            "--relay-threads=1",
+            "--allow-loopback-peers",
+        ])
+        .args([
+            "--lt-cred-mech",
+            "--user=alice:wonderland",
+            "--realm=example.org",
+        ])
+        .arg(format!("--pidfile={}/coturn.pid", a.work))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", a.coturn))?;
+    let coturn = Server {
+        name: "coturn turnserver",
+        child: coturn,
+        addr: "127.0.0.1:3578".parse().expect("literal"),
+    };
+    wait_port(ours.addr)?;
+    wait_port(coturn.addr)?;
+    Ok((ours, coturn))
+}
+
+struct Alloc {
+    client: UdpSocket,
+    peer: UdpSocket,
+    relay: SocketAddr,
+    channel: u16,
+}
+
+/// One allocation with a channel to a fresh peer socket, made by our sans-IO client.
+fn allocate(server: SocketAddr, seed: u8) -> Result<Alloc, String> {
+    let client = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let peer = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let peer_addr = peer.local_addr().map_err(|e| e.to_string())?;
+    let creds = Credentials::LongTerm {
+        username: "alice".into(),
+        password: "wonderland".into(),
+    };
+    let mut c = Client::new(ClientConfig::new(server, Transport::Udp, creds), [seed; 32]);
+    c.allocate(Instant::now()).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut channel = None;
+    let mut buf = vec![0u8; 2048];
+    while Instant::now() < deadline {
+        while let Some(t) = c.poll_transmit() {
+            client
+                .send_to(&t.data, t.destination)
+                .map_err(|e| e.to_string())?;
+        }
+        let now = Instant::now();
+        let wait = c
+            .poll_timeout()
+            .map_or(Duration::from_millis(50), |t| {
+                t.saturating_duration_since(now)
+            })
+            .max(Duration::from_millis(1));
+        client
+            .set_read_timeout(Some(wait.min(Duration::from_millis(50))))
+            .map_err(|e| e.to_string())?;
+        if let Ok((n, from)) = client.recv_from(&mut buf) {
+            c.handle_input(Instant::now(), from, &buf[..n]);
+        }
+        c.handle_timeout(Instant::now());
+        while let Some(e) = c.poll_event() {
+            match e {
+                Event::Allocated { .. } => {
+                    channel = Some(
+                        c.bind_channel(Instant::now(), peer_addr)
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+                Event::ChannelBound { channel: ch, .. } => {
+                    let relay = c.relayed_address().ok_or("no relayed address")?;
+                    return Ok(Alloc {
+                        client,
+                        peer,
+                        relay,
+                        channel: ch,
+                    });
+                }
+                Event::AllocationFailed(f) => return Err(format!("allocation failed: {f:?}")),
+                _ => {}
+            }
+        }
+    }
+    Err(format!("no allocation from {server} (channel {channel:?})"))
+}
+
+fn tune(s: &UdpSocket) {
+    let _ = setsockopt(s, sockopt::RcvBuf, &(8usize << 20));
+    let _ = setsockopt(s, sockopt::SndBuf, &(8usize << 20));
+    let _ = s.set_nonblocking(true);
+}
+
+struct Measurement {
+    sent: u64,
+    delivered: u64,
+    wall: f64,
+    cpu: f64,
+}
+
+fn measure(
+    server: &Server,
+    size: usize,
+    a: &Args,
+    seed: u8,
+    ticks: f64,
+) -> Result<Measurement, String> {
+    let allocs: Vec<Alloc> = (0..a.allocations)
+        .map(|i| allocate(server.addr, seed.wrapping_add(i as u8)))
+        .collect::<Result<_, _>>()?;
+    for al in &allocs {
+        tune(&al.client);
+        tune(&al.peer);
+    }
+    let allocs = Arc::new(allocs);
+    let stop = Arc::new(AtomicBool::new(false));
+    let delivered = Arc::new(AtomicU64::new(0));
+    let receiver = {
+        let (allocs, stop, delivered) = (allocs.clone(), stop.clone(), delivered.clone());
+        std::thread::spawn(move || {
+            let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; 2048]).collect();
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+            while !stop.load(Ordering::Relaxed) {
+                let mut got = 0;
+                for al in allocs.iter() {
+                    for s in [&al.client, &al.peer] {
+                        let mut slices: Vec<[IoSliceMut<'_>; 1]> = bufs
+                            .iter_mut()
+                            .map(|b| [IoSliceMut::new(&mut b[..])])
+                            .collect();
+                        if let Ok(r) = recvmmsg(
+                            s.as_raw_fd(),
+                            &mut headers,
+                            slices.iter_mut(),
+                            MsgFlags::MSG_DONTWAIT,
+                            None,
+                        ) {
+                            let n = r.count() as u64;
+                            got += n;
+                        }
+                    }
+                }
+                delivered.fetch_add(got, Ordering::Relaxed);
+                if got == 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        })
+    };
+    // Prebuilt datagrams: ChannelData from each client, plain payload from each peer.
+    let payload = vec![0xabu8; size];
+    let cd: Vec<Vec<u8>> = allocs
+        .iter()
+        .map(|al| {
+            let mut m = Vec::with_capacity(4 + size);
+            m.extend_from_slice(&al.channel.to_be_bytes());
+            m.extend_from_slice(&(size as u16).to_be_bytes());
+            m.extend_from_slice(&payload);
+            m
+        })
+        .collect();
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let cpu0 = cpu_seconds(server.child.id(), ticks);
+    let t0 = Instant::now();
+    let end = t0 + Duration::from_secs(a.seconds);
+    let mut sent = 0u64;
+    let cmsgs: [nix::sys::socket::ControlMessage<'_>; 0] = [];
+    let mut turn = 0usize;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        // Paced: send what is due by now, in batches, round robin over sockets and directions.
+        let due = if a.rate == 0 {
+            u64::MAX
+        } else {
+            (a.rate as f64 * (now - t0).as_secs_f64()) as u64
+        };
+        if sent >= due {
+            std::thread::sleep(Duration::from_micros(100));
+            continue;
+        }
+        let n = ((due - sent).min(BATCH as u64)) as usize;
+        let idx = (turn / 2) % allocs.len();
+        let al = &allocs[idx];
+        let (socket, dest, data): (&UdpSocket, SocketAddr, &[u8]) = if turn.is_multiple_of(2) {
+            (&al.client, server.addr, &cd[idx])
+        } else {
+            (&al.peer, al.relay, &payload)
+        };
+        turn += 1;
+        let addrs = vec![Some(SockaddrStorage::from(dest)); n];
+        let slices: Vec<[std::io::IoSlice<'_>; 1]> =
+            (0..n).map(|_| [std::io::IoSlice::new(data)]).collect();
+        match sendmmsg(
+            socket.as_raw_fd(),
+            &mut headers,
+            slices.iter(),
+            &addrs,
+            cmsgs,
+            MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(r) => sent += r.count() as u64,
+            // A full socket buffer: count the batch as offered and lost.
+            Err(_) => sent += n as u64,
+        }
+    }
+    let wall_end = Instant::now();
+    let cpu1 = cpu_seconds(server.child.id(), ticks);
+    // Let what is in flight arrive.
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let _ = receiver.join();
+    Ok(Measurement {
+        sent,
+        delivered: delivered.load(Ordering::Relaxed),
+        wall: (wall_end - t0).as_secs_f64(),
+        cpu: cpu1 - cpu0,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn main() {
+    let a = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("turn-relay-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let ticks: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0);
+    let (ours, coturn) = match start(&a) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("turn-relay-bench: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "offered {} packets/s ({}), {} allocations, {} s per run",
+        a.rate,
+        if a.rate == 0 { "flood" } else { "paced" },
+        a.allocations,
+        a.seconds
+    );
+    println!(
+        "size  server              round  sent/s     relayed/s  server CPU  relayed per CPU-second"
+    );
+    let mut summary = Vec::new();
+    for &size in &a.sizes {
+        let mut per_core: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..a.rounds {
+            for (i, server) in [&ours, &coturn].into_iter().enumerate() {
+                let seed = (round * 16 + i * 8) as u8;
+                match measure(server, size, &a, seed, ticks) {
+                    Ok(m) => {
+                        let rate = m.delivered as f64 / m.wall;
+                        let pc = if m.cpu > 0.0 {
+                            m.delivered as f64 / m.cpu
+                        } else {
+                            0.0
+                        };
+                        println!(
+                            "{size:<5} {:<19} {round:<6} {:<10.0} {:<10.0} {:>5.0} %     {pc:.0}",
+                            server.name,
+                            m.sent as f64 / m.wall,
+                            rate,
+                            100.0 * m.cpu / m.wall
+                        );
+                        per_core[i].push(pc);
+                    }
+                    Err(e) => {
+                        eprintln!("turn-relay-bench: {}: {e}", server.name);
+                        std::process::exit(1);
+                    }
+                }
+            }
+        }
+        let (o, c) = (median(per_core[0].clone()), median(per_core[1].clone()));
+        summary.push((size, o, c));
+    }
+    println!();
+    println!("median packets relayed per CPU-second (per core):");
+    for (size, o, c) in summary {
+        println!(
+            "  {size:>5} bytes: rtcweb {o:.0}, coturn {c:.0}, ratio {:.2}",
+            if c > 0.0 { o / c } else { 0.0 }
+        );
+    }
+}

@@ -1,0 +1,35 @@
+// The offerer of `examples/jsep-offer.rs`, shared (by `include!`) with `tests/corpus.rs`,
+// which re-creates the offer that the corpus's answers-to-ours/ files answer.
+
+/// A seeded session with audio and video senders and a data channel (`av-data`), or only a
+/// data channel (`data`). Same seed, same calls: the same offer every time.
+fn offerer(kind: &str) -> Result<rtcweb_jsep::Jsep, String> {
+    use rtcweb_jsep::sdp::{Direction, Fingerprint, MediaKind};
+    use rtcweb_jsep::{Jsep, JsepConfig, SendParams, TransceiverInit};
+    let fingerprint = Fingerprint { algorithm: "sha-256".into(), value: (0u8..32).collect() };
+    let mut jsep =
+        Jsep::new(JsepConfig { fingerprints: vec![fingerprint], seed: 11, ..Default::default() });
+    match kind {
+        "av-data" => {
+            for (media, track, ssrc) in
+                [(MediaKind::Audio, "audio", 1000), (MediaKind::Video, "video", 2000)]
+            {
+                let mut t = TransceiverInit::new(media, Direction::SendRecv);
+                t.send = Some(SendParams {
+                    stream_ids: vec!["rtcweb".into()],
+                    track_id: track.into(),
+                    ssrc: Some(ssrc),
+                    rtx_ssrc: Some(ssrc + 1),
+                    cname: "rtcweb".into(),
+                    rids: Vec::new(),
+                });
+                jsep.add_transceiver(t);
+            }
+        }
+        "data" => {}
+        other => return Err(format!("unknown kind {other:?} (av-data or data)")),
+    }
+    jsep.add_data_channel();
+    Ok(jsep)
+}
+

@@ -1,0 +1,884 @@
+//! The RTP session: a sans-IO state machine for the media streams of one transport.
+//!
+//! It owns the local (send) and remote (receive) streams of a BUNDLE group and does what
+//! RFC 3550, RFC 4585, RFC 4588, RFC 5104 and transport-wide CC ask of an endpoint:
+//!
+//! - **send**: sequence numbers, header extensions (mid, rid, abs-send-time, transport-wide
+//!   sequence numbers), packetization of whole frames, a bounded retransmission buffer
+//!   answered on NACK with RTX (RFC 4588) or plain resends, sender reports;
+//! - **receive**: sequence extension, jitter and loss (RFC 3550 A.3/A.8), NACKs with
+//!   RTT-aware retries and a bound, RTX unwrapping, frame assembly with key frame detection
+//!   and PLI on unrecoverable loss, receiver reports, transport-wide CC feedback;
+//! - **both**: RTT from LSR/DLSR (and from XR RRTR/DLRR when only receiving), PLI/FIR in and
+//!   out, REMB and BYE in.
+//!
+//! Packets go in with [`Session::handle_rtp`] / [`Session::handle_rtcp`] (already
+//! SRTP-unprotected) and come out of [`Session::poll_transmit`] (to be protected and sent).
+//! Time is the `now` argument; [`Session::poll_timeout`] says when to call
+//! [`Session::handle_timeout`].
+//!
+//! RTCP timing: regular reports follow RFC 3550 section 6.2 / appendix A.7 with the
+//! *reduced minimum* interval of section 6.2, `360 / session bandwidth in kbit/s` seconds
+//! (180 ms at 2 Mbit/s), which RFC 8108 section 5 and WebRTC (RFC 8834 section 4.1) allow,
+//! randomized over [0.5, 1.5] and divided by e − 3/2. Feedback (NACK, PLI, FIR, TWCC) is sent
+//! at once, as immediate AVPF feedback, in a compound packet led by an empty RR (or alone
+//! when `reduced_size` is set after `a=rtcp-rsize`).
+
+mod clock;
+mod nack;
+mod receive;
+mod rtcp_io;
+mod send;
+mod twcc;
+
+pub use nack::NackConfig;
+pub use receive::ReceiveStats;
+pub use send::SendStats;
+pub use twcc::PacketFeedback;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, trace};
+
+use crate::codec::{Codec, Payloads};
+use crate::error::{Error, Result};
+use crate::frame::{AssemblerConfig, Frame, FrameAssembler};
+use crate::rtcp::{ReportBlock, SenderInfo};
+use crate::rtp::{ExtensionKind, ExtensionMap, HeaderExtensions, RtpPacket, RtpRepr};
+use crate::seq::SeqUnwrapper;
+use clock::{Clock, Rng};
+use nack::Arrival;
+use receive::ReceiveStream;
+use send::SendStream;
+use twcc::{TwccReceiver, TwccSender};
+
+/// A payload type of a stream and what it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodecConfig {
+    /// Payload type.
+    pub payload_type: u8,
+    /// The codec.
+    pub codec: Codec,
+    /// Payload type of its RTX stream (`a=fmtp:<rtx> apt=<payload_type>`), if negotiated.
+    pub rtx_payload_type: Option<u8>,
+}
+
+/// A local stream to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendStreamConfig {
+    /// SSRC of the media.
+    pub ssrc: u32,
+    /// SSRC of its RTX stream, if negotiated.
+    pub rtx_ssrc: Option<u32>,
+    /// Payload types it may use.
+    pub codecs: Vec<CodecConfig>,
+    /// BUNDLE media id written in the mid extension (when mapped).
+    pub mid: Option<String>,
+    /// RTP stream id written in the rid extension (simulcast).
+    pub rid: Option<String>,
+}
+
+/// A remote stream to receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiveStreamConfig {
+    /// SSRC of the media.
+    pub ssrc: u32,
+    /// SSRC of its RTX stream, if known (`a=ssrc-group:FID`).
+    pub rtx_ssrc: Option<u32>,
+    /// Payload types it may use.
+    pub codecs: Vec<CodecConfig>,
+    /// Whether to send NACKs (`a=rtcp-fb:<pt> nack`).
+    pub nack: bool,
+    /// Whether to assemble frames (otherwise packets are only counted and reported).
+    pub assemble_frames: bool,
+}
+
+/// Settings of a [`Session`].
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Header extension ids, as negotiated.
+    pub extensions: ExtensionMap,
+    /// CNAME for SDES.
+    pub cname: String,
+    /// Session bandwidth for the RTCP interval (RFC 3550 section 6.2), bits per second.
+    pub session_bandwidth_bps: u64,
+    /// Send feedback without a leading report (RFC 5506, `a=rtcp-rsize`).
+    pub reduced_size: bool,
+    /// Largest RTP payload written by [`Session::write_frame`].
+    pub max_payload: usize,
+    /// NACK behaviour of receive streams.
+    pub nack: NackConfig,
+    /// Interval of transport-wide CC feedback.
+    pub twcc_interval: Duration,
+    /// Packets kept per send stream for retransmission.
+    pub history_packets: usize,
+    /// Frame assembly limits.
+    pub assembler: AssemblerConfig,
+    /// NTP time (32.32) at the session's start instant.
+    pub ntp_base: u64,
+    /// Shortest interval between two keyframe requests for one stream.
+    pub keyframe_request_interval: Duration,
+    /// Datagrams queued for [`Session::poll_transmit`] at most (newest dropped beyond it).
+    pub max_transmits: usize,
+    /// Events queued for [`Session::poll_event`] at most (oldest dropped beyond it).
+    pub max_events: usize,
+    /// SSRC for RTCP when there is no send stream; random if `None`.
+    pub feedback_ssrc: Option<u32>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            extensions: ExtensionMap::new(),
+            cname: "rtcweb".into(),
+            session_bandwidth_bps: 2_000_000,
+            reduced_size: false,
+            max_payload: 1200,
+            nack: NackConfig::default(),
+            twcc_interval: Duration::from_millis(100),
+            history_packets: 1024,
+            assembler: AssemblerConfig::default(),
+            ntp_base: 0,
+            keyframe_request_interval: Duration::from_millis(300),
+            max_transmits: 4096,
+            max_events: 1024,
+            feedback_ssrc: None,
+        }
+    }
+}
+
+/// Whether a datagram is RTP or RTCP (it decides which SRTP transform applies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketKind {
+    /// An RTP packet.
+    Rtp,
+    /// A compound or reduced-size RTCP packet.
+    Rtcp,
+}
+
+/// A datagram to protect and send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// RTP or RTCP.
+    pub kind: PacketKind,
+    /// The plain packet.
+    pub data: Vec<u8>,
+}
+
+/// How a keyframe was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyframeRequest {
+    /// Picture loss indication (RFC 4585).
+    Pli,
+    /// Full intra request (RFC 5104).
+    Fir,
+}
+
+/// Something the application should know.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A whole frame arrived.
+    Frame(Frame),
+    /// The peer asks one of our streams for a key frame.
+    KeyframeRequested {
+        /// Our SSRC.
+        ssrc: u32,
+        /// PLI or FIR.
+        kind: KeyframeRequest,
+    },
+    /// Transport-wide CC feedback, matched with what we sent (input for a bandwidth
+    /// estimator).
+    TransportFeedback(Vec<PacketFeedback>),
+    /// The peer's receiver-side bandwidth estimate.
+    Remb {
+        /// Bits per second.
+        bitrate: u64,
+        /// Our SSRCs it applies to.
+        ssrcs: Vec<u32>,
+    },
+    /// The peer reported on one of our streams.
+    ReceiverReport {
+        /// Our SSRC.
+        ssrc: u32,
+        /// The report.
+        report: ReportBlock,
+    },
+    /// A sender report of a remote stream.
+    SenderReport {
+        /// Its SSRC.
+        ssrc: u32,
+        /// Its sender information.
+        info: SenderInfo,
+    },
+    /// The round-trip time was measured.
+    Rtt(Duration),
+    /// A remote source left.
+    Bye {
+        /// Its SSRC.
+        ssrc: u32,
+    },
+    /// RTP from an SSRC no receive stream has (the application may add one; the packet was
+    /// dropped). Reported once per SSRC.
+    UnknownSsrc {
+        /// The SSRC.
+        ssrc: u32,
+        /// Payload type of the packet.
+        payload_type: u8,
+        /// Its mid extension, if any.
+        mid: Option<String>,
+        /// Its rid (or repaired rid) extension, if any.
+        rid: Option<String>,
+    },
+}
+
+/// Session-wide counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// RTP packets handled.
+    pub rtp_received: u64,
+    /// RTCP datagrams handled.
+    pub rtcp_received: u64,
+    /// Packets that failed to parse.
+    pub malformed: u64,
+    /// RTCP datagrams sent.
+    pub rtcp_sent: u64,
+    /// Datagrams dropped because the transmit queue was full.
+    pub transmits_dropped: u64,
+    /// Events dropped because the event queue was full.
+    pub events_dropped: u64,
+}
+
+const UNKNOWN_SSRCS_REMEMBERED: usize = 64;
+const RRTRS_REMEMBERED: usize = 16;
+/// UDP and IP overhead counted in the RTCP average size (RFC 3550 section 6.2).
+const RTCP_OVERHEAD: f64 = 28.0;
+
+/// The RTP session of one transport. See the [module docs](self).
+#[derive(Debug)]
+pub struct Session {
+    pub(crate) config: SessionConfig,
+    pub(crate) clock: Clock,
+    pub(crate) rng: Rng,
+    pub(crate) senders: Vec<SendStream>,
+    pub(crate) receivers: Vec<ReceiveStream>,
+    pub(crate) local_ssrc: u32,
+    pub(crate) twcc_tx: TwccSender,
+    pub(crate) twcc_rx: TwccReceiver,
+    pub(crate) next_twcc_feedback: Option<Instant>,
+    pub(crate) rtt: Option<Duration>,
+    pub(crate) next_report: Instant,
+    pub(crate) avg_rtcp_size: f64,
+    pub(crate) rrtrs: VecDeque<(u32, u32, Instant)>,
+    pub(crate) transmits: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) unknown: VecDeque<u32>,
+    pub(crate) stats: SessionStats,
+    payloads: Payloads,
+    lost_scratch: Vec<u64>,
+}
+
+impl Session {
+    /// A session starting at `now`; `seed` drives SSRC, sequence number and RTCP timing
+    /// randomness (seed it from the OS in production, fixed in tests).
+    pub fn new(config: SessionConfig, now: Instant, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let local_ssrc = config.feedback_ssrc.unwrap_or(rng.next_u64() as u32);
+        let twcc_start = rng.next_u64() as u16;
+        let mut s = Self {
+            clock: Clock {
+                start: now,
+                ntp_base: config.ntp_base,
+            },
+            config,
+            rng,
+            senders: Vec::new(),
+            receivers: Vec::new(),
+            local_ssrc,
+            twcc_tx: TwccSender::new(twcc_start),
+            twcc_rx: TwccReceiver::new(now),
+            next_twcc_feedback: None,
+            rtt: None,
+            next_report: now,
+            avg_rtcp_size: 100.0,
+            rrtrs: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            unknown: VecDeque::new(),
+            stats: SessionStats::default(),
+            payloads: Payloads::new(),
+            lost_scratch: Vec::new(),
+        };
+        s.next_report = now + s.report_interval(true);
+        s
+    }
+
+    /// Adds a stream to send.
+    pub fn add_send_stream(&mut self, config: SendStreamConfig) -> Result<()> {
+        if self.senders.iter().any(|s| s.config.ssrc == config.ssrc) {
+            return Err(Error::OutOfRange("send SSRC already added"));
+        }
+        let seq = self.rng.next_u64() as u16;
+        let rtx_seq = self.rng.next_u64() as u16;
+        self.senders.push(SendStream::new(
+            config,
+            self.config.history_packets,
+            seq,
+            rtx_seq,
+        ));
+        Ok(())
+    }
+
+    /// Adds a stream to receive.
+    pub fn add_receive_stream(&mut self, config: ReceiveStreamConfig) -> Result<()> {
+        if self.receivers.iter().any(|s| s.config.ssrc == config.ssrc) {
+            return Err(Error::OutOfRange("receive SSRC already added"));
+        }
+        let assembler = match (config.assemble_frames, config.codecs.first()) {
+            (true, Some(c)) => Some(FrameAssembler::new(
+                config.ssrc,
+                c.codec,
+                self.config.assembler,
+            )),
+            _ => None,
+        };
+        self.unknown.retain(|&s| s != config.ssrc);
+        self.receivers.push(ReceiveStream {
+            config,
+            unwrapper: SeqUnwrapper::new(),
+            stats: ReceiveStats::default(),
+            nack: nack::NackTracker::new(self.config.nack),
+            assembler,
+            last_sr: None,
+            last_keyframe_request: None,
+            fir_seq: 0,
+        });
+        Ok(())
+    }
+
+    /// Removes a receive stream.
+    pub fn remove_receive_stream(&mut self, ssrc: u32) {
+        self.receivers.retain(|r| r.config.ssrc != ssrc);
+    }
+
+    /// Removes a send stream.
+    pub fn remove_send_stream(&mut self, ssrc: u32) {
+        self.senders.retain(|s| s.config.ssrc != ssrc);
+    }
+
+    /// The SSRC used for RTCP when no stream is sent.
+    pub fn local_ssrc(&self) -> u32 {
+        self.local_ssrc
+    }
+
+    /// The latest round-trip time measurement.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// Session counters.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Counters of send stream `ssrc`.
+    pub fn send_stats(&self, ssrc: u32) -> Option<SendStats> {
+        self.senders
+            .iter()
+            .find(|s| s.config.ssrc == ssrc)
+            .map(|s| s.stats)
+    }
+
+    /// Statistics of receive stream `ssrc`.
+    pub fn receive_stats(&self, ssrc: u32) -> Option<ReceiveStats> {
+        self.receivers
+            .iter()
+            .find(|s| s.config.ssrc == ssrc)
+            .map(|s| s.stats)
+    }
+
+    /// Frame assembly counters of receive stream `ssrc`.
+    pub fn assembler_stats(&self, ssrc: u32) -> Option<crate::frame::AssemblerStats> {
+        self.receivers
+            .iter()
+            .find(|s| s.config.ssrc == ssrc)
+            .and_then(|s| s.assembler.as_ref().map(FrameAssembler::stats))
+    }
+
+    pub(crate) fn push_event(&mut self, e: Event) {
+        if self.events.len() >= self.config.max_events {
+            self.events.pop_front();
+            self.stats.events_dropped += 1;
+        }
+        self.events.push_back(e);
+    }
+
+    pub(crate) fn push_transmit(&mut self, kind: PacketKind, data: Vec<u8>) {
+        if self.transmits.len() >= self.config.max_transmits {
+            self.stats.transmits_dropped += 1;
+            return;
+        }
+        self.transmits.push_back(Transmit { kind, data });
+    }
+
+    /// The next datagram to protect and send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn abs_send_time(&self, now: Instant) -> u32 {
+        // 6.18 fixed point seconds, 24 bits.
+        ((self.clock.ntp(now) >> 14) & 0x00ff_ffff) as u32
+    }
+
+    /// Writes one RTP packet of send stream `ssrc`; returns its sequence number.
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        payload_type: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+    ) -> Result<u16> {
+        let i = self
+            .senders
+            .iter()
+            .position(|s| s.config.ssrc == ssrc)
+            .ok_or(Error::UnknownSsrc(ssrc))?;
+        if self.senders[i].codec(payload_type).is_none() {
+            return Err(Error::UnknownPayloadType(payload_type));
+        }
+        let seq = self.senders[i].next_seq;
+        let packet =
+            self.build_rtp(now, i, payload_type, seq, timestamp, marker, payload, false)?;
+        let s = &mut self.senders[i];
+        s.next_seq = seq.wrapping_add(1);
+        s.stats.packets += 1;
+        s.stats.payload_octets += payload.len() as u64;
+        s.last_timestamp = timestamp;
+        s.last_send = Some(now);
+        s.history.store(seq, packet.clone());
+        self.push_transmit(PacketKind::Rtp, packet);
+        Ok(seq)
+    }
+
+    /// Builds an RTP packet of sender `i` with fresh header extensions.
+    #[allow(clippy::too_many_arguments)]
+    fn build_rtp(
+        &mut self,
+        now: Instant,
+        i: usize,
+        payload_type: u8,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+        rtx: bool,
+    ) -> Result<Vec<u8>> {
+        let map = &self.config.extensions;
+        let s = &self.senders[i];
+        let ssrc = if rtx {
+            s.config.rtx_ssrc.unwrap_or(s.config.ssrc)
+        } else {
+            s.config.ssrc
+        };
+        let rid = s.config.rid.as_deref();
+        let mut values = HeaderExtensions {
+            mid: s.config.mid.as_deref(),
+            rid: if rtx { None } else { rid },
+            repaired_rid: if rtx { rid } else { None },
+            ..HeaderExtensions::default()
+        };
+        if map.id(ExtensionKind::AbsSendTime).is_some() {
+            values.abs_send_time = Some(self.abs_send_time(now));
+        }
+        // The header length does not depend on the sequence number's value.
+        let size_guess = 12 + 40 + payload.len();
+        if map.id(ExtensionKind::TransportWideCc).is_some() {
+            values.transport_cc = Some(self.twcc_tx.on_send(now, size_guess));
+        }
+        let mut scratch = [0u8; 1100];
+        let extension = self.config.extensions.write(&values, &mut scratch)?;
+        RtpRepr {
+            marker,
+            payload_type,
+            sequence_number: seq,
+            timestamp,
+            ssrc,
+            csrcs: &[],
+            extension,
+            padding: 0,
+        }
+        .to_vec(payload)
+    }
+
+    /// Packetizes `frame` with the codec of `payload_type` and writes its packets (the
+    /// marker bit on the last one for video).
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        payload_type: u8,
+        timestamp: u32,
+        frame: &[u8],
+    ) -> Result<()> {
+        let i = self
+            .senders
+            .iter()
+            .position(|s| s.config.ssrc == ssrc)
+            .ok_or(Error::UnknownSsrc(ssrc))?;
+        let mut payloads = std::mem::take(&mut self.payloads);
+        payloads.clear();
+        let max_payload = self.config.max_payload;
+        let res = match self.senders[i]
+            .packetizers
+            .iter_mut()
+            .find(|(pt, _)| *pt == payload_type)
+        {
+            Some((_, p)) => p.packetize(frame, max_payload, &mut payloads),
+            None => Err(Error::UnknownPayloadType(payload_type)),
+        };
+        let video = self.senders[i]
+            .codec(payload_type)
+            .is_some_and(|c| c.codec.is_video());
+        let out = res.and_then(|()| {
+            let n = payloads.len();
+            for (k, p) in payloads.iter().enumerate() {
+                self.write_rtp(now, ssrc, payload_type, timestamp, video && k + 1 == n, p)?;
+            }
+            Ok(())
+        });
+        self.payloads = payloads;
+        out
+    }
+
+    /// Answers a NACK of send stream `i` for `seq`.
+    pub(crate) fn retransmit(&mut self, now: Instant, i: usize, seq: u16) {
+        let rtt = self.rtt;
+        let s = &mut self.senders[i];
+        s.stats.nacked += 1;
+        let Some(stored) = s.history.get_mut(seq) else {
+            s.stats.nack_misses += 1;
+            return;
+        };
+        if !SendStream::may_resend(stored.last_resent, now, rtt) {
+            return;
+        }
+        stored.last_resent = Some(now);
+        let original = stored.packet.clone();
+        let Ok(p) = RtpPacket::new_checked(&original[..]) else {
+            return;
+        };
+        let rtx_pt = s.codec(p.payload_type()).and_then(|c| c.rtx_payload_type);
+        let packet = match (s.config.rtx_ssrc, rtx_pt) {
+            (Some(_), Some(rtx_pt)) => {
+                let rtx_seq = s.next_rtx_seq;
+                s.next_rtx_seq = rtx_seq.wrapping_add(1);
+                let mut payload = Vec::with_capacity(2 + p.payload().len());
+                payload.extend_from_slice(&seq.to_be_bytes());
+                payload.extend_from_slice(p.payload());
+                match self.build_rtp(
+                    now,
+                    i,
+                    rtx_pt,
+                    rtx_seq,
+                    p.timestamp(),
+                    p.marker(),
+                    &payload,
+                    true,
+                ) {
+                    Ok(v) => v,
+                    Err(_) => return,
+                }
+            }
+            _ => {
+                // No RTX: resend the original, with a new transport-wide sequence number.
+                let mut copy = original.clone();
+                if let Some(id) = self.config.extensions.id(ExtensionKind::TransportWideCc) {
+                    let tseq = self.twcc_tx.on_send(now, copy.len());
+                    if let Ok(mut v) = RtpPacket::new_checked(&mut copy[..])
+                        && let Some(d) = v.extension_mut(id).filter(|d| d.len() == 2)
+                    {
+                        d.copy_from_slice(&tseq.to_be_bytes());
+                    }
+                }
+                copy
+            }
+        };
+        self.senders[i].stats.retransmissions += 1;
+        self.push_transmit(PacketKind::Rtp, packet);
+    }
+
+    /// Feeds an RTP or RTCP datagram, told apart by RFC 5761 section 4 (payload types
+    /// 64..=95 are RTCP).
+    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) -> Result<()> {
+        match datagram.get(1) {
+            Some(b) if (192..=223).contains(b) => self.handle_rtcp(now, datagram),
+            _ => self.handle_rtp(now, datagram),
+        }
+    }
+
+    /// Feeds a received (unprotected) RTP packet.
+    pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) -> Result<()> {
+        self.stats.rtp_received += 1;
+        let p = match RtpPacket::new_checked(packet) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e);
+            }
+        };
+        let ext = self.config.extensions.read(&p);
+        if let Some(t) = ext.transport_cc {
+            self.twcc_rx.on_packet(now, t);
+            if self.next_twcc_feedback.is_none() {
+                self.next_twcc_feedback = Some(now + self.config.twcc_interval);
+            }
+        }
+        let ssrc = p.ssrc();
+        if let Some(i) = self.receivers.iter().position(|r| r.config.ssrc == ssrc) {
+            return self.on_media(
+                now,
+                i,
+                p.sequence_number(),
+                p.payload_type(),
+                p.timestamp(),
+                p.marker(),
+                p.payload(),
+                false,
+            );
+        }
+        if let Some(i) = self
+            .receivers
+            .iter()
+            .position(|r| r.config.rtx_ssrc == Some(ssrc))
+        {
+            let rtx_pt = p.payload_type();
+            let Some(apt) = self.receivers[i]
+                .config
+                .codecs
+                .iter()
+                .find(|c| c.rtx_payload_type == Some(rtx_pt))
+                .map(|c| c.payload_type)
+            else {
+                self.stats.malformed += 1;
+                return Err(Error::UnknownPayloadType(rtx_pt));
+            };
+            let Some((osn, payload)) = p.payload().split_first_chunk::<2>() else {
+                // An empty RTX packet is padding for bandwidth probing.
+                return Ok(());
+            };
+            let osn = u16::from_be_bytes(*osn);
+            return self.on_media(now, i, osn, apt, p.timestamp(), p.marker(), payload, true);
+        }
+        if !self.unknown.contains(&ssrc) {
+            if self.unknown.len() >= UNKNOWN_SSRCS_REMEMBERED {
+                self.unknown.pop_front();
+            }
+            self.unknown.push_back(ssrc);
+            let e = Event::UnknownSsrc {
+                ssrc,
+                payload_type: p.payload_type(),
+                mid: ext.mid.map(str::to_owned),
+                rid: ext.rid.or(ext.repaired_rid).map(str::to_owned),
+            };
+            self.push_event(e);
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_media(
+        &mut self,
+        now: Instant,
+        i: usize,
+        seq: u16,
+        payload_type: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+        retransmitted: bool,
+    ) -> Result<()> {
+        let mut lost = std::mem::take(&mut self.lost_scratch);
+        lost.clear();
+        let clock = self.clock;
+        let r = &mut self.receivers[i];
+        let ext = r.unwrapper.unwrap(seq);
+        let arrival = r.nack.on_packet(now, ext, &mut lost);
+        if arrival == Arrival::Duplicate {
+            r.stats.duplicates += 1;
+            self.lost_scratch = lost;
+            return Ok(());
+        }
+        r.stats.on_packet(ext);
+        if retransmitted {
+            r.stats.recovered += 1;
+        } else if arrival == Arrival::New {
+            // Only in-order packets: a late or resent one says nothing about the path's
+            // jitter (libwebrtc does the same).
+            let rate = r.clock_rate(payload_type);
+            r.stats.on_transit(clock.units(now, rate), timestamp);
+        }
+        trace!(ssrc = r.config.ssrc, seq, retransmitted, "rtp in");
+        let mut result = Ok(());
+        if let Some(a) = r.assembler.as_mut() {
+            for &l in &lost {
+                a.declare_lost(now, l);
+            }
+            result = a.insert(now, ext, payload_type, timestamp, marker, payload);
+        }
+        r.stats.lost_for_good += lost.len() as u64;
+        self.lost_scratch = lost;
+        self.drain_assembler(now, i);
+        result
+    }
+
+    fn drain_assembler(&mut self, now: Instant, i: usize) {
+        let Some(a) = self.receivers[i].assembler.as_mut() else {
+            return;
+        };
+        let want_keyframe = a.take_keyframe_request();
+        let mut frames = Vec::new();
+        while let Some(f) = a.poll_frame() {
+            frames.push(f);
+        }
+        for f in frames {
+            self.push_event(Event::Frame(f));
+        }
+        if want_keyframe {
+            let ssrc = self.receivers[i].config.ssrc;
+            debug!(ssrc, "loss could not be repaired: asking for a key frame");
+            let _ = self.request_keyframe(now, ssrc, KeyframeRequest::Pli);
+        }
+    }
+
+    /// The next moment [`Session::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = Some(self.next_report);
+        let mut earliest = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t: Instant| t.min(x)));
+            }
+        };
+        earliest(self.next_twcc_feedback);
+        for r in &self.receivers {
+            if r.config.nack {
+                earliest(r.nack.next_deadline());
+            }
+            earliest(r.assembler.as_ref().and_then(FrameAssembler::poll_timeout));
+        }
+        for i in 0..self.receivers.len() {
+            let stalled = self.receivers[i]
+                .assembler
+                .as_ref()
+                .is_some_and(|a| a.needs_keyframe() && a.buffered() > 0);
+            if stalled {
+                earliest(self.keyframe_request_due(i));
+            }
+        }
+        t
+    }
+
+    /// When receive stream `i` may send its next keyframe request.
+    fn keyframe_request_due(&self, i: usize) -> Option<Instant> {
+        let r = self.receivers.get(i)?;
+        Some(match r.last_keyframe_request {
+            Some(t) => t + self.config.keyframe_request_interval,
+            // The first packets may just be reordered: give them one interval.
+            None => {
+                let first = r.assembler.as_ref()?.poll_timeout()?;
+                first - self.config.assembler.max_wait + self.config.keyframe_request_interval
+            }
+        })
+    }
+
+    /// Does what is due at `now`: NACKs and their retries, transport feedback, frame
+    /// assembly timeouts and regular reports.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let rtt = self.rtt;
+        let mut nacks = Vec::new();
+        let mut lost = Vec::new();
+        for i in 0..self.receivers.len() {
+            nacks.clear();
+            lost.clear();
+            let r = &mut self.receivers[i];
+            if r.config.nack {
+                r.nack.poll(now, rtt, &mut nacks, &mut lost);
+            }
+            r.stats.lost_for_good += lost.len() as u64;
+            if let Some(a) = r.assembler.as_mut() {
+                for &l in &lost {
+                    a.declare_lost(now, l);
+                }
+                a.handle_timeout(now);
+            }
+            // Waiting for a key frame with packets held (the start of the stream was lost,
+            // or a loss could not be repaired): keep asking, rate limited.
+            let stalled = r
+                .assembler
+                .as_ref()
+                .is_some_and(|a| a.needs_keyframe() && a.buffered() > 0);
+            let ssrc = r.config.ssrc;
+            if stalled && self.keyframe_request_due(i).is_some_and(|t| t <= now) {
+                let _ = self.request_keyframe(now, ssrc, KeyframeRequest::Pli);
+            }
+            let r = &mut self.receivers[i];
+            if !nacks.is_empty() {
+                r.stats.nacks_sent += 1;
+                let media = r.config.ssrc;
+                self.send_nack(media, &nacks);
+            }
+            self.drain_assembler(now, i);
+        }
+        if self.next_twcc_feedback.is_some_and(|t| t <= now) {
+            self.send_twcc_feedback();
+            self.next_twcc_feedback = self
+                .twcc_rx
+                .has_pending()
+                .then(|| now + self.config.twcc_interval);
+        }
+        if now >= self.next_report {
+            self.send_report(now);
+            self.next_report = now + self.report_interval(false);
+        }
+    }
+
+    /// The RTCP interval of RFC 3550 appendix A.7 with the reduced minimum of section 6.2.
+    fn report_interval(&mut self, initial: bool) -> Duration {
+        let kbps = (self.config.session_bandwidth_bps as f64 / 1000.0).max(1.0);
+        let t_min = 360.0 / kbps;
+        let mut rtcp_bw = self.config.session_bandwidth_bps as f64 * 0.05 / 8.0;
+        let members = (1 + self.receivers.len().max(1)) as f64;
+        let senders = (self.senders.len() + self.receivers.len()) as f64;
+        let mut n = members;
+        if senders <= members * 0.25 {
+            if !self.senders.is_empty() {
+                rtcp_bw *= 0.25;
+                n = senders;
+            } else {
+                rtcp_bw *= 0.75;
+                n = members - senders;
+            }
+        }
+        let t = (self.avg_rtcp_size * n / rtcp_bw.max(1.0)).max(t_min);
+        let t = if initial { t / 2.0 } else { t };
+        let t = t * (self.rng.unit() + 0.5) / (std::f64::consts::E - 1.5);
+        Duration::from_secs_f64(t.min(3600.0))
+    }
+
+    pub(crate) fn note_rtcp_size(&mut self, size: usize) {
+        self.avg_rtcp_size += (size as f64 + RTCP_OVERHEAD - self.avg_rtcp_size) / 16.0;
+    }
+
+    pub(crate) fn set_rtt(&mut self, rtt: Duration) {
+        self.rtt = Some(rtt);
+        self.push_event(Event::Rtt(rtt));
+    }
+}

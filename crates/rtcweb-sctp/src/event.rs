@@ -1,0 +1,115 @@
+//! What a [`SctpTransport`](crate::SctpTransport) reports: events, states and counters.
+
+use std::time::Duration;
+
+use crate::{ChannelId, Message};
+
+/// Why the association ended.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// We shut it down gracefully ([`SctpTransport::shutdown`](crate::SctpTransport::shutdown)).
+    LocalShutdown,
+    /// The peer shut it down gracefully (SHUTDOWN).
+    PeerShutdown,
+    /// We aborted it ([`SctpTransport::abort`](crate::SctpTransport::abort)).
+    LocalAbort,
+    /// The peer aborted it (ABORT).
+    PeerAbort,
+    /// The handshake (INIT / COOKIE) did not complete.
+    HandshakeFailed(String),
+    /// Anything else: retransmissions exhausted, a shutdown never answered, a protocol error.
+    Failed(String),
+}
+
+/// W3C `RTCSctpTransportState`, plus the time before [`start`](crate::SctpTransport::start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportState {
+    /// Not started: DTLS is not connected yet. Channels can be created already.
+    New,
+    /// The SCTP handshake is running.
+    Connecting,
+    /// The association is established.
+    Connected,
+    /// The association ended; see [`Event::Closed`].
+    Closed,
+}
+
+/// Something the application must know, from
+/// [`SctpTransport::poll_event`](crate::SctpTransport::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The association is established (W3C `RTCSctpTransport` state "connected").
+    Connected,
+    /// A channel is open: one we created (`remote: false`, W3C `open`) or one the peer
+    /// announced (`remote: true`, W3C `datachannel` then `open`). Its description is
+    /// [`SctpTransport::channel`](crate::SctpTransport::channel).
+    ChannelOpen {
+        /// The channel.
+        id: ChannelId,
+        /// Whether the peer opened it.
+        remote: bool,
+    },
+    /// A message arrived on an open channel.
+    Message {
+        /// The channel.
+        id: ChannelId,
+        /// The message.
+        message: Message,
+    },
+    /// The channel's buffered amount fell from above its low threshold to at or below it
+    /// (W3C `bufferedamountlow`).
+    BufferedAmountLow {
+        /// The channel.
+        id: ChannelId,
+    },
+    /// The channel is closed in both directions (W3C `close`); its id may be reused.
+    ChannelClosed {
+        /// The channel.
+        id: ChannelId,
+    },
+    /// The association ended. Every channel got [`Event::ChannelClosed`] before this.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// Per-association counters (W3C `RTCTransportStats` / `RTCSctpTransportStats` subset).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransportStats {
+    /// SCTP packets handed out by `poll_transmit`.
+    pub packets_sent: u64,
+    /// Bytes of those packets.
+    pub bytes_sent: u64,
+    /// SCTP packets passed to `handle_input`.
+    pub packets_received: u64,
+    /// Bytes of those packets.
+    pub bytes_received: u64,
+    /// Packets ignored because the transport was not started or already closed.
+    pub packets_ignored: u64,
+    /// Messages sent on every channel.
+    pub messages_sent: u64,
+    /// Messages delivered on every channel.
+    pub messages_received: u64,
+    /// Messages dropped: for no open channel, above our max-message-size, or malformed DCEP.
+    pub messages_dropped: u64,
+    /// Channels that reached [`ChannelState::Open`](crate::ChannelState::Open).
+    pub channels_opened: u64,
+    /// Channels that reached [`ChannelState::Closed`](crate::ChannelState::Closed).
+    pub channels_closed: u64,
+    /// DATA chunks received (the engine's count, duplicates included).
+    pub data_chunks_received: u64,
+    /// SACK chunks received.
+    pub sacks_received: u64,
+    /// Retransmission timer (T3-rtx) expirations.
+    pub t3_timeouts: u64,
+    /// Fast retransmissions.
+    pub fast_retransmits: u64,
+    /// Smoothed round-trip time (zero before the first measurement).
+    pub srtt: Duration,
+    /// Bytes queued for sending on every channel.
+    pub buffered_amount: u64,
+}

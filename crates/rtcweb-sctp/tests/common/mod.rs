@@ -1,0 +1,333 @@
+//! Helpers shared by the integration tests: a back-to-back pair on a virtual clock, and an
+//! SCTP-over-DTLS host for rtcweb-netsim.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, State};
+use rtcweb_netsim::{Datagram, Endpoint};
+use rtcweb_sctp::{ChannelId, Event, Role, SctpConfig, SctpTransport};
+
+/// Decides from a packet's index in its direction and its bytes whether it is lost.
+pub type DropFn = Box<dyn FnMut(usize, &[u8]) -> bool>;
+
+/// Two transports wired back to back, no DTLS, zero latency, on a virtual clock.
+pub struct Pair {
+    pub now: Instant,
+    pub start: Instant,
+    pub a: SctpTransport,
+    pub b: SctpTransport,
+    pub a_events: Vec<Event>,
+    pub b_events: Vec<Event>,
+    pub a_to_b: usize,
+    pub b_to_a: usize,
+    pub drop_a_to_b: DropFn,
+    pub drop_b_to_a: DropFn,
+}
+
+impl Pair {
+    /// Client `a`, server `b`, both started.
+    pub fn new(a: SctpConfig, b: SctpConfig) -> Self {
+        let now = Instant::now();
+        let mut p = Pair {
+            now,
+            start: now,
+            a: SctpTransport::new(a, Role::Client).unwrap(),
+            b: SctpTransport::new(b, Role::Server).unwrap(),
+            a_events: Vec::new(),
+            b_events: Vec::new(),
+            a_to_b: 0,
+            b_to_a: 0,
+            drop_a_to_b: Box::new(|_, _| false),
+            drop_b_to_a: Box::new(|_, _| false),
+        };
+        p.a.start(now).unwrap();
+        p.b.start(now).unwrap();
+        p
+    }
+
+    pub fn connected() -> Self {
+        let mut p = Self::new(SctpConfig::default(), SctpConfig::default());
+        p.run_until(|p| p.a_events.contains(&Event::Connected));
+        p.run_until(|p| p.b_events.contains(&Event::Connected));
+        p
+    }
+
+    /// Moves every packet across once; returns whether any moved.
+    pub fn exchange(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(pk) = self.a.poll_transmit(self.now) {
+            moved = true;
+            let i = self.a_to_b;
+            self.a_to_b += 1;
+            if !(self.drop_a_to_b)(i, &pk) {
+                self.b.handle_input(self.now, &pk);
+            }
+        }
+        while let Some(pk) = self.b.poll_transmit(self.now) {
+            moved = true;
+            let i = self.b_to_a;
+            self.b_to_a += 1;
+            if !(self.drop_b_to_a)(i, &pk) {
+                self.a.handle_input(self.now, &pk);
+            }
+        }
+        self.drain();
+        moved
+    }
+
+    pub fn drain(&mut self) {
+        while let Some(e) = self.a.poll_event() {
+            self.a_events.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.b_events.push(e);
+        }
+    }
+
+    /// Exchanges packets, and when idle jumps the clock to the next timeout, until `done`
+    /// (returns true) or 10 virtual minutes pass (returns false).
+    pub fn run_until(&mut self, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        let deadline = self.now + Duration::from_secs(600);
+        loop {
+            self.drain();
+            if done(self) {
+                return true;
+            }
+            if self.exchange() {
+                continue;
+            }
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= deadline => {
+                    self.now = self.now.max(t);
+                    self.a.handle_timeout(self.now);
+                    self.b.handle_timeout(self.now);
+                }
+                _ => return done(self),
+            }
+        }
+    }
+
+    /// Runs `dur` of virtual time.
+    pub fn run_for(&mut self, dur: Duration) {
+        let end = self.now + dur;
+        loop {
+            self.drain();
+            if self.exchange() {
+                continue;
+            }
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    self.a.handle_timeout(self.now);
+                    self.b.handle_timeout(self.now);
+                }
+                _ => {
+                    self.now = end;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+pub fn opened(events: &[Event], id: ChannelId) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, Event::ChannelOpen { id: i, .. } if *i == id))
+}
+
+pub fn closed(events: &[Event], id: ChannelId) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::ChannelClosed { id: i } if *i == id))
+        .count()
+}
+
+pub fn messages(events: &[Event], id: ChannelId) -> Vec<rtcweb_sctp::Message> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { id: i, message } if *i == id => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One DATA chunk seen in an outgoing SCTP packet (RFC 9260 section 3.3.1).
+#[derive(Debug, Clone)]
+pub struct DataChunk {
+    pub at: Instant,
+    pub tsn: u32,
+    pub stream: u16,
+    pub ppid: u32,
+    pub flags: u8,
+    pub payload: Vec<u8>,
+}
+
+/// The DATA chunks of one SCTP packet: the tests' own look at the wire, independent of the
+/// engine.
+pub fn data_chunks(at: Instant, packet: &[u8]) -> Vec<DataChunk> {
+    let mut out = Vec::new();
+    let mut i = 12;
+    while i + 4 <= packet.len() {
+        let len = u16::from_be_bytes([packet[i + 2], packet[i + 3]]) as usize;
+        if len < 4 || i + len > packet.len() {
+            break;
+        }
+        if packet[i] == 0 && len >= 16 {
+            let c = &packet[i..i + len];
+            out.push(DataChunk {
+                at,
+                tsn: u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
+                stream: u16::from_be_bytes([c[8], c[9]]),
+                ppid: u32::from_be_bytes([c[12], c[13], c[14], c[15]]),
+                flags: c[1],
+                payload: c[16..].to_vec(),
+            });
+        }
+        i += (len + 3) & !3;
+    }
+    out
+}
+
+/// A certificate from fixed bytes, so runs are reproducible.
+pub fn cert(n: u8) -> Certificate {
+    let mut secret = [n; 32];
+    secret[0] = 0x11; // keep the scalar below the P-256 order
+    let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    Certificate::generate(&secret, &[n; 16], not_before, Certificate::DEFAULT_LIFETIME).unwrap()
+}
+
+/// SCTP over DTLS on a simulated host: what a PeerConnection does with the two layers.
+pub struct Host {
+    pub dtls: DtlsEndpoint,
+    pub sctp: SctpTransport,
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    pub events: Vec<Event>,
+    /// Every DATA chunk this side sent, in order.
+    pub sent_data: Vec<DataChunk>,
+    /// Called with every event as it comes out (for applications that react).
+    pub dtls_failed: bool,
+}
+
+impl Host {
+    /// Client and server hosts that know each other's fingerprints.
+    pub fn pair(
+        start: Instant,
+        seed: u64,
+        sctp: SctpConfig,
+        a: SocketAddr,
+        b: SocketAddr,
+    ) -> (Host, Host) {
+        let (ca, cb) = (cert(1), cert(2));
+        let mut cfg = DtlsConfig::default();
+        cfg.rng_seed = Some(seed);
+        cfg.handshake_timeout = Duration::from_secs(300);
+        cfg.max_retransmissions = 30;
+        let ctx_a = DtlsContext::new(cfg.clone(), ca.clone()).unwrap();
+        let ctx_b = DtlsContext::new(cfg, cb.clone()).unwrap();
+        let da = DtlsEndpoint::new(
+            &ctx_a,
+            rtcweb_dtls::Role::Client,
+            vec![cb.fingerprint().clone()],
+            start,
+        )
+        .unwrap();
+        let db = DtlsEndpoint::new(
+            &ctx_b,
+            rtcweb_dtls::Role::Server,
+            vec![ca.fingerprint().clone()],
+            start,
+        )
+        .unwrap();
+        let host = |dtls, role, local, peer| Host {
+            dtls,
+            sctp: SctpTransport::new(sctp.clone(), role).unwrap(),
+            local,
+            peer,
+            events: Vec::new(),
+            sent_data: Vec::new(),
+            dtls_failed: false,
+        };
+        (host(da, Role::Client, a, b), host(db, Role::Server, b, a))
+    }
+
+    fn pump_dtls(&mut self, now: Instant) {
+        while let Some(e) = self.dtls.poll_event() {
+            match e {
+                rtcweb_dtls::Event::Connected { .. } => {
+                    let mtu = self.dtls.max_application_data().unwrap();
+                    self.sctp.set_mtu(mtu).unwrap();
+                    self.sctp.start(now).unwrap();
+                }
+                rtcweb_dtls::Event::ApplicationData(p) => self.sctp.handle_input(now, &p),
+                rtcweb_dtls::Event::Failed(_) => self.dtls_failed = true,
+                _ => {}
+            }
+        }
+        self.drain();
+    }
+
+    pub fn drain(&mut self) {
+        while let Some(e) = self.sctp.poll_event() {
+            self.events.push(e);
+        }
+    }
+}
+
+impl Endpoint for Host {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        self.dtls.handle_input(now, &d.payload);
+        self.pump_dtls(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.dtls.poll_timeout().is_some_and(|t| t <= now) {
+            self.dtls.handle_timeout(now);
+            self.pump_dtls(now);
+        }
+        if self.sctp.poll_timeout().is_some_and(|t| t <= now) {
+            self.sctp.handle_timeout(now);
+            self.drain();
+        }
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        self.drain();
+        loop {
+            if let Some(payload) = self.dtls.poll_transmit() {
+                return Some(Datagram {
+                    from: self.local,
+                    to: self.peer,
+                    payload,
+                });
+            }
+            if self.dtls.state() != &State::Connected {
+                return None;
+            }
+            let packet: Bytes = self.sctp.poll_transmit(now)?;
+            self.sent_data.extend(data_chunks(now, &packet));
+            self.dtls.send(&packet).unwrap();
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        [self.dtls.poll_timeout(), self.sctp.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}

@@ -1,0 +1,521 @@
+//! `RtcPeerConnection`: a `rtcweb::PeerConnection` driven by a tokio task that owns its
+//! sockets and timers, behind a cheap, clonable async handle.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rtcweb::{
+    DataChannelEvent, DataChannelId, DataChannelInit, Event, IceCandidateInit, PeerConnection,
+    PeerConnectionState, RtcConfiguration, SessionDescription, TransceiverId,
+};
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::{Instrument, debug, info_span, trace};
+
+use crate::channel::{ChannelSlot, DataChannel, Message};
+use crate::error::Error;
+use crate::io::Sockets;
+use crate::net;
+
+/// Events for the application, from [`Events::recv`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PeerEvent {
+    /// A local candidate to signal, or `None` at the end of gathering.
+    IceCandidate(Option<IceCandidateInit>),
+    /// Renegotiation is needed.
+    NegotiationNeeded,
+    /// The connection state changed.
+    ConnectionState(PeerConnectionState),
+    /// The ICE connection state changed.
+    IceConnectionState(rtcweb::IceConnectionState),
+    /// The selected candidate pair changed.
+    SelectedCandidatePair {
+        /// Local candidate.
+        local: String,
+        /// Remote candidate.
+        remote: String,
+    },
+    /// DTLS is up.
+    DtlsConnected {
+        /// "DTLS 1.2" or "DTLS 1.3".
+        version: &'static str,
+        /// SRTP profile, when media was negotiated.
+        srtp_profile: Option<&'static str>,
+    },
+    /// The peer opened a data channel.
+    DataChannel(DataChannel),
+    /// A transceiver receives the peer's media.
+    Track {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// Its mid.
+        mid: String,
+    },
+    /// A decrypted RTP packet.
+    Rtp {
+        /// Its transceiver, when known.
+        transceiver: Option<TransceiverId>,
+        /// The plain packet.
+        packet: Vec<u8>,
+    },
+    /// A decrypted RTCP packet.
+    Rtcp {
+        /// The plain packet.
+        packet: Vec<u8>,
+    },
+}
+
+/// The application's event stream. Dropping it is fine: events are then discarded.
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::Receiver<PeerEvent>,
+}
+
+impl Events {
+    /// The next event; `None` once the connection is closed and drained.
+    pub async fn recv(&mut self) -> Option<PeerEvent> {
+        self.rx.recv().await
+    }
+}
+
+/// Settings for [`RtcPeerConnection::new`].
+#[derive(Debug, Clone, Default)]
+pub struct PeerConfig {
+    /// ICE servers, transport policy, bundle policy (the certificate and seed are filled in
+    /// when `None`/0).
+    pub ice_servers: Vec<rtcweb::IceServer>,
+    /// Relay-only ICE.
+    pub relay_only: bool,
+    /// Local addresses to bind UDP sockets on (port 0 = any). Empty: one socket per
+    /// interface address ([`net::interface_addresses`]).
+    pub bind: Vec<SocketAddr>,
+    /// The DTLS certificate; a fresh one when `None`.
+    pub certificate: Option<rtcweb::Certificate>,
+    /// Be ICE-lite (a server with a public address).
+    pub ice_lite: bool,
+    /// Accept TURN-over-TLS servers with a certificate signed by these roots (DER), in
+    /// addition to the web PKI roots.
+    pub extra_tls_roots: Vec<Vec<u8>>,
+}
+
+/// Events queued for the application before the oldest are dropped.
+const EVENT_QUEUE: usize = 4096;
+
+/// Live driver tasks, to prove in tests that dropped connections release everything.
+static LIVE_DRIVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many driver tasks are running in this process.
+pub fn live_drivers() -> usize {
+    LIVE_DRIVERS.load(Ordering::SeqCst)
+}
+
+pub(crate) struct Shared {
+    pub(crate) inner: Mutex<Inner>,
+    pub(crate) wake: Notify,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pc: PeerConnection,
+    pub(crate) channels: HashMap<DataChannelId, ChannelSlot>,
+    events: mpsc::Sender<PeerEvent>,
+    dropped: bool,
+    pub(crate) state: watch::Sender<PeerConnectionState>,
+    /// The application's handles, without keeping them alive: incoming data channels get
+    /// a clone while any handle exists.
+    guard: std::sync::Weak<HandleGuard>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock is a bug elsewhere; the state is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Closes the connection when the last application handle goes away.
+pub(crate) struct HandleGuard(pub(crate) Arc<Shared>);
+
+impl Drop for HandleGuard {
+    fn drop(&mut self) {
+        self.0.lock().dropped = true;
+        self.0.wake.notify_one();
+    }
+}
+
+/// An async WebRTC peer connection. Clone it freely; when every clone (and every
+/// [`DataChannel`] of it) is dropped, the connection closes and its task and sockets go away.
+#[derive(Clone)]
+pub struct RtcPeerConnection {
+    pub(crate) guard: Arc<HandleGuard>,
+    local_addrs: Arc<Vec<SocketAddr>>,
+    state: watch::Receiver<PeerConnectionState>,
+}
+
+impl std::fmt::Debug for RtcPeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtcPeerConnection")
+            .field("local", &self.local_addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RtcPeerConnection {
+    /// Binds sockets, resolves ICE server names and starts the driver task. Returns the
+    /// handle and the event stream.
+    pub async fn new(config: PeerConfig) -> Result<(Self, Events), Error> {
+        let certificate = match config.certificate {
+            Some(c) => c,
+            None => net::generate_certificate()?,
+        };
+        let mut rtc = RtcConfiguration::new(certificate, net::os_seed());
+        rtc.ice_servers = config.ice_servers;
+        rtc.ice_lite = config.ice_lite;
+        if config.relay_only {
+            rtc.ice_transport_policy = rtcweb::IceTransportPolicy::Relay;
+        }
+        net::resolve_ice_servers(&mut rtc).await;
+        let mut pc = PeerConnection::new(rtc)?;
+        let bind = if config.bind.is_empty() {
+            net::interface_addresses()
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect()
+        } else {
+            config.bind
+        };
+        let (sockets, incoming) = Sockets::bind(&bind, config.extra_tls_roots).await?;
+        let now = Instant::now();
+        for addr in sockets.local_addrs() {
+            pc.add_local_address(now, addr);
+        }
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let (state_tx, state_rx) = watch::channel(PeerConnectionState::New);
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                pc,
+                channels: HashMap::new(),
+                events: events_tx,
+                dropped: false,
+                state: state_tx,
+                guard: std::sync::Weak::new(),
+            }),
+            wake: Notify::new(),
+        });
+        let local_addrs = Arc::new(sockets.local_addrs());
+        let span = info_span!("peer", local = ?local_addrs.first());
+        LIVE_DRIVERS.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(drive(shared.clone(), sockets, incoming).instrument(span));
+        let guard = Arc::new(HandleGuard(shared.clone()));
+        shared.lock().guard = Arc::downgrade(&guard);
+        let handle = Self {
+            guard,
+            local_addrs,
+            state: state_rx,
+        };
+        Ok((handle, Events { rx: events_rx }))
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.guard.0
+    }
+
+    /// Runs `f` on the PeerConnection with the current time, then wakes the driver so that
+    /// whatever `f` produced is sent.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut PeerConnection, Instant) -> T) -> T {
+        let shared = self.shared();
+        let out = {
+            let mut inner = shared.lock();
+            f(&mut inner.pc, Instant::now())
+        };
+        shared.wake.notify_one();
+        out
+    }
+
+    /// The local UDP socket addresses.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// `createOffer()`.
+    pub fn create_offer(&self) -> Result<SessionDescription, Error> {
+        Ok(self.with(|pc, _| pc.create_offer())?)
+    }
+
+    /// `createOffer({iceRestart: true})`.
+    pub fn create_offer_with_ice_restart(&self) -> Result<SessionDescription, Error> {
+        Ok(self.with(|pc, _| pc.create_offer_with_ice_restart())?)
+    }
+
+    /// `createAnswer()`.
+    pub fn create_answer(&self) -> Result<SessionDescription, Error> {
+        Ok(self.with(|pc, _| pc.create_answer())?)
+    }
+
+    /// `setLocalDescription()`.
+    pub fn set_local_description(&self, d: &SessionDescription) -> Result<(), Error> {
+        Ok(self.with(|pc, now| pc.set_local_description(now, d))?)
+    }
+
+    /// `setRemoteDescription()`.
+    pub fn set_remote_description(&self, d: &SessionDescription) -> Result<(), Error> {
+        Ok(self.with(|pc, now| pc.set_remote_description(now, d))?)
+    }
+
+    /// `addIceCandidate()`; an empty candidate is end-of-candidates.
+    pub fn add_ice_candidate(&self, c: &IceCandidateInit) -> Result<(), Error> {
+        Ok(self.with(|pc, now| pc.add_ice_candidate(now, c))?)
+    }
+
+    /// `restartIce()`.
+    pub fn restart_ice(&self) {
+        self.with(|pc, _| pc.restart_ice());
+    }
+
+    /// `addTransceiver(kind, {direction})`.
+    pub fn add_transceiver(
+        &self,
+        kind: rtcweb::MediaKind,
+        direction: rtcweb::Direction,
+    ) -> TransceiverId {
+        self.with(|pc, _| pc.add_transceiver(kind, direction))
+    }
+
+    /// Sends a plain RTP packet on a transceiver (SRTP-protected on the way).
+    pub fn write_rtp(&self, transceiver: TransceiverId, packet: &[u8]) -> Result<(), Error> {
+        Ok(self.with(|pc, now| pc.write_rtp(now, transceiver, packet))?)
+    }
+
+    /// Sends a plain RTCP packet.
+    pub fn write_rtcp(&self, packet: &[u8]) -> Result<(), Error> {
+        Ok(self.with(|pc, now| pc.write_rtcp(now, packet))?)
+    }
+
+    /// The local description (with the candidates gathered so far).
+    pub fn local_description(&self) -> Option<String> {
+        self.with(|pc, _| pc.local_description_sdp())
+    }
+
+    /// `createDataChannel(label, init)`.
+    pub fn create_data_channel(
+        &self,
+        label: &str,
+        init: &DataChannelInit,
+    ) -> Result<DataChannel, Error> {
+        let shared = self.shared().clone();
+        let id = {
+            let mut inner = shared.lock();
+            let id = inner.pc.create_data_channel(Instant::now(), label, init)?;
+            let slot = ChannelSlot::new(label);
+            let dc = DataChannel::new(self.guard.clone(), id, &slot);
+            inner.channels.insert(id, slot);
+            dc
+        };
+        shared.wake.notify_one();
+        Ok(id)
+    }
+
+    /// The connection state now.
+    pub fn connection_state(&self) -> PeerConnectionState {
+        *self.state.borrow()
+    }
+
+    /// Waits until the connection is connected (or fails, or `timeout` passes).
+    pub async fn connected(&self, timeout: Duration) -> Result<(), Error> {
+        let mut rx = self.state.clone();
+        let wait = rx.wait_for(|s| {
+            matches!(
+                s,
+                PeerConnectionState::Connected
+                    | PeerConnectionState::Failed
+                    | PeerConnectionState::Closed
+            )
+        });
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(s)) if *s == PeerConnectionState::Connected => Ok(()),
+            Ok(_) => Err(Error::Closed),
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    /// The selected candidate pair, as `candidate:` strings.
+    pub fn selected_candidate_pair(&self) -> Option<(String, String)> {
+        self.with(|pc, _| pc.selected_candidate_pair())
+    }
+
+    /// DTLS version and SRTP profile in use.
+    pub fn dtls_info(&self) -> (Option<&'static str>, Option<&'static str>) {
+        self.with(|pc, _| (pc.dtls_version(), pc.srtp_profile()))
+    }
+
+    /// Transport statistics with W3C names (see `rtcweb::PeerConnection::stats`).
+    pub fn stats(&self) -> rtcweb::StatsReport {
+        self.with(|pc, now| pc.stats(now))
+    }
+
+    /// `close()`.
+    pub fn close(&self) {
+        self.with(|pc, now| pc.close(now));
+    }
+}
+
+/// The driver: owns the sockets, sleeps until the next timeout, a datagram or an API call,
+/// and moves everything the PeerConnection produces out.
+async fn drive(
+    shared: Arc<Shared>,
+    mut sockets: Sockets,
+    mut incoming: mpsc::Receiver<crate::io::Received>,
+) {
+    let mdns = Arc::new(net::MdnsResolver::new());
+    let mut closing_since: Option<Instant> = None;
+    loop {
+        let (transmits, deadline, done) = {
+            let mut inner = shared.lock();
+            if inner.dropped && !inner.pc.connection_state().eq(&PeerConnectionState::Closed) {
+                inner.pc.close(Instant::now());
+            }
+            dispatch_events(&shared, &mut inner, &mdns);
+            let mut out = Vec::new();
+            while let Some(t) = inner.pc.poll_transmit() {
+                out.push(t);
+            }
+            // Closed (by `close()` or because every handle is gone): nothing more will
+            // happen. Handles that remain see a closed connection.
+            let closed = inner.pc.connection_state() == PeerConnectionState::Closed;
+            (out, inner.pc.poll_timeout(), closed)
+        };
+        for t in transmits {
+            sockets.send(t).await;
+        }
+        if done {
+            // Give TURN deallocation a moment to leave, then stop.
+            let since = *closing_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_millis(200) || !sockets.has_streams() {
+                break;
+            }
+        }
+        let sleep_until = deadline.map(tokio::time::Instant::from_std);
+        tokio::select! {
+            received = incoming.recv() => {
+                let Some(r) = received else { break };
+                let mut inner = shared.lock();
+                let now = Instant::now();
+                inner.pc.handle_receive(now, r.local, r.remote, &r.data);
+                // Drain whatever else already arrived, under the same lock.
+                while let Ok(r) = incoming.try_recv() {
+                    inner.pc.handle_receive(now, r.local, r.remote, &r.data);
+                }
+            }
+            () = async {
+                match sleep_until {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let mut inner = shared.lock();
+                inner.pc.handle_timeout(Instant::now());
+            }
+            () = shared.wake.notified() => {}
+        }
+    }
+    sockets.shutdown().await;
+    trace!("driver stopped");
+    LIVE_DRIVERS.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Routes PeerConnection events: data channel traffic to its channel, the rest to the
+/// application's stream (dropped when the application does not read).
+fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::MdnsResolver>) {
+    while let Some(event) = inner.pc.poll_event() {
+        let out = match event {
+            Event::IceCandidate(c) => Some(PeerEvent::IceCandidate(c)),
+            Event::NegotiationNeeded => Some(PeerEvent::NegotiationNeeded),
+            Event::ConnectionState(s) => {
+                let _ = inner.state.send(s);
+                Some(PeerEvent::ConnectionState(s))
+            }
+            Event::IceConnectionState(s) => Some(PeerEvent::IceConnectionState(s)),
+            Event::SelectedCandidatePair { local, remote } => {
+                Some(PeerEvent::SelectedCandidatePair { local, remote })
+            }
+            Event::DtlsConnected {
+                version,
+                srtp_profile,
+            } => Some(PeerEvent::DtlsConnected {
+                version,
+                srtp_profile,
+            }),
+            Event::Track { transceiver, mid } => Some(PeerEvent::Track { transceiver, mid }),
+            Event::Rtp {
+                transceiver,
+                packet,
+            } => Some(PeerEvent::Rtp {
+                transceiver,
+                packet,
+            }),
+            Event::Rtcp { packet } => Some(PeerEvent::Rtcp { packet }),
+            Event::ResolveMdns(name) => {
+                let (shared, mdns) = (shared.clone(), mdns.clone());
+                tokio::spawn(async move {
+                    if let Some(ip) = mdns.resolve(&name, Duration::from_secs(3)).await {
+                        resolved(&shared, &name, ip);
+                    } else {
+                        debug!(%name, "mDNS name did not resolve");
+                    }
+                });
+                None
+            }
+            Event::DataChannel(e) => on_channel_event(inner, e),
+            _ => None,
+        };
+        if let Some(e) = out {
+            let _ = inner.events.try_send(e);
+        }
+    }
+}
+
+fn resolved(shared: &Arc<Shared>, name: &str, ip: IpAddr) {
+    shared.lock().pc.resolve_mdns(Instant::now(), name, ip);
+    shared.wake.notify_one();
+}
+
+fn on_channel_event(inner: &mut Inner, e: DataChannelEvent) -> Option<PeerEvent> {
+    match e {
+        DataChannelEvent::Incoming { id, label, .. } => {
+            let slot = ChannelSlot::new(&label);
+            slot.set_open();
+            // The incoming channel's handle keeps the connection alive like any other.
+            let guard = inner.guard.upgrade()?;
+            let dc = DataChannel::new(guard, id, &slot);
+            inner.channels.insert(id, slot);
+            Some(PeerEvent::DataChannel(dc))
+        }
+        DataChannelEvent::Open { id } => {
+            if let Some(slot) = inner.channels.get(&id) {
+                slot.set_open();
+            }
+            None
+        }
+        DataChannelEvent::Message { id, data, binary } => {
+            if let Some(slot) = inner.channels.get(&id) {
+                slot.deliver(Message { data, binary });
+            }
+            None
+        }
+        DataChannelEvent::BufferedAmountLow { id } => {
+            if let Some(slot) = inner.channels.get(&id) {
+                slot.buffered_low.notify_waiters();
+            }
+            None
+        }
+        DataChannelEvent::Closed { id } => {
+            if let Some(slot) = inner.channels.remove(&id) {
+                slot.set_closed();
+            }
+            None
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,38 @@
+//! Embeddable sans-IO STUN/TURN server core.
+//!
+//! - STUN Binding for everyone; RFC 5780 NAT behaviour discovery (CHANGE-REQUEST,
+//!   RESPONSE-ORIGIN, OTHER-ADDRESS, RESPONSE-PORT) when a second address pair is configured
+//!   ([`Rfc5780`]), off by default.
+//! - TURN (RFC 8656): allocations with lifetime and refresh, permissions, channels, Send and
+//!   Data indications, ChannelData, EVEN-PORT and RESERVATION-TOKEN, REQUESTED-ADDRESS-FAMILY
+//!   (IPv4 and IPv6), over UDP, TCP and TLS (the driver frames streams and does TLS).
+//! - Authentication by long-term users ([`UserStore`], [`StaticUsers`]), TURN REST shared
+//!   secrets ([`RestSecret`], several at once for rotation) and RFC 7635 OAuth tokens
+//!   ([`OAuthKey`]). Nonces are stateless (a keyed hash of time and client address) and go
+//!   stale (438), so nothing is kept for a client before it authenticates, and servers that
+//!   share the nonce secret and credentials need no shared state.
+//! - Quotas per user (486) and in total (508); a peer policy that denies loopback, private,
+//!   link-local, multicast and unspecified peers by default (403).
+//!
+//! The core never opens a socket or reads a clock: it asks the driver to bind relay sockets
+//! with [`Event::BindRelay`] and is told the outcome with [`Server::handle_relay_bound`].
+//! `examples/src/bin/turn-server` is such a driver.
+
+mod allocation;
+mod auth;
+mod channel;
+mod config;
+mod credentials;
+mod error;
+mod nonce;
+mod ports;
+mod requests;
+mod server;
+mod types;
+
+pub use allocation::{CHANNEL_COOLDOWN, CHANNEL_LIFETIME, PERMISSION_LIFETIME};
+pub use config::{PeerPolicy, Rfc5780, ServerConfig};
+pub use credentials::{AuthConfig, OAuthKey, RestSecret, StaticUsers, UserStore};
+pub use error::{Error, Result};
+pub use server::{MAX_EVENTS, RESERVATION_LIFETIME, Server};
+pub use types::{BindId, DeleteReason, Event, FiveTuple, Stats, Transmit, Transport};

@@ -1,0 +1,418 @@
+//! Netsim endpoints around the server core (a driver that binds relays on the simulated
+//! host), our TURN client, an echo peer, and a builder of raw requests for the security tests.
+#![allow(dead_code, clippy::unwrap_used)] // test helpers unwrap what the test itself set up
+
+use std::collections::{HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use rtcweb_netsim::{Datagram, Endpoint};
+use rtcweb_stun::{
+    Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType, Method,
+    PasswordAlgorithm, TransactionId,
+};
+use rtcweb_turn::{Client, Event as ClientEvent};
+use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Server, ServerConfig, Transport};
+
+pub const REALM: &str = "example.org";
+pub const UNIX_START: u64 = 1_700_000_000;
+
+/// The server core on a simulated host, with the driver's part: relay sockets are ports of
+/// the host, bound when the core asks.
+pub struct ServerHost {
+    pub server: Server,
+    pub relays: HashSet<SocketAddr>,
+    /// How many of the next bind requests to refuse (a port held by another process).
+    pub refuse_binds: usize,
+    pub events: Vec<Event>,
+    pub unclaimed: usize,
+}
+
+pub fn config(relay: &str) -> ServerConfig {
+    let mut c = ServerConfig::new(REALM);
+    c.relay_ipv4 = Some(relay.parse().unwrap());
+    c.nonce_secret = [42; 32];
+    c
+}
+
+impl ServerHost {
+    pub fn new(config: ServerConfig, auth: AuthConfig, start: Instant) -> Self {
+        ServerHost {
+            server: Server::new(config, auth, start, UNIX_START, [9; 32]).unwrap(),
+            relays: HashSet::new(),
+            refuse_binds: 0,
+            events: Vec::new(),
+            unclaimed: 0,
+        }
+    }
+
+    fn drive_events(&mut self, now: Instant) {
+        while let Some(e) = self.server.poll_event() {
+            match &e {
+                Event::BindRelay { id, addr, reserve } => {
+                    if self.refuse_binds > 0 {
+                        self.refuse_binds -= 1;
+                        self.server.handle_relay_bound(now, *id, false);
+                    } else {
+                        assert!(self.relays.insert(*addr), "{addr} bound twice");
+                        if let Some(r) = reserve {
+                            assert!(self.relays.insert(*r), "{r} bound twice");
+                        }
+                        self.server.handle_relay_bound(now, *id, true);
+                    }
+                }
+                Event::ReleaseRelay { addr } => {
+                    assert!(self.relays.remove(addr), "{addr} released but not bound");
+                }
+                _ => {}
+            }
+            self.events.push(e);
+        }
+    }
+}
+
+impl Endpoint for ServerHost {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        if self.relays.contains(&d.to) {
+            self.server.handle_peer(now, d.to, d.from, &d.payload);
+        } else if d.to.port() == 3478 || d.to.port() == 3479 {
+            self.server.handle_client(
+                now,
+                FiveTuple::new(Transport::Udp, d.from, d.to),
+                &d.payload,
+            );
+        } else {
+            self.unclaimed += 1;
+        }
+        self.drive_events(now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+        self.drive_events(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        self.drive_events(now);
+        let t = self.server.poll_transmit()?;
+        if t.source.port() != 3478 && t.source.port() != 3479 {
+            assert!(
+                self.relays.contains(&t.source),
+                "sent from unbound {}",
+                t.source
+            );
+        }
+        Some(Datagram {
+            from: t.source,
+            to: t.destination,
+            payload: t.data,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+}
+
+/// Our TURN client on a simulated host.
+pub struct TurnHost {
+    pub client: Client,
+    pub local: SocketAddr,
+    pub events: Vec<(Instant, ClientEvent)>,
+}
+
+impl TurnHost {
+    pub fn new(client: Client, local: SocketAddr) -> Self {
+        TurnHost {
+            client,
+            local,
+            events: Vec::new(),
+        }
+    }
+    pub fn has(&self, f: impl Fn(&ClientEvent) -> bool) -> bool {
+        self.events.iter().any(|(_, e)| f(e))
+    }
+    pub fn data(&self) -> Vec<Vec<u8>> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                ClientEvent::Data { data, .. } => Some(data.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    fn drain(&mut self, now: Instant) {
+        while let Some(e) = self.client.poll_event() {
+            self.events.push((now, e));
+        }
+    }
+}
+
+impl Endpoint for TurnHost {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        self.client.handle_input(now, d.from, &d.payload);
+        self.drain(now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.client.handle_timeout(now);
+        self.drain(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        self.drain(now);
+        let t = self.client.poll_transmit()?;
+        Some(Datagram {
+            from: self.local,
+            to: t.destination,
+            payload: t.data,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.client.poll_timeout()
+    }
+}
+
+/// Echoes every datagram back to where it came from.
+#[derive(Default)]
+pub struct Echo {
+    pub received: usize,
+    pub from: Vec<SocketAddr>,
+    out: VecDeque<Datagram>,
+}
+
+impl Endpoint for Echo {
+    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
+        self.received += 1;
+        self.from.push(d.from);
+        self.out.push_back(Datagram {
+            from: d.to,
+            to: d.from,
+            payload: d.payload,
+        });
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+        self.out.pop_front()
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        None
+    }
+}
+
+/// Sends scripted datagrams and keeps what comes back (for raw-protocol tests and floods).
+#[derive(Default)]
+pub struct Raw {
+    pub out: VecDeque<Datagram>,
+    pub received: Vec<Datagram>,
+}
+
+impl Endpoint for Raw {
+    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
+        self.received.push(d);
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+        self.out.pop_front()
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        None
+    }
+}
+
+/// Credentials a raw request is signed with.
+#[derive(Clone)]
+pub struct Creds {
+    pub username: String,
+    pub key: IntegrityKey,
+    pub nonce: String,
+    pub token: Option<Vec<u8>>,
+}
+
+impl Creds {
+    pub fn long_term(user: &str, password: &str, nonce: &str) -> Self {
+        Creds {
+            username: user.into(),
+            key: IntegrityKey::long_term(user, REALM, password, PasswordAlgorithm::Md5).unwrap(),
+            nonce: nonce.into(),
+            token: None,
+        }
+    }
+}
+
+pub fn tid(n: u8) -> TransactionId {
+    TransactionId([n; 12])
+}
+
+/// A request of `method` with `attrs`, signed with `creds` when given, with FINGERPRINT.
+pub fn request(
+    method: Method,
+    id: TransactionId,
+    attrs: &[Attribute<'_>],
+    creds: Option<&Creds>,
+) -> Vec<u8> {
+    let mut buf = vec![0u8; 2048];
+    let mut b =
+        MessageBuilder::new(&mut buf, MessageType::new(method, Class::Request), id).unwrap();
+    for a in attrs {
+        b.attribute(a).unwrap();
+    }
+    if let Some(c) = creds {
+        b.attribute(&Attribute::Username(&c.username)).unwrap();
+        b.attribute(&Attribute::Realm(REALM)).unwrap();
+        b.attribute(&Attribute::Nonce(&c.nonce)).unwrap();
+        if let Some(t) = &c.token {
+            b.attribute(&Attribute::AccessToken(t)).unwrap();
+        }
+        b.message_integrity(&c.key).unwrap();
+    }
+    b.fingerprint().unwrap();
+    let n = b.finish();
+    buf.truncate(n);
+    buf
+}
+
+/// The parts of a response the tests look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub class: Class,
+    pub method: Method,
+    pub tid: TransactionId,
+    pub code: Option<u16>,
+    pub nonce: Option<String>,
+    pub realm: Option<String>,
+    pub relayed: Option<SocketAddr>,
+    pub mapped: Option<SocketAddr>,
+    pub lifetime: Option<u32>,
+    pub token: Option<[u8; 8]>,
+    pub signed: bool,
+    pub unknown: Vec<u16>,
+    pub origin: Option<SocketAddr>,
+    pub other: Option<SocketAddr>,
+}
+
+pub fn parse(data: &[u8]) -> Answer {
+    let m = Message::new_checked(data).unwrap();
+    m.verify_fingerprint().unwrap();
+    let mut a = Answer {
+        class: m.class(),
+        method: m.method(),
+        tid: m.transaction_id(),
+        code: None,
+        nonce: None,
+        realm: None,
+        relayed: None,
+        mapped: None,
+        lifetime: None,
+        token: None,
+        signed: m.has_integrity(),
+        unknown: Vec::new(),
+        origin: None,
+        other: None,
+    };
+    let tid = m.transaction_id();
+    for raw in m.attributes() {
+        match Attribute::parse(raw.typ, raw.value, &tid).unwrap() {
+            Attribute::ErrorCode(e) => a.code = Some(e.code),
+            Attribute::Nonce(n) => a.nonce = Some(n.into()),
+            Attribute::Realm(r) => a.realm = Some(r.into()),
+            Attribute::XorRelayedAddress(r) => a.relayed = Some(r),
+            Attribute::XorMappedAddress(r) => a.mapped = Some(r),
+            Attribute::Lifetime(l) => a.lifetime = Some(l),
+            Attribute::ReservationToken(t) => a.token = Some(*t),
+            Attribute::UnknownAttributes(u) => a.unknown = u.iter().map(|t| t.0).collect(),
+            Attribute::ResponseOrigin(o) => a.origin = Some(o),
+            Attribute::OtherAddress(o) => a.other = Some(o),
+            _ => {}
+        }
+    }
+    a
+}
+
+/// Drives a bare [`Server`] (no network): binds relays at once, collects transmits.
+pub struct Bench {
+    pub server: Server,
+    pub now: Instant,
+    pub out: Vec<rtcweb_turn_server::Transmit>,
+    pub events: Vec<Event>,
+    pub bound: HashSet<SocketAddr>,
+}
+
+impl Bench {
+    pub fn new(config: ServerConfig, auth: AuthConfig) -> Self {
+        let now = Instant::now();
+        Bench {
+            server: Server::new(config, auth, now, UNIX_START, [3; 32]).unwrap(),
+            now,
+            out: Vec::new(),
+            events: Vec::new(),
+            bound: HashSet::new(),
+        }
+    }
+
+    pub fn pump(&mut self) {
+        while let Some(e) = self.server.poll_event() {
+            match &e {
+                Event::BindRelay { id, addr, reserve } => {
+                    self.bound.insert(*addr);
+                    if let Some(r) = reserve {
+                        self.bound.insert(*r);
+                    }
+                    self.server.handle_relay_bound(self.now, *id, true);
+                }
+                Event::ReleaseRelay { addr } => {
+                    assert!(self.bound.remove(addr));
+                }
+                _ => {}
+            }
+            self.events.push(e);
+        }
+        while let Some(t) = self.server.poll_transmit() {
+            self.out.push(t);
+        }
+    }
+
+    /// Sends `data` from `tuple` and returns the single answer sent back to the client.
+    pub fn ask(&mut self, tuple: FiveTuple, data: &[u8]) -> Answer {
+        self.out.clear();
+        self.server.handle_client(self.now, tuple, data);
+        self.pump();
+        let mine: Vec<_> = self
+            .out
+            .iter()
+            .filter(|t| t.destination == tuple.client)
+            .collect();
+        assert_eq!(mine.len(), 1, "expected one answer, got {:?}", self.out);
+        parse(&mine[0].data)
+    }
+
+    pub fn advance(&mut self, d: Duration) {
+        self.now += d;
+        if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.server.handle_timeout(self.now);
+        }
+        self.pump();
+    }
+
+    /// A 401 challenge's nonce for `tuple`.
+    pub fn nonce(&mut self, tuple: FiveTuple) -> String {
+        let a = self.ask(
+            tuple,
+            &request(
+                Method::ALLOCATE,
+                tid(99),
+                &[Attribute::RequestedTransport(17)],
+                None,
+            ),
+        );
+        assert_eq!(a.code, Some(401));
+        a.nonce.unwrap()
+    }
+}
+
+pub fn udp(client: &str, server: &str) -> FiveTuple {
+    FiveTuple::new(
+        Transport::Udp,
+        client.parse().unwrap(),
+        server.parse().unwrap(),
+    )
+}
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}

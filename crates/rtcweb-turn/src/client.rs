@@ -1,0 +1,760 @@
+//! The sans-IO TURN client (RFC 8656): one allocation on one server.
+//!
+//! Driven like every rtcweb state machine: [`Client::handle_input`] with what the server sent,
+//! [`Client::handle_timeout`] when [`Client::poll_timeout`] has passed, and
+//! [`Client::poll_transmit`] / [`Client::poll_event`] for what to send and what happened.
+//!
+//! Timers: the allocation is refreshed one minute before it expires (half-way for lifetimes
+//! under two minutes), each permission every 4 minutes (they last 5) and each channel every
+//! 9 minutes (they last 10).
+//!
+//! Untrusted input: responses to unknown transactions are dropped; a response whose
+//! MESSAGE-INTEGRITY does not verify is ignored without any state change (the request keeps
+//! being retransmitted); challenges (401/438) and redirections are bounded per request.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rtcweb_stun::channel_data::{self, CHANNEL_MAX, CHANNEL_MIN, ChannelData};
+use rtcweb_stun::framing::StreamDecoder;
+use rtcweb_stun::{
+    Attribute, AttributeType, Class, ClientTransaction, ErrorCode, Message, MessageBuilder,
+    MessageType, Method, TransactionConfig, TransactionId, TransactionState,
+};
+
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::request::{Kind, build};
+use crate::types::{ClientConfig, Event, Failure, Transmit};
+
+/// How long a permission lasts on the server (RFC 8656 section 9).
+pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
+/// When the client refreshes a permission.
+pub const PERMISSION_REFRESH: Duration = Duration::from_secs(240);
+/// How long a channel binding lasts on the server (RFC 8656 section 12).
+pub const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
+/// When the client refreshes a channel binding.
+pub const CHANNEL_REFRESH: Duration = Duration::from_secs(540);
+/// Wait after 508 Insufficient Capacity before allocating again (RFC 8656 section 7.4).
+pub const CAPACITY_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Outstanding requests at most; more is refused with [`Error::TooManyRequests`].
+pub const MAX_REQUESTS: usize = 64;
+/// Queued outgoing datagrams at most; more is refused with [`Error::TooManyRequests`].
+pub const MAX_TRANSMITS: usize = 1024;
+/// Queued events at most; further Data events are dropped (and counted) until polled.
+pub const MAX_EVENTS: usize = 1024;
+
+#[derive(Debug)]
+struct Request {
+    kind: Kind,
+    bytes: Vec<u8>,
+    tx: ClientTransaction,
+    challenges: u32,
+    authenticated: bool,
+}
+
+/// Where the allocation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationState {
+    /// `allocate` not called yet (or failed).
+    Idle,
+    /// Allocate in progress.
+    Allocating,
+    /// Allocated; refreshed automatically.
+    Allocated,
+    /// Refresh with LIFETIME 0 sent.
+    Deallocating,
+    /// Released or lost; the client is done.
+    Closed,
+}
+
+#[derive(Debug)]
+struct Allocation {
+    relayed: SocketAddr,
+    expires: Instant,
+    refresh_at: Instant,
+}
+
+#[derive(Debug)]
+struct Permission {
+    installed: bool,
+    refresh_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Channel {
+    peer: SocketAddr,
+    confirmed: bool,
+    refresh_at: Option<Instant>,
+}
+
+/// A TURN client for one allocation.
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    server: SocketAddr,
+    rng: ChaCha20Rng,
+    auth: Auth,
+    state: AllocationState,
+    allocation: Option<Allocation>,
+    requests: BTreeMap<TransactionId, Request>,
+    permissions: BTreeMap<IpAddr, Permission>,
+    channels: BTreeMap<u16, Channel>,
+    next_channel: u16,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    decoder: StreamDecoder,
+    redirects: u32,
+    backoff_until: Option<Instant>,
+    dropped_events: u64,
+}
+
+fn error_code(msg: &Message<&[u8]>) -> (u16, String) {
+    match msg.attribute(AttributeType::ERROR_CODE) {
+        Some(Ok(Attribute::ErrorCode(ErrorCode { code, reason }))) => (code, reason.to_string()),
+        _ => (0, String::new()),
+    }
+}
+
+impl Client {
+    /// A client; `seed` feeds the CSPRNG for transaction ids (seed it from the OS in
+    /// production, from a constant in tests).
+    pub fn new(config: ClientConfig, seed: [u8; 32]) -> Self {
+        Client {
+            server: config.server,
+            auth: Auth::new(config.credentials.clone()),
+            config,
+            rng: ChaCha20Rng::from_seed(seed),
+            state: AllocationState::Idle,
+            allocation: None,
+            requests: BTreeMap::new(),
+            permissions: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            next_channel: CHANNEL_MIN,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            decoder: StreamDecoder::new(),
+            redirects: 0,
+            backoff_until: None,
+            dropped_events: 0,
+        }
+    }
+
+    /// The server the client currently talks to.
+    pub fn server(&self) -> SocketAddr {
+        self.server
+    }
+
+    /// The allocation's state.
+    pub fn state(&self) -> AllocationState {
+        self.state
+    }
+
+    /// The relayed transport address, once allocated.
+    pub fn relayed_address(&self) -> Option<SocketAddr> {
+        self.allocation.as_ref().map(|a| a.relayed)
+    }
+
+    /// The realm the server announced.
+    pub fn realm(&self) -> Option<&str> {
+        self.auth.realm()
+    }
+
+    /// Data events dropped because the event queue was full.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped_events
+    }
+
+    /// Outstanding requests (for tests and diagnostics).
+    pub fn outstanding_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether a channel to `peer` is bound and confirmed.
+    pub fn channel_for(&self, peer: SocketAddr) -> Option<u16> {
+        self.channels
+            .iter()
+            .find(|(_, c)| c.peer == peer && c.confirmed)
+            .map(|(n, _)| *n)
+    }
+
+    /// Whether a permission for `peer` is installed.
+    pub fn has_permission(&self, peer: IpAddr) -> bool {
+        self.permissions.get(&peer).is_some_and(|p| p.installed)
+    }
+
+    /// Starts allocating.
+    pub fn allocate(&mut self, now: Instant) -> Result<()> {
+        if matches!(
+            self.state,
+            AllocationState::Allocating | AllocationState::Allocated
+        ) {
+            return Err(Error::AlreadyAllocating);
+        }
+        if self.backoff_until.is_some_and(|t| now < t) {
+            return Err(Error::Backoff);
+        }
+        self.state = AllocationState::Allocating;
+        self.start(now, Kind::Allocate, 0)
+    }
+
+    /// Installs a permission for `peer` (and keeps refreshing it).
+    pub fn create_permission(&mut self, now: Instant, peer: IpAddr) -> Result<()> {
+        self.require_allocation()?;
+        if self.permissions.contains_key(&peer) {
+            return Ok(());
+        }
+        self.start(now, Kind::CreatePermission { peer }, 0)?;
+        self.permissions.insert(
+            peer,
+            Permission {
+                installed: false,
+                refresh_at: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Binds a channel to `peer` (which also installs a permission) and returns its number.
+    /// Data goes as Send indications until [`Event::ChannelBound`].
+    pub fn bind_channel(&mut self, now: Instant, peer: SocketAddr) -> Result<u16> {
+        let relayed = self.require_allocation()?;
+        if relayed.is_ipv4() != peer.is_ipv4() {
+            return Err(Error::PeerFamilyMismatch(peer));
+        }
+        if let Some((n, _)) = self.channels.iter().find(|(_, c)| c.peer == peer) {
+            return Ok(*n);
+        }
+        let channel = self.free_channel().ok_or(Error::NoFreeChannel)?;
+        self.start(now, Kind::ChannelBind { peer, channel }, 0)?;
+        self.channels.insert(
+            channel,
+            Channel {
+                peer,
+                confirmed: false,
+                refresh_at: None,
+            },
+        );
+        self.permissions.entry(peer.ip()).or_insert(Permission {
+            installed: false,
+            refresh_at: None,
+        });
+        Ok(channel)
+    }
+
+    fn free_channel(&mut self) -> Option<u16> {
+        let span = usize::from(CHANNEL_MAX - CHANNEL_MIN) + 1;
+        for _ in 0..span {
+            let n = self.next_channel;
+            self.next_channel = if n >= CHANNEL_MAX { CHANNEL_MIN } else { n + 1 };
+            if !self.channels.contains_key(&n) {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    /// Sends `data` to `peer` through the relay: ChannelData if a channel is bound, a Send
+    /// indication otherwise. A permission for the peer's IP must have been requested.
+    pub fn send_to(&mut self, peer: SocketAddr, data: &[u8]) -> Result<()> {
+        let relayed = self.require_allocation()?;
+        if relayed.is_ipv4() != peer.is_ipv4() {
+            return Err(Error::PeerFamilyMismatch(peer));
+        }
+        if !self.permissions.contains_key(&peer.ip()) {
+            return Err(Error::NoPermission(peer));
+        }
+        if self.transmits.len() >= MAX_TRANSMITS {
+            return Err(Error::TooManyRequests);
+        }
+        if data.len() > 0xFFFF - 64 {
+            return Err(Error::DataTooLarge(data.len()));
+        }
+        let out = if let Some(channel) = self.channel_for(peer) {
+            let mut buf = vec![0u8; 4 + data.len() + 3];
+            let n =
+                channel_data::encode(&mut buf, channel, data, self.config.transport.is_stream())?;
+            buf.truncate(n);
+            buf
+        } else {
+            let mut buf = vec![0u8; 20 + 24 + 4 + data.len() + 3];
+            let tid = self.new_tid();
+            let typ = MessageType::new(Method::SEND, Class::Indication);
+            let mut b = MessageBuilder::new(&mut buf, typ, tid)?;
+            b.attribute(&Attribute::XorPeerAddress(peer))?;
+            b.attribute(&Attribute::Data(data))?;
+            let n = b.finish();
+            buf.truncate(n);
+            buf
+        };
+        self.transmits.push_back(Transmit {
+            destination: self.server,
+            data: out,
+        });
+        Ok(())
+    }
+
+    /// Releases the allocation (Refresh with LIFETIME 0).
+    pub fn deallocate(&mut self, now: Instant) -> Result<()> {
+        self.require_allocation()?;
+        self.requests
+            .retain(|_, r| matches!(r.kind, Kind::Allocate));
+        self.state = AllocationState::Deallocating;
+        self.start(now, Kind::Refresh { lifetime: 0 }, 0)
+    }
+
+    fn require_allocation(&self) -> Result<SocketAddr> {
+        match (&self.state, &self.allocation) {
+            (AllocationState::Allocated, Some(a)) => Ok(a.relayed),
+            _ => Err(Error::NoAllocation),
+        }
+    }
+
+    fn new_tid(&mut self) -> TransactionId {
+        let mut id = [0u8; 12];
+        self.rng.fill_bytes(&mut id);
+        TransactionId(id)
+    }
+
+    fn transaction_config(&self) -> TransactionConfig {
+        if self.config.transport.is_stream() {
+            TransactionConfig::reliable()
+        } else {
+            TransactionConfig {
+                rto: self.config.rto,
+                ..TransactionConfig::default()
+            }
+        }
+    }
+
+    /// Builds and queues a request.
+    fn start(&mut self, now: Instant, kind: Kind, challenges: u32) -> Result<()> {
+        if self.requests.len() >= MAX_REQUESTS {
+            return Err(Error::TooManyRequests);
+        }
+        let tid = self.new_tid();
+        let (bytes, authenticated) = build(&self.config, &self.auth, kind, tid)?;
+        let tx = ClientTransaction::new(now, tid, self.transaction_config());
+        tracing::debug!(?kind, ?tid, authenticated, "TURN request");
+        self.requests.insert(
+            tid,
+            Request {
+                kind,
+                bytes,
+                tx,
+                challenges,
+                authenticated,
+            },
+        );
+        Ok(())
+    }
+
+    /// Feeds what arrived from `from`: a datagram over UDP, stream octets over TCP/TLS
+    /// (plaintext, after the driver's TLS). Anything not from the server is ignored.
+    pub fn handle_input(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        if from != self.server {
+            tracing::debug!(%from, "TURN: ignoring data not from the server");
+            return;
+        }
+        if !self.config.transport.is_stream() {
+            self.handle_frame(now, data);
+            return;
+        }
+        // Feed the decoder in pieces and drain it in between, so that what it holds stays under
+        // one maximal frame plus one piece however large the driver's reads are.
+        for piece in data.chunks(4096) {
+            if self.state == AllocationState::Closed || self.decoder.push(piece).is_err() {
+                self.stream_broken();
+                return;
+            }
+            loop {
+                let frame = match self.decoder.next_frame() {
+                    Ok(Some((_, f))) => f.to_vec(),
+                    Ok(None) => break,
+                    Err(_) => {
+                        self.stream_broken();
+                        return;
+                    }
+                };
+                self.handle_frame(now, &frame);
+            }
+        }
+    }
+
+    fn stream_broken(&mut self) {
+        let event = match self.state {
+            AllocationState::Allocating => Event::AllocationFailed(Failure::BrokenStream),
+            AllocationState::Allocated | AllocationState::Deallocating => {
+                Event::AllocationLost(Failure::BrokenStream)
+            }
+            _ => return,
+        };
+        self.close(event);
+    }
+
+    fn close(&mut self, event: Event) {
+        self.state = AllocationState::Closed;
+        self.allocation = None;
+        self.requests.clear();
+        self.permissions.clear();
+        self.channels.clear();
+        self.push_event(event);
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() >= MAX_EVENTS && matches!(event, Event::Data { .. }) {
+            self.dropped_events += 1;
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    fn handle_frame(&mut self, now: Instant, data: &[u8]) {
+        if channel_data::is_channel_data(data) {
+            let Ok(cd) = ChannelData::new_checked(data) else {
+                return;
+            };
+            let Some(ch) = self.channels.get(&cd.channel_number()) else {
+                return;
+            };
+            let event = Event::Data {
+                peer: ch.peer,
+                data: cd.data().to_vec(),
+            };
+            self.push_event(event);
+            return;
+        }
+        let Ok(msg) = Message::new_checked(data) else {
+            tracing::debug!("TURN: dropping malformed message");
+            return;
+        };
+        match msg.class() {
+            Class::Indication if msg.method() == Method::DATA => {
+                let peer = match msg.attribute(AttributeType::XOR_PEER_ADDRESS) {
+                    Some(Ok(Attribute::XorPeerAddress(p))) => p,
+                    _ => return,
+                };
+                let payload = match msg.attribute(AttributeType::DATA) {
+                    Some(Ok(Attribute::Data(d))) => d.to_vec(),
+                    _ => return,
+                };
+                self.push_event(Event::Data {
+                    peer,
+                    data: payload,
+                });
+            }
+            Class::SuccessResponse | Class::ErrorResponse => self.handle_response(now, &msg),
+            _ => {}
+        }
+    }
+
+    fn handle_response(&mut self, now: Instant, msg: &Message<&[u8]>) {
+        let tid = msg.transaction_id();
+        let Some(req) = self.requests.get(&tid) else {
+            tracing::debug!(?tid, "TURN: response for unknown transaction dropped");
+            return;
+        };
+        if msg.method() != req.kind.method() {
+            return;
+        }
+        if req.authenticated {
+            let verified = match self.auth.key() {
+                Some(key) if msg.has_integrity() || msg.has_integrity_sha256() => {
+                    msg.verify_integrity(key).is_ok()
+                }
+                // Error answers (401, 438, ...) may come without integrity; successes may not.
+                _ => msg.class() == Class::ErrorResponse,
+            };
+            if !verified {
+                tracing::debug!(?tid, "TURN: response failed integrity, ignored");
+                return;
+            }
+        }
+        let Some(mut req) = self.requests.remove(&tid) else {
+            return;
+        };
+        req.tx.handle_response();
+        if msg.class() == Class::SuccessResponse {
+            self.on_success(now, req.kind, msg);
+        } else {
+            self.on_error(now, req, msg);
+        }
+    }
+
+    fn on_success(&mut self, now: Instant, kind: Kind, msg: &Message<&[u8]>) {
+        match kind {
+            Kind::Allocate => {
+                if self.state != AllocationState::Allocating {
+                    return;
+                }
+                let relayed = match msg.attribute(AttributeType::XOR_RELAYED_ADDRESS) {
+                    Some(Ok(Attribute::XorRelayedAddress(a))) => a,
+                    _ => {
+                        self.state = AllocationState::Idle;
+                        self.push_event(Event::AllocationFailed(Failure::MalformedResponse));
+                        return;
+                    }
+                };
+                let mapped = match msg.attribute(AttributeType::XOR_MAPPED_ADDRESS) {
+                    Some(Ok(Attribute::XorMappedAddress(a))) => Some(a),
+                    _ => None,
+                };
+                let lifetime = self.lifetime_of(msg);
+                self.allocation = Some(Allocation {
+                    relayed,
+                    expires: now + lifetime,
+                    refresh_at: now + refresh_after(lifetime),
+                });
+                self.state = AllocationState::Allocated;
+                self.push_event(Event::Allocated {
+                    relayed,
+                    mapped,
+                    lifetime,
+                });
+            }
+            Kind::Refresh { lifetime: 0 } => self.close(Event::Deallocated),
+            Kind::Refresh { .. } => {
+                let lifetime = self.lifetime_of(msg);
+                if let Some(a) = self.allocation.as_mut() {
+                    a.expires = now + lifetime;
+                    a.refresh_at = now + refresh_after(lifetime);
+                    self.push_event(Event::Refreshed { lifetime });
+                }
+            }
+            Kind::CreatePermission { peer } => {
+                if let Some(p) = self.permissions.get_mut(&peer) {
+                    let first = !p.installed;
+                    p.installed = true;
+                    p.refresh_at = Some(now + PERMISSION_REFRESH);
+                    if first {
+                        self.push_event(Event::PermissionCreated { peer });
+                    }
+                }
+            }
+            Kind::ChannelBind { peer, channel } => {
+                if let Some(c) = self.channels.get_mut(&channel) {
+                    let first = !c.confirmed;
+                    c.confirmed = true;
+                    c.refresh_at = Some(now + CHANNEL_REFRESH);
+                    // The binding installed a permission too (RFC 8656 section 12).
+                    let p = self.permissions.entry(peer.ip()).or_insert(Permission {
+                        installed: false,
+                        refresh_at: None,
+                    });
+                    if !p.installed {
+                        p.installed = true;
+                        p.refresh_at = Some(now + PERMISSION_REFRESH);
+                    }
+                    if first {
+                        self.push_event(Event::ChannelBound { peer, channel });
+                    }
+                }
+            }
+        }
+    }
+
+    fn lifetime_of(&self, msg: &Message<&[u8]>) -> Duration {
+        match msg.attribute(AttributeType::LIFETIME) {
+            Some(Ok(Attribute::Lifetime(s))) => Duration::from_secs(u64::from(s)),
+            _ => Duration::from_secs(u64::from(self.config.requested_lifetime.unwrap_or(600))),
+        }
+    }
+
+    fn on_error(&mut self, now: Instant, req: Request, msg: &Message<&[u8]>) {
+        let (code, reason) = error_code(msg);
+        tracing::debug!(kind = ?req.kind, code, %reason, "TURN error response");
+        let retry = match code {
+            ErrorCode::UNAUTHENTICATED => {
+                if req.challenges >= self.config.max_challenges {
+                    Err(Failure::ChallengeLoop)
+                } else {
+                    self.auth.challenge(msg, req.authenticated, &mut self.rng)
+                }
+            }
+            ErrorCode::STALE_NONCE => {
+                if req.challenges >= self.config.max_challenges {
+                    Err(Failure::ChallengeLoop)
+                } else {
+                    self.auth.stale_nonce(msg, &mut self.rng)
+                }
+            }
+            ErrorCode::TRY_ALTERNATE if req.kind == Kind::Allocate => {
+                match msg.attribute(AttributeType::ALTERNATE_SERVER) {
+                    Some(Ok(Attribute::AlternateServer(alt))) => {
+                        if self.redirects >= self.config.max_redirects {
+                            Err(Failure::ChallengeLoop)
+                        } else {
+                            self.redirects += 1;
+                            self.server = alt;
+                            self.auth.reset();
+                            self.decoder = StreamDecoder::new();
+                            self.push_event(Event::Redirected { server: alt });
+                            Ok(())
+                        }
+                    }
+                    _ => Err(Failure::MalformedResponse),
+                }
+            }
+            _ => Err(Failure::ErrorResponse { code, reason }),
+        };
+        match retry {
+            Ok(()) => {
+                if self.start(now, req.kind, req.challenges + 1).is_err() {
+                    self.fail(now, req.kind, Failure::ChallengeLoop);
+                }
+            }
+            Err(failure) => {
+                if code == ErrorCode::INSUFFICIENT_CAPACITY && req.kind == Kind::Allocate {
+                    self.backoff_until = Some(now + CAPACITY_BACKOFF);
+                }
+                self.fail(now, req.kind, failure);
+            }
+        }
+    }
+
+    fn fail(&mut self, _now: Instant, kind: Kind, failure: Failure) {
+        match kind {
+            Kind::Allocate => {
+                if self.state == AllocationState::Allocating {
+                    self.state = AllocationState::Idle;
+                    self.push_event(Event::AllocationFailed(failure));
+                }
+            }
+            // Deallocation is best effort: whatever the answer, the allocation is gone for us.
+            Kind::Refresh { lifetime: 0 } => self.close(Event::Deallocated),
+            Kind::Refresh { .. } => self.close(Event::AllocationLost(failure)),
+            Kind::CreatePermission { peer } => {
+                self.permissions.remove(&peer);
+                self.push_event(Event::PermissionFailed { peer, failure });
+            }
+            Kind::ChannelBind { peer, channel } => {
+                self.channels.remove(&channel);
+                self.push_event(Event::ChannelBindFailed { peer, failure });
+            }
+        }
+    }
+
+    /// Advances timers: retransmissions, transaction timeouts and refreshes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut timed_out = Vec::new();
+        for (tid, req) in self.requests.iter_mut() {
+            req.tx.handle_timeout(now);
+            if req.tx.state() == TransactionState::TimedOut {
+                timed_out.push(*tid);
+            }
+        }
+        for tid in timed_out {
+            if let Some(req) = self.requests.remove(&tid) {
+                self.fail(now, req.kind, Failure::Timeout);
+            }
+        }
+        if self.state != AllocationState::Allocated {
+            return;
+        }
+        let in_flight =
+            |s: &Self, f: &dyn Fn(&Kind) -> bool| s.requests.values().any(|r| f(&r.kind));
+        if let Some(a) = &self.allocation {
+            if now >= a.expires {
+                self.close(Event::AllocationLost(Failure::Expired));
+                return;
+            }
+            if now >= a.refresh_at && !in_flight(self, &|k| matches!(k, Kind::Refresh { .. })) {
+                let lifetime = self.config.requested_lifetime.unwrap_or(600).max(1);
+                let _ = self.start(now, Kind::Refresh { lifetime }, 0);
+            }
+        }
+        let due: Vec<IpAddr> = self
+            .permissions
+            .iter()
+            .filter(|(_, p)| p.refresh_at.is_some_and(|t| now >= t))
+            .map(|(ip, _)| *ip)
+            .collect();
+        for peer in due {
+            if !in_flight(self, &|k| *k == Kind::CreatePermission { peer })
+                && self.start(now, Kind::CreatePermission { peer }, 0).is_ok()
+                && let Some(p) = self.permissions.get_mut(&peer)
+            {
+                p.refresh_at = None;
+            }
+        }
+        let due: Vec<(u16, SocketAddr)> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.refresh_at.is_some_and(|t| now >= t))
+            .map(|(n, c)| (*n, c.peer))
+            .collect();
+        for (channel, peer) in due {
+            if self
+                .start(now, Kind::ChannelBind { peer, channel }, 0)
+                .is_ok()
+                && let Some(c) = self.channels.get_mut(&channel)
+            {
+                c.refresh_at = None;
+            }
+        }
+    }
+
+    /// The next moment [`Client::handle_timeout`] must run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        for r in self.requests.values() {
+            consider(r.tx.poll_timeout());
+        }
+        if self.state == AllocationState::Allocated {
+            if let Some(a) = &self.allocation {
+                consider(Some(a.expires));
+                let refreshing = self
+                    .requests
+                    .values()
+                    .any(|r| matches!(r.kind, Kind::Refresh { .. }));
+                if !refreshing {
+                    consider(Some(a.refresh_at));
+                }
+            }
+            for p in self.permissions.values() {
+                consider(p.refresh_at);
+            }
+            for c in self.channels.values() {
+                consider(c.refresh_at);
+            }
+        }
+        next
+    }
+
+    /// The next octets to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let server = self.server;
+        for req in self.requests.values_mut() {
+            if req.tx.poll_transmit() {
+                return Some(Transmit {
+                    destination: server,
+                    data: req.bytes.clone(),
+                });
+            }
+        }
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+/// When to refresh an allocation of `lifetime`: a minute early, or half-way if shorter.
+fn refresh_after(lifetime: Duration) -> Duration {
+    if lifetime >= Duration::from_secs(120) {
+        lifetime - Duration::from_secs(60)
+    } else {
+        lifetime / 2
+    }
+}

@@ -1,0 +1,228 @@
+//! `natdiscovery --server HOST:PORT [--local ADDR] [--lifetime-probes S,S,...]`
+//!
+//! RFC 5780 NAT behaviour discovery against a STUN server with two addresses (e.g. coturn
+//! listening on two IPs with `--alt-listening-port`). Prints the mapped addresses, mapping,
+//! filtering and hairpinning behaviour and the classic NAT name. Exits 0 on a complete result,
+//! 1 with a clear message when the server lacks RFC 5780 or does not answer.
+
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use rtcweb_turn::nat::{DiscoveryConfig, DiscoveryError, NatDiscovery};
+
+const USAGE: &str =
+    "usage: natdiscovery --server HOST:PORT [--local ADDR] [--lifetime-probes SECS,SECS,...]";
+
+struct Args {
+    server: SocketAddr,
+    local: Option<SocketAddr>,
+    probes: Vec<Duration>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut server = None;
+    let mut local = None;
+    let mut probes = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--server" => {
+                let v = value()?;
+                server = Some(
+                    v.to_socket_addrs()
+                        .map_err(|e| format!("cannot resolve {v}: {e}"))?
+                        .next()
+                        .ok_or(format!("cannot resolve {v}"))?,
+                );
+            }
+            "--local" => {
+                let v = value()?;
+                local = Some(v.parse().map_err(|e| format!("bad --local {v}: {e}"))?);
+            }
+            "--lifetime-probes" => {
+                for s in value()?.split(',') {
+                    let secs: u64 = s
+                        .trim()
+                        .parse()
+                        .map_err(|e| format!("bad probe {s}: {e}"))?;
+                    probes.push(Duration::from_secs(secs));
+                }
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(Args {
+        server: server.ok_or(USAGE)?,
+        local,
+        probes,
+    })
+}
+
+fn seed() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    if aws_lc_rs::rand::fill(&mut s).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        s[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
+    }
+    s
+}
+
+/// The source address the OS picks for talking to `server`.
+fn route_source(server: SocketAddr) -> std::io::Result<SocketAddr> {
+    let any: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .map_err(|_| std::io::Error::other("address literal"))?;
+    let probe = UdpSocket::bind(any)?;
+    probe.connect(server)?;
+    probe.local_addr()
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let local = match args.local {
+        Some(l) => l,
+        None => {
+            let src = route_source(args.server)
+                .map_err(|e| format!("no route to {}: {e}", args.server))?;
+            SocketAddr::new(src.ip(), 0)
+        }
+    };
+    // Socket 0 at the requested address, the others on the same IP.
+    let mut sockets = Vec::new();
+    for i in 0..4 {
+        let addr = if i == 0 {
+            local
+        } else {
+            SocketAddr::new(local.ip(), 0)
+        };
+        let s = UdpSocket::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        sockets.push(s);
+    }
+    let local0 = sockets[0].local_addr().map_err(|e| e.to_string())?;
+    let mut config = DiscoveryConfig::new(args.server);
+    config.local = Some(local0);
+    config.lifetime_probes = args.probes.clone();
+    let mut disc = NatDiscovery::new(Instant::now(), config, seed());
+    let mut buf = [0u8; 2048];
+    while !disc.is_done() {
+        while let Some(t) = disc.poll_transmit() {
+            if let Some(s) = sockets.get(t.socket)
+                && let Err(e) = s.send_to(&t.data, t.destination)
+            {
+                eprintln!("natdiscovery: send to {} failed: {e}", t.destination);
+            }
+        }
+        let mut got = false;
+        for (i, s) in sockets.iter().enumerate() {
+            while let Ok((n, from)) = s.recv_from(&mut buf) {
+                disc.handle_input(Instant::now(), i, from, &buf[..n]);
+                got = true;
+            }
+        }
+        let now = Instant::now();
+        if disc.poll_timeout().is_some_and(|t| now >= t) {
+            disc.handle_timeout(now);
+        } else if !got {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let report = match disc.result() {
+        Some(Ok(r)) => r.clone(),
+        Some(Err(DiscoveryError::NoOtherAddress)) => {
+            return Err(format!(
+                "the STUN server {} does not support RFC 5780: its answer has no OTHER-ADDRESS \
+                 (coturn needs two listening IPs and --alt-listening-port)",
+                args.server
+            ));
+        }
+        Some(Err(DiscoveryError::NoResponse)) => {
+            return Err(format!("no answer from the STUN server {}", args.server));
+        }
+        Some(Err(e)) => return Err(format!("discovery failed: {e}")),
+        None => return Err("discovery did not finish".into()),
+    };
+    println!(
+        "STUN server:       {} (OTHER-ADDRESS {})",
+        args.server, report.other_address
+    );
+    println!("local address:     {local0}");
+    for (i, m) in report.mapped.iter().enumerate() {
+        let label = format!(
+            "mapped address {}:",
+            ["I", "II", "III"].get(i).unwrap_or(&"?")
+        );
+        println!("{label:<18} {m}");
+    }
+    let nat = match report.behind_nat {
+        Some(true) => "yes",
+        Some(false) => "no (mapped address equals local address)",
+        None => "unknown",
+    };
+    println!("NAT:               {nat}");
+    let mapping_long = match report.mapping {
+        rtcweb_turn::nat::MappingBehavior::EndpointIndependent => "endpoint-independent mapping",
+        rtcweb_turn::nat::MappingBehavior::AddressDependent => "address-dependent mapping",
+        rtcweb_turn::nat::MappingBehavior::AddressAndPortDependent => {
+            "address and port-dependent mapping"
+        }
+    };
+    let filtering_long = match report.filtering {
+        rtcweb_turn::nat::FilteringBehavior::EndpointIndependent => {
+            "endpoint-independent filtering"
+        }
+        rtcweb_turn::nat::FilteringBehavior::AddressDependent => "address-dependent filtering",
+        rtcweb_turn::nat::FilteringBehavior::AddressAndPortDependent => {
+            "address and port-dependent filtering"
+        }
+    };
+    println!(
+        "mapping:           {} ({mapping_long})",
+        report.mapping.short()
+    );
+    println!(
+        "filtering:         {} ({filtering_long})",
+        report.filtering.short()
+    );
+    let hairpin = match report.hairpinning {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "not applicable (no NAT)",
+    };
+    println!("hairpinning:       {hairpin}");
+    if let Some((alive, dead)) = report.binding_lifetime {
+        let f = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{} s", d.as_secs()));
+        println!(
+            "binding lifetime:  survived {}, expired by {}",
+            f(alive),
+            f(dead)
+        );
+    }
+    println!("classic NAT type:  {}", report.classic_name());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("natdiscovery: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,521 @@
+//! `turn-client --server HOST:PORT [--transport udp|tcp|tls] (--user U --password P [--realm R]
+//! | --rest-secret S --rest-user U | --oauth-kid K --oauth-key BASE64) --peer HOST:PORT --count N`
+//!
+//! Allocates a relay on a TURN server, binds a channel to the peer (for instance coturn's
+//! `turnutils_peer`, which echoes), sends N datagrams through the relay and prints the relayed
+//! address, the RTT min/median/max and the loss. Exits 0 only if every datagram came back.
+//!
+//! Extra options: `--interval-ms MS` (20), `--size BYTES` (100), `--timeout-s S` (30),
+//! `--tls-ca FILE` (PEM certificate to trust for TLS), `--tls-name NAME` (server name for TLS,
+//! default the server's host), `--rest-ttl S` (86400), `--oauth-server-name NAME` (default:
+//! the realm), `--oauth-lifetime S` (3600).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use rtcweb_turn::oauth::AsRsAlgorithm;
+use rtcweb_turn::{Client, ClientConfig, Credentials, Event, Failure, Transport};
+
+const USAGE: &str = "usage: turn-client --server HOST:PORT [--transport udp|tcp|tls] \
+(--user U --password P [--realm R] | --rest-secret S --rest-user U | --oauth-kid K --oauth-key BASE64) \
+--peer HOST:PORT --count N";
+
+#[derive(Default)]
+struct Args {
+    server: Option<SocketAddr>,
+    server_host: String,
+    transport: Option<Transport>,
+    user: Option<String>,
+    password: Option<String>,
+    realm: Option<String>,
+    rest_secret: Option<String>,
+    rest_user: Option<String>,
+    rest_ttl: u64,
+    oauth_kid: Option<String>,
+    oauth_key: Option<Vec<u8>>,
+    oauth_server_name: Option<String>,
+    oauth_lifetime: u32,
+    peer: Option<SocketAddr>,
+    count: Option<u32>,
+    interval: Duration,
+    size: usize,
+    timeout: Duration,
+    tls_ca: Option<String>,
+    tls_name: Option<String>,
+}
+
+fn resolve(v: &str) -> Result<SocketAddr, String> {
+    v.to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {v}: {e}"))?
+        .next()
+        .ok_or(format!("cannot resolve {v}"))
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        rest_ttl: 86_400,
+        oauth_lifetime: 3600,
+        interval: Duration::from_millis(20),
+        size: 100,
+        timeout: Duration::from_secs(30),
+        ..Args::default()
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        let num = |v: String| v.parse::<u64>().map_err(|e| format!("bad number {v}: {e}"));
+        match flag.as_str() {
+            "--server" => {
+                let v = value()?;
+                a.server_host = v
+                    .rsplit_once(':')
+                    .map(|(h, _)| h.trim_matches(['[', ']']))
+                    .unwrap_or(&v)
+                    .to_string();
+                a.server = Some(resolve(&v)?);
+            }
+            "--transport" => {
+                a.transport = Some(match value()?.as_str() {
+                    "udp" => Transport::Udp,
+                    "tcp" => Transport::Tcp,
+                    "tls" => Transport::Tls,
+                    other => return Err(format!("unknown transport {other} (udp, tcp or tls)")),
+                })
+            }
+            "--user" => a.user = Some(value()?),
+            "--password" => a.password = Some(value()?),
+            "--realm" => a.realm = Some(value()?),
+            "--rest-secret" => a.rest_secret = Some(value()?),
+            "--rest-user" => a.rest_user = Some(value()?),
+            "--rest-ttl" => a.rest_ttl = num(value()?)?,
+            "--oauth-kid" => a.oauth_kid = Some(value()?),
+            "--oauth-key" => {
+                let v = value()?;
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .map_err(|e| format!("--oauth-key is not base64: {e}"))?;
+                a.oauth_key = Some(key);
+            }
+            "--oauth-server-name" => a.oauth_server_name = Some(value()?),
+            "--oauth-lifetime" => a.oauth_lifetime = num(value()?)? as u32,
+            "--peer" => a.peer = Some(resolve(&value()?)?),
+            "--count" => a.count = Some(num(value()?)? as u32),
+            "--interval-ms" => a.interval = Duration::from_millis(num(value()?)?),
+            "--size" => a.size = (num(value()?)? as usize).clamp(8, 60_000),
+            "--timeout-s" => a.timeout = Duration::from_secs(num(value()?)?),
+            "--tls-ca" => a.tls_ca = Some(value()?),
+            "--tls-name" => a.tls_name = Some(value()?),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(a)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut s = [0u8; N];
+    if aws_lc_rs::rand::fill(&mut s).is_err() {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        for (i, b) in s.iter_mut().enumerate() {
+            *b = (t >> ((i % 16) * 8)) as u8;
+        }
+    }
+    s
+}
+
+fn credentials(a: &Args) -> Result<Credentials, String> {
+    match (
+        &a.user,
+        &a.password,
+        &a.rest_secret,
+        &a.rest_user,
+        &a.oauth_kid,
+        &a.oauth_key,
+    ) {
+        (Some(u), Some(p), None, None, None, None) => Ok(Credentials::LongTerm {
+            username: u.clone(),
+            password: p.clone(),
+        }),
+        (None, None, Some(s), Some(u), None, None) => {
+            Ok(Credentials::rest(s.as_bytes(), u, unix_now() + a.rest_ttl))
+        }
+        (None, None, None, None, Some(kid), Some(key)) => {
+            let algorithm = match key.len() {
+                16 => AsRsAlgorithm::A128Gcm,
+                32 => AsRsAlgorithm::A256Gcm,
+                n => {
+                    return Err(format!(
+                        "--oauth-key must be 16 or 32 octets (AES-GCM), got {n}"
+                    ));
+                }
+            };
+            Ok(Credentials::OAuthSelfIssued {
+                kid: kid.clone(),
+                as_rs_key: key.clone(),
+                algorithm,
+                server_name: a.oauth_server_name.clone(),
+                // 128 random bits then four zero octets: HMAC pads keys with zeros, so this
+                // key gives the same MAC whether a server uses all 20 octets (RFC 7635) or,
+                // like coturn 4.6, only the first 16.
+                session_key: {
+                    let mut k = random::<16>().to_vec();
+                    k.extend_from_slice(&[0; 4]);
+                    k
+                },
+                issued_at_unix: unix_now(),
+                lifetime: a.oauth_lifetime,
+            })
+        }
+        _ => Err(format!("give exactly one kind of credentials\n{USAGE}")),
+    }
+}
+
+/// The connection to the TURN server.
+enum Conn {
+    Udp(UdpSocket),
+    Tcp(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+fn tls_config(ca: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let Some(path) = ca else {
+        return Err("--transport tls needs --tls-ca FILE (the PEM certificate to trust)".into());
+    };
+    for cert in
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("cannot read {path}: {e}"))?
+    {
+        let cert = cert.map_err(|e| format!("bad PEM in {path}: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("bad certificate in {path}: {e}"))?;
+    }
+    Ok(Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
+impl Conn {
+    fn open(transport: Transport, server: SocketAddr, a: &Args) -> Result<Conn, String> {
+        let connect = || {
+            TcpStream::connect_timeout(&server, Duration::from_secs(5))
+                .map_err(|e| format!("cannot connect to {server}: {e}"))
+        };
+        Ok(match transport {
+            Transport::Udp => {
+                let any = if server.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
+                let s = UdpSocket::bind(any).map_err(|e| format!("cannot bind UDP socket: {e}"))?;
+                Conn::Udp(s)
+            }
+            Transport::Tcp => {
+                let s = connect()?;
+                let _ = s.set_nodelay(true);
+                Conn::Tcp(s)
+            }
+            Transport::Tls => {
+                let config = tls_config(a.tls_ca.as_deref())?;
+                let name = a.tls_name.clone().unwrap_or_else(|| a.server_host.clone());
+                let name = rustls::pki_types::ServerName::try_from(name)
+                    .map_err(|e| format!("bad TLS server name: {e}"))?;
+                let tls = rustls::ClientConnection::new(config, name)
+                    .map_err(|e| format!("TLS setup failed: {e}"))?;
+                let sock = connect()?;
+                let _ = sock.set_nodelay(true);
+                let mut stream = rustls::StreamOwned::new(tls, sock);
+                while stream.conn.is_handshaking() {
+                    stream
+                        .conn
+                        .complete_io(&mut stream.sock)
+                        .map_err(|e| format!("TLS handshake with {server} failed: {e}"))?;
+                }
+                Conn::Tls(Box::new(stream))
+            }
+        })
+    }
+
+    fn send(&mut self, to: SocketAddr, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Conn::Udp(s) => s.send_to(data, to).map(|_| ()),
+            Conn::Tcp(s) => s.write_all(data),
+            Conn::Tls(s) => s.write_all(data).and_then(|_| s.flush()),
+        }
+    }
+
+    /// Waits up to `wait` for input; `Ok(None)` on timeout.
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        wait: Duration,
+        server: SocketAddr,
+    ) -> std::io::Result<Option<(SocketAddr, usize)>> {
+        let wait = wait.max(Duration::from_millis(1));
+        let r = match self {
+            Conn::Udp(s) => {
+                s.set_read_timeout(Some(wait))?;
+                s.recv_from(buf).map(|(n, from)| (from, n))
+            }
+            Conn::Tcp(s) => {
+                s.set_read_timeout(Some(wait))?;
+                s.read(buf).map(|n| (server, n))
+            }
+            Conn::Tls(s) => {
+                s.sock.set_read_timeout(Some(wait))?;
+                s.read(buf).map(|n| (server, n))
+            }
+        };
+        match r {
+            Ok((_, 0)) if !matches!(self, Conn::Udp(_)) => Err(std::io::Error::new(
+                ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            )),
+            Ok(v) => Ok(Some(v)),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn describe(f: &Failure) -> String {
+    match f {
+        Failure::Unauthorized => {
+            "authentication failed: the server rejected the credentials (wrong user or password?)"
+                .into()
+        }
+        Failure::ChallengeLoop => {
+            "authentication failed: the server kept challenging (wrong credentials?)".into()
+        }
+        Failure::Timeout => "no answer from the TURN server".into(),
+        Failure::ErrorResponse { code, reason } => format!("the server answered {code} {reason}"),
+        Failure::BrokenStream => "the TCP/TLS stream broke".into(),
+        Failure::MalformedResponse => "malformed answer from the server".into(),
+        Failure::Expired => "the allocation expired".into(),
+        Failure::BadCredentials => {
+            "the credentials cannot be used (SASLprep or OAuth key problem)".into()
+        }
+    }
+}
+
+fn run(a: Args) -> Result<bool, String> {
+    let server = a.server.ok_or(USAGE)?;
+    let peer = a.peer.ok_or(format!("--peer is required\n{USAGE}"))?;
+    let count = a.count.ok_or(format!("--count is required\n{USAGE}"))?;
+    let transport = a.transport.unwrap_or(Transport::Udp);
+    let mut config = ClientConfig::new(server, transport, credentials(&a)?);
+    config.software = Some("rtcweb turn-client".into());
+    let mut client = Client::new(config, random::<32>());
+    let mut conn = Conn::open(transport, server, &a)?;
+
+    let start = Instant::now();
+    let deadline = start + a.timeout;
+    client.allocate(start).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 70_000];
+    let mut sent_at: Vec<Option<Instant>> = vec![None; count as usize];
+    let mut rtts: Vec<Option<Duration>> = vec![None; count as usize];
+    let mut next_seq = 0u32;
+    let mut next_send: Option<Instant> = None;
+    let mut drain_until: Option<Instant> = None;
+    let mut received = 0u32;
+
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            eprintln!(
+                "turn-client: overall timeout of {} s reached",
+                a.timeout.as_secs()
+            );
+            break;
+        }
+        while let Some(t) = client.poll_transmit() {
+            conn.send(t.destination, &t.data)
+                .map_err(|e| format!("send to {} failed: {e}", t.destination))?;
+        }
+        while let Some(event) = client.poll_event() {
+            match event {
+                Event::Allocated {
+                    relayed,
+                    mapped,
+                    lifetime,
+                } => {
+                    if let (Some(want), Some(got)) = (&a.realm, client.realm())
+                        && want != got
+                    {
+                        return Err(format!("the server's realm is {got:?}, not {want:?}"));
+                    }
+                    println!("relayed address: {relayed}");
+                    if let Some(m) = mapped {
+                        println!("mapped address:  {m}");
+                    }
+                    println!("lifetime:        {} s", lifetime.as_secs());
+                    let ch = client.bind_channel(now, peer).map_err(|e| e.to_string())?;
+                    println!("binding channel 0x{ch:04x} to peer {peer}");
+                }
+                Event::ChannelBound { channel, .. } => {
+                    println!(
+                        "channel 0x{channel:04x} bound; sending {count} datagrams of {} octets",
+                        a.size
+                    );
+                    next_send = Some(now);
+                }
+                Event::Data { peer: from, data } if from == peer => {
+                    let Some(seq) = data.get(..4) else { continue };
+                    let seq = u32::from_be_bytes([seq[0], seq[1], seq[2], seq[3]]) as usize;
+                    if let (Some(Some(t)), Some(slot)) = (sent_at.get(seq), rtts.get_mut(seq))
+                        && slot.is_none()
+                    {
+                        *slot = Some(now - *t);
+                        received += 1;
+                    }
+                }
+                Event::Redirected { server: alt } => {
+                    println!("redirected to {alt} (300 Try Alternate)");
+                    if transport.is_stream() {
+                        conn = Conn::open(transport, alt, &a)?;
+                    }
+                }
+                Event::AllocationFailed(f) => {
+                    return Err(format!("allocation failed: {}", describe(&f)));
+                }
+                Event::AllocationLost(f) => {
+                    return Err(format!("allocation lost: {}", describe(&f)));
+                }
+                Event::ChannelBindFailed { failure, .. } => {
+                    return Err(format!("channel bind failed: {}", describe(&failure)));
+                }
+                Event::Deallocated => return Ok(received == count),
+                _ => {}
+            }
+        }
+        if let Some(t) = next_send
+            && now >= t
+            && next_seq < count
+        {
+            let mut payload = vec![0u8; a.size];
+            payload[..4].copy_from_slice(&next_seq.to_be_bytes());
+            sent_at[next_seq as usize] = Some(now);
+            client.send_to(peer, &payload).map_err(|e| e.to_string())?;
+            next_seq += 1;
+            next_send = Some(t + a.interval);
+            if next_seq == count {
+                drain_until = Some(now + Duration::from_secs(3));
+            }
+            continue;
+        }
+        if drain_until.is_some_and(|t| now >= t)
+            || (next_seq == count && received == count && drain_until.is_some())
+        {
+            report(&rtts, count, received);
+            client.deallocate(now).map_err(|e| e.to_string())?;
+            // Deallocation is best effort: give it a moment, then leave.
+            let until = Instant::now() + Duration::from_secs(2);
+            loop {
+                while let Some(t) = client.poll_transmit() {
+                    let _ = conn.send(t.destination, &t.data);
+                }
+                if matches!(client.poll_event(), Some(Event::Deallocated))
+                    || Instant::now() >= until
+                {
+                    break;
+                }
+                if let Ok(Some((from, n))) =
+                    conn.recv(&mut buf, Duration::from_millis(20), client.server())
+                {
+                    client.handle_input(Instant::now(), from, &buf[..n]);
+                }
+                let now = Instant::now();
+                if client.poll_timeout().is_some_and(|t| now >= t) {
+                    client.handle_timeout(now);
+                }
+            }
+            return Ok(received == count);
+        }
+        let mut wake = deadline;
+        for t in [
+            client.poll_timeout(),
+            next_send.filter(|_| next_seq < count),
+            drain_until,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            wake = wake.min(t);
+        }
+        let wait = wake
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(50));
+        match conn.recv(&mut buf, wait, client.server()) {
+            Ok(Some((from, n))) => client.handle_input(Instant::now(), from, &buf[..n]),
+            Ok(None) => {}
+            Err(e) => return Err(format!("receive failed: {e}")),
+        }
+        let now = Instant::now();
+        if client.poll_timeout().is_some_and(|t| now >= t) {
+            client.handle_timeout(now);
+        }
+    }
+    report(&rtts, count, received);
+    Ok(false)
+}
+
+fn report(rtts: &[Option<Duration>], count: u32, received: u32) {
+    let mut got: Vec<Duration> = rtts.iter().flatten().copied().collect();
+    got.sort();
+    let loss = if count == 0 {
+        0.0
+    } else {
+        100.0 * f64::from(count - received) / f64::from(count)
+    };
+    println!("sent {count}, received {received}, loss {loss:.1}%");
+    if let (Some(min), Some(max)) = (got.first(), got.last()) {
+        let median = got[got.len() / 2];
+        let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "rtt min/median/max: {:.3}/{:.3}/{:.3} ms",
+            ms(min),
+            ms(&median),
+            ms(max)
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("turn-client: error: not every datagram came back");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("turn-client: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

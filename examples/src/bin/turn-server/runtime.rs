@@ -1,0 +1,403 @@
+//! The event loop around the sans-IO core: one thread, mio readiness, UDP drained in batches
+//! with recvmmsg and answered with sendmmsg, TCP/TLS connections, relay sockets bound and
+//! closed when the core asks, SIGINT/SIGTERM through a signalfd.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mio::net::{TcpListener, UdpSocket};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{setsockopt, sockopt};
+use rtcweb_turn_server::{Event, FiveTuple, Server, Transmit, Transport};
+
+use crate::stream::{Conn, ReadOutcome};
+use crate::udp::{Receiver, Sender};
+
+const SIGNALS: Token = Token(0);
+/// Most client connections at once (each holds up to a few hundred KiB of buffers).
+const MAX_CONNECTIONS: usize = 4096;
+/// Socket buffers: large enough that bursts of a relay benchmark are not dropped.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+enum Source {
+    Listener(UdpSocket, SocketAddr),
+    Relay(UdpSocket, SocketAddr),
+    TcpListener(TcpListener, SocketAddr, bool),
+    Conn(Box<Conn>),
+}
+
+pub struct Runtime {
+    poll: Poll,
+    server: Server,
+    sources: HashMap<Token, Source>,
+    /// UDP socket (listener or relay) by local address.
+    udp_by_addr: HashMap<SocketAddr, Token>,
+    /// Client connection by (client, local) address.
+    conn_by_tuple: HashMap<(SocketAddr, SocketAddr), Token>,
+    next_token: usize,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    signals: SignalFd,
+    receiver: Receiver,
+    sender: Sender,
+    pending: Vec<Transmit>,
+    stream_buf: Vec<u8>,
+}
+
+fn tune(socket: &UdpSocket) {
+    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+    let _ = setsockopt(socket, sockopt::RcvBuf, &SOCKET_BUFFER);
+    let _ = setsockopt(socket, sockopt::SndBuf, &SOCKET_BUFFER);
+}
+
+impl Runtime {
+    /// Binds every listening socket and blocks SIGINT/SIGTERM into a signalfd.
+    pub fn new(
+        server: Server,
+        udp: &[SocketAddr],
+        tcp: &[SocketAddr],
+        tls_listen: Option<(SocketAddr, Arc<rustls::ServerConfig>)>,
+    ) -> io::Result<Self> {
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGINT);
+        mask.add(Signal::SIGTERM);
+        mask.thread_block().map_err(io::Error::from)?;
+        let signals =
+            SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK).map_err(io::Error::from)?;
+        let poll = Poll::new()?;
+        poll.registry().register(
+            &mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&signals)),
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        let mut rt = Runtime {
+            poll,
+            server,
+            sources: HashMap::new(),
+            udp_by_addr: HashMap::new(),
+            conn_by_tuple: HashMap::new(),
+            next_token: 1,
+            tls: None,
+            signals,
+            receiver: Receiver::new(),
+            sender: Sender::new(),
+            pending: Vec::new(),
+            stream_buf: vec![0u8; 64 * 1024],
+        };
+        for addr in udp {
+            let mut s = UdpSocket::bind(*addr)?;
+            tune(&s);
+            let t = rt.token();
+            rt.poll.registry().register(&mut s, t, Interest::READABLE)?;
+            rt.udp_by_addr.insert(*addr, t);
+            rt.sources.insert(t, Source::Listener(s, *addr));
+        }
+        for addr in tcp {
+            rt.listen_tcp(*addr, false)?;
+        }
+        if let Some((addr, cfg)) = tls_listen {
+            rt.tls = Some(cfg);
+            rt.listen_tcp(addr, true)?;
+        }
+        Ok(rt)
+    }
+
+    fn token(&mut self) -> Token {
+        let t = Token(self.next_token);
+        self.next_token += 1;
+        t
+    }
+
+    fn listen_tcp(&mut self, addr: SocketAddr, tls: bool) -> io::Result<()> {
+        let mut l = TcpListener::bind(addr)?;
+        let t = self.token();
+        self.poll
+            .registry()
+            .register(&mut l, t, Interest::READABLE)?;
+        self.sources.insert(t, Source::TcpListener(l, addr, tls));
+        Ok(())
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(256);
+        let mut last_wall = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now - last_wall > Duration::from_secs(30) {
+                self.server.set_unix_time(now, unix_now());
+                last_wall = now;
+            }
+            let timeout = self
+                .server
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(now));
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for ev in events.iter() {
+                let token = ev.token();
+                if token == SIGNALS {
+                    if let Ok(Some(sig)) = self.signals.read_signal() {
+                        tracing::info!(signal = sig.ssi_signo, "stopping");
+                    }
+                    return Ok(());
+                }
+                if ev.is_readable() {
+                    self.readable(token);
+                }
+                if ev.is_writable()
+                    && let Some(Source::Conn(c)) = self.sources.get_mut(&token)
+                    && !c.flush()
+                {
+                    let _ =
+                        self.poll
+                            .registry()
+                            .reregister(&mut c.stream, token, Interest::READABLE);
+                }
+            }
+            let now = Instant::now();
+            if self.server.poll_timeout().is_some_and(|t| t <= now) {
+                self.server.handle_timeout(now);
+            }
+            self.flush();
+        }
+    }
+
+    fn readable(&mut self, token: Token) {
+        match self.sources.get(&token) {
+            Some(Source::Listener(..)) | Some(Source::Relay(..)) => self.read_udp(token),
+            Some(Source::TcpListener(..)) => self.accept(token),
+            Some(Source::Conn(_)) => self.read_conn(token),
+            None => {}
+        }
+    }
+
+    fn read_udp(&mut self, token: Token) {
+        loop {
+            let (n, local, relay) = match self.sources.get(&token) {
+                Some(Source::Listener(s, a)) => (self.receiver.recv(s), *a, false),
+                Some(Source::Relay(s, a)) => (self.receiver.recv(s), *a, true),
+                _ => return,
+            };
+            let n = match n {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::debug!(%local, "recvmmsg: {e}");
+                    return;
+                }
+            };
+            let now = Instant::now();
+            for i in 0..n {
+                let Some((from, data)) = self.receiver.get(i) else {
+                    continue;
+                };
+                if relay {
+                    self.server.handle_peer(now, local, from, data);
+                } else {
+                    self.server.handle_client(
+                        now,
+                        FiveTuple::new(Transport::Udp, from, local),
+                        data,
+                    );
+                }
+            }
+            self.flush();
+        }
+    }
+
+    fn accept(&mut self, token: Token) {
+        loop {
+            let (res, local, tls) = match self.sources.get(&token) {
+                Some(Source::TcpListener(l, a, tls)) => (l.accept(), *a, *tls),
+                _ => return,
+            };
+            let (mut stream, peer) = match res {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!("accept: {e}");
+                    return;
+                }
+            };
+            if self.conn_by_tuple.len() >= MAX_CONNECTIONS {
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let transport = if tls { Transport::Tls } else { Transport::Tcp };
+            let tuple = FiveTuple::new(transport, peer, local);
+            let t = self.token();
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, t, Interest::READABLE)
+                .is_err()
+            {
+                continue;
+            }
+            let tls_cfg = if tls { self.tls.as_ref() } else { None };
+            match Conn::new(stream, tuple, tls_cfg) {
+                Ok(c) => {
+                    self.conn_by_tuple.insert((peer, local), t);
+                    self.sources.insert(t, Source::Conn(Box::new(c)));
+                }
+                Err(e) => tracing::debug!("TLS session: {e}"),
+            }
+        }
+    }
+
+    fn read_conn(&mut self, token: Token) {
+        let Some(Source::Conn(c)) = self.sources.get_mut(&token) else {
+            return;
+        };
+        let now = Instant::now();
+        let tuple = c.tuple;
+        let server = &mut self.server;
+        let outcome = c.read(&mut self.stream_buf, |frame| {
+            server.handle_client(now, tuple, frame)
+        });
+        if let ReadOutcome::Closed = outcome {
+            self.close_conn(token);
+        }
+        self.flush();
+    }
+
+    fn close_conn(&mut self, token: Token) {
+        if let Some(Source::Conn(mut c)) = self.sources.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            self.conn_by_tuple.remove(&(c.tuple.client, c.tuple.server));
+            self.server
+                .handle_connection_closed(Instant::now(), c.tuple);
+        }
+    }
+
+    fn bind_relay(&mut self, addr: SocketAddr) -> bool {
+        let Ok(mut s) = UdpSocket::bind(addr) else {
+            return false;
+        };
+        tune(&s);
+        let t = self.token();
+        if self
+            .poll
+            .registry()
+            .register(&mut s, t, Interest::READABLE)
+            .is_err()
+        {
+            return false;
+        }
+        self.udp_by_addr.insert(addr, t);
+        self.sources.insert(t, Source::Relay(s, addr));
+        true
+    }
+
+    fn release_relay(&mut self, addr: SocketAddr) {
+        if let Some(t) = self.udp_by_addr.remove(&addr)
+            && let Some(Source::Relay(mut s, _)) = self.sources.remove(&t)
+        {
+            let _ = self.poll.registry().deregister(&mut s);
+        }
+    }
+
+    /// Carries out the core's relay commands and sends what it queued.
+    fn flush(&mut self) {
+        loop {
+            while let Some(e) = self.server.poll_event() {
+                match e {
+                    Event::BindRelay { id, addr, reserve } => {
+                        let mut ok = self.bind_relay(addr);
+                        if ok && let Some(r) = reserve {
+                            ok = self.bind_relay(r);
+                            if !ok {
+                                self.release_relay(addr);
+                            }
+                        }
+                        self.server.handle_relay_bound(Instant::now(), id, ok);
+                    }
+                    Event::ReleaseRelay { addr } => self.release_relay(addr),
+                    Event::AllocationCreated {
+                        tuple,
+                        relay,
+                        username,
+                    } => {
+                        tracing::info!(%tuple, %relay, %username, "allocation");
+                    }
+                    Event::AllocationDeleted {
+                        tuple,
+                        relay,
+                        reason,
+                    } => {
+                        tracing::info!(%tuple, %relay, ?reason, "allocation deleted");
+                    }
+                    _ => {}
+                }
+            }
+            self.pending.clear();
+            while let Some(t) = self.server.poll_transmit() {
+                self.pending.push(t);
+            }
+            if self.pending.is_empty() {
+                return;
+            }
+            self.send_pending();
+        }
+    }
+
+    fn send_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let mut i = 0;
+        while i < pending.len() {
+            let first = &pending[i];
+            // A run of datagrams from the same UDP source goes out in one sendmmsg.
+            let mut j = i + 1;
+            while j < pending.len()
+                && pending[j].source == first.source
+                && pending[j].transport == first.transport
+            {
+                j += 1;
+            }
+            let run = &pending[i..j];
+            if first.transport == Transport::Udp {
+                if let Some(t) = self.udp_by_addr.get(&first.source)
+                    && let Some(Source::Listener(s, _) | Source::Relay(s, _)) = self.sources.get(t)
+                {
+                    let batch: Vec<(SocketAddr, &[u8])> =
+                        run.iter().map(|t| (t.destination, &t.data[..])).collect();
+                    self.sender.send(s, &batch);
+                }
+            } else {
+                for t in run {
+                    let Some(token) = self.conn_by_tuple.get(&(t.destination, t.source)).copied()
+                    else {
+                        continue;
+                    };
+                    if let Some(Source::Conn(c)) = self.sources.get_mut(&token) {
+                        c.send(&t.data);
+                        if c.flush() {
+                            let _ = self.poll.registry().reregister(
+                                &mut c.stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            );
+                        }
+                    }
+                }
+            }
+            i = j;
+        }
+        self.pending = pending;
+    }
+}
