@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     let mut now = Instant::now();
     let mut a = SctpTransport::new(SctpConfig::default(), Role::Client).expect("config");
     let mut b = SctpTransport::new(SctpConfig::default(), Role::Server).expect("config");
-    let id = a.create_channel(now, ChannelOptions::new("fuzz")).expect("channel");
+    let id = a
+        .create_channel(now, ChannelOptions::new("fuzz"))
+        .expect("channel");
     a.start(now).expect("start");
     b.start(now).expect("start");
     // The association's tag as `a` expects it: what `b` puts in its packets.

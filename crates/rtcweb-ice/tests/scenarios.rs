@@ -360,3 +360,76 @@ fn garbage_never_panics() {
     }
     assert_eq!(agent.remote_candidate_count(), 0);
 }
+
+#[test]
+fn relay_only_policy_uses_the_relay_even_when_a_direct_path_exists() {
+    for seed in 0..100 {
+        let config = |role: Role| IceConfig {
+            policy: rtcweb_ice::TransportPolicy::Relay,
+            ..turn_config(role)
+        };
+        let mut w = world(seed, Site::Public, CONE, RTT, config);
+        assert!(
+            run_until_connected(&mut w.sim, w.a, w.b, Duration::from_secs(10)),
+            "seed {seed}"
+        );
+        for h in [w.a, w.b] {
+            let p = w.sim.endpoint::<Peer>(h);
+            let (l, r) = p.selected_kinds().unwrap();
+            assert_eq!(
+                (l, r),
+                (CandidateKind::Relayed, CandidateKind::Relayed),
+                "seed {seed}"
+            );
+            // The peer never learned anything but relayed candidates.
+            assert!(p.events.iter().all(|(_, e)| !matches!(e, rtcweb_ice::IceEvent::LocalCandidate(c) if c.kind != CandidateKind::Relayed)));
+        }
+        // Data flows through the relays.
+        let now = w.sim.now();
+        w.sim
+            .endpoint_mut::<Peer>(w.a)
+            .start_data(now, Duration::from_millis(50));
+        w.sim
+            .endpoint_mut::<Peer>(w.b)
+            .start_data(now, Duration::from_millis(50));
+        run_for(&mut w.sim, w.a, w.b, Duration::from_secs(30));
+        for h in [w.a, w.b] {
+            let p = w.sim.endpoint::<Peer>(h);
+            assert!(
+                p.data_received.len() >= 590,
+                "seed {seed}: {}",
+                p.data_received.len()
+            );
+            assert!(connected(p.state()));
+        }
+    }
+}
+
+#[test]
+fn relayed_pairs_outlive_allocation_and_permission_refreshes() {
+    // Half an hour on a relay: TURN refreshes (allocation every ~9 min, permissions every
+    // 4 min, channels every 9 min) keep data and consent flowing.
+    let config = |role: Role| IceConfig {
+        policy: rtcweb_ice::TransportPolicy::Relay,
+        ..turn_config(role)
+    };
+    let mut w = world(7, SYMMETRIC, SYMMETRIC, RTT, config);
+    assert!(run_until_connected(
+        &mut w.sim,
+        w.a,
+        w.b,
+        Duration::from_secs(10)
+    ));
+    let now = w.sim.now();
+    w.sim
+        .endpoint_mut::<Peer>(w.a)
+        .start_data(now, Duration::from_secs(1));
+    run_for(&mut w.sim, w.a, w.b, Duration::from_secs(1800));
+    let b = w.sim.endpoint::<Peer>(w.b);
+    assert!(b.data_received.len() >= 1795, "{}", b.data_received.len());
+    assert!(
+        !b.states().contains(&ConnectionState::Failed),
+        "{:?}",
+        b.states()
+    );
+}

@@ -54,7 +54,7 @@ fn config() -> SessionConfig {
 /// header; H.264: SPS, PPS and IDR, or a non-IDR slice (no zero octets, so no start code
 /// emulation); AV1: sequence header and frame OBUs.
 fn frame(codec: Codec, n: u64, force_key: bool) -> Vec<u8> {
-    let key = force_key || n % (3 * FPS) == 0;
+    let key = force_key || n.is_multiple_of(3 * FPS);
     let len = if key {
         20_000
     } else {

@@ -536,3 +536,56 @@ fn reduced_size_feedback_is_sent_alone() {
         })
     ));
 }
+
+#[test]
+fn media_extensions_travel_with_packets_and_their_repairs() {
+    use rtcweb_rtp::rtp::{AudioLevel, HeaderExtensions, VideoOrientation};
+    let mut p = Pair::new(vec![codec(96, Codec::Vp8, Some(97))], true);
+    p.a.extensions_mut()
+        .insert(1, ExtensionKind::AudioLevel)
+        .unwrap();
+    p.a.extensions_mut()
+        .insert(13, ExtensionKind::VideoOrientation)
+        .unwrap();
+    // Lose the second media packet once: its RTX copy must carry the same orientation.
+    let mut seen = 0;
+    p.drop_ab = Box::new(move |d| {
+        if RtpPacket::new_checked(d).is_ok_and(|r| r.ssrc() == SSRC) {
+            seen += 1;
+            seen == 2
+        } else {
+            false
+        }
+    });
+    let media = HeaderExtensions {
+        video_orientation: Some(VideoOrientation {
+            back_camera: false,
+            flip: true,
+            rotation: 1,
+        }),
+        audio_level: Some(AudioLevel {
+            voice: false,
+            level: 127,
+        }),
+        ..HeaderExtensions::default()
+    };
+    let now = p.now;
+    p.a.write_frame_with(now, SSRC, 96, 0, &vp8(true, 3000, 1), &media)
+        .unwrap();
+    p.run_for(Duration::from_millis(300));
+    let mut map = config().extensions;
+    map.insert(1, ExtensionKind::AudioLevel).unwrap();
+    map.insert(13, ExtensionKind::VideoOrientation).unwrap();
+    let mut rtx = 0;
+    for d in p.sent_ab.iter().filter(|d| !(192..=223).contains(&d[1])) {
+        let r = RtpPacket::new_checked(&d[..]).unwrap();
+        let e = map.read(&r);
+        assert_eq!(e.mid, Some("v"));
+        assert_eq!(e.video_orientation, media.video_orientation);
+        assert_eq!(e.audio_level, media.audio_level);
+        assert!(e.transport_cc.is_some() && e.abs_send_time.is_some());
+        rtx += usize::from(r.ssrc() == RTX);
+    }
+    assert_eq!(rtx, 1);
+    assert_eq!(p.frames_b().len(), 1);
+}

@@ -64,6 +64,13 @@ pub enum Reliability {
     MaxPacketLifeTime(u32),
 }
 
+impl Reliability {
+    /// Whether a message may be given up (RFC 3758).
+    pub fn is_partial(self) -> bool {
+        !matches!(self, Reliability::Reliable)
+    }
+}
+
 /// W3C `RTCDataChannelInit`, with the label. `Default` is a reliable ordered channel with an
 /// empty label announced in band (DCEP).
 ///

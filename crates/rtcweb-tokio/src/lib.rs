@@ -25,6 +25,7 @@ mod error;
 mod io;
 pub mod net;
 mod peer;
+pub mod signaling;
 
 pub use channel::{ChannelState, DataChannel, Message};
 pub use error::Error;

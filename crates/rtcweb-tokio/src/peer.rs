@@ -283,6 +283,26 @@ impl RtcPeerConnection {
         self.with(|pc, _| pc.add_transceiver(kind, direction))
     }
 
+    /// `transceiver.direction = direction`; a sending direction gives the transceiver a
+    /// sender when it has none (see `rtcweb::PeerConnection::set_direction`).
+    pub fn set_direction(
+        &self,
+        transceiver: TransceiverId,
+        direction: rtcweb::Direction,
+    ) -> Result<(), Error> {
+        Ok(self.with(|pc, _| pc.set_direction(transceiver, direction))?)
+    }
+
+    /// The transceivers as they are now (kind, mid, direction, codecs, sender).
+    pub fn transceivers(&self) -> Vec<rtcweb::Transceiver> {
+        self.with(|pc, _| pc.transceivers().to_vec())
+    }
+
+    /// The sending SSRC of a transceiver.
+    pub fn sending_ssrc(&self, transceiver: TransceiverId) -> Option<u32> {
+        self.with(|pc, _| pc.sending_ssrc(transceiver))
+    }
+
     /// Sends a plain RTP packet on a transceiver (SRTP-protected on the way).
     pub fn write_rtp(&self, transceiver: TransceiverId, packet: &[u8]) -> Result<(), Error> {
         Ok(self.with(|pc, now| pc.write_rtp(now, transceiver, packet))?)
@@ -315,6 +335,11 @@ impl RtcPeerConnection {
         };
         shared.wake.notify_one();
         Ok(id)
+    }
+
+    /// `signalingState`.
+    pub fn signaling_state(&self) -> rtcweb::SignalingState {
+        self.with(|pc, _| pc.signaling_state())
     }
 
     /// The connection state now.
@@ -384,6 +409,13 @@ async fn drive(
             // Closed (by `close()` or because every handle is gone): nothing more will
             // happen. Handles that remain see a closed connection.
             let closed = inner.pc.connection_state() == PeerConnectionState::Closed;
+            if closed {
+                // No message will come any more: readers waiting in `recv()` and writers
+                // waiting for buffer space must see the channel closed, not wait forever.
+                for (_, slot) in inner.channels.drain() {
+                    slot.set_closed();
+                }
+            }
             (out, inner.pc.poll_timeout(), closed)
         };
         for t in transmits {

@@ -36,7 +36,7 @@ pub use event::{
 };
 pub use pc::PeerConnection;
 pub use rtcweb_dtls::Certificate;
-pub use rtcweb_jsep::BundlePolicy;
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
+pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};
 pub use stats::{CandidatePairStats, DataChannelStats, StatsReport, TransportStats};

@@ -34,6 +34,8 @@ struct Peer {
     inbox: VecDeque<SignalingMessage>,
     events: Vec<Event>,
     rtp: Vec<Vec<u8>>,
+    /// Answer every received media section `sendrecv` (what an echo server does).
+    send_back: bool,
 }
 
 impl Peer {
@@ -47,6 +49,7 @@ impl Peer {
             inbox: VecDeque::new(),
             events: Vec::new(),
             rtp: Vec::new(),
+            send_back: false,
         }
     }
 
@@ -72,6 +75,18 @@ impl Peer {
                 SignalingMessage::Description(d) => {
                     self.pc.set_remote_description(now, &d).unwrap();
                     if d.sdp_type == rtcweb::SdpType::Offer {
+                        if self.send_back {
+                            let ids: Vec<_> = self
+                                .pc
+                                .transceivers()
+                                .iter()
+                                .filter(|t| t.created_by_remote && t.direction.receives())
+                                .map(|t| t.id)
+                                .collect();
+                            for id in ids {
+                                self.pc.set_direction(id, Direction::SendRecv).unwrap();
+                            }
+                        }
                         let answer = self.pc.create_answer().unwrap();
                         self.pc.set_local_description(now, &answer).unwrap();
                         self.outbox.push_back(SignalingMessage::Description(answer));
@@ -363,5 +378,148 @@ fn data_channel_opens_and_carries_messages_both_ways() {
                 .any(|e| matches!(e, rtcweb::DataChannelEvent::Closed { .. })),
             "{h:?}"
         );
+    }
+}
+
+/// Delivers every queued signaling message from `from` to `to`, except that descriptions
+/// are held back while `hold` says so.
+fn signal_one_way(sim: &mut Simulation, from: HostId, to: HostId, hold: bool) {
+    let now = sim.now();
+    let p = sim.endpoint_mut::<Peer>(from);
+    if hold && p.outbox.iter().any(|m| matches!(m, SignalingMessage::Description(_))) {
+        return;
+    }
+    let msgs: Vec<_> = p.outbox.drain(..).collect();
+    let q = sim.endpoint_mut::<Peer>(to);
+    q.inbox.extend(msgs);
+    if !q.inbox.is_empty() {
+        q.apply_inbox(now);
+    }
+}
+
+/// node-datachannel and Chromium answer `a=setup:active` and send their ClientHello as soon
+/// as their ICE side works, which is often before their answer reaches the offerer (the
+/// webrtc-echoes server answers over HTTP only after gathering). The offerer must keep that
+/// early ClientHello until the answer tells it the fingerprint: dropping it costs a DTLS
+/// retransmission (1 s) on every such connection.
+#[test]
+fn a_client_hello_that_arrives_before_the_answer_is_kept() {
+    let mut w = world(3, None);
+    let (a, b) = (w.a, w.b);
+    let now = w.sim.now();
+    // An ICE-lite offerer lets B, controlling, select a pair from its own checks without
+    // waiting for A: what node-datachannel and Chromium do as controlled agents.
+    let mut config = RtcConfiguration::new(certificate(7), 7);
+    config.ice_lite = true;
+    let mut lite = PeerConnection::new(config).unwrap();
+    lite.add_local_address(now, "198.51.100.1:5000".parse().unwrap());
+    w.sim.endpoint_mut::<Peer>(a).pc = lite;
+    w.sim
+        .endpoint_mut::<Peer>(a)
+        .pc
+        .create_data_channel(now, "early", &rtcweb::DataChannelInit::default())
+        .unwrap();
+    offer(&mut w, &[]);
+    // The answer (and B's candidates with it) is held for 300 ms; B's ICE checks reach A
+    // and are answered, so B connects and, as the DTLS client, sends its ClientHello.
+    let held_until = w.start + Duration::from_millis(300);
+    assert!(!w.sim.run_until(held_until, |s| {
+        let hold = s.now() < held_until;
+        signal_one_way(s, a, b, false);
+        signal_one_way(s, b, a, hold);
+        false
+    }));
+    let b_pc = &w.sim.endpoint::<Peer>(b).pc;
+    assert!(
+        b_pc.stats(w.sim.now()).transport.dtls_state != "new",
+        "B did not start DTLS before A had the answer: the test does not reproduce the case"
+    );
+    let answered = w.sim.now();
+    assert!(w.sim.run_until(answered + Duration::from_secs(5), |s| {
+        signal(s, a, b);
+        connected(s, a) && connected(s, b)
+    }));
+    let setup = w.sim.now() - answered;
+    assert!(
+        setup < Duration::from_millis(200),
+        "connected {setup:?} after the answer arrived: the early ClientHello was dropped"
+    );
+}
+
+/// An echo server's answer: the transceivers a remote offer created start `recvonly`;
+/// `set_direction(sendrecv)` gives each a sender, the answer says `sendrecv` with our own
+/// SSRCs, the offerer gets a track per section, and RTP written back on the answerer's
+/// transceiver reaches the offerer on the same transceiver it sends on.
+#[test]
+fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
+    let mut w = world(4, None);
+    let (a, b) = (w.a, w.b);
+    w.sim.endpoint_mut::<Peer>(b).send_back = true;
+    let ids = offer(
+        &mut w,
+        &[
+            (MediaKind::Audio, Direction::SendRecv),
+            (MediaKind::Video, Direction::SendRecv),
+        ],
+    );
+    assert!(w.sim.run_until(w.start + Duration::from_secs(10), |s| {
+        signal(s, a, b);
+        connected(s, a) && connected(s, b)
+    }));
+    let tracks = |h| {
+        w.sim
+            .endpoint::<Peer>(h)
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Track { .. }))
+            .count()
+    };
+    assert_eq!((tracks(a), tracks(b)), (2, 2));
+    let b_transceivers: Vec<_> = w.sim.endpoint::<Peer>(b).pc.transceivers().to_vec();
+    assert!(b_transceivers.iter().all(|t| t.direction == Direction::SendRecv
+        && t.current_direction == Some(Direction::SendRecv)
+        && t.send.as_ref().and_then(|s| s.ssrc).is_some()));
+
+    // A sends video; B writes every packet back on the transceiver it arrived on.
+    let now = w.sim.now();
+    let mut rtp = vec![0x80, 96, 0, 1, 0, 0, 0, 100, 0, 0, 0, 0];
+    rtp.extend_from_slice(b"echo me");
+    for seq in 0..20u16 {
+        rtp[2..4].copy_from_slice(&seq.to_be_bytes());
+        w.sim.endpoint_mut::<Peer>(a).pc.write_rtp(now, ids[1], &rtp).unwrap();
+    }
+    w.sim.run_for(Duration::from_millis(100));
+    let received: Vec<_> = w
+        .sim
+        .endpoint::<Peer>(b)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rtp { transceiver: Some(t), packet } => Some((*t, packet.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received.len(), 20);
+    let now = w.sim.now();
+    for (t, packet) in &received {
+        w.sim.endpoint_mut::<Peer>(b).pc.write_rtp(now, *t, packet).unwrap();
+    }
+    w.sim.run_for(Duration::from_millis(100));
+    let back: Vec<_> = w
+        .sim
+        .endpoint::<Peer>(a)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rtp { transceiver, packet } => Some((*transceiver, packet.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(back.len(), 20);
+    let b_video_ssrc = w.sim.endpoint::<Peer>(b).pc.sending_ssrc(received[0].0).unwrap();
+    for (t, packet) in &back {
+        assert_eq!(*t, Some(ids[1]), "echo not matched to the video transceiver");
+        assert_eq!(u32::from_be_bytes(packet[8..12].try_into().unwrap()), b_video_ssrc);
+        assert_eq!(&packet[12..], b"echo me");
     }
 }

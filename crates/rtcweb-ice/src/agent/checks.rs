@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use rtcweb_stun::{
-    Attribute, AttributeType, ClientTransaction, ErrorCode, IntegrityKey, Message, MessageBuilder,
-    MessageType, TransactionConfig, TransactionId, TransactionState,
+    Attribute, AttributeType, ClientTransaction, ErrorCode, Message, MessageBuilder, MessageType,
+    TransactionConfig, TransactionId, TransactionState,
 };
 use tracing::{debug, trace};
 
@@ -201,7 +201,7 @@ impl IceAgent {
             ((local.cand.priority >> 8) & 0xffff) as u16,
             1,
         );
-        let key = IntegrityKey::short_term(&remote_creds.pwd);
+        let key = self.remote_key.clone()?;
         let tid = TransactionId(self.rng.bytes());
         let mut buf = [0u8; CHECK_BUF];
         let mut b = MessageBuilder::new(&mut buf, MessageType::BINDING_REQUEST, tid).ok()?;
@@ -331,14 +331,11 @@ impl IceAgent {
             trace!("response for an unknown transaction dropped");
             return false;
         };
-        let Some(creds) = &self.remote_credentials else {
+        let Some(key) = &self.remote_key else {
             return false;
         };
         // RFC 8445 section 7.2.5.2: a response without valid integrity is ignored.
-        if msg
-            .verify_message_integrity(&IntegrityKey::short_term(&creds.pwd))
-            .is_err()
-        {
+        if msg.verify_message_integrity(key).is_err() {
             trace!("check response with bad integrity dropped");
             return false;
         }

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use rtcweb_stun::{
-    ClientTransaction, IntegrityKey, Message, MessageBuilder, MessageType, TransactionConfig,
-    TransactionId, TransactionState,
+    ClientTransaction, Message, MessageBuilder, MessageType, TransactionConfig, TransactionId,
+    TransactionState,
 };
 use tracing::debug;
 
@@ -174,13 +174,10 @@ impl IceAgent {
         let Some(at) = self.consent.outstanding.iter().position(|c| c.tid == tid) else {
             return false;
         };
-        let Some(creds) = &self.remote_credentials else {
+        let Some(key) = &self.remote_key else {
             return false;
         };
-        if msg
-            .verify_message_integrity(&IntegrityKey::short_term(&creds.pwd))
-            .is_err()
-        {
+        if msg.verify_message_integrity(key).is_err() {
             return false;
         }
         let pair = self

@@ -37,7 +37,7 @@ impl IceAgent {
         if ours != self.local_credentials.ufrag {
             return false;
         }
-        let key = IntegrityKey::short_term(&self.local_credentials.pwd);
+        let key = self.local_key.clone();
         if msg.verify_message_integrity(&key).is_err() {
             trace!(%remote, "check with bad integrity dropped");
             return false;

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use rtcweb_stun::{Class, Message, Method, is_stun};
+use rtcweb_stun::{Class, IntegrityKey, Message, Method, is_stun};
 use tracing::{debug, trace};
 
 use crate::candidate::{
@@ -100,6 +100,9 @@ pub struct IceAgent {
     pub(crate) tie_breaker: u64,
     pub(crate) local_credentials: Credentials,
     pub(crate) remote_credentials: Option<Credentials>,
+    /// HMAC keys of the two passwords, scheduled once (every check uses one).
+    pub(crate) local_key: IntegrityKey,
+    pub(crate) remote_key: Option<IntegrityKey>,
     pub(crate) remote_lite: bool,
     pub(crate) locals: Vec<LocalCandidate>,
     pub(crate) remotes: Vec<RemoteCandidate>,
@@ -145,8 +148,10 @@ impl IceAgent {
             rng,
             role,
             tie_breaker,
+            local_key: IntegrityKey::short_term(&local_credentials.pwd),
             local_credentials,
             remote_credentials: None,
+            remote_key: None,
             remote_lite: false,
             locals: Vec::new(),
             remotes: Vec::new(),
@@ -179,6 +184,7 @@ impl IceAgent {
 
     /// Replaces our credentials (before any check is sent; use [`IceAgent::restart`] later).
     pub fn set_local_credentials(&mut self, credentials: Credentials) {
+        self.local_key = IntegrityKey::short_term(&credentials.pwd);
         self.local_credentials = credentials;
     }
 
@@ -288,6 +294,7 @@ impl IceAgent {
         if self.remote_credentials.as_ref() == Some(&credentials) {
             return;
         }
+        self.remote_key = Some(IntegrityKey::short_term(&credentials.pwd));
         self.remote_credentials = Some(credentials);
         self.schedule_checks(now);
         self.update_state(now);
@@ -374,8 +381,10 @@ impl IceAgent {
     /// flowing on the old selected pair until a new one is selected.
     pub fn restart(&mut self, now: Instant, credentials: Credentials) {
         self.previous_route = self.send_route_inner().or(self.previous_route);
+        self.local_key = IntegrityKey::short_term(&credentials.pwd);
         self.local_credentials = credentials;
         self.remote_credentials = None;
+        self.remote_key = None;
         self.remote_lite = false;
         self.remotes.clear();
         self.pairs.clear();

@@ -237,6 +237,89 @@ impl Endpoint for StunServer {
     }
 }
 
+/// The rtcweb-turn-server core on a simulated host: answers STUN Binding and relays, with
+/// relay sockets as ports of the host, bound when the core asks.
+pub struct TurnServer {
+    server: rtcweb_turn_server::Server,
+    relays: std::collections::HashSet<SocketAddr>,
+    pub allocations: usize,
+}
+
+pub const TURN_USER: &str = "alice";
+pub const TURN_PASS: &str = "secret";
+
+impl TurnServer {
+    pub fn new(start: Instant) -> Self {
+        let mut config = rtcweb_turn_server::ServerConfig::new("example.org");
+        config.relay_ipv4 = Some(STUN.parse::<SocketAddr>().unwrap().ip());
+        let mut users = rtcweb_turn_server::StaticUsers::new();
+        users.insert_password(TURN_USER, TURN_PASS).unwrap();
+        let auth = rtcweb_turn_server::AuthConfig {
+            users: Some(Box::new(users)),
+            rest_secrets: Vec::new(),
+            oauth_keys: Vec::new(),
+        };
+        let server =
+            rtcweb_turn_server::Server::new(config, auth, start, 1_700_000_000, [7; 32]).unwrap();
+        TurnServer {
+            server,
+            relays: Default::default(),
+            allocations: 0,
+        }
+    }
+
+    fn drive(&mut self, now: Instant) {
+        while let Some(e) = self.server.poll_event() {
+            match e {
+                rtcweb_turn_server::Event::BindRelay { id, addr, reserve } => {
+                    self.relays.insert(addr);
+                    if let Some(r) = reserve {
+                        self.relays.insert(r);
+                    }
+                    self.allocations += 1;
+                    self.server.handle_relay_bound(now, id, true);
+                }
+                rtcweb_turn_server::Event::ReleaseRelay { addr } => {
+                    self.relays.remove(&addr);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Endpoint for TurnServer {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        if self.relays.contains(&d.to) {
+            self.server.handle_peer(now, d.to, d.from, &d.payload);
+        } else {
+            let tuple = rtcweb_turn_server::FiveTuple::new(
+                rtcweb_turn_server::Transport::Udp,
+                d.from,
+                d.to,
+            );
+            self.server.handle_client(now, tuple, &d.payload);
+        }
+        self.drive(now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+        self.drive(now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        self.drive(now);
+        let t = self.server.poll_transmit()?;
+        Some(Datagram {
+            from: t.source,
+            to: t.destination,
+            payload: t.data,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+}
+
 /// Moves every signal in both outboxes to the other side's inbox, delayed by the sender's
 /// signaling delay.
 pub fn signal(sim: &mut Simulation, a: HostId, b: HostId) {
@@ -346,7 +429,7 @@ pub fn world_with(
     let (a, ip_a) = place(&mut net, "a", site_a, "198.51.100.1", "192.168.1.2");
     let (b, ip_b) = place(&mut net, "b", site_b, "198.51.100.2", "192.168.2.2");
     let mut sim = Simulation::new(net);
-    sim.attach(stun, StunServer::default());
+    sim.attach(stun, TurnServer::new(start));
     for (h, ip, role, salt) in [
         (a, ip_a, Role::Controlling, 1),
         (b, ip_b, Role::Controlled, 2),
@@ -370,5 +453,22 @@ pub fn full_config(role: Role) -> IceConfig {
     IceConfig {
         stun_servers: vec![STUN.parse().unwrap()],
         ..IceConfig::default()
+    }
+}
+
+/// STUN and TURN (UDP, long-term credentials) on the same server.
+pub fn turn_config(role: Role) -> IceConfig {
+    let credentials = rtcweb_turn::Credentials::LongTerm {
+        username: TURN_USER.into(),
+        password: TURN_PASS.into(),
+    };
+    let server = rtcweb_turn::ClientConfig::new(
+        STUN.parse().unwrap(),
+        rtcweb_turn::Transport::Udp,
+        credentials,
+    );
+    IceConfig {
+        turn_servers: vec![server],
+        ..full_config(role)
     }
 }

@@ -25,7 +25,9 @@
 //! when `reduced_size` is set after `a=rtcp-rsize`).
 
 mod clock;
+mod inbound;
 mod nack;
+mod outbound;
 mod receive;
 mod rtcp_io;
 mod send;
@@ -39,16 +41,13 @@ pub use twcc::PacketFeedback;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use tracing::{debug, trace};
-
 use crate::codec::{Codec, Payloads};
 use crate::error::{Error, Result};
 use crate::frame::{AssemblerConfig, Frame, FrameAssembler};
 use crate::rtcp::{ReportBlock, SenderInfo};
-use crate::rtp::{ExtensionKind, ExtensionMap, HeaderExtensions, RtpPacket, RtpRepr};
+use crate::rtp::ExtensionMap;
 use crate::seq::SeqUnwrapper;
 use clock::{Clock, Rng};
-use nack::Arrival;
 use receive::ReceiveStream;
 use send::SendStream;
 use twcc::{TwccReceiver, TwccSender};
@@ -367,6 +366,11 @@ impl Session {
         self.senders.retain(|s| s.config.ssrc != ssrc);
     }
 
+    /// The header extension ids, to change after a renegotiation.
+    pub fn extensions_mut(&mut self) -> &mut ExtensionMap {
+        &mut self.config.extensions
+    }
+
     /// The SSRC used for RTCP when no stream is sent.
     pub fn local_ssrc(&self) -> u32 {
         self.local_ssrc
@@ -430,333 +434,6 @@ impl Session {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
-    }
-
-    fn abs_send_time(&self, now: Instant) -> u32 {
-        // 6.18 fixed point seconds, 24 bits.
-        ((self.clock.ntp(now) >> 14) & 0x00ff_ffff) as u32
-    }
-
-    /// Writes one RTP packet of send stream `ssrc`; returns its sequence number.
-    pub fn write_rtp(
-        &mut self,
-        now: Instant,
-        ssrc: u32,
-        payload_type: u8,
-        timestamp: u32,
-        marker: bool,
-        payload: &[u8],
-    ) -> Result<u16> {
-        let i = self
-            .senders
-            .iter()
-            .position(|s| s.config.ssrc == ssrc)
-            .ok_or(Error::UnknownSsrc(ssrc))?;
-        if self.senders[i].codec(payload_type).is_none() {
-            return Err(Error::UnknownPayloadType(payload_type));
-        }
-        let seq = self.senders[i].next_seq;
-        let packet =
-            self.build_rtp(now, i, payload_type, seq, timestamp, marker, payload, false)?;
-        let s = &mut self.senders[i];
-        s.next_seq = seq.wrapping_add(1);
-        s.stats.packets += 1;
-        s.stats.payload_octets += payload.len() as u64;
-        s.last_timestamp = timestamp;
-        s.last_send = Some(now);
-        s.history.store(seq, packet.clone());
-        self.push_transmit(PacketKind::Rtp, packet);
-        Ok(seq)
-    }
-
-    /// Builds an RTP packet of sender `i` with fresh header extensions.
-    #[allow(clippy::too_many_arguments)]
-    fn build_rtp(
-        &mut self,
-        now: Instant,
-        i: usize,
-        payload_type: u8,
-        seq: u16,
-        timestamp: u32,
-        marker: bool,
-        payload: &[u8],
-        rtx: bool,
-    ) -> Result<Vec<u8>> {
-        let map = &self.config.extensions;
-        let s = &self.senders[i];
-        let ssrc = if rtx {
-            s.config.rtx_ssrc.unwrap_or(s.config.ssrc)
-        } else {
-            s.config.ssrc
-        };
-        let rid = s.config.rid.as_deref();
-        let mut values = HeaderExtensions {
-            mid: s.config.mid.as_deref(),
-            rid: if rtx { None } else { rid },
-            repaired_rid: if rtx { rid } else { None },
-            ..HeaderExtensions::default()
-        };
-        if map.id(ExtensionKind::AbsSendTime).is_some() {
-            values.abs_send_time = Some(self.abs_send_time(now));
-        }
-        // The header length does not depend on the sequence number's value.
-        let size_guess = 12 + 40 + payload.len();
-        if map.id(ExtensionKind::TransportWideCc).is_some() {
-            values.transport_cc = Some(self.twcc_tx.on_send(now, size_guess));
-        }
-        let mut scratch = [0u8; 1100];
-        let extension = self.config.extensions.write(&values, &mut scratch)?;
-        RtpRepr {
-            marker,
-            payload_type,
-            sequence_number: seq,
-            timestamp,
-            ssrc,
-            csrcs: &[],
-            extension,
-            padding: 0,
-        }
-        .to_vec(payload)
-    }
-
-    /// Packetizes `frame` with the codec of `payload_type` and writes its packets (the
-    /// marker bit on the last one for video).
-    pub fn write_frame(
-        &mut self,
-        now: Instant,
-        ssrc: u32,
-        payload_type: u8,
-        timestamp: u32,
-        frame: &[u8],
-    ) -> Result<()> {
-        let i = self
-            .senders
-            .iter()
-            .position(|s| s.config.ssrc == ssrc)
-            .ok_or(Error::UnknownSsrc(ssrc))?;
-        let mut payloads = std::mem::take(&mut self.payloads);
-        payloads.clear();
-        let max_payload = self.config.max_payload;
-        let res = match self.senders[i]
-            .packetizers
-            .iter_mut()
-            .find(|(pt, _)| *pt == payload_type)
-        {
-            Some((_, p)) => p.packetize(frame, max_payload, &mut payloads),
-            None => Err(Error::UnknownPayloadType(payload_type)),
-        };
-        let video = self.senders[i]
-            .codec(payload_type)
-            .is_some_and(|c| c.codec.is_video());
-        let out = res.and_then(|()| {
-            let n = payloads.len();
-            for (k, p) in payloads.iter().enumerate() {
-                self.write_rtp(now, ssrc, payload_type, timestamp, video && k + 1 == n, p)?;
-            }
-            Ok(())
-        });
-        self.payloads = payloads;
-        out
-    }
-
-    /// Answers a NACK of send stream `i` for `seq`.
-    pub(crate) fn retransmit(&mut self, now: Instant, i: usize, seq: u16) {
-        let rtt = self.rtt;
-        let s = &mut self.senders[i];
-        s.stats.nacked += 1;
-        let Some(stored) = s.history.get_mut(seq) else {
-            s.stats.nack_misses += 1;
-            return;
-        };
-        if !SendStream::may_resend(stored.last_resent, now, rtt) {
-            return;
-        }
-        stored.last_resent = Some(now);
-        let original = stored.packet.clone();
-        let Ok(p) = RtpPacket::new_checked(&original[..]) else {
-            return;
-        };
-        let rtx_pt = s.codec(p.payload_type()).and_then(|c| c.rtx_payload_type);
-        let packet = match (s.config.rtx_ssrc, rtx_pt) {
-            (Some(_), Some(rtx_pt)) => {
-                let rtx_seq = s.next_rtx_seq;
-                s.next_rtx_seq = rtx_seq.wrapping_add(1);
-                let mut payload = Vec::with_capacity(2 + p.payload().len());
-                payload.extend_from_slice(&seq.to_be_bytes());
-                payload.extend_from_slice(p.payload());
-                match self.build_rtp(
-                    now,
-                    i,
-                    rtx_pt,
-                    rtx_seq,
-                    p.timestamp(),
-                    p.marker(),
-                    &payload,
-                    true,
-                ) {
-                    Ok(v) => v,
-                    Err(_) => return,
-                }
-            }
-            _ => {
-                // No RTX: resend the original, with a new transport-wide sequence number.
-                let mut copy = original.clone();
-                if let Some(id) = self.config.extensions.id(ExtensionKind::TransportWideCc) {
-                    let tseq = self.twcc_tx.on_send(now, copy.len());
-                    if let Ok(mut v) = RtpPacket::new_checked(&mut copy[..])
-                        && let Some(d) = v.extension_mut(id).filter(|d| d.len() == 2)
-                    {
-                        d.copy_from_slice(&tseq.to_be_bytes());
-                    }
-                }
-                copy
-            }
-        };
-        self.senders[i].stats.retransmissions += 1;
-        self.push_transmit(PacketKind::Rtp, packet);
-    }
-
-    /// Feeds an RTP or RTCP datagram, told apart by RFC 5761 section 4 (payload types
-    /// 64..=95 are RTCP).
-    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) -> Result<()> {
-        match datagram.get(1) {
-            Some(b) if (192..=223).contains(b) => self.handle_rtcp(now, datagram),
-            _ => self.handle_rtp(now, datagram),
-        }
-    }
-
-    /// Feeds a received (unprotected) RTP packet.
-    pub fn handle_rtp(&mut self, now: Instant, packet: &[u8]) -> Result<()> {
-        self.stats.rtp_received += 1;
-        let p = match RtpPacket::new_checked(packet) {
-            Ok(p) => p,
-            Err(e) => {
-                self.stats.malformed += 1;
-                return Err(e);
-            }
-        };
-        let ext = self.config.extensions.read(&p);
-        if let Some(t) = ext.transport_cc {
-            self.twcc_rx.on_packet(now, t);
-            if self.next_twcc_feedback.is_none() {
-                self.next_twcc_feedback = Some(now + self.config.twcc_interval);
-            }
-        }
-        let ssrc = p.ssrc();
-        if let Some(i) = self.receivers.iter().position(|r| r.config.ssrc == ssrc) {
-            return self.on_media(
-                now,
-                i,
-                p.sequence_number(),
-                p.payload_type(),
-                p.timestamp(),
-                p.marker(),
-                p.payload(),
-                false,
-            );
-        }
-        if let Some(i) = self
-            .receivers
-            .iter()
-            .position(|r| r.config.rtx_ssrc == Some(ssrc))
-        {
-            let rtx_pt = p.payload_type();
-            let Some(apt) = self.receivers[i]
-                .config
-                .codecs
-                .iter()
-                .find(|c| c.rtx_payload_type == Some(rtx_pt))
-                .map(|c| c.payload_type)
-            else {
-                self.stats.malformed += 1;
-                return Err(Error::UnknownPayloadType(rtx_pt));
-            };
-            let Some((osn, payload)) = p.payload().split_first_chunk::<2>() else {
-                // An empty RTX packet is padding for bandwidth probing.
-                return Ok(());
-            };
-            let osn = u16::from_be_bytes(*osn);
-            return self.on_media(now, i, osn, apt, p.timestamp(), p.marker(), payload, true);
-        }
-        if !self.unknown.contains(&ssrc) {
-            if self.unknown.len() >= UNKNOWN_SSRCS_REMEMBERED {
-                self.unknown.pop_front();
-            }
-            self.unknown.push_back(ssrc);
-            let e = Event::UnknownSsrc {
-                ssrc,
-                payload_type: p.payload_type(),
-                mid: ext.mid.map(str::to_owned),
-                rid: ext.rid.or(ext.repaired_rid).map(str::to_owned),
-            };
-            self.push_event(e);
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn on_media(
-        &mut self,
-        now: Instant,
-        i: usize,
-        seq: u16,
-        payload_type: u8,
-        timestamp: u32,
-        marker: bool,
-        payload: &[u8],
-        retransmitted: bool,
-    ) -> Result<()> {
-        let mut lost = std::mem::take(&mut self.lost_scratch);
-        lost.clear();
-        let clock = self.clock;
-        let r = &mut self.receivers[i];
-        let ext = r.unwrapper.unwrap(seq);
-        let arrival = r.nack.on_packet(now, ext, &mut lost);
-        if arrival == Arrival::Duplicate {
-            r.stats.duplicates += 1;
-            self.lost_scratch = lost;
-            return Ok(());
-        }
-        r.stats.on_packet(ext);
-        if retransmitted {
-            r.stats.recovered += 1;
-        } else if arrival == Arrival::New {
-            // Only in-order packets: a late or resent one says nothing about the path's
-            // jitter (libwebrtc does the same).
-            let rate = r.clock_rate(payload_type);
-            r.stats.on_transit(clock.units(now, rate), timestamp);
-        }
-        trace!(ssrc = r.config.ssrc, seq, retransmitted, "rtp in");
-        let mut result = Ok(());
-        if let Some(a) = r.assembler.as_mut() {
-            for &l in &lost {
-                a.declare_lost(now, l);
-            }
-            result = a.insert(now, ext, payload_type, timestamp, marker, payload);
-        }
-        r.stats.lost_for_good += lost.len() as u64;
-        self.lost_scratch = lost;
-        self.drain_assembler(now, i);
-        result
-    }
-
-    fn drain_assembler(&mut self, now: Instant, i: usize) {
-        let Some(a) = self.receivers[i].assembler.as_mut() else {
-            return;
-        };
-        let want_keyframe = a.take_keyframe_request();
-        let mut frames = Vec::new();
-        while let Some(f) = a.poll_frame() {
-            frames.push(f);
-        }
-        for f in frames {
-            self.push_event(Event::Frame(f));
-        }
-        if want_keyframe {
-            let ssrc = self.receivers[i].config.ssrc;
-            debug!(ssrc, "loss could not be repaired: asking for a key frame");
-            let _ = self.request_keyframe(now, ssrc, KeyframeRequest::Pli);
-        }
     }
 
     /// The next moment [`Session::handle_timeout`] must be called.

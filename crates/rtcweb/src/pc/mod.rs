@@ -41,6 +41,8 @@ pub struct PeerConnection {
     /// DTLS role and the peer's fingerprints, once an answer fixed them.
     pub(crate) dtls_params: Option<(rtcweb_dtls::Role, Vec<rtcweb_dtls::Fingerprint>)>,
     pub(crate) dtls_failed: bool,
+    /// DTLS datagrams that came before the answer fixed role and fingerprints.
+    pub(crate) early_dtls: Vec<Vec<u8>>,
     pub(crate) gathering_started: bool,
     pub(crate) closed: bool,
     pub(crate) state: PeerConnectionState,
@@ -107,6 +109,7 @@ impl PeerConnection {
             dtls_version: None,
             dtls_params: None,
             dtls_failed: false,
+            early_dtls: Vec::new(),
             gathering_started: false,
             closed: false,
             state: PeerConnectionState::New,
@@ -176,6 +179,7 @@ impl PeerConnection {
             return;
         }
         self.closed = true;
+        self.early_dtls.clear();
         if let Some(sctp) = self.data.sctp.as_mut() {
             sctp.shutdown(now);
         }

@@ -140,6 +140,31 @@ impl PeerConnection {
         id
     }
 
+    /// `transceiver.direction = direction`. A direction that sends gives the transceiver a
+    /// sender (SSRC, msid, as `addTrack` would) when it has none: this is how an answerer
+    /// sends on a transceiver that the remote offer created (those start `recvonly`).
+    pub fn set_direction(
+        &mut self,
+        transceiver: TransceiverId,
+        direction: rtcweb_jsep::sdp::Direction,
+    ) -> Result<(), Error> {
+        let t = self
+            .jsep
+            .transceiver(transceiver)
+            .ok_or(Error::Unknown("transceiver"))?;
+        if direction.sends() && t.send.is_none() {
+            let send = self.media.new_send_params();
+            let ssrc = send.ssrc;
+            self.jsep.set_send(transceiver, Some(send))?;
+            if let Some(ssrc) = ssrc {
+                self.media.sending.insert(transceiver, ssrc);
+            }
+        }
+        self.jsep.set_direction(transceiver, direction)?;
+        self.drain_jsep_events();
+        Ok(())
+    }
+
     /// Local credentials changed (a restart offer or answer was applied): restart ICE.
     fn apply_local_credentials(&mut self, now: Instant) {
         let creds = self.jsep.local_ice_credentials().clone();

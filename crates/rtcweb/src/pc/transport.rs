@@ -13,6 +13,11 @@ use crate::demux::{Demux, classify};
 use crate::event::{Event, Protocol, Transmit};
 use crate::signaling::IceCandidateInit;
 
+/// DTLS datagrams kept from before the answer (see `hold_early_dtls`).
+const MAX_EARLY_DTLS_DATAGRAMS: usize = 4;
+/// Their total size.
+const MAX_EARLY_DTLS_BYTES: usize = 8 * 1024;
+
 impl PeerConnection {
     /// Feeds a datagram that arrived on local socket `local` from `remote` (or, for a TURN
     /// server reached over TCP/TLS, the stream octets from that server).
@@ -46,6 +51,8 @@ impl PeerConnection {
                 self.ensure_dtls(now);
                 if let Some(dtls) = self.dtls.as_mut() {
                     dtls.handle_input(now, data);
+                } else {
+                    self.hold_early_dtls(data);
                 }
             }
             Demux::Rtp => self.receive_srtp(now, data),
@@ -160,14 +167,33 @@ impl PeerConnection {
             return;
         }
         match DtlsEndpoint::new(&self.dtls_context, role, fingerprints, now) {
-            Ok(d) => {
-                debug!(?role, "DTLS endpoint created");
+            Ok(mut d) => {
+                debug!(?role, held = self.early_dtls.len(), "DTLS endpoint created");
+                for datagram in std::mem::take(&mut self.early_dtls) {
+                    d.handle_input(now, &datagram);
+                }
                 self.dtls = Some(d);
             }
             Err(e) => {
                 warn!(error = %e, "DTLS endpoint could not be created");
                 self.dtls_failed = true;
             }
+        }
+    }
+
+    /// Keeps DTLS records that arrive before the answer fixed the role and fingerprints: a
+    /// peer that answers `a=setup:active` (Chromium, libdatachannel) sends its ClientHello
+    /// as soon as its ICE side works, often before its answer reaches us. Dropping it would
+    /// cost a retransmission timeout (1 s). Bounded: a ClientHello flight is one or two
+    /// datagrams, and what does not fit is dropped (the peer retransmits).
+    fn hold_early_dtls(&mut self, data: &[u8]) {
+        let held: usize = self.early_dtls.iter().map(Vec::len).sum();
+        if self.dtls_params.is_none()
+            && !self.closed
+            && self.early_dtls.len() < MAX_EARLY_DTLS_DATAGRAMS
+            && held + data.len() <= MAX_EARLY_DTLS_BYTES
+        {
+            self.early_dtls.push(data.to_vec());
         }
     }
 

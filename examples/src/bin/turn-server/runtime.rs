@@ -24,6 +24,8 @@ const SIGNALS: Token = Token(0);
 const MAX_CONNECTIONS: usize = 4096;
 /// Socket buffers: large enough that bursts of a relay benchmark are not dropped.
 const SOCKET_BUFFER: usize = 4 << 20;
+/// recvmmsg calls on one socket before the others get a turn.
+const MAX_BATCHES_PER_TURN: usize = 16;
 
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -53,6 +55,8 @@ pub struct Runtime {
     sender: Sender,
     pending: Vec<Transmit>,
     stream_buf: Vec<u8>,
+    /// UDP sockets left with data after their share of a loop turn (fairness under floods).
+    ready: Vec<Token>,
 }
 
 fn tune(socket: &UdpSocket) {
@@ -94,6 +98,7 @@ impl Runtime {
             sender: Sender::new(),
             pending: Vec::new(),
             stream_buf: vec![0u8; 64 * 1024],
+            ready: Vec::new(),
         };
         for addr in udp {
             let mut s = UdpSocket::bind(*addr)?;
@@ -139,10 +144,13 @@ impl Runtime {
                 self.server.set_unix_time(now, unix_now());
                 last_wall = now;
             }
-            let timeout = self
-                .server
-                .poll_timeout()
-                .map(|t| t.saturating_duration_since(now));
+            let timeout = if self.ready.is_empty() {
+                self.server
+                    .poll_timeout()
+                    .map(|t| t.saturating_duration_since(now))
+            } else {
+                Some(Duration::ZERO)
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -169,6 +177,9 @@ impl Runtime {
                             .reregister(&mut c.stream, token, Interest::READABLE);
                 }
             }
+            for token in std::mem::take(&mut self.ready) {
+                self.read_udp(token);
+            }
             let now = Instant::now();
             if self.server.poll_timeout().is_some_and(|t| t <= now) {
                 self.server.handle_timeout(now);
@@ -187,7 +198,7 @@ impl Runtime {
     }
 
     fn read_udp(&mut self, token: Token) {
-        loop {
+        for _ in 0..MAX_BATCHES_PER_TURN {
             let (n, local, relay) = match self.sources.get(&token) {
                 Some(Source::Listener(s, a)) => (self.receiver.recv(s), *a, false),
                 Some(Source::Relay(s, a)) => (self.receiver.recv(s), *a, true),
@@ -217,6 +228,10 @@ impl Runtime {
                 }
             }
             self.flush();
+        }
+        // Not drained yet: come back after the other sockets and the timers had their turn.
+        if !self.ready.contains(&token) {
+            self.ready.push(token);
         }
     }
 

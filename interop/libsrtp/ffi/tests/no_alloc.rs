@@ -61,10 +61,18 @@ fn main() {
 
     let mut packets = 0u64;
     for p in ProtectionProfile::ALL {
-        let a = MasterKey::new(p, &[1; 32][..p.master_key_len()], &[2; 14][..p.master_salt_len()])
-            .unwrap();
-        let b = MasterKey::new(p, &[3; 32][..p.master_key_len()], &[4; 14][..p.master_salt_len()])
-            .unwrap();
+        let a = MasterKey::new(
+            p,
+            &[1; 32][..p.master_key_len()],
+            &[2; 14][..p.master_salt_len()],
+        )
+        .unwrap();
+        let b = MasterKey::new(
+            p,
+            &[3; 32][..p.master_key_len()],
+            &[4; 14][..p.master_salt_len()],
+        )
+        .unwrap();
         let config = Config::default().with_replay_window(1024);
         let mut tx = Session::new(p, &a, &b, config.clone()).unwrap();
         let mut rx = Session::new(p, &b, &a, config).unwrap();
@@ -91,10 +99,17 @@ fn main() {
             send(&mut tx, &mut rx, &mut buf, seq, 7 + (k & 1));
             packets += 2;
         }
-        let mut forged = [0x80u8, 96, 0, 1, 0, 0, 0, 7, 0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8];
+        let mut forged = [
+            0x80u8, 96, 0, 1, 0, 0, 0, 7, 0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8,
+        ];
         assert!(rx.unprotect_rtp(&mut forged, 20).is_err());
         let after = calls();
-        assert_eq!(after, before, "{p}: {} allocations in {packets} packets", after - before);
+        assert_eq!(
+            after,
+            before,
+            "{p}: {} allocations in {packets} packets",
+            after - before
+        );
     }
     println!("no_alloc: 0 allocations in {packets} protect+unprotect round trips (RTP and RTCP)");
     println!("1 passed, 0 failed");

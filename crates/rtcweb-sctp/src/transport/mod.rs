@@ -1,5 +1,7 @@
 //! [`SctpTransport`]: the data channels of one association, sans-IO.
 
+mod inbound;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
@@ -7,11 +9,11 @@ use bytes::Bytes;
 
 use crate::dcep::DcepMessage;
 use crate::engine::rtc::{RtcSctp, SHUTDOWN_GRACE};
-use crate::engine::{Engine, EngineEvent, EngineState, Read, StreamPolicy};
+use crate::engine::{Engine, EngineEvent, EngineState, StreamPolicy};
 use crate::ppid;
 use crate::{
     ChannelId, ChannelInfo, ChannelOptions, ChannelState, ChannelStats, CloseReason, Error, Event,
-    Message, MessageKind, Reliability, Role, SctpConfig, TransportState, TransportStats,
+    MessageKind, Role, SctpConfig, TransportState, TransportStats,
 };
 
 struct Channel {
@@ -632,135 +634,6 @@ impl SctpTransport {
         self.check_closed();
     }
 
-    fn mark_readable(&mut self, id: u16) {
-        let (word, bit) = (usize::from(id) / 64, 1u64 << (id % 64));
-        if let Some(w) = self.readable_mark.get_mut(word)
-            && *w & bit == 0
-        {
-            *w |= bit;
-            self.readable.push_back(id);
-        }
-    }
-
-    /// Takes complete messages from the engine into the event queue, up to the window.
-    fn pump_reads(&mut self, now: Instant) {
-        while self.queued_bytes < self.config.receive_window {
-            let Some(&id) = self.readable.front() else {
-                return;
-            };
-            match self.engine.read(id, self.config.max_message_size) {
-                Read::Message { ppid, data } => self.on_message(now, id, ppid, data),
-                Read::TooLarge(len) => {
-                    tracing::debug!(id, len, "dropped a message above max-message-size");
-                    self.stats.messages_dropped += 1;
-                }
-                Read::Empty => {
-                    self.readable.pop_front();
-                    if let Some(w) = self.readable_mark.get_mut(usize::from(id) / 64) {
-                        *w &= !(1u64 << (id % 64));
-                    }
-                }
-            }
-        }
-    }
-
-    fn on_message(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) {
-        let kind = match ppid {
-            ppid::DCEP => {
-                self.on_dcep(now, id, &data);
-                return;
-            }
-            ppid::STRING | ppid::STRING_PARTIAL | ppid::STRING_EMPTY => MessageKind::Text,
-            _ => MessageKind::Binary,
-        };
-        let data = match ppid {
-            ppid::STRING_EMPTY | ppid::BINARY_EMPTY => Bytes::new(),
-            _ if kind == MessageKind::Text && std::str::from_utf8(&data).is_err() => {
-                Bytes::from(String::from_utf8_lossy(&data).into_owned())
-            }
-            _ => data,
-        };
-        let Some(c) = self.channel_mut(id) else {
-            self.stats.messages_dropped += 1;
-            return;
-        };
-        if c.info.state != ChannelState::Open {
-            self.stats.messages_dropped += 1;
-            return;
-        }
-        c.stats.messages_received += 1;
-        c.stats.bytes_received += data.len() as u64;
-        self.stats.messages_received += 1;
-        self.queued_bytes += data.len();
-        self.events.push_back(Event::Message {
-            id: ChannelId(id),
-            message: Message { kind, data },
-        });
-    }
-
-    fn on_dcep(&mut self, now: Instant, id: u16, data: &[u8]) {
-        match DcepMessage::parse(data) {
-            Ok(DcepMessage::Open(open)) => {
-                if self.channel_slot(id).is_some() {
-                    tracing::debug!(id, "DATA_CHANNEL_OPEN for a stream in use, ignored");
-                    self.stats.messages_dropped += 1;
-                    return;
-                }
-                let c = Channel {
-                    info: ChannelInfo::from_open(ChannelId(id), open),
-                    stats: ChannelStats::default(),
-                    buffered: 0,
-                    low_threshold: 0,
-                    awaiting_ack: false,
-                    held: VecDeque::new(),
-                };
-                let policy = c.policy();
-                let ack = DcepMessage::Ack.to_vec().map(Bytes::from);
-                let ok = self.engine.set_policy(id, policy).is_ok()
-                    && ack
-                        .and_then(|ack| self.engine.send(now, id, ppid::DCEP, ack))
-                        .is_ok();
-                if !ok {
-                    self.stats.messages_dropped += 1;
-                    return;
-                }
-                self.insert(c);
-                self.stats.channels_opened += 1;
-                self.events.push_back(Event::ChannelOpen {
-                    id: ChannelId(id),
-                    remote: true,
-                });
-            }
-            Ok(DcepMessage::Ack) => {
-                let Some(c) = self.channel_mut(id) else {
-                    return;
-                };
-                if c.awaiting_ack {
-                    c.awaiting_ack = false;
-                    let policy = c.policy();
-                    let held = std::mem::take(&mut c.held);
-                    if policy.unordered {
-                        let _ = self.engine.set_policy(id, policy);
-                    }
-                    // Sent with their original time, so lifetimes count from `send`.
-                    for (at, ppid, data) in held {
-                        let len = data.len();
-                        if self.engine.send(at, id, ppid, data).is_err() {
-                            self.buffered_total = self.buffered_total.saturating_sub(len);
-                            if let Some(c) = self.channel_mut(id) {
-                                c.buffered = c.buffered.saturating_sub(len);
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::debug!(id, %e, "malformed DCEP message dropped");
-                self.stats.messages_dropped += 1;
-            }
-        }
-    }
-
     fn check_closed(&mut self) {
         if self.state == TransportState::Closed {
             return;
@@ -784,12 +657,5 @@ impl SctpTransport {
         self.readable_mark.iter_mut().for_each(|w| *w = 0);
         self.state = TransportState::Closed;
         self.events.push_back(Event::Closed { reason });
-    }
-}
-
-impl Reliability {
-    /// Whether a message may be given up (RFC 3758).
-    pub fn is_partial(self) -> bool {
-        !matches!(self, Reliability::Reliable)
     }
 }

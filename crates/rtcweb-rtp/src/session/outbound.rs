@@ -1,0 +1,252 @@
+//! The send path of the [`Session`]: packets, frames and retransmissions.
+
+use std::time::Instant;
+
+use super::send::SendStream;
+use super::{PacketKind, Session};
+use crate::error::{Error, Result};
+use crate::rtp::{ExtensionKind, HeaderExtensions, RtpPacket, RtpRepr};
+
+impl Session {
+    fn abs_send_time(&self, now: Instant) -> u32 {
+        // 6.18 fixed point seconds, 24 bits.
+        ((self.clock.ntp(now) >> 14) & 0x00ff_ffff) as u32
+    }
+
+    /// Writes one RTP packet of send stream `ssrc`; returns its sequence number. The
+    /// session writes the mid, rid, abs-send-time and transport-wide sequence number
+    /// extensions (those that are mapped).
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        payload_type: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+    ) -> Result<u16> {
+        let none = HeaderExtensions::default();
+        self.write_rtp_with(now, ssrc, payload_type, timestamp, marker, payload, &none)
+    }
+
+    /// [`Session::write_rtp`] with media extensions from the caller: the audio level, video
+    /// orientation and playout delay of `media` are written when mapped (its other fields
+    /// are the session's and are ignored).
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_rtp_with(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        payload_type: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+        media: &HeaderExtensions<'_>,
+    ) -> Result<u16> {
+        let i = self
+            .senders
+            .iter()
+            .position(|s| s.config.ssrc == ssrc)
+            .ok_or(Error::UnknownSsrc(ssrc))?;
+        if self.senders[i].codec(payload_type).is_none() {
+            return Err(Error::UnknownPayloadType(payload_type));
+        }
+        let seq = self.senders[i].next_seq;
+        let packet = self.build_rtp(
+            now,
+            i,
+            payload_type,
+            seq,
+            timestamp,
+            marker,
+            payload,
+            false,
+            media,
+        )?;
+        let s = &mut self.senders[i];
+        s.next_seq = seq.wrapping_add(1);
+        s.stats.packets += 1;
+        s.stats.payload_octets += payload.len() as u64;
+        s.last_timestamp = timestamp;
+        s.last_send = Some(now);
+        s.history.store(seq, packet.clone());
+        self.push_transmit(PacketKind::Rtp, packet);
+        Ok(seq)
+    }
+
+    /// Builds an RTP packet of sender `i` with fresh header extensions.
+    #[allow(clippy::too_many_arguments)]
+    fn build_rtp(
+        &mut self,
+        now: Instant,
+        i: usize,
+        payload_type: u8,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+        rtx: bool,
+        media: &HeaderExtensions<'_>,
+    ) -> Result<Vec<u8>> {
+        let map = &self.config.extensions;
+        let s = &self.senders[i];
+        let ssrc = if rtx {
+            s.config.rtx_ssrc.unwrap_or(s.config.ssrc)
+        } else {
+            s.config.ssrc
+        };
+        let rid = s.config.rid.as_deref();
+        let mut values = HeaderExtensions {
+            mid: s.config.mid.as_deref(),
+            rid: if rtx { None } else { rid },
+            repaired_rid: if rtx { rid } else { None },
+            audio_level: media.audio_level,
+            video_orientation: media.video_orientation,
+            playout_delay: media.playout_delay,
+            ..HeaderExtensions::default()
+        };
+        if map.id(ExtensionKind::AbsSendTime).is_some() {
+            values.abs_send_time = Some(self.abs_send_time(now));
+        }
+        // The header length does not depend on the sequence number's value.
+        let size_guess = 12 + 40 + payload.len();
+        if map.id(ExtensionKind::TransportWideCc).is_some() {
+            values.transport_cc = Some(self.twcc_tx.on_send(now, size_guess));
+        }
+        let mut scratch = [0u8; 1100];
+        let extension = self.config.extensions.write(&values, &mut scratch)?;
+        RtpRepr {
+            marker,
+            payload_type,
+            sequence_number: seq,
+            timestamp,
+            ssrc,
+            csrcs: &[],
+            extension,
+            padding: 0,
+        }
+        .to_vec(payload)
+    }
+
+    /// Packetizes `frame` with the codec of `payload_type` and writes its packets (the
+    /// marker bit on the last one for video).
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        payload_type: u8,
+        timestamp: u32,
+        frame: &[u8],
+    ) -> Result<()> {
+        let none = HeaderExtensions::default();
+        self.write_frame_with(now, ssrc, payload_type, timestamp, frame, &none)
+    }
+
+    /// [`Session::write_frame`] with media extensions (audio level, video orientation,
+    /// playout delay) on every packet of the frame.
+    pub fn write_frame_with(
+        &mut self,
+        now: Instant,
+        ssrc: u32,
+        payload_type: u8,
+        timestamp: u32,
+        frame: &[u8],
+        media: &HeaderExtensions<'_>,
+    ) -> Result<()> {
+        let i = self
+            .senders
+            .iter()
+            .position(|s| s.config.ssrc == ssrc)
+            .ok_or(Error::UnknownSsrc(ssrc))?;
+        let mut payloads = std::mem::take(&mut self.payloads);
+        payloads.clear();
+        let max_payload = self.config.max_payload;
+        let res = match self.senders[i]
+            .packetizers
+            .iter_mut()
+            .find(|(pt, _)| *pt == payload_type)
+        {
+            Some((_, p)) => p.packetize(frame, max_payload, &mut payloads),
+            None => Err(Error::UnknownPayloadType(payload_type)),
+        };
+        let video = self.senders[i]
+            .codec(payload_type)
+            .is_some_and(|c| c.codec.is_video());
+        let out = res.and_then(|()| {
+            let n = payloads.len();
+            for (k, p) in payloads.iter().enumerate() {
+                let marker = video && k + 1 == n;
+                self.write_rtp_with(now, ssrc, payload_type, timestamp, marker, p, media)?;
+            }
+            Ok(())
+        });
+        self.payloads = payloads;
+        out
+    }
+
+    /// Answers a NACK of send stream `i` for `seq`.
+    pub(crate) fn retransmit(&mut self, now: Instant, i: usize, seq: u16) {
+        let rtt = self.rtt;
+        let s = &mut self.senders[i];
+        s.stats.nacked += 1;
+        let Some(stored) = s.history.get_mut(seq) else {
+            s.stats.nack_misses += 1;
+            return;
+        };
+        if !SendStream::may_resend(stored.last_resent, now, rtt) {
+            return;
+        }
+        stored.last_resent = Some(now);
+        let original = stored.packet.clone();
+        let Ok(p) = RtpPacket::new_checked(&original[..]) else {
+            return;
+        };
+        let rtx_pt = s.codec(p.payload_type()).and_then(|c| c.rtx_payload_type);
+        let packet = match (s.config.rtx_ssrc, rtx_pt) {
+            (Some(_), Some(rtx_pt)) => {
+                let rtx_seq = s.next_rtx_seq;
+                s.next_rtx_seq = rtx_seq.wrapping_add(1);
+                let mut payload = Vec::with_capacity(2 + p.payload().len());
+                payload.extend_from_slice(&seq.to_be_bytes());
+                payload.extend_from_slice(p.payload());
+                // The original's media extensions travel with the repair.
+                let media = self.config.extensions.read(&p);
+                let media = HeaderExtensions {
+                    audio_level: media.audio_level,
+                    video_orientation: media.video_orientation,
+                    playout_delay: media.playout_delay,
+                    ..HeaderExtensions::default()
+                };
+                match self.build_rtp(
+                    now,
+                    i,
+                    rtx_pt,
+                    rtx_seq,
+                    p.timestamp(),
+                    p.marker(),
+                    &payload,
+                    true,
+                    &media,
+                ) {
+                    Ok(v) => v,
+                    Err(_) => return,
+                }
+            }
+            _ => {
+                // No RTX: resend the original, with a new transport-wide sequence number.
+                let mut copy = original.clone();
+                if let Some(id) = self.config.extensions.id(ExtensionKind::TransportWideCc) {
+                    let tseq = self.twcc_tx.on_send(now, copy.len());
+                    if let Ok(mut v) = RtpPacket::new_checked(&mut copy[..])
+                        && let Some(d) = v.extension_mut(id).filter(|d| d.len() == 2)
+                    {
+                        d.copy_from_slice(&tseq.to_be_bytes());
+                    }
+                }
+                copy
+            }
+        };
+        self.senders[i].stats.retransmissions += 1;
+        self.push_transmit(PacketKind::Rtp, packet);
+    }
+}

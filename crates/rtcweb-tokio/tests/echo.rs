@@ -1,0 +1,78 @@
+//! What the webrtc-echoes server relies on: channels whose connection closes end their
+//! readers, and media sent back on the transceivers an offer created.
+
+#![allow(clippy::unwrap_used)] // test set-up
+
+use std::time::Duration;
+
+use rtcweb_tokio::{ChannelState, PeerConfig, PeerEvent, RtcPeerConnection};
+
+fn loopback() -> PeerConfig {
+    PeerConfig {
+        bind: vec!["127.0.0.1:0".parse().unwrap()],
+        ..PeerConfig::default()
+    }
+}
+
+/// Non-trickle offer/answer; events go to the returned receivers.
+async fn pair() -> (
+    RtcPeerConnection,
+    RtcPeerConnection,
+    rtcweb_tokio::Events,
+    rtcweb_tokio::Events,
+    rtcweb_tokio::DataChannel,
+) {
+    let (a, ea) = RtcPeerConnection::new(loopback()).await.unwrap();
+    let (b, eb) = RtcPeerConnection::new(loopback()).await.unwrap();
+    let dc = a.create_data_channel("echo", &Default::default()).unwrap();
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(&offer).unwrap();
+    b.set_remote_description(&offer).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(&answer).unwrap();
+    a.set_remote_description(&answer).unwrap();
+    (a, b, ea, eb, dc)
+}
+
+async fn forward_candidates(mut from: rtcweb_tokio::Events, to: RtcPeerConnection) {
+    while let Some(e) = from.recv().await {
+        if let PeerEvent::IceCandidate(Some(c)) = e {
+            let _ = to.add_ice_candidate(&c);
+        }
+    }
+}
+
+/// A reader blocked in `recv()` must wake up with `None` when the connection closes, or an
+/// echo task (one per channel) waits forever and keeps the connection's memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_connection_ends_every_channel_reader() {
+    let (a, b, ea, mut eb, dc) = pair().await;
+    tokio::spawn(forward_candidates(ea, b.clone()));
+    let remote = loop {
+        match tokio::time::timeout(Duration::from_secs(10), eb.recv()).await.unwrap().unwrap() {
+            PeerEvent::DataChannel(dc) => break dc,
+            PeerEvent::IceCandidate(Some(c)) => a.add_ice_candidate(&c).unwrap(),
+            _ => {}
+        }
+    };
+    dc.wait_open().await.unwrap();
+    let reader = tokio::spawn({
+        let dc = dc.clone();
+        async move { dc.recv().await }
+    });
+    let remote_reader = tokio::spawn(async move { remote.recv().await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    a.close();
+    let got = tokio::time::timeout(Duration::from_secs(2), reader).await;
+    assert!(
+        matches!(got, Ok(Ok(None))),
+        "the local reader did not end: {got:?}"
+    );
+    assert_eq!(dc.state(), ChannelState::Closed);
+    b.close();
+    let got = tokio::time::timeout(Duration::from_secs(2), remote_reader).await;
+    assert!(
+        matches!(got, Ok(Ok(None))),
+        "the remote reader did not end: {got:?}"
+    );
+}

@@ -1,0 +1,365 @@
+//! `ice-ping --local IP[:PORT] --role controlling|controlled --out FILE --in FILE
+//!  [--stun HOST:PORT] [--turn HOST:PORT --user U --password P] [--relay-only]
+//!  [--count N] [--timeout S]`
+//!
+//! Two of these find each other with rtcweb-ice alone (no DTLS): each writes its ICE
+//! credentials and candidates to `--out`, one line each, as it gathers them (trickle), and
+//! reads the peer's from `--in` as they appear. Once connected, the controlling side sends
+//! `--count` pings over the selected pair and the other echoes them. Prints the selected pair
+//! (`selected: host -> srflx ...`) and the round-trip times; exits 0 when every ping came
+//! back, 1 otherwise (or after `--timeout`, 30 s by default).
+
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use rtcweb_ice::{
+    Candidate, ConnectionState, Credentials, IceAgent, IceConfig, IceEvent, Received, Role,
+    TransportPolicy,
+};
+
+const USAGE: &str = "usage: ice-ping --local IP[:PORT] --role controlling|controlled --out FILE --in FILE \
+[--stun HOST:PORT] [--turn HOST:PORT --user U --password P] [--relay-only] [--count N] [--timeout S]";
+
+struct Args {
+    local: SocketAddr,
+    role: Role,
+    out: String,
+    input: String,
+    stun: Option<SocketAddr>,
+    turn: Option<SocketAddr>,
+    user: String,
+    password: String,
+    relay_only: bool,
+    count: u32,
+    timeout: Duration,
+}
+
+fn resolve(v: &str) -> Result<SocketAddr, String> {
+    v.to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {v}: {e}"))?
+        .next()
+        .ok_or(format!("cannot resolve {v}"))
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        local: "0.0.0.0:0".parse().map_err(|_| "internal")?,
+        role: Role::Controlled,
+        out: String::new(),
+        input: String::new(),
+        stun: None,
+        turn: None,
+        user: String::new(),
+        password: String::new(),
+        relay_only: false,
+        count: 10,
+        timeout: Duration::from_secs(30),
+    };
+    let mut have_local = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--local" => {
+                let v = value()?;
+                a.local = v
+                    .parse()
+                    .or_else(|_| format!("{v}:0").parse())
+                    .map_err(|_| format!("bad --local {v}"))?;
+                have_local = true;
+            }
+            "--role" => {
+                a.role = match value()?.as_str() {
+                    "controlling" => Role::Controlling,
+                    "controlled" => Role::Controlled,
+                    r => return Err(format!("bad --role {r}")),
+                }
+            }
+            "--out" => a.out = value()?,
+            "--in" => a.input = value()?,
+            "--stun" => a.stun = Some(resolve(&value()?)?),
+            "--turn" => a.turn = Some(resolve(&value()?)?),
+            "--user" => a.user = value()?,
+            "--password" => a.password = value()?,
+            "--relay-only" => a.relay_only = true,
+            "--count" => a.count = value()?.parse().map_err(|_| "bad --count")?,
+            "--timeout" => {
+                a.timeout = Duration::from_secs(value()?.parse().map_err(|_| "bad --timeout")?)
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    if !have_local || a.out.is_empty() || a.input.is_empty() {
+        return Err(USAGE.into());
+    }
+    Ok(a)
+}
+
+fn seed() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+/// Lines of the peer's file not read yet.
+struct PeerFile {
+    path: String,
+    read: usize,
+}
+
+impl PeerFile {
+    fn new_lines(&mut self) -> Vec<String> {
+        let Ok(text) = std::fs::read_to_string(&self.path) else {
+            return Vec::new();
+        };
+        // Only complete lines: the peer may be halfway through writing one.
+        let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+        let lines: Vec<String> = complete
+            .lines()
+            .skip(self.read)
+            .map(str::to_owned)
+            .collect();
+        self.read += lines.len();
+        lines
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let socket = UdpSocket::bind(args.local).map_err(|e| format!("bind {}: {e}", args.local))?;
+    let local = socket.local_addr().map_err(|e| e.to_string())?;
+    let mut config = IceConfig {
+        stun_servers: args.stun.into_iter().collect(),
+        ..IceConfig::default()
+    };
+    if let Some(turn) = args.turn {
+        let credentials = rtcweb_turn::Credentials::LongTerm {
+            username: args.user.clone(),
+            password: args.password.clone(),
+        };
+        config.turn_servers.push(rtcweb_turn::ClientConfig::new(
+            turn,
+            rtcweb_turn::Transport::Udp,
+            credentials,
+        ));
+    }
+    if args.relay_only {
+        config.policy = TransportPolicy::Relay;
+    }
+    let start = Instant::now();
+    let mut agent = IceAgent::new(config, args.role, seed());
+    agent.add_host_address(start, local);
+    agent.start_gathering(start);
+    let mut out = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out))?;
+    let creds = agent.local_credentials().clone();
+    writeln!(out, "ice {} {}", creds.ufrag, creds.pwd).map_err(|e| e.to_string())?;
+    let mut peer = PeerFile {
+        path: args.input.clone(),
+        read: 0,
+    };
+    let mut buf = vec![0u8; 2048];
+    let mut sent_at: Vec<Option<Instant>> = vec![None; args.count as usize];
+
+    let mut echoed = std::collections::BTreeSet::new();
+    let mut rtts = Vec::new();
+    let mut next_ping = None;
+    loop {
+        let now = Instant::now();
+        if now - start > args.timeout {
+            return Err(format!(
+                "timed out in state {:?}; {} of {} pings back",
+                agent.state(),
+                rtts.len(),
+                args.count
+            ));
+        }
+        for line in peer.new_lines() {
+            let mut words = line.splitn(3, ' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some("ice"), Some(ufrag), Some(pwd)) => {
+                    let c = Credentials::new(ufrag, pwd).map_err(|e| e.to_string())?;
+                    agent.set_remote_credentials(now, c);
+                }
+                (Some("end"), _, _) => agent.end_of_remote_candidates(now),
+                (Some("candidate"), ..) => {
+                    let line = line.strip_prefix("candidate ").unwrap_or(&line);
+                    match line.parse::<Candidate>() {
+                        Ok(c) => {
+                            if let Err(e) = agent.add_remote_candidate(now, c) {
+                                eprintln!("candidate not used: {e}");
+                            }
+                        }
+                        Err(e) => eprintln!("bad candidate {line:?}: {e}"),
+                    }
+                }
+                _ => {}
+            }
+        }
+        while let Some(e) = agent.poll_event() {
+            match e {
+                IceEvent::LocalCandidate(c) => {
+                    writeln!(out, "candidate {c}").map_err(|e| e.to_string())?;
+                }
+                IceEvent::GatheringState(rtcweb_ice::GatheringState::Complete) => {
+                    writeln!(out, "end").map_err(|e| e.to_string())?;
+                }
+                IceEvent::SelectedPair { local, remote } => {
+                    println!(
+                        "selected: {} -> {} ({} -> {})",
+                        local.kind.as_sdp(),
+                        remote.kind.as_sdp(),
+                        local.address,
+                        remote.address
+                    );
+                }
+                IceEvent::ConnectionState(s) => println!("state: {s:?}"),
+                _ => {}
+            }
+        }
+        let up = matches!(
+            agent.state(),
+            ConnectionState::Connected | ConnectionState::Completed
+        );
+        if up && args.role == Role::Controlling && next_ping.is_none() {
+            next_ping = Some((0u32, now));
+        }
+        if let Some((n, at)) = next_ping
+            && now >= at
+        {
+            // A new ping every 100 ms; an unanswered one is sent again (the first may
+            // leave before the peer has selected its pair, and UDP loses datagrams).
+            let due = (0..n.min(args.count)).find(|i| {
+                sent_at[*i as usize].is_some_and(|t| now - t > Duration::from_millis(500))
+            });
+            let ping = match due {
+                Some(i) => Some(i),
+                None if n < args.count => {
+                    next_ping = Some((n + 1, now + Duration::from_millis(100)));
+                    Some(n)
+                }
+                None => None,
+            };
+            if let Some(i) = ping {
+                let payload = [b"PING".as_slice(), &i.to_be_bytes()].concat();
+
+                sent_at[i as usize] = Some(now);
+                agent.send_data(now, &payload);
+            }
+        }
+        while let Some(t) = agent.poll_transmit() {
+            if t.protocol == rtcweb_ice::Protocol::Udp {
+                let _ = socket.send_to(&t.payload, t.destination);
+            }
+        }
+        if args.role == Role::Controlling && rtts.len() == args.count as usize {
+            break;
+        }
+        let wait = agent.poll_timeout().map_or(Duration::from_millis(20), |t| {
+            t.saturating_duration_since(Instant::now())
+        });
+        socket
+            .set_read_timeout(Some(
+                wait.clamp(Duration::from_millis(1), Duration::from_millis(20)),
+            ))
+            .map_err(|e| e.to_string())?;
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let now = Instant::now();
+                let mut payloads = Vec::new();
+                match agent.handle_receive(now, local, from, &buf[..n]) {
+                    Received::Data(d) => payloads.push(d.to_vec()),
+                    Received::Relayed => {
+                        while let Some(d) = agent.poll_relayed_data() {
+                            payloads.push(d);
+                        }
+                    }
+                    _ => {}
+                }
+                for p in payloads {
+                    if let Some(rest) = p.strip_prefix(b"PING") {
+                        let mut pong = b"PONG".to_vec();
+                        pong.extend_from_slice(rest);
+                        agent.send_data(now, &pong);
+                        if args.role == Role::Controlled {
+                            echoed.insert(rest.to_vec());
+                            if echoed.len() == args.count as usize {
+                                println!("echoed {} pings", args.count);
+                                // Keep answering consent and retransmitted pings a moment.
+                                let linger = Instant::now() + Duration::from_secs(2);
+                                while Instant::now() < linger {
+                                    drain(&mut agent, &socket, local, &mut buf);
+                                }
+                                return Ok(());
+                            }
+                        }
+                    } else if let Some(rest) = p.strip_prefix(b"PONG") {
+                        let n = rest
+                            .get(..4)
+                            .and_then(|b| b.try_into().ok())
+                            .map(u32::from_be_bytes);
+                        // Round trip from the latest transmission of this ping.
+                        if let Some(sent) = n
+                            .filter(|n| *n < args.count)
+                            .and_then(|n| sent_at[n as usize].take())
+                        {
+                            rtts.push(now - sent);
+                        }
+                    }
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(format!("recv: {e}")),
+        }
+        let now = Instant::now();
+        if agent.poll_timeout().is_some_and(|t| t <= now) {
+            agent.handle_timeout(now);
+        }
+    }
+    rtts.sort();
+    println!(
+        "{} pings: rtt min {:?} median {:?} max {:?}",
+        rtts.len(),
+        rtts[0],
+        rtts[rtts.len() / 2],
+        rtts[rtts.len() - 1]
+    );
+    Ok(())
+}
+
+/// Keeps the agent answering for a moment after the work is done.
+fn drain(agent: &mut IceAgent, socket: &UdpSocket, local: SocketAddr, buf: &mut [u8]) {
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(20)));
+    if let Ok((n, from)) = socket.recv_from(buf) {
+        let _ = agent.handle_receive(Instant::now(), local, from, &buf[..n]);
+    }
+    let now = Instant::now();
+    if agent.poll_timeout().is_some_and(|t| t <= now) {
+        agent.handle_timeout(now);
+    }
+    while let Some(t) = agent.poll_transmit() {
+        let _ = socket.send_to(&t.payload, t.destination);
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ice-ping: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
