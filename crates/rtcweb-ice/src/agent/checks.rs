@@ -503,7 +503,7 @@ impl IceAgent {
     }
 
     /// Which pair to nominate and when: at once if no better pair is pending; when the
-    /// better pairs in flight have had two round trips to answer (a check that has not
+    /// better pairs in flight have had a round trip plus Ta to answer (a check that has not
     /// answered by then almost surely never will: it goes to an address the peer cannot
     /// be reached at); and never later than `nomination_wait` after the first valid pair.
     fn nomination_plan(&self) -> Option<(usize, Instant)> {
@@ -523,7 +523,7 @@ impl IceAgent {
         let best_priority = self.pairs[best].priority;
         let patience = self
             .rtt
-            .map_or(self.config.nomination_delay, |rtt| 2 * rtt + self.config.ta);
+            .map_or(self.config.nomination_delay, |rtt| rtt + self.config.ta);
         let mut at = first_valid;
         for p in self.pairs.iter().filter(|p| p.priority > best_priority) {
             match (p.state, &p.check) {
