@@ -210,6 +210,11 @@ pub struct RtcConfiguration {
     /// Seed for everything random in the protocol state machines (tie-breakers,
     /// transaction ids, ICE credentials). The driver seeds from the OS.
     pub seed: u64,
+    /// A DTLS context to share between connections. Preparing one runs the crypto
+    /// provider's self-tests (about a millisecond), so a server making many connections
+    /// prepares it once ([`rtcweb_dtls::DtlsContext::new`] with `certificate`) and clones it
+    /// here. `None`: each connection prepares its own.
+    pub dtls_context: Option<rtcweb_dtls::DtlsContext>,
 }
 
 impl RtcConfiguration {
@@ -222,6 +227,7 @@ impl RtcConfiguration {
             certificate,
             ice_lite: false,
             seed,
+            dtls_context: None,
         }
     }
 

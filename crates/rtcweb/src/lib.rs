@@ -35,7 +35,7 @@ pub use event::{
     TransceiverId, Transmit,
 };
 pub use pc::PeerConnection;
-pub use rtcweb_dtls::Certificate;
+pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext};
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
 pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};

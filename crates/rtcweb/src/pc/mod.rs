@@ -80,9 +80,14 @@ impl PeerConnection {
     /// A new connection. ICE server URLs must carry IP addresses (see
     /// [`RtcConfiguration::resolve_with`]).
     pub fn new(config: RtcConfiguration) -> Result<Self, Error> {
-        let mut dtls_config = DtlsConfig::default();
-        dtls_config.rng_seed = Some(config.seed ^ 0xd715);
-        let dtls_context = DtlsContext::new(dtls_config, config.certificate.clone())?;
+        let dtls_context = match config.dtls_context.clone() {
+            Some(shared) => shared,
+            None => {
+                let mut dtls_config = DtlsConfig::default();
+                dtls_config.rng_seed = Some(config.seed ^ 0xd715);
+                DtlsContext::new(dtls_config, config.certificate.clone())?
+            }
+        };
         let ours = dtls_context.certificate().fingerprint();
         let jsep_fingerprint = rtcweb_jsep::sdp::Fingerprint {
             algorithm: ours.hash_function().name().to_owned(),

@@ -1,0 +1,238 @@
+//! DTLS that starts before the offerer can answer it, as node-datachannel (libjuice +
+//! libdatachannel) and Chromium do: an answerer with `a=setup:active` sends its ClientHello
+//! as soon as one of its own ICE checks succeeds, without waiting to be nominated, and often
+//! before its answer (sent over HTTP by a webrtc-echoes server, after gathering) reaches the
+//! offerer. The offerer must neither drop that ClientHello nor answer it before ICE gives it
+//! a route; either costs the peer's retransmission timeout (1 s) on every connection.
+
+#![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use rtcweb::{Certificate, PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription};
+use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, Fingerprint};
+use rtcweb_ice::{Credentials, IceAgent, IceConfig, PairState, Received, Role};
+use rtcweb_netsim::{Datagram, Endpoint, LinkParams, Network, Node, Simulation};
+
+const A: &str = "198.51.100.1:5000";
+const B: &str = "198.51.100.2:5000";
+
+fn certificate(n: u8) -> Certificate {
+    let mut key = [n; 32];
+    key[0] = 1;
+    Certificate::generate(
+        &key,
+        &[n; 16],
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        Duration::from_secs(86400 * 30),
+    )
+    .unwrap()
+}
+
+fn attribute<'a>(sdp: &'a str, name: &str) -> &'a str {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap()
+        .trim()
+}
+
+/// Our PeerConnection, the offerer; its answer arrives when the test hands it over.
+struct Offerer {
+    pc: PeerConnection,
+}
+
+impl Endpoint for Offerer {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        self.pc.handle_receive(now, d.to, d.from, &d.payload);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.pc.poll_timeout().is_some_and(|t| t <= now) {
+            self.pc.handle_timeout(now);
+        }
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        let t = self.pc.poll_transmit()?;
+        Some(Datagram {
+            from: t.source,
+            to: t.destination,
+            payload: t.payload,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+/// The answerer as libjuice + libdatachannel behave: a controlled ICE agent, and a DTLS
+/// client that starts as soon as one of its own checks succeeded.
+struct EagerAnswerer {
+    ice: IceAgent,
+    dtls: DtlsEndpoint,
+    local: SocketAddr,
+    remote: SocketAddr,
+    started: bool,
+}
+
+impl EagerAnswerer {
+    fn check_succeeded(&self) -> bool {
+        self.ice
+            .pair_stats()
+            .iter()
+            .any(|p| p.state == PairState::Succeeded)
+    }
+}
+
+impl Endpoint for EagerAnswerer {
+    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+        if let Received::Data(data) = self.ice.handle_receive(now, d.to, d.from, &d.payload) {
+            let data = data.to_vec();
+            self.dtls.handle_input(now, &data);
+        }
+        self.started |= self.check_succeeded();
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.ice.poll_timeout().is_some_and(|t| t <= now) {
+            self.ice.handle_timeout(now);
+        }
+        if self.started && self.dtls.poll_timeout().is_some_and(|t| t <= now) {
+            self.dtls.handle_timeout(now);
+        }
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        if let Some(t) = self.ice.poll_transmit() {
+            return Some(Datagram {
+                from: t.source,
+                to: t.destination,
+                payload: t.payload,
+            });
+        }
+        if !self.started {
+            return None;
+        }
+        self.dtls.poll_transmit().map(|payload| Datagram {
+            from: self.local,
+            to: self.remote,
+            payload,
+        })
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        let dtls = self.dtls.poll_timeout().filter(|_| self.started);
+        self.ice.poll_timeout().into_iter().chain(dtls).min()
+    }
+}
+
+#[test]
+fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let start = Instant::now();
+    let mut net = Network::new(start, 5);
+    let inet = net.internet();
+    let a_host = net.add_host("a", inet, &[A.parse::<SocketAddr>().unwrap().ip()]);
+    let b_host = net.add_host("b", inet, &[B.parse::<SocketAddr>().unwrap().ip()]);
+    for h in [a_host, b_host] {
+        net.set_link(Node::Host(h), LinkParams::with_latency(Duration::from_millis(5)));
+    }
+
+    // A offers a data channel; every candidate is in its offer (host only, gathered at once).
+    let mut pc = PeerConnection::new(RtcConfiguration::new(certificate(1), 1)).unwrap();
+    pc.add_local_address(start, A.parse().unwrap());
+    pc.create_data_channel(start, "echo", &Default::default())
+        .unwrap();
+    let offer = pc.create_offer().unwrap();
+    pc.set_local_description(start, &offer).unwrap();
+    let offer_sdp = pc.local_description_sdp().unwrap();
+    assert!(offer_sdp.contains("typ host"), "{offer_sdp}");
+
+    // The answer B would send, made by a PeerConnection with B's certificate; B's ICE and
+    // DTLS then run on their own, with the credentials and certificate of that answer.
+    let mut b_pc = PeerConnection::new(RtcConfiguration::new(certificate(2), 2)).unwrap();
+    b_pc.add_local_address(start, B.parse().unwrap());
+    b_pc.set_remote_description(start, &SessionDescription::offer(offer_sdp.clone()))
+        .unwrap();
+    let answer = b_pc.create_answer().unwrap();
+    b_pc.set_local_description(start, &answer).unwrap();
+    let answer_sdp = b_pc.local_description_sdp().unwrap();
+    assert!(answer_sdp.contains("a=setup:active"), "{answer_sdp}");
+
+    let mut ice = IceAgent::new(IceConfig::default(), Role::Controlled, 99);
+    ice.set_local_credentials(
+        Credentials::new(
+            attribute(&answer_sdp, "a=ice-ufrag:"),
+            attribute(&answer_sdp, "a=ice-pwd:"),
+        )
+        .unwrap(),
+    );
+    ice.add_host_address(start, B.parse().unwrap());
+    ice.set_remote_credentials(
+        start,
+        Credentials::new(
+            attribute(&offer_sdp, "a=ice-ufrag:"),
+            attribute(&offer_sdp, "a=ice-pwd:"),
+        )
+        .unwrap(),
+    );
+    let candidate = attribute(&offer_sdp, "a=candidate:");
+    ice.add_remote_candidate(start, format!("candidate:{candidate}").parse().unwrap())
+        .unwrap();
+    let a_fingerprint: Fingerprint = attribute(&offer_sdp, "a=fingerprint:").parse().unwrap();
+    let context = DtlsContext::new(DtlsConfig::default(), certificate(2)).unwrap();
+    let dtls = DtlsEndpoint::new(
+        &context,
+        rtcweb_dtls::Role::Client,
+        vec![a_fingerprint],
+        start,
+    )
+    .unwrap();
+
+    let mut sim = Simulation::new(net);
+    sim.attach(a_host, Offerer { pc });
+    sim.attach(
+        b_host,
+        EagerAnswerer {
+            ice,
+            dtls,
+            local: B.parse().unwrap(),
+            remote: A.parse().unwrap(),
+            started: false,
+        },
+    );
+
+    // The answer takes 300 ms to arrive; B's checks succeed (A answers them) and B sends
+    // its ClientHello meanwhile.
+    let answered = start + Duration::from_millis(300);
+    sim.run_until(answered, |_| false);
+    assert!(
+        sim.endpoint::<EagerAnswerer>(b_host).started,
+        "B never started DTLS: the test does not reproduce the case"
+    );
+    let now = sim.now();
+    sim.endpoint_mut::<Offerer>(a_host)
+        .pc
+        .set_remote_description(now, &SessionDescription::answer(answer_sdp))
+        .unwrap();
+
+    let connected = |s: &Simulation| {
+        s.endpoint::<Offerer>(a_host).pc.connection_state() == PeerConnectionState::Connected
+            && *s.endpoint::<EagerAnswerer>(b_host).dtls.state() == rtcweb_dtls::State::Connected
+    };
+    let ok = sim.run_until(answered + Duration::from_secs(5), |s| connected(s));
+    let a = &sim.endpoint::<Offerer>(a_host).pc;
+    let b = sim.endpoint::<EagerAnswerer>(b_host);
+    assert!(
+        ok,
+        "A: {:?} {:?} {:?}; B: ICE {:?} DTLS {:?}",
+        a.connection_state(),
+        a.ice_connection_state(),
+        a.stats(sim.now()).transport.dtls_state,
+        b.ice.state(),
+        b.dtls.state()
+    );
+    let setup = sim.now() - answered;
+    assert!(
+        setup < Duration::from_millis(200),
+        "DTLS connected {setup:?} after the answer arrived: the ClientHello was dropped or \
+         answered before ICE had a route, and B had to retransmit"
+    );
+}
+
