@@ -433,3 +433,65 @@ fn relayed_pairs_outlive_allocation_and_permission_refreshes() {
         b.states()
     );
 }
+
+#[test]
+fn mdns_candidates_are_resolved_by_the_owner_then_checked() {
+    // B hides its host address behind a `.local` name, as browsers do; A asks its owner to
+    // resolve it and connects once the address is known.
+    let mut w = world(5, Site::Public, Site::Public, RTT, full_config);
+    run_for(&mut w.sim, w.a, w.b, Duration::from_millis(1));
+    let now = w.sim.now();
+    let a_creds = w
+        .sim
+        .endpoint::<Peer>(w.a)
+        .agent
+        .local_credentials()
+        .clone();
+    let name = "0f2a5e3c-1b1a-4bd5-9a2b-4f3d2a7c0e11.local";
+    // Forget what B signalled and offer the same candidate under an mDNS name instead.
+    let mut fresh = IceAgent::new(full_config(Role::Controlling), Role::Controlling, 99);
+    fresh.set_local_credentials(a_creds);
+    fresh.add_host_address(now, "198.51.100.1:5000".parse().unwrap());
+    fresh.start_gathering(now);
+    let b_creds = w
+        .sim
+        .endpoint::<Peer>(w.b)
+        .agent
+        .local_credentials()
+        .clone();
+    fresh.set_remote_credentials(now, b_creds);
+    let c: rtcweb_ice::Candidate = format!("candidate:1 1 udp 2122260223 {name} 5000 typ host")
+        .parse()
+        .unwrap();
+    fresh.add_remote_candidate(now, c).unwrap();
+    let mut asked = None;
+    while let Some(e) = fresh.poll_event() {
+        if let rtcweb_ice::IceEvent::ResolveMdns(n) = e {
+            asked = Some(n);
+        }
+    }
+    assert_eq!(asked.as_deref(), Some(name));
+    assert_eq!(
+        fresh.pair_counts().iter().sum::<usize>(),
+        0,
+        "no pair before resolution"
+    );
+    fresh.resolve_mdns(now, name, "198.51.100.2".parse().unwrap());
+    assert_eq!(fresh.pair_counts().iter().sum::<usize>(), 1);
+    let creds = fresh.local_credentials().clone();
+    let a = w.sim.endpoint_mut::<Peer>(w.a);
+    a.agent = fresh;
+    a.outbox.clear();
+    // B learns A's (unchanged) credentials again and A's candidates as they trickle.
+    a.outbox.push_back(Signal::Credentials(creds, false));
+    assert!(run_until_connected(
+        &mut w.sim,
+        w.a,
+        w.b,
+        Duration::from_secs(5)
+    ));
+    let (_, remote) = w.sim.endpoint::<Peer>(w.a).agent.selected_pair().unwrap();
+    assert!(
+        matches!(&remote.address, rtcweb_ice::CandidateAddress::Mdns { name: n, .. } if n == name)
+    );
+}
