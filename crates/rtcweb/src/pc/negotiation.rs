@@ -195,7 +195,15 @@ impl PeerConnection {
             .iter()
             .map(|c| format!("candidate:{c}"))
             .collect();
-        let end = section.end_of_candidates;
+        // A peer that does not announce trickle (RFC 8838 section 4) put every candidate in
+        // its description: there are no more to come.
+        let trickles = remote
+            .ice
+            .options
+            .iter()
+            .chain(&section.ice.options)
+            .any(|o| o == "trickle");
+        let end = section.end_of_candidates || !trickles;
         if let Some((ufrag, pwd)) = creds {
             let creds = rtcweb_ice::Credentials::new(&ufrag, &pwd)?;
             let restarted = self
@@ -256,6 +264,13 @@ impl PeerConnection {
                 self.data.sctp_params = Some(sctp);
             }
         }
+        // A data section negotiated after DTLS came up (a renegotiation that added it):
+        // the association starts now, not at a DTLS connect that already happened.
+        if self
+            .dtls
+            .as_ref()
+            .is_some_and(|d| *d.state() == rtcweb_dtls::State::Connected)
+        {}
         self.drain_jsep_events();
         self.pump(now);
     }
