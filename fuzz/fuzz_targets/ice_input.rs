@@ -8,25 +8,44 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use rtcweb_ice::{Candidate, Credentials, IceAgent, IceConfig, Role};
-use rtcweb_stun::{AttributeType, Class, IntegrityKey, Method, MessageBuilder, MessageType, TransactionId};
+use rtcweb_stun::{
+    AttributeType, Class, IntegrityKey, MessageBuilder, MessageType, Method, TransactionId,
+};
 
 fuzz_target!(|data: &[u8]| {
     let now = Instant::now();
-    let config = IceConfig { stun_servers: vec!["203.0.113.1:3478".parse().unwrap()], ..IceConfig::default() };
-    let role = if data.first().is_some_and(|b| b & 1 == 1) { Role::Controlling } else { Role::Controlled };
+    let config = IceConfig {
+        stun_servers: vec!["203.0.113.1:3478".parse().unwrap()],
+        ..IceConfig::default()
+    };
+    let role = if data.first().is_some_and(|b| b & 1 == 1) {
+        Role::Controlling
+    } else {
+        Role::Controlled
+    };
     let mut agent = IceAgent::new(config, role, 1);
     let local: SocketAddr = "192.0.2.1:5000".parse().unwrap();
     agent.add_host_address(now, local);
     agent.start_gathering(now);
     let remote_creds = Credentials::new("rmte", "remotepasswordremotepassword").unwrap();
     agent.set_remote_credentials(now, remote_creds.clone());
-    let _ = agent.add_remote_candidate(now, "candidate:1 1 udp 2122260223 198.51.100.2 6000 typ host".parse().unwrap());
+    let _ = agent.add_remote_candidate(
+        now,
+        "candidate:1 1 udp 2122260223 198.51.100.2 6000 typ host"
+            .parse()
+            .unwrap(),
+    );
     let ours = agent.local_credentials().clone();
 
     let mut t = now;
     for chunk in data.split(|b| *b == 0xff).take(64) {
-        let Some((&op, rest)) = chunk.split_first() else { continue };
-        let from = SocketAddr::new([198, 51, 100, 2 + (op >> 6)].into(), 6000 + u16::from(op & 3));
+        let Some((&op, rest)) = chunk.split_first() else {
+            continue;
+        };
+        let from = SocketAddr::new(
+            [198, 51, 100, 2 + (op >> 6)].into(),
+            6000 + u16::from(op & 3),
+        );
         match op % 4 {
             0 => {
                 let _ = agent.handle_receive(t, local, from, rest);
@@ -45,11 +64,22 @@ fuzz_target!(|data: &[u8]| {
                 let (class, pwd) = if request {
                     (Class::Request, ours.pwd.as_str())
                 } else {
-                    (if op & 8 == 0 { Class::SuccessResponse } else { Class::ErrorResponse }, remote_creds.pwd.as_str())
+                    (
+                        if op & 8 == 0 {
+                            Class::SuccessResponse
+                        } else {
+                            Class::ErrorResponse
+                        },
+                        remote_creds.pwd.as_str(),
+                    )
                 };
                 let mut buf = [0u8; 2048];
                 let tid = TransactionId([op; 12]);
-                let Ok(mut b) = MessageBuilder::new(&mut buf, MessageType::new(Method::BINDING, class), tid) else { continue };
+                let Ok(mut b) =
+                    MessageBuilder::new(&mut buf, MessageType::new(Method::BINDING, class), tid)
+                else {
+                    continue;
+                };
                 let mut attrs = rest;
                 while attrs.len() >= 3 {
                     let typ = u16::from_be_bytes([attrs[0], attrs[1]]);

@@ -1,6 +1,7 @@
 //! Arbitrary datagrams into a PeerConnection that has negotiated audio and a data channel
-//! and waits for the peer's DTLS ClientHello: ICE, the RFC 7983 demultiplexer, the DTLS
-//! server, SRTP and (after a handshake the fuzzer will not complete) SCTP all see the bytes.
+//! and, ICE connected, waits for the peer's DTLS ClientHello: ICE, the RFC 7983
+//! demultiplexer, the DTLS server, SRTP and (after a handshake the fuzzer will not complete)
+//! SCTP all see the bytes.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -8,12 +9,20 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use rtcweb::{Certificate, Direction, DtlsConfig, DtlsContext, MediaKind, PeerConnection, RtcConfiguration};
+use rtcweb::{
+    Certificate, Direction, DtlsConfig, DtlsContext, MediaKind, PeerConnection, RtcConfiguration,
+};
 
 fn context(n: u8) -> DtlsContext {
     let mut key = [n; 32];
     key[0] = 1;
-    let cert = Certificate::generate(&key, &[n; 16], SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000), Duration::from_secs(86_400)).unwrap();
+    let cert = Certificate::generate(
+        &key,
+        &[n; 16],
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        Duration::from_secs(86_400),
+    )
+    .unwrap();
     DtlsContext::new(DtlsConfig::default(), cert).unwrap()
 }
 
@@ -34,7 +43,8 @@ fuzz_target!(|data: &[u8]| {
     a.add_local_address(now, a_addr);
     b.add_local_address(now, b_addr);
     a.add_transceiver(MediaKind::Audio, Direction::SendRecv);
-    a.create_data_channel(now, "fuzz", &Default::default()).unwrap();
+    a.create_data_channel(now, "fuzz", &Default::default())
+        .unwrap();
     let offer = a.create_offer().unwrap();
     a.set_local_description(now, &offer).unwrap();
     b.set_remote_description(now, &offer).unwrap();
@@ -42,7 +52,36 @@ fuzz_target!(|data: &[u8]| {
     b.set_local_description(now, &answer).unwrap();
     a.set_remote_description(now, &answer).unwrap();
 
+    // ICE first (STUN only, B's DTLS is dropped): A creates its DTLS server once ICE gives it
+    // a route, and then waits for a ClientHello, which the fuzzer supplies.
     let mut t = now;
+    for _ in 0..200 {
+        if a.ice_connection_state() == rtcweb::IceConnectionState::Connected
+            || a.ice_connection_state() == rtcweb::IceConnectionState::Completed
+        {
+            break;
+        }
+        while let Some(x) = a.poll_transmit() {
+            b.handle_receive(t, x.destination, x.source, &x.payload);
+        }
+        while let Some(x) = b.poll_transmit() {
+            if x.payload.first().is_some_and(|b| *b < 4) {
+                a.handle_receive(t, x.destination, x.source, &x.payload);
+            }
+        }
+        t += Duration::from_millis(5);
+        for pc in [&mut a, &mut b] {
+            if pc.poll_timeout().is_some_and(|d| d <= t) {
+                pc.handle_timeout(t);
+            }
+        }
+    }
+    assert_eq!(
+        a.stats(t).transport.dtls_state,
+        "connecting",
+        "set-up: A's DTLS server is not waiting"
+    );
+    while a.poll_event().is_some() {}
     for chunk in data.split(|b| *b == 0xfe).take(64) {
         a.handle_receive(t, a_addr, b_addr, chunk);
         t += Duration::from_millis(10);

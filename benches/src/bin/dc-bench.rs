@@ -1,7 +1,7 @@
-//! `dc-bench MODE [--seconds S] [--pairs N]`: data-channel throughput, small-message rate
-//! and connection setup time of rtcweb, by the protocol of issue 9 (the same protocol runs
-//! with node-datachannel, pion and aiortc in `benches/peers/`; `benches/run-dc-bench.sh`
-//! runs them all side by side).
+//! `dc-bench MODE [--seconds S] [--pairs N] [--runtime per-peer|shared] [--dtls auto|1.2|1.3]`:
+//! data-channel throughput, small-message rate and connection setup time of rtcweb, by the
+//! protocol of issue 9 (the same protocol runs with node-datachannel, pion and aiortc in
+//! `benches/peers/`; `benches/run-dc-bench.sh` runs them all side by side).
 //!
 //! Two `rtcweb_tokio::RtcPeerConnection`s in one process talk over UDP on 127.0.0.1 (host
 //! candidates only), with non-trickle in-process signaling: A creates one reliable ordered
@@ -14,10 +14,17 @@
 //!   `SMALLMSG rtcweb <messages/s>`.
 //! - `setup`: `--pairs` (default 20) fresh pairs, each timed from `createOffer` until the
 //!   channel is open on both sides. Prints `SETUP rtcweb median_ms=<x> min_ms=<y>` plus the
-//!   maximum and the datagrams exchanged.
+//!   maximum and the datagrams exchanged (the round trips are counted by the test
+//!   `rtcweb/tests/hot_path.rs`, on a virtual clock).
 //!
 //! Every mode also prints `CPU rtcweb ...`: process CPU time (getrusage, user + system) over
 //! the measured interval, in cores and per unit of work.
+//!
+//! `--runtime per-peer` (the default) gives each peer its own one-thread tokio runtime, as
+//! two endpoints in two processes would have; `shared` puts both on one two-thread runtime.
+//! Either way the application's loops run in spawned tasks, as in an application. Each side
+//! prepares one DTLS context (`--dtls`: both versions, the default, or one) and shares it
+//! between its connections, as a server does.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -25,16 +32,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
-use rtcweb_tokio::rtcweb::{DataChannelInit, SessionDescription};
+use rtcweb_tokio::rtcweb::{
+    DataChannelInit, DtlsContext, PeerConnection, SessionDescription, VersionPolicy,
+};
 use rtcweb_tokio::{DataChannel, PeerConfig, PeerEvent, RtcPeerConnection};
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, watch};
 
-const USAGE: &str = "usage: dc-bench throughput|smallmsg|setup [--seconds S] [--pairs N]";
+const USAGE: &str = "usage: dc-bench throughput|smallmsg|setup [--seconds S] [--pairs N] \
+                     [--runtime per-peer|shared] [--dtls auto|1.2|1.3]";
 
 struct Args {
     mode: String,
     seconds: u64,
     pairs: usize,
+    per_peer: bool,
+    dtls: VersionPolicy,
 }
 
 fn args() -> Result<Args, String> {
@@ -44,13 +57,33 @@ fn args() -> Result<Args, String> {
         mode,
         seconds: 10,
         pairs: 20,
+        per_peer: true,
+        dtls: VersionPolicy::Auto,
     };
     while let Some(flag) = it.next() {
         let v = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
-        let n: u64 = v.parse().map_err(|_| format!("{flag}: bad number {v}"))?;
+        let num = || {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: bad number {v}"))
+        };
         match flag.as_str() {
-            "--seconds" => a.seconds = n.max(1),
-            "--pairs" => a.pairs = usize::try_from(n).unwrap_or(20).max(1),
+            "--seconds" => a.seconds = num()?.max(1),
+            "--pairs" => a.pairs = usize::try_from(num()?).unwrap_or(20).max(1),
+            "--runtime" => {
+                a.per_peer = match v.as_str() {
+                    "per-peer" => true,
+                    "shared" => false,
+                    _ => return Err(format!("--runtime: per-peer or shared\n{USAGE}")),
+                }
+            }
+            "--dtls" => {
+                a.dtls = match v.as_str() {
+                    "auto" => VersionPolicy::Auto,
+                    "1.2" => VersionPolicy::Dtls12,
+                    "1.3" => VersionPolicy::Dtls13,
+                    _ => return Err(format!("--dtls: auto, 1.2 or 1.3\n{USAGE}")),
+                }
+            }
             _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
         }
     }
@@ -71,6 +104,21 @@ fn cpu_time() -> Duration {
     }
 }
 
+/// Where each side runs and what it shares between its connections.
+struct Sides {
+    a: Handle,
+    b: Handle,
+    dtls_a: DtlsContext,
+    dtls_b: DtlsContext,
+}
+
+fn dtls_context(version: VersionPolicy) -> Result<DtlsContext, String> {
+    let certificate = rtcweb_tokio::net::generate_certificate().map_err(|e| e.to_string())?;
+    let mut config = PeerConnection::dtls_config();
+    config.version = version;
+    DtlsContext::new(config, certificate).map_err(|e| e.to_string())
+}
+
 /// One side: the connection, whether gathering is complete, and the channels the peer opens.
 struct Peer {
     pc: RtcPeerConnection,
@@ -78,34 +126,39 @@ struct Peer {
     incoming: mpsc::UnboundedReceiver<DataChannel>,
 }
 
-async fn peer() -> Result<Peer, String> {
+/// A connection on `runtime` (its driver and event task run there).
+async fn peer(runtime: &Handle, dtls: &DtlsContext) -> Result<Peer, String> {
     let config = PeerConfig {
-        bind: vec!["127.0.0.1:0".parse().map_err(|_| "address")?],
+        bind: vec![std::net::SocketAddr::from(([127, 0, 0, 1], 0))],
+        dtls_context: Some(dtls.clone()),
         ..PeerConfig::default()
     };
-    let (pc, mut events) = RtcPeerConnection::new(config)
-        .await
-        .map_err(|e| format!("new peer connection: {e}"))?;
-    let (gathered_tx, gathered) = watch::channel(false);
-    let (channels, incoming) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(e) = events.recv().await {
-            match e {
-                PeerEvent::IceCandidate(None) => {
-                    let _ = gathered_tx.send(true);
+    let made = runtime.spawn(async move {
+        let (pc, mut events) = RtcPeerConnection::new(config)
+            .await
+            .map_err(|e| format!("new peer connection: {e}"))?;
+        let (gathered_tx, gathered) = watch::channel(false);
+        let (channels, incoming) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(e) = events.recv().await {
+                match e {
+                    PeerEvent::IceCandidate(None) => {
+                        let _ = gathered_tx.send(true);
+                    }
+                    PeerEvent::DataChannel(dc) => {
+                        let _ = channels.send(dc);
+                    }
+                    _ => {}
                 }
-                PeerEvent::DataChannel(dc) => {
-                    let _ = channels.send(dc);
-                }
-                _ => {}
             }
-        }
+        });
+        Ok::<_, String>(Peer {
+            pc,
+            gathered,
+            incoming,
+        })
     });
-    Ok(Peer {
-        pc,
-        gathered,
-        incoming,
-    })
+    made.await.map_err(|e| e.to_string())?
 }
 
 /// The local description once gathering is complete (non-trickle).
@@ -126,8 +179,11 @@ async fn complete_description(p: &mut Peer, kind: &str) -> Result<SessionDescrip
 
 /// A new pair, connected: A's channel and B's incoming one, both open, and the time from
 /// `createOffer` until then.
-async fn connect() -> Result<(Peer, Peer, DataChannel, DataChannel, Duration), String> {
-    let (mut a, mut b) = (peer().await?, peer().await?);
+async fn connect(
+    sides: &Sides,
+) -> Result<(Peer, Peer, DataChannel, DataChannel, Duration), String> {
+    let mut a = peer(&sides.a, &sides.dtls_a).await?;
+    let mut b = peer(&sides.b, &sides.dtls_b).await?;
     let err = |e: rtcweb_tokio::Error| e.to_string();
     let dc =
         a.pc.create_data_channel("bench", &DataChannelInit::default())
@@ -156,16 +212,18 @@ async fn connect() -> Result<(Peer, Peer, DataChannel, DataChannel, Duration), S
 /// Sends `size`-byte messages for `seconds` with the given buffered-amount thresholds and
 /// returns (messages, bytes, seconds) counted at the receiver, and the CPU time used.
 async fn transfer(
+    sides: &Sides,
     size: usize,
     high: usize,
     low: usize,
     seconds: u64,
 ) -> Result<(u64, u64, f64, Duration), String> {
-    let (a, b, dc, remote, _) = connect().await?;
+    let (a, b, dc, remote, _) = connect(sides).await?;
     let received = Arc::new(AtomicU64::new(0));
     let messages = Arc::new(AtomicU64::new(0));
     let (r, m) = (received.clone(), messages.clone());
-    let reader = tokio::spawn(async move {
+    // The receiving application runs on B's side.
+    let reader = sides.b.spawn(async move {
         while let Some(msg) = remote.recv().await {
             r.fetch_add(msg.data.len() as u64, Ordering::Relaxed);
             m.fetch_add(1, Ordering::Relaxed);
@@ -196,11 +254,11 @@ async fn transfer(
     Ok((count, bytes, elapsed, cpu))
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args, sides: Sides) -> Result<(), String> {
     match args.mode.as_str() {
         "throughput" => {
             let (_, bytes, secs, cpu) =
-                transfer(64 * 1024, 1024 * 1024, 512 * 1024, args.seconds).await?;
+                transfer(&sides, 64 * 1024, 1024 * 1024, 512 * 1024, args.seconds).await?;
             let mbps = bytes as f64 * 8.0 / secs / 1e6;
             println!("THROUGHPUT rtcweb {mbps:.1}");
             println!(
@@ -211,7 +269,7 @@ async fn run(args: Args) -> Result<(), String> {
             );
         }
         "smallmsg" => {
-            let (count, _, secs, cpu) = transfer(100, 4096, 2048, args.seconds).await?;
+            let (count, _, secs, cpu) = transfer(&sides, 100, 4096, 2048, args.seconds).await?;
             println!("SMALLMSG rtcweb {:.0}", count as f64 / secs);
             println!(
                 "CPU rtcweb cores={:.2} cpu_s={:.2} wall_s={secs:.2} ns_per_message={:.0}",
@@ -225,7 +283,7 @@ async fn run(args: Args) -> Result<(), String> {
             let mut cpu_total = Duration::ZERO;
             for _ in 0..args.pairs {
                 let cpu0 = cpu_time();
-                let (a, b, _dc, _remote, setup) = connect().await?;
+                let (a, b, _dc, _remote, setup) = connect(&sides).await?;
                 cpu_total += cpu_time() - cpu0;
                 let sa = a.pc.stats().transport;
                 let sb = b.pc.stats().transport;
@@ -241,13 +299,21 @@ async fn run(args: Args) -> Result<(), String> {
             let datagrams = samples[samples.len() / 2].1;
             println!("SETUP rtcweb median_ms={median:.2} min_ms={min:.2} max_ms={max:.2}");
             println!(
-                "CPU rtcweb cpu_ms_per_pair={:.2} datagrams_per_pair={datagrams} (including new())",
+                "CPU rtcweb cpu_ms_per_pair={:.2} datagrams_per_pair={datagrams} (including new() and binding)",
                 ms(cpu_total) / args.pairs as f64
             );
         }
         other => return Err(format!("unknown mode {other}\n{USAGE}")),
     }
     Ok(())
+}
+
+fn runtime(threads: usize) -> Result<Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -258,14 +324,27 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("dc-bench: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
+    let result = (|| {
+        let (rt_a, rt_b) = if args.per_peer {
+            (runtime(1)?, Some(runtime(1)?))
+        } else {
+            (runtime(2)?, None)
+        };
+        let sides = Sides {
+            a: rt_a.handle().clone(),
+            b: rt_b.as_ref().map_or(rt_a.handle(), |r| r.handle()).clone(),
+            dtls_a: dtls_context(args.dtls)?,
+            dtls_b: dtls_context(args.dtls)?,
+        };
+        // The benchmark runs in a task like an application's (`block_on`'s thread is not a
+        // worker of the runtime).
+        rt_a.block_on(async {
+            tokio::spawn(run(args, sides))
+                .await
+                .unwrap_or_else(|e| Err(format!("benchmark task failed: {e}")))
+        })
+    })();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dc-bench: {e}");

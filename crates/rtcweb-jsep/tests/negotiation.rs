@@ -993,3 +993,21 @@ fn remote_reoffers_must_keep_the_negotiated_sections() {
     b.set_remote_description(Description::new(SdpType::Offer, reoffer.to_sdp()))
         .unwrap();
 }
+
+#[test]
+fn answers_to_subsequent_offers_keep_the_dtls_role() {
+    // RFC 8842 5.5: Chromium refuses ("Failed to set SSL role") an answer that swaps roles.
+    let (mut a, mut b) = (peer(1), peer(2));
+    a.add_data_channel();
+    exchange(&mut a, &mut b);
+    let role = |j: &Jsep| j.negotiated().unwrap().media[0].dtls_role;
+    assert_eq!((role(&a), role(&b)), (DtlsRole::Server, DtlsRole::Client));
+    // Now the first answerer offers (actpass), keeping the data section it accepted; the
+    // first offerer, the DTLS server, answers.
+    b.add_transceiver(TransceiverInit::new(MediaKind::Audio, Direction::SendRecv));
+    let (_, ans) = exchange(&mut b, &mut a);
+    let parsed = SessionDescription::parse(&ans).unwrap();
+    assert!(parsed.media.iter().all(|m| m.setup == Some(Setup::Passive)));
+    assert!(parsed.media.iter().all(|m| !m.is_rejected()));
+    assert_eq!((role(&a), role(&b)), (DtlsRole::Server, DtlsRole::Client));
+}

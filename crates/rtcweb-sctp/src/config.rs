@@ -5,11 +5,16 @@ use crate::Error;
 /// The DTLS role of this side (from `a=setup`), which decides who starts the SCTP handshake
 /// and which stream ids we pick (RFC 8832 section 6: the DTLS client uses even ids, the
 /// server odd ones).
+///
+/// Either side may send INIT, and peers differ in who does: when the peer's INIT crosses
+/// ours, it is answered as RFC 9260 section 5.2.1 says, and one association results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// DTLS client: sends the SCTP INIT, uses even stream ids.
+    /// DTLS client: sends the SCTP INIT (and answers the peer's, if it sends one too), uses
+    /// even stream ids.
     Client,
-    /// DTLS server: answers the INIT, uses odd stream ids.
+    /// DTLS server: answers the INIT (or also sends one, with
+    /// [`SctpConfig::server_initiates`]), uses odd stream ids.
     Server,
 }
 
@@ -44,6 +49,12 @@ pub struct SctpConfig {
     pub receive_window: usize,
     /// Streams announced in INIT (both directions); bounds the channels. Default 65535.
     pub max_streams: u16,
+    /// Whether the DTLS server sends INIT too rather than only waiting for the client's.
+    /// Chromium, aiortc and pion do; it is what a peer needs that waits as DTLS client
+    /// because it chooses the initiator by its ICE role (werift answering an offer). The
+    /// crossing INITs are resolved as for the client. Stream ids still follow the DTLS role.
+    /// Default `false`.
+    pub server_initiates: bool,
 }
 
 impl Default for SctpConfig {
@@ -57,6 +68,7 @@ impl Default for SctpConfig {
             send_buffer_limit: 16 * 1024 * 1024,
             receive_window: 1024 * 1024,
             max_streams: u16::MAX,
+            server_initiates: false,
         }
     }
 }

@@ -546,3 +546,27 @@ fn crc32c_for_test(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// The `sctp_handshake` fuzz target's find: rtc-sctp steps from one error cause to the next
+/// without the padding, so an odd-length cause followed by padded, valid causes made it read
+/// a 23 816-byte cause where the padding was, and slice out of bounds. Dropped before the
+/// engine; the association carries on.
+#[test]
+fn error_causes_the_engine_would_misread_are_dropped() {
+    let (mut p, id) = open_pair(ChannelOptions::new("after"));
+    p.b.send_text(p.now, id, "tag").unwrap();
+    let pk = p.b.poll_transmit(p.now).unwrap();
+    for kind in [0x06, 0x09] {
+        let mut packet = pk[..8].to_vec(); // ports and a's verification tag
+        packet.extend_from_slice(&[0; 4]);
+        packet.extend_from_slice(&[kind, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
+        packet.extend_from_slice(&[0x08, 0, 0, 4, 0, 1, 0, 4]);
+        let crc = crc32c_for_test(&packet);
+        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+        p.a.handle_input(p.now, &packet);
+        assert_eq!(p.a.state(), TransportState::Connected, "chunk type {kind}");
+    }
+    p.a.handle_input(p.now, &pk);
+    assert!(p.run_until(|p| messages(&p.a_events, id).len() == 1));
+    assert_eq!(p.a.state(), TransportState::Connected);
+}

@@ -157,6 +157,12 @@ impl DataChannel {
         out
     }
 
+    /// Like `with`, for calls that produce nothing to send: the driver is not woken (a
+    /// sender polling `bufferedAmount` per message would otherwise wake it per message).
+    fn peek<T>(&self, f: impl FnOnce(&mut rtcweb::PeerConnection) -> T) -> T {
+        f(&mut self.guard.0.lock().pc)
+    }
+
     /// Sends a text message now; `Err(Rtc(Sctp(WouldBlock)))` when the send buffer is full.
     pub fn try_send_text(&self, text: &str) -> Result<(), Error> {
         Ok(self.with(|pc, now| pc.send_text(now, self.id, text))?)
@@ -205,7 +211,7 @@ impl DataChannel {
 
     /// `bufferedAmount`.
     pub fn buffered_amount(&self) -> usize {
-        self.with(|pc, _| pc.buffered_amount(self.id))
+        self.peek(|pc| pc.buffered_amount(self.id))
     }
 
     /// `bufferedAmountLowThreshold`.
@@ -213,7 +219,7 @@ impl DataChannel {
         if let Ok(mut t) = self.threshold.lock() {
             *t = threshold;
         }
-        let _ = self.with(|pc, _| pc.set_buffered_amount_low_threshold(self.id, threshold));
+        let _ = self.peek(|pc| pc.set_buffered_amount_low_threshold(self.id, threshold));
     }
 
     /// Waits until `bufferedAmount` is at or below `threshold`.

@@ -26,6 +26,7 @@ mod io;
 pub mod net;
 mod peer;
 pub mod signaling;
+mod udp;
 
 pub use channel::{ChannelState, DataChannel, Message};
 pub use error::Error;

@@ -66,6 +66,21 @@ pub enum PeerEvent {
         /// The plain packet.
         packet: Vec<u8>,
     },
+    /// A whole received frame (`rtcweb::MediaMode::Session`).
+    Frame {
+        /// The transceiver that receives it.
+        transceiver: TransceiverId,
+        /// The frame.
+        frame: rtcweb::Frame,
+    },
+    /// The peer asks for a key frame of what a transceiver sends
+    /// (`rtcweb::MediaMode::Session`).
+    KeyframeRequest {
+        /// The sending transceiver.
+        transceiver: TransceiverId,
+        /// PLI or FIR.
+        kind: rtcweb::KeyframeRequest,
+    },
 }
 
 /// The application's event stream. Dropping it is fine: events are then discarded.
@@ -99,7 +114,18 @@ pub struct PeerConfig {
     /// Accept TURN-over-TLS servers with a certificate signed by these roots (DER), in
     /// addition to the web PKI roots.
     pub extra_tls_roots: Vec<Vec<u8>>,
+    /// A DTLS context shared by many connections (its certificate replaces `certificate`):
+    /// preparing one costs about a millisecond of CPU, and it chooses the DTLS versions.
+    /// Prepare it with `rtcweb::DtlsContext::new(rtcweb::PeerConnection::dtls_config(),
+    /// certificate)`. `None`: each connection prepares its own.
+    pub dtls_context: Option<rtcweb::DtlsContext>,
+    /// Raw RTP or an RTP session with frames (`rtcweb::MediaMode`). The wall clock for
+    /// sender reports is read here when it is `None`.
+    pub media: rtcweb::MediaConfig,
 }
+
+/// Datagrams sent per turn of the driver before it reads what arrived meanwhile.
+const SEND_BATCH: usize = 128;
 
 /// Events queued for the application before the oldest are dropped.
 const EVENT_QUEUE: usize = 4096;
@@ -166,13 +192,22 @@ impl RtcPeerConnection {
     /// Binds sockets, resolves ICE server names and starts the driver task. Returns the
     /// handle and the event stream.
     pub async fn new(config: PeerConfig) -> Result<(Self, Events), Error> {
-        let certificate = match config.certificate {
-            Some(c) => c,
-            None => net::generate_certificate()?,
+        let certificate = match (&config.dtls_context, config.certificate) {
+            (Some(shared), _) => shared.certificate().clone(),
+            (None, Some(c)) => c,
+            (None, None) => net::generate_certificate()?,
         };
         let mut rtc = RtcConfiguration::new(certificate, net::os_seed());
+        rtc.dtls_context = config.dtls_context;
         rtc.ice_servers = config.ice_servers;
         rtc.ice_lite = config.ice_lite;
+        rtc.media = config.media;
+        if rtc.media.wall_clock.is_none() {
+            let since_epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            rtc.media.wall_clock = Some((Instant::now(), since_epoch));
+        }
         if config.relay_only {
             rtc.ice_transport_policy = rtcweb::IceTransportPolicy::Relay;
         }
@@ -313,6 +348,29 @@ impl RtcPeerConnection {
         Ok(self.with(|pc, now| pc.write_rtcp(now, packet))?)
     }
 
+    /// Sends one encoded frame on a transceiver (`rtcweb::MediaMode::Session`; see
+    /// `rtcweb::PeerConnection::write_frame`).
+    pub fn write_frame(
+        &self,
+        transceiver: TransceiverId,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        Ok(self
+            .with(|pc, now| pc.write_frame(now, transceiver, payload_type, rtp_timestamp, frame))?)
+    }
+
+    /// Asks the peer for a key frame of what a transceiver receives; whether a request
+    /// went out (they are rate limited).
+    pub fn request_keyframe(
+        &self,
+        transceiver: TransceiverId,
+        kind: rtcweb::KeyframeRequest,
+    ) -> Result<bool, Error> {
+        Ok(self.with(|pc, now| pc.request_keyframe(now, transceiver, kind))?)
+    }
+
     /// The local description (with the candidates gathered so far).
     pub fn local_description(&self) -> Option<String> {
         self.with(|pc, _| pc.local_description_sdp())
@@ -395,6 +453,7 @@ async fn drive(
 ) {
     let mdns = Arc::new(net::MdnsResolver::new());
     let mut closing_since: Option<Instant> = None;
+    let mut buf = vec![0u8; crate::io::MAX_DATAGRAM];
     loop {
         let (transmits, deadline, done) = {
             let mut inner = shared.lock();
@@ -405,6 +464,9 @@ async fn drive(
             let mut out = Vec::new();
             while let Some(t) = inner.pc.poll_transmit() {
                 out.push(t);
+                if out.len() == SEND_BATCH {
+                    break;
+                }
             }
             // Closed (by `close()` or because every handle is gone): nothing more will
             // happen. Handles that remain see a closed connection.
@@ -418,8 +480,17 @@ async fn drive(
             }
             (out, inner.pc.poll_timeout(), closed)
         };
-        for t in transmits {
-            sockets.send(t).await;
+        let more = transmits.len() == SEND_BATCH;
+        sockets.send_all(transmits).await;
+        if more {
+            // More to send: first take in what arrived meanwhile (acknowledgements open the
+            // window, and the peer should not wait for them behind our whole burst).
+            let mut inner = shared.lock();
+            let now = Instant::now();
+            sockets.recv_udp(&mut buf, |local, remote, d| {
+                inner.pc.handle_receive(now, local, remote, d);
+            });
+            continue;
         }
         if done {
             // Give TURN deallocation a moment to leave, then stop.
@@ -430,6 +501,13 @@ async fn drive(
         }
         let sleep_until = deadline.map(tokio::time::Instant::from_std);
         tokio::select! {
+            () = crate::io::udp_readable(sockets.udp()) => {
+                let mut inner = shared.lock();
+                let now = Instant::now();
+                sockets.recv_udp(&mut buf, |local, remote, d| {
+                    inner.pc.handle_receive(now, local, remote, d);
+                });
+            }
             received = incoming.recv() => {
                 let Some(r) = received else { break };
                 let mut inner = shared.lock();
@@ -488,6 +566,10 @@ fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::Mdns
                 packet,
             }),
             Event::Rtcp { packet } => Some(PeerEvent::Rtcp { packet }),
+            Event::Frame { transceiver, frame } => Some(PeerEvent::Frame { transceiver, frame }),
+            Event::KeyframeRequest { transceiver, kind } => {
+                Some(PeerEvent::KeyframeRequest { transceiver, kind })
+            }
             Event::ResolveMdns(name) => {
                 let (shared, mdns) = (shared.clone(), mdns.clone());
                 tokio::spawn(async move {

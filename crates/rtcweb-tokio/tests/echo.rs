@@ -49,7 +49,11 @@ async fn closing_the_connection_ends_every_channel_reader() {
     let (a, b, ea, mut eb, dc) = pair().await;
     tokio::spawn(forward_candidates(ea, b.clone()));
     let remote = loop {
-        match tokio::time::timeout(Duration::from_secs(10), eb.recv()).await.unwrap().unwrap() {
+        match tokio::time::timeout(Duration::from_secs(10), eb.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
             PeerEvent::DataChannel(dc) => break dc,
             PeerEvent::IceCandidate(Some(c)) => a.add_ice_candidate(&c).unwrap(),
             _ => {}

@@ -46,15 +46,55 @@ async fn incoming_channel(events: &mut mpsc::Receiver<PeerEvent>) -> DataChannel
     .expect("no incoming data channel")
 }
 
+async fn open(dc: &DataChannel) {
+    tokio::time::timeout(T, dc.wait_open())
+        .await
+        .expect("channel did not open in time")
+        .unwrap();
+}
+
 async fn recv_text(dc: &DataChannel) -> String {
     let m = tokio::time::timeout(T, dc.recv()).await.unwrap().unwrap();
     m.text().unwrap().to_owned()
 }
 
+/// In-memory signaling where each side's first message (its offer) is held until the other
+/// side wants to send its own: the two offers cross, as in real glare, on any scheduling.
+struct Crossing {
+    inner: memory::MemorySignaling,
+    both_sent: std::sync::Arc<tokio::sync::Barrier>,
+    sent: bool,
+}
+
+impl Signaling for Crossing {
+    async fn send(&mut self, m: rtcweb::SignalingMessage) -> Result<(), rtcweb_tokio::Error> {
+        if !self.sent {
+            self.sent = true;
+            self.both_sent.wait().await;
+        }
+        self.inner.send(m).await
+    }
+
+    async fn recv(&mut self) -> Result<Option<rtcweb::SignalingMessage>, rtcweb_tokio::Error> {
+        self.inner.recv().await
+    }
+}
+
+fn crossing_pair() -> (Crossing, Crossing) {
+    let (a, b) = memory::pair();
+    let both_sent = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let end = |inner| Crossing {
+        inner,
+        both_sent: both_sent.clone(),
+        sent: false,
+    };
+    (end(a), end(b))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glare_over_memory_is_resolved_by_the_polite_peer() {
     init_tracing();
-    let (sig_a, sig_b) = memory::pair();
+    let (sig_a, sig_b) = crossing_pair();
     let (a, ea) = peer().await;
     let (b, eb) = peer().await;
     // Both want a channel before any negotiation: both offer at once.
@@ -70,8 +110,8 @@ async fn glare_over_memory_is_resolved_by_the_polite_peer() {
         PerfectNegotiation::spawn(b.clone(), eb, sig_b, NegotiationOptions::polite());
     a.connected(T).await.unwrap();
     b.connected(T).await.unwrap();
-    from_a.wait_open().await.unwrap();
-    from_b.wait_open().await.unwrap();
+    open(&from_a).await;
+    open(&from_b).await;
     let (sa, sb) = (na.stats(), nb.stats());
     // Each sent an offer; the impolite one ignored the polite one's, which rolled back.
     assert_eq!((sa.offers_sent, sb.offers_sent), (1, 1), "{sa:?} {sb:?}");
@@ -133,7 +173,7 @@ async fn copy_paste_lines_connect_without_trickle() {
         PerfectNegotiation::spawn(a.clone(), ea, a_side, NegotiationOptions::impolite());
     let (nb, mut app_b) =
         PerfectNegotiation::spawn(b.clone(), eb, b_side, NegotiationOptions::polite());
-    chat.wait_open().await.unwrap();
+    open(&chat).await;
     let at_b = incoming_channel(&mut app_b).await;
     chat.send_text("pasted").await.unwrap();
     assert_eq!(recv_text(&at_b).await, "pasted");
@@ -240,7 +280,7 @@ async fn websocket_room_full_mesh_on_loopback() {
     }
     assert_eq!(members[2].room.participants().len(), 2);
     // Everyone gets a chat channel to each of the two others, and a line over each.
-    let mut open: Vec<HashMap<String, DataChannel>> = Vec::new();
+    let mut mesh: Vec<HashMap<String, DataChannel>> = Vec::new();
     for m in &mut members {
         let mut by_name = HashMap::new();
         while by_name.len() < 2 {
@@ -250,15 +290,15 @@ async fn websocket_room_full_mesh_on_loopback() {
                 .unwrap();
             by_name.insert(name, dc);
         }
-        open.push(by_name);
+        mesh.push(by_name);
     }
-    for (m, channels) in members.iter().zip(&open) {
+    for (m, channels) in members.iter().zip(&mesh) {
         for dc in channels.values() {
-            dc.wait_open().await.unwrap();
+            open(dc).await;
             dc.send_text(&format!("hi from {}", m.name)).await.unwrap();
         }
     }
-    for (m, channels) in members.iter().zip(&open) {
+    for (m, channels) in members.iter().zip(&mesh) {
         for (from, dc) in channels {
             assert_eq!(
                 recv_text(dc).await,
@@ -290,7 +330,7 @@ async fn websocket_room_full_mesh_on_loopback() {
             .unwrap();
         assert_eq!(who, "carol");
     }
-    for channels in &open[..2] {
+    for channels in &mesh[..2] {
         let dc = &channels["carol"];
         tokio::time::timeout(T, async {
             while dc.state() != rtcweb_tokio::ChannelState::Closed {
@@ -369,7 +409,7 @@ async fn post_offer_echo_on_loopback() {
         OfferClient::new(&url),
         NegotiationOptions::impolite(),
     );
-    dc.wait_open().await.unwrap();
+    open(&dc).await;
     dc.send_text("ping").await.unwrap();
     assert_eq!(recv_text(&dc).await, "ping");
     let s = n.stats();
@@ -455,7 +495,7 @@ async fn whip_with_trickle_patch_and_delete_on_loopback() {
     assert!(client.trickle());
     let (n, _app) =
         PerfectNegotiation::spawn(pc.clone(), ev, client, NegotiationOptions::impolite());
-    dc.wait_open().await.unwrap();
+    open(&dc).await;
     dc.send_text("whip").await.unwrap();
     assert_eq!(recv_text(&dc).await, "whip");
     // Our candidates reached the server only by PATCH: the offer was sent before gathering.
@@ -472,4 +512,28 @@ async fn whip_with_trickle_patch_and_delete_on_loopback() {
         server_pc.connection_state(),
         rtcweb::PeerConnectionState::Closed
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_channel_added_after_connecting_renegotiates_and_opens() {
+    init_tracing();
+    let (sig_a, sig_b) = memory::pair();
+    let (a, ea) = peer().await;
+    let (b, eb) = peer().await;
+    // Media only at first: DTLS comes up without an m=application section.
+    a.add_transceiver(MediaKind::Audio, Direction::SendRecv);
+    let (na, mut app_a) =
+        PerfectNegotiation::spawn(a.clone(), ea, sig_a, NegotiationOptions::impolite());
+    let (nb, _app_b) =
+        PerfectNegotiation::spawn(b.clone(), eb, sig_b, NegotiationOptions::polite());
+    a.connected(T).await.unwrap();
+    b.connected(T).await.unwrap();
+    // The polite side adds the first data channel: a second offer/answer adds the section
+    // and SCTP starts over the DTLS association that is already up.
+    let late = b.create_data_channel("late", &Default::default()).unwrap();
+    open(&late).await;
+    late.send_text("after renegotiation").await.unwrap();
+    let at_a = incoming_channel(&mut app_a).await;
+    assert_eq!(recv_text(&at_a).await, "after renegotiation");
+    assert_eq!((na.stats().offers_sent, nb.stats().offers_sent), (1, 1));
 }

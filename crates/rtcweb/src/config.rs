@@ -212,9 +212,56 @@ pub struct RtcConfiguration {
     pub seed: u64,
     /// A DTLS context to share between connections. Preparing one runs the crypto
     /// provider's self-tests (about a millisecond), so a server making many connections
-    /// prepares it once ([`rtcweb_dtls::DtlsContext::new`] with `certificate`) and clones it
-    /// here. `None`: each connection prepares its own.
+    /// prepares it once ([`rtcweb_dtls::DtlsContext::new`] with `certificate` and
+    /// [`crate::PeerConnection::dtls_config`]) and clones it here. `None`: each connection
+    /// prepares its own.
     pub dtls_context: Option<rtcweb_dtls::DtlsContext>,
+    /// How RTP media is handled: raw packets, or an RTP session with frames, RTCP, NACK/RTX
+    /// and congestion control feedback.
+    pub media: MediaConfig,
+}
+
+/// Whether the connection runs an RTP session or hands RTP packets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MediaMode {
+    /// Plain RTP packets in and out ([`crate::Event::Rtp`], [`crate::PeerConnection::write_rtp`]):
+    /// the application does RTCP, retransmission and packetization itself (a forwarding
+    /// server, an echo). The default, as it changes nothing on the wire.
+    #[default]
+    Raw,
+    /// An RTP session (`rtcweb-rtp`) per transport: whole frames in and out
+    /// ([`crate::PeerConnection::write_frame`], [`crate::Event::Frame`]), sender and receiver
+    /// reports, NACK and RTX both ways, PLI/FIR, transport-wide CC sequence numbers and
+    /// feedback, and `inbound-rtp`/`outbound-rtp` statistics. The codecs offered and
+    /// answered are the ones it packetizes: Opus, VP8, VP9, H.264 (packetization mode 1) and
+    /// AV1, video with RTX.
+    Session,
+}
+
+/// Media settings of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// Raw packets or an RTP session.
+    pub mode: MediaMode,
+    /// Transport-wide congestion control (session mode): sequence numbers on what we send
+    /// and feedback on what we receive, when the peer negotiated the header extension. Off
+    /// only to compare a sender's bandwidth estimate without our feedback.
+    pub transport_cc: bool,
+    /// The wall-clock time at one instant, as `(instant, time since the Unix epoch)`, for
+    /// the NTP timestamps of sender reports (the driver reads both clocks; this crate never
+    /// does). `None`: NTP time counts from the connection's first media negotiation, which
+    /// RTT measurement does not mind but lip sync across connections does.
+    pub wall_clock: Option<(std::time::Instant, std::time::Duration)>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            mode: MediaMode::Raw,
+            transport_cc: true,
+            wall_clock: None,
+        }
+    }
 }
 
 impl RtcConfiguration {
@@ -228,6 +275,7 @@ impl RtcConfiguration {
             ice_lite: false,
             seed,
             dtls_context: None,
+            media: MediaConfig::default(),
         }
     }
 

@@ -15,6 +15,12 @@ use crate::pc::PeerConnection;
 
 pub use rtcweb_sctp::{ChannelState as DataChannelState, Priority, Reliability};
 
+/// SCTP packets encrypted per drain. A window of data (hundreds of packets once the
+/// congestion window has grown) goes out in batches, each sent before the next is encrypted,
+/// so the peer starts on the first while we work on the next and acknowledgements that
+/// arrive meanwhile are seen early, instead of one long burst each way.
+const FLUSH_BATCH: usize = 64;
+
 /// A data channel handle, stable from `createDataChannel` on (the SCTP stream id is only
 /// known once the DTLS role is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,6 +115,9 @@ pub(crate) struct DataState {
     by_stream: HashMap<ChannelId, DataChannelId>,
     /// `a=max-message-size` and ports from the negotiation.
     pub(crate) sctp_params: Option<rtcweb_jsep::NegotiatedSctp>,
+    /// Set by a send: SCTP holds new data that is packetized (and encrypted) when the owner
+    /// next polls, so that messages sent in a burst share packets and records.
+    pub(crate) flush_at: Option<Instant>,
 }
 
 impl DataState {
@@ -187,8 +196,18 @@ impl PeerConnection {
             .as_mut()
             .ok_or(Error::InvalidState("data channel not open"))?;
         sctp.send(now, stream, kind, data)?;
-        self.drain_sctp(now);
+        // Packetized on the next poll (see `flush_data`), not per message.
+        self.data.flush_at.get_or_insert(now);
         Ok(())
+    }
+
+    /// Packetizes what sends left in SCTP. Called when the owner polls with nothing else
+    /// queued; `poll_timeout` says "now" while such data waits.
+    pub(crate) fn flush_data(&mut self) {
+        if let Some(now) = self.data.flush_at {
+            self.drain_sctp(now);
+            self.update_state();
+        }
     }
 
     /// `bufferedAmount`.
@@ -290,27 +309,32 @@ impl PeerConnection {
         }
     }
 
-    /// Moves SCTP packets into DTLS and SCTP events to the owner.
+    /// Moves SCTP events to the owner and up to [`FLUSH_BATCH`] SCTP packets into DTLS; when
+    /// SCTP may hold more, the rest follows on the next poll (`flush_at` stays set).
     pub(crate) fn drain_sctp(&mut self, now: Instant) {
-        let Some(sctp) = self.data.sctp.as_mut() else {
-            return;
-        };
-        let mut packets = Vec::new();
-        while let Some(p) = sctp.poll_transmit(now) {
-            packets.push(p);
-        }
-        let mut events = Vec::new();
-        while let Some(e) = sctp.poll_event() {
-            events.push(e);
-        }
-        if let Some(dtls) = self.dtls.as_mut() {
-            for p in packets {
-                if let Err(e) = dtls.send(&p) {
-                    debug!(error = %e, "SCTP packet not sent over DTLS");
-                }
+        self.data.flush_at = None;
+        // Each packet's record leaves DTLS before the next goes in: a window of packets at
+        // once would overflow the endpoint's bounded transmit queue.
+        let mut packets = 0;
+        while let Some(p) = self.data.sctp.as_mut().and_then(|s| s.poll_transmit(now)) {
+            packets += 1;
+            if packets == FLUSH_BATCH {
+                self.data.flush_at = Some(now);
+            }
+            let Some(dtls) = self.dtls.as_mut() else {
+                continue;
+            };
+            if let Err(e) = dtls.send(&p) {
+                debug!(error = %e, "SCTP packet not sent over DTLS");
+            }
+            while let Some(d) = self.dtls.as_mut().and_then(|d| d.poll_transmit()) {
+                self.send_app(now, d);
+            }
+            if packets == FLUSH_BATCH {
+                break;
             }
         }
-        for e in events {
+        while let Some(e) = self.data.sctp.as_mut().and_then(|s| s.poll_event()) {
             self.on_sctp_event(e);
         }
         self.drain_dtls(now);
@@ -346,7 +370,8 @@ impl PeerConnection {
             } => {
                 if let Some(id) = handle_of(&mut self.data, stream) {
                     let binary = message.kind == MessageKind::Binary;
-                    let data = message.data.to_vec();
+                    // Without a copy when the engine handed over the only reference.
+                    let data = Vec::from(message.data);
                     self.push_event(Event::DataChannel(DataChannelEvent::Message {
                         id,
                         data,

@@ -28,6 +28,10 @@ pub enum Error {
     /// SRTP failed.
     #[error("SRTP: {0}")]
     Srtp(#[from] rtcweb_srtp::Error),
+    /// An RTP session call failed: an unknown payload type, a frame the codec's packetizer
+    /// refuses, a malformed packet given to `write_rtp`.
+    #[error("RTP: {0}")]
+    Rtp(#[from] rtcweb_rtp::Error),
     /// A data channel call failed (`WouldBlock` when the send buffer is full,
     /// `MessageTooLarge` above the peer's max-message-size, ...).
     #[error("data channel: {0}")]

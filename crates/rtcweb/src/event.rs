@@ -74,6 +74,32 @@ pub enum Event {
         /// The plain RTCP packet.
         packet: Vec<u8>,
     },
+    /// A whole frame arrived on a transceiver ([`crate::MediaMode::Session`]): reassembled,
+    /// in decode order, after NACK/RTX had its chance (a frame that could not be repaired is
+    /// dropped and a key frame asked for).
+    Frame {
+        /// The transceiver that receives it.
+        transceiver: TransceiverId,
+        /// The frame: payload type, RTP timestamp, key frame flag, resolution (VP8/VP9 key
+        /// frames) and the encoded bytes.
+        frame: rtcweb_rtp::frame::Frame,
+    },
+    /// The peer asks for a key frame of what a transceiver sends (PLI or FIR,
+    /// [`crate::MediaMode::Session`]): the encoder should make one.
+    KeyframeRequest {
+        /// The sending transceiver.
+        transceiver: TransceiverId,
+        /// PLI or FIR.
+        kind: rtcweb_rtp::session::KeyframeRequest,
+    },
+    /// Transport-wide CC feedback on what we sent, matched with the send times
+    /// ([`crate::MediaMode::Session`]): the input of a bandwidth estimator.
+    TransportFeedback(Vec<rtcweb_rtp::session::PacketFeedback>),
+    /// The peer's receiver-side bandwidth estimate (REMB).
+    Remb {
+        /// Bits per second.
+        bitrate: u64,
+    },
     /// A data channel event.
     DataChannel(crate::data_channel::DataChannelEvent),
     /// A remote candidate uses this mDNS name: resolve it and call

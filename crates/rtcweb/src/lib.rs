@@ -10,6 +10,14 @@
 //! [`PeerConnection::add_ice_candidate`], [`PeerConnection::add_transceiver`], and events
 //! from [`PeerConnection::poll_event`]. Signaling messages are plain data ([`signaling`]),
 //! JSON-compatible with the browser's.
+//!
+//! Media comes in two modes ([`MediaConfig::mode`]): [`MediaMode::Raw`] hands SRTP-decrypted
+//! RTP and RTCP packets to the application ([`Event::Rtp`], [`PeerConnection::write_rtp`]);
+//! [`MediaMode::Session`] puts an RTP session (`rtcweb-rtp`) behind the connection, built
+//! from each negotiation: whole frames out and in ([`PeerConnection::write_frame`],
+//! [`Event::Frame`]), key frame requests ([`PeerConnection::request_keyframe`],
+//! [`Event::KeyframeRequest`]), NACK/RTX, sender and receiver reports, transport-wide CC
+//! feedback, and `inbound-rtp`/`outbound-rtp` in [`PeerConnection::stats`].
 
 mod config;
 mod data_channel;
@@ -17,13 +25,14 @@ mod data_channel;
 mod demux;
 mod error;
 mod event;
+mod media_stats;
 mod pc;
 pub mod signaling;
 mod stats;
 
 pub use config::{
-    IceCredential, IceServer, IceServerUrl, IceTransportPolicy, RtcConfiguration, Scheme,
-    UrlTransport,
+    IceCredential, IceServer, IceServerUrl, IceTransportPolicy, MediaConfig, MediaMode,
+    RtcConfiguration, Scheme, UrlTransport,
 };
 pub use data_channel::{
     DataChannelEvent, DataChannelId, DataChannelInit, DataChannelState, Priority, Reliability,
@@ -34,9 +43,17 @@ pub use event::{
     Event, GatheringState, IceConnectionState, PeerConnectionState, Protocol, SignalingState,
     TransceiverId, Transmit,
 };
+pub use media_stats::{
+    InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
+};
 pub use pc::PeerConnection;
-pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext};
+pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, VersionPolicy};
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
 pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};
+/// The RTP layer (`rtcweb-rtp`): codecs' key frame helpers, the frame type, the session's
+/// event types.
+pub use rtcweb_rtp as rtp;
+pub use rtcweb_rtp::frame::Frame;
+pub use rtcweb_rtp::session::{KeyframeRequest, PacketFeedback};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};
 pub use stats::{CandidatePairStats, DataChannelStats, StatsReport, TransportStats};

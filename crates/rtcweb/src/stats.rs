@@ -80,6 +80,14 @@ pub struct StatsReport {
     pub data_channels: Vec<DataChannelStats>,
     /// SRTP packets refused (authentication, replay), from the SRTP layer's counters.
     pub srtp_errors: u64,
+    /// `inbound-rtp`: the remote streams we receive ([`crate::MediaMode::Session`]).
+    pub inbound_rtp: Vec<crate::media_stats::InboundRtpStats>,
+    /// `outbound-rtp`: the streams we send ([`crate::MediaMode::Session`]).
+    pub outbound_rtp: Vec<crate::media_stats::OutboundRtpStats>,
+    /// `remote-inbound-rtp`: the peer's receiver reports on our streams.
+    pub remote_inbound_rtp: Vec<crate::media_stats::RemoteInboundRtpStats>,
+    /// `remote-outbound-rtp`: the peer's sender reports on its streams.
+    pub remote_outbound_rtp: Vec<crate::media_stats::RemoteOutboundRtpStats>,
 }
 
 impl StatsReport {
@@ -146,6 +154,7 @@ impl PeerConnection {
             }
         }
         let srtp_errors = self.srtp.as_ref().map_or(0, |s| s.stats().errors());
+        let rtp = self.rtp_stream_stats();
         StatsReport {
             transport: TransportStats {
                 bytes_sent: self.stats.bytes_sent,
@@ -160,6 +169,10 @@ impl PeerConnection {
             candidate_pairs,
             data_channels,
             srtp_errors,
+            inbound_rtp: rtp.inbound,
+            outbound_rtp: rtp.outbound,
+            remote_inbound_rtp: rtp.remote_inbound,
+            remote_outbound_rtp: rtp.remote_outbound,
         }
     }
 

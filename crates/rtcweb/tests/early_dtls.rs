@@ -10,7 +10,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use rtcweb::{Certificate, PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription};
+use rtcweb::{
+    Certificate, PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription,
+};
 use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, Fingerprint};
 use rtcweb_ice::{Credentials, IceAgent, IceConfig, PairState, Received, Role};
 use rtcweb_netsim::{Datagram, Endpoint, LinkParams, Network, Node, Simulation};
@@ -124,14 +126,16 @@ impl Endpoint for EagerAnswerer {
 
 #[test]
 fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
     let start = Instant::now();
     let mut net = Network::new(start, 5);
     let inet = net.internet();
     let a_host = net.add_host("a", inet, &[A.parse::<SocketAddr>().unwrap().ip()]);
     let b_host = net.add_host("b", inet, &[B.parse::<SocketAddr>().unwrap().ip()]);
     for h in [a_host, b_host] {
-        net.set_link(Node::Host(h), LinkParams::with_latency(Duration::from_millis(5)));
+        net.set_link(
+            Node::Host(h),
+            LinkParams::with_latency(Duration::from_millis(5)),
+        );
     }
 
     // A offers a data channel; every candidate is in its offer (host only, gathered at once).
@@ -146,7 +150,9 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
 
     // The answer B would send, made by a PeerConnection with B's certificate; B's ICE and
     // DTLS then run on their own, with the credentials and certificate of that answer.
-    let mut b_pc = PeerConnection::new(RtcConfiguration::new(certificate(2), 2)).unwrap();
+    // (The same certificate object: ECDSA signatures differ each time one is generated.)
+    let b_certificate = certificate(2);
+    let mut b_pc = PeerConnection::new(RtcConfiguration::new(b_certificate.clone(), 2)).unwrap();
     b_pc.add_local_address(start, B.parse().unwrap());
     b_pc.set_remote_description(start, &SessionDescription::offer(offer_sdp.clone()))
         .unwrap();
@@ -176,7 +182,7 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
     ice.add_remote_candidate(start, format!("candidate:{candidate}").parse().unwrap())
         .unwrap();
     let a_fingerprint: Fingerprint = attribute(&offer_sdp, "a=fingerprint:").parse().unwrap();
-    let context = DtlsContext::new(DtlsConfig::default(), certificate(2)).unwrap();
+    let context = DtlsContext::new(DtlsConfig::default(), b_certificate).unwrap();
     let dtls = DtlsEndpoint::new(
         &context,
         rtcweb_dtls::Role::Client,
@@ -235,4 +241,3 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
          answered before ICE had a route, and B had to retransmit"
     );
 }
-

@@ -386,7 +386,11 @@ fn data_channel_opens_and_carries_messages_both_ways() {
 fn signal_one_way(sim: &mut Simulation, from: HostId, to: HostId, hold: bool) {
     let now = sim.now();
     let p = sim.endpoint_mut::<Peer>(from);
-    if hold && p.outbox.iter().any(|m| matches!(m, SignalingMessage::Description(_))) {
+    if hold
+        && p.outbox
+            .iter()
+            .any(|m| matches!(m, SignalingMessage::Description(_)))
+    {
         return;
     }
     let msgs: Vec<_> = p.outbox.drain(..).collect();
@@ -476,9 +480,13 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
     };
     assert_eq!((tracks(a), tracks(b)), (2, 2));
     let b_transceivers: Vec<_> = w.sim.endpoint::<Peer>(b).pc.transceivers().to_vec();
-    assert!(b_transceivers.iter().all(|t| t.direction == Direction::SendRecv
-        && t.current_direction == Some(Direction::SendRecv)
-        && t.send.as_ref().and_then(|s| s.ssrc).is_some()));
+    assert!(
+        b_transceivers
+            .iter()
+            .all(|t| t.direction == Direction::SendRecv
+                && t.current_direction == Some(Direction::SendRecv)
+                && t.send.as_ref().and_then(|s| s.ssrc).is_some())
+    );
 
     // A sends video; B writes every packet back on the transceiver it arrived on.
     let now = w.sim.now();
@@ -486,7 +494,11 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
     rtp.extend_from_slice(b"echo me");
     for seq in 0..20u16 {
         rtp[2..4].copy_from_slice(&seq.to_be_bytes());
-        w.sim.endpoint_mut::<Peer>(a).pc.write_rtp(now, ids[1], &rtp).unwrap();
+        w.sim
+            .endpoint_mut::<Peer>(a)
+            .pc
+            .write_rtp(now, ids[1], &rtp)
+            .unwrap();
     }
     w.sim.run_for(Duration::from_millis(100));
     let received: Vec<_> = w
@@ -495,14 +507,21 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Rtp { transceiver: Some(t), packet } => Some((*t, packet.clone())),
+            Event::Rtp {
+                transceiver: Some(t),
+                packet,
+            } => Some((*t, packet.clone())),
             _ => None,
         })
         .collect();
     assert_eq!(received.len(), 20);
     let now = w.sim.now();
     for (t, packet) in &received {
-        w.sim.endpoint_mut::<Peer>(b).pc.write_rtp(now, *t, packet).unwrap();
+        w.sim
+            .endpoint_mut::<Peer>(b)
+            .pc
+            .write_rtp(now, *t, packet)
+            .unwrap();
     }
     w.sim.run_for(Duration::from_millis(100));
     let back: Vec<_> = w
@@ -511,15 +530,30 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Rtp { transceiver, packet } => Some((*transceiver, packet.clone())),
+            Event::Rtp {
+                transceiver,
+                packet,
+            } => Some((*transceiver, packet.clone())),
             _ => None,
         })
         .collect();
     assert_eq!(back.len(), 20);
-    let b_video_ssrc = w.sim.endpoint::<Peer>(b).pc.sending_ssrc(received[0].0).unwrap();
+    let b_video_ssrc = w
+        .sim
+        .endpoint::<Peer>(b)
+        .pc
+        .sending_ssrc(received[0].0)
+        .unwrap();
     for (t, packet) in &back {
-        assert_eq!(*t, Some(ids[1]), "echo not matched to the video transceiver");
-        assert_eq!(u32::from_be_bytes(packet[8..12].try_into().unwrap()), b_video_ssrc);
+        assert_eq!(
+            *t,
+            Some(ids[1]),
+            "echo not matched to the video transceiver"
+        );
+        assert_eq!(
+            u32::from_be_bytes(packet[8..12].try_into().unwrap()),
+            b_video_ssrc
+        );
         assert_eq!(&packet[12..], b"echo me");
     }
 }

@@ -2,7 +2,8 @@
 //! [--relay-only]`
 //!
 //! The webrtc-echoes client: offers a data channel (every candidate in the offer: gathering
-//! completes first), posts the offer as JSON to `--url` and applies the JSON answer.
+//! completes first), posts the offer as JSON to `--url` and applies the JSON answer
+//! (`rtcweb_tokio::signaling::http::post_offer`).
 //! Test 0 passes when DTLS connects; test 1 (the default) when a random short string sent
 //! on the data channel comes back. Exits 0 on success, 1 on failure or after 20 s.
 //! `--ice-server` takes `stun:HOST:PORT` or `turn:USER:PASS@HOST:PORT[?transport=tcp]`;
@@ -14,20 +15,14 @@ mod common;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper::{Request, StatusCode, header};
-use hyper_util::rt::TokioIo;
-use rtcweb::{PeerConnectionState, SdpType, SessionDescription};
+use rtcweb::{PeerConnectionState, SessionDescription};
+use rtcweb_tokio::signaling::http::post_offer;
 use rtcweb_tokio::{Events, PeerConfig, PeerEvent, RtcPeerConnection};
-use tokio::net::TcpStream;
 
 const USAGE: &str = "usage: echo-client --url http://HOST:PORT/offer [--test 0|1] \
                      [--ice-server URL]... [--relay-only]";
 const DEADLINE: Duration = Duration::from_secs(20);
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest answer accepted.
-const MAX_ANSWER: usize = 256 * 1024;
 
 struct Args {
     url: String,
@@ -117,7 +112,9 @@ async fn run(args: &Args) -> Result<String, String> {
         eprintln!("echo-client: gathering did not complete; offering the candidates so far");
     }
     let offer = SessionDescription::offer(pc.local_description().ok_or("no local description")?);
-    let answer = post_offer(&args.url, &offer).await?;
+    let answer = post_offer(&args.url, &offer)
+        .await
+        .map_err(|e| format!("POST {}: {e}", args.url))?;
     pc.set_remote_description(&answer)
         .map_err(|e| format!("answer refused: {e}"))?;
 
@@ -183,54 +180,4 @@ async fn failure(events: &mut Events) -> String {
         }
     }
     std::future::pending().await
-}
-
-/// `POST url` with the offer as JSON; the answer comes back as JSON (plain HTTP/1.1).
-async fn post_offer(url: &str, offer: &SessionDescription) -> Result<SessionDescription, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url}: only http:// URLs"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    let host_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| !p.contains(']'))
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let stream = TcpStream::connect(host_port.as_str())
-        .await
-        .map_err(|e| format!("connect {host_port}: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let request = Request::post(path)
-        .header(header::HOST, authority)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(offer.to_json())))
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    let status = response.status();
-    let body = Limited::new(response.into_body(), MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| format!("reading the answer: {e}"))?
-        .to_bytes();
-    let body = String::from_utf8_lossy(&body);
-    if status != StatusCode::OK {
-        return Err(format!("POST {url}: {status}: {}", body.trim()));
-    }
-    let answer = SessionDescription::from_json(&body).map_err(|e| e.to_string())?;
-    if answer.sdp_type != SdpType::Answer {
-        return Err(format!("expected an answer, got {:?}", answer.sdp_type));
-    }
-    Ok(answer)
 }

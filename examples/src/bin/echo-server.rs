@@ -2,12 +2,13 @@
 //!
 //! The webrtc-echoes server: `POST /offer` with a JSON `RTCSessionDescriptionInit` offer is
 //! answered with the JSON answer, every candidate in its SDP (gathering completes before the
-//! answer leaves). Each connection echoes every data channel message back on its channel and
-//! every RTP stream it receives back to the sender: every media section the offer sends on
-//! is answered `sendrecv` with a sender of our own, whose SSRC replaces the peer's (payload
-//! types stay: an answer uses the offerer's). RTX packets are not echoed (their sequence
-//! numbers belong to another stream), and the peer's picture loss indications on our streams
-//! are passed on to the peer's own streams, so that the echoed video gets key frames.
+//! answer leaves); the HTTP side is `rtcweb_tokio::signaling::http::HttpSignalingServer`.
+//! Each connection echoes every data channel message back on its channel and every RTP
+//! stream it receives back to the sender: every media section the offer sends on is answered
+//! `sendrecv` with a sender of our own, whose SSRC replaces the peer's (payload types stay:
+//! an answer uses the offerer's). RTX packets are not echoed (their sequence numbers belong
+//! to another stream), and the peer's picture loss indications on our streams are passed on
+//! to the peer's own streams, so that the echoed video gets key frames.
 //!
 //! ICE sockets are bound to the `--listen` address when it is a specific one, otherwise to
 //! every interface. `--ice-server` takes `stun:HOST:PORT` or `turn:USER:PASS@HOST:PORT`.
@@ -17,29 +18,23 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
-use rtcweb::{Direction, MediaKind, PeerConnectionState, SdpType, SessionDescription};
+use rtcweb::{
+    Direction, MediaKind, PeerConnectionState, SdpType, SessionDescription, SignalingMessage,
+};
+use rtcweb_tokio::signaling::Signaling;
+use rtcweb_tokio::signaling::http::{HttpSession, HttpSignalingServer};
 use rtcweb_tokio::{DataChannel, Events, PeerConfig, PeerEvent, RtcPeerConnection};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 const USAGE: &str = "usage: echo-server --listen ADDR:PORT [--ice-server URL]...";
-/// Largest offer accepted (a browser's audio+video+data offer is about 6 KiB).
-const MAX_BODY: usize = 64 * 1024;
-/// Connections alive at once; more offers get 503.
+/// Connections alive at once; more offers are refused (HTTP 500, "no answer").
 const MAX_PEERS: usize = 256;
 /// Longest wait for gathering to complete before answering with what there is.
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,8 +76,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match TcpListener::bind(listen).await {
-        Ok(l) => l,
+    let spawned = match HttpSignalingServer::bind(listen).await {
+        Ok(s) => s.with_offer_path("/offer").spawn(),
+        Err(e) => Err(e),
+    };
+    let (http, mut sessions) = match spawned {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("echo-server: cannot listen on {listen}: {e}");
             return ExitCode::FAILURE;
@@ -98,88 +97,35 @@ async fn main() -> ExitCode {
         bind,
         peers: AtomicUsize::new(0),
     });
-    let local = listener.local_addr().unwrap_or(listen);
-    println!("echo-server: POST http://{local}/offer");
-    loop {
-        let stream = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let server = server.clone();
+    println!("echo-server: POST http://{}/offer", http.local_addr());
+    while let Some(session) = sessions.recv().await {
+        if server.peers.fetch_add(1, Ordering::SeqCst) >= MAX_PEERS {
+            server.peers.fetch_sub(1, Ordering::SeqCst);
+            warn!("too many connections; offer refused");
+            continue;
+        }
+        let slot = PeerSlot(server.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(server.clone(), req));
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                debug!(error = %e, "HTTP connection ended");
+            if let Err(e) = serve(slot, session).await {
+                warn!(error = %e, "offer refused");
             }
         });
     }
+    ExitCode::SUCCESS
 }
 
-fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_str(content_type)
-            .unwrap_or(header::HeaderValue::from_static("text/plain")),
-    );
-    // Browsers on another origin may post offers too.
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        header::HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        header::HeaderValue::from_static("content-type"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        header::HeaderValue::from_static("POST, OPTIONS"),
-    );
-    r
-}
-
-async fn handle(
-    server: Arc<Server>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let text = |status, msg: &str| Ok(reply(status, "text/plain", format!("{msg}\n")));
-    match (req.method(), req.uri().path()) {
-        (&Method::OPTIONS, _) => text(StatusCode::NO_CONTENT, ""),
-        (&Method::POST, "/offer") => {
-            let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "offer too large or cut"),
-            };
-            let offer = match std::str::from_utf8(&body)
-                .ok()
-                .and_then(|s| SessionDescription::from_json(s).ok())
-            {
-                Some(o) if o.sdp_type == SdpType::Offer => o,
-                _ => return text(StatusCode::BAD_REQUEST, "expected {\"type\":\"offer\",...}"),
-            };
-            if server.peers.fetch_add(1, Ordering::SeqCst) >= MAX_PEERS {
-                server.peers.fetch_sub(1, Ordering::SeqCst);
-                return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
-            }
-            match answer(server.clone(), offer).await {
-                Ok(answer) => Ok(reply(StatusCode::OK, "application/json", answer.to_json())),
-                Err(e) => {
-                    warn!(error = %e, "offer refused");
-                    text(StatusCode::BAD_REQUEST, &e)
-                }
-            }
-        }
-        _ => text(StatusCode::NOT_FOUND, "POST /offer"),
-    }
+/// One `POST /offer`: its offer in, the answer out (a dropped session tells the client the
+/// offer was refused).
+async fn serve(slot: PeerSlot, mut session: HttpSession) -> Result<(), String> {
+    let offer = match session.recv().await.map_err(|e| e.to_string())? {
+        Some(SignalingMessage::Description(d)) if d.sdp_type == SdpType::Offer => d,
+        other => return Err(format!("expected an offer, got {other:?}")),
+    };
+    let answer = answer(slot, offer).await?;
+    session
+        .send(SignalingMessage::Description(answer))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Counts a live connection; the count drops with the echo task.
@@ -193,11 +139,8 @@ impl Drop for PeerSlot {
 
 /// Answers an offer: a connection that sends back what it receives, its answer sent once
 /// gathering is complete.
-async fn answer(
-    server: Arc<Server>,
-    offer: SessionDescription,
-) -> Result<SessionDescription, String> {
-    let slot = PeerSlot(server.clone());
+async fn answer(slot: PeerSlot, offer: SessionDescription) -> Result<SessionDescription, String> {
+    let server = slot.0.clone();
     let config = PeerConfig {
         ice_servers: server.ice_servers.clone(),
         bind: server.bind.clone(),
@@ -292,10 +235,8 @@ async fn echo(
                 transceiver: Some(t),
                 packet,
             } => echo_rtp(&pc, &mut media, t, &packet),
-            PeerEvent::Rtcp { packet } => {
-                if requests_key_frame(&packet) {
-                    request_key_frames(&pc, &mut media);
-                }
+            PeerEvent::Rtcp { packet } if requests_key_frame(&packet) => {
+                request_key_frames(&pc, &mut media);
             }
             _ => {}
         }
@@ -347,7 +288,8 @@ fn requests_key_frame(compound: &[u8]) -> bool {
         rest.first(),
         rest.get(1),
         rest.get(2..4)
-            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))),
+            .and_then(|l| l.try_into().ok())
+            .map(|l| usize::from(u16::from_be_bytes(l))),
     ) {
         if pt == 206 && matches!(first & 0x1f, 1 | 4) {
             return true;

@@ -2,7 +2,7 @@
 
 use super::{Jsep, MLine, Owner, Transceiver};
 use crate::codec::{codecs_match, negotiate, negotiate_extmaps, rtx_apt};
-use crate::jsep::types::{BundlePolicy, IceCredentials};
+use crate::jsep::types::{BundlePolicy, DtlsRole, IceCredentials};
 use crate::sdp::{
     Codec, Connection, Direction, ExtMap, Group, MediaKind, MediaSection, Msid, Rid, RidDirection,
     SessionDescription, Setup, Simulcast, SimulcastStream, SsrcAttribute, SsrcGroup,
@@ -83,9 +83,9 @@ impl Jsep {
                     .transceiver(id)
                     .filter(|t| !t.stopped && !t.stopping)
                     .map(|t| self.offer_rtp_section(t, i, ml, ice, &ext_ids)),
-                Owner::Data if self.data_wanted => {
-                    Some(self.data_section(ml, ice, Setup::Actpass, None, None))
-                }
+                // Ours, or the peer's that we accepted: an answerer keeps it in its own
+                // offers as browsers do.
+                Owner::Data => Some(self.data_section(ml, ice, Setup::Actpass, None, None)),
                 _ => None,
             };
             sd.media
@@ -249,14 +249,23 @@ impl Jsep {
         sd.extmap_allow_mixed = self.config.extmap_allow_mixed && offer.extmap_allow_mixed;
         let offer_bundles = offer.groups.iter().any(|g| g.semantics == "BUNDLE");
         let mut first_accepted: Option<usize> = None;
+        // An answer to a subsequent offer keeps the DTLS role of the association in place
+        // (RFC 8842 section 5.5): browsers refuse an answer that would swap it.
+        let current_role = self
+            .negotiated
+            .as_ref()
+            .and_then(|n| n.media.iter().find(|m| !m.rejected))
+            .map(|m| m.dtls_role);
         for (i, om) in offer.media.iter().enumerate() {
             let ml = self.mlines.get(i);
             let only_first = self.config.bundle_policy == BundlePolicy::MaxBundle
                 && !offer_bundles
                 && first_accepted.is_some();
-            let setup = match offer.setup_of(i) {
-                Some(Setup::Active) => Setup::Passive,
-                Some(Setup::Passive) => Setup::Active,
+            let setup = match (offer.setup_of(i), current_role) {
+                (Some(Setup::Active), _) => Setup::Passive,
+                (Some(Setup::Passive), _) => Setup::Active,
+                (_, Some(DtlsRole::Client)) => Setup::Active,
+                (_, Some(DtlsRole::Server)) => Setup::Passive,
                 _ => self.config.answer_setup,
             };
             let section = match ml.map(|m| m.owner) {

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::{CloseReason, Error};
 
+pub(crate) mod crossing;
 pub(crate) mod rtc;
 pub(crate) mod wire;
 

@@ -4,6 +4,9 @@
 //! - One association per transport. A server endpoint makes a new association for every
 //!   INIT it sees (a duplicated or retransmitted INIT included), each with its own cookie;
 //!   the adapter keeps a few handshakes until one is established, then drops the others.
+//! - The peer's INIT crossing ours (RFC 9260 section 5.2.1), which rtc-sctp's endpoint never
+//!   routes to the association that sent INIT: [`Crossing`] routes and repairs it, so that a
+//!   peer that ignores our INIT and sends its own (werift) gets the same association.
 //! - `a=sctp-port` other than 5000: rtc-sctp writes 5000 into INIT, so packets are
 //!   re-ported (and re-checksummed) on the way in and out.
 //! - SHUTDOWN COMPLETE: rtc-sctp's initiator never leaves SHUTDOWN-SENT after sending it, so
@@ -24,7 +27,8 @@ use rtc_sctp::{
     max_payload_size_for_mtu,
 };
 
-use super::wire::{self, CT_ABORT, CT_SHUTDOWN, CT_SHUTDOWN_ACK, CT_SHUTDOWN_COMPLETE};
+use super::crossing::{Crossing, Inbound};
+use super::wire::{self, CT_ABORT, CT_INIT, CT_SHUTDOWN, CT_SHUTDOWN_ACK, CT_SHUTDOWN_COMPLETE};
 use super::{Engine, EngineEvent, EngineState, EngineStats, Read, StreamPolicy};
 use crate::{CloseReason, Error, Reliability, Role, SctpConfig};
 
@@ -41,7 +45,9 @@ fn placeholder_addr() -> SocketAddr {
 }
 
 pub(crate) struct RtcSctp {
-    role: Role,
+    /// Whether we send INIT (the DTLS client, or a server told to): then the endpoint has
+    /// no server configuration and the peer's INITs go through `crossing`.
+    initiator: bool,
     local_port: u16,
     remote_port: u16,
     mtu: usize,
@@ -51,6 +57,8 @@ pub(crate) struct RtcSctp {
     main: Option<(AssociationHandle, Association)>,
     /// A server's handshakes in progress, oldest first.
     handshakes: VecDeque<(AssociationHandle, Association)>,
+    /// An initiator's handshake, until the association is established.
+    crossing: Option<Crossing>,
     events: VecDeque<EngineEvent>,
     transmits: VecDeque<Bytes>,
     connected: bool,
@@ -78,10 +86,15 @@ impl RtcSctp {
                 // the peer is still there is ICE consent freshness's call (RFC 7675).
                 max_t3_rtx_retrans: usize::MAX,
                 max_reconfig_retrans: usize::MAX,
+                // Likewise the handshake: after 8 expiries of T1 the side that echoes a cookie
+                // gives up, though the other may be established already and only its COOKIE
+                // ACKs were lost (seen at 30 % loss, `crossing.rs::crossing_inits_under_loss`).
+                max_t1_init_retrans: usize::MAX,
+                max_t1_cookie_retrans: usize::MAX,
                 ..TimerConfig::default()
             });
         RtcSctp {
-            role,
+            initiator: role == Role::Client || config.server_initiates,
             local_port: config.local_port,
             remote_port: config.remote_port,
             mtu: config.mtu,
@@ -89,6 +102,7 @@ impl RtcSctp {
             endpoint: None,
             main: None,
             handshakes: VecDeque::new(),
+            crossing: None,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             connected: false,
@@ -153,6 +167,11 @@ impl RtcSctp {
         let Some((_, assoc)) = self.main.as_mut() else {
             return;
         };
+        // While handshaking, every packet goes through `crossing` at once: what it learns
+        // from our INIT and INIT ACK is needed for the very next packet from the peer.
+        if self.crossing.is_some() {
+            take_transmits(assoc, now, &mut self.crossing, &mut self.transmits);
+        }
         // The endpoint events rtc-sctp emits (Drained at the start of a shutdown) would make
         // the endpoint forget the association mid-shutdown: we drop it ourselves instead.
         while assoc.poll_endpoint_event().is_some() {}
@@ -161,6 +180,8 @@ impl RtcSctp {
             match e {
                 SctpEvent::Connected if !self.connected => {
                     self.connected = true;
+                    // The association knows the peer's real tag now (see `Crossing`).
+                    self.crossing = None;
                     self.events.push_back(EngineEvent::Connected);
                 }
                 SctpEvent::HandshakeFailed { reason } => {
@@ -251,7 +272,7 @@ impl RtcSctp {
         } else {
             Bytes::copy_from_slice(packet)
         };
-        if !wire::error_causes_fit(&data) {
+        if !wire::safe_for_engine(&data) {
             return;
         }
         wire::outgoing_resets(&data, |id| {
@@ -262,6 +283,25 @@ impl RtcSctp {
             CT_SHUTDOWN | CT_SHUTDOWN_ACK | CT_SHUTDOWN_COMPLETE => acc | SAW_SHUTDOWN,
             _ => acc,
         });
+        match self.crossing.as_mut().map(|c| c.inbound(&data)) {
+            Some(Inbound::Drop) => {}
+            Some(Inbound::Replace(routed)) => self.feed(now, routed),
+            Some(Inbound::Prepend(first)) => {
+                self.feed(now, first);
+                self.feed(now, data);
+            }
+            // An initiator has no server configuration: the endpoint would refuse an INIT
+            // (noisily). Only `crossing` answers one, while we are handshaking.
+            None if self.initiator
+                && wire::first_chunk(&data).is_some_and(|(t, _)| t == CT_INIT) => {}
+            Some(Inbound::Pass) | None => self.feed(now, data),
+        }
+        self.pump(now, false);
+        self.last_packet_chunks = 0;
+    }
+
+    /// Hands one packet to the endpoint and the association it belongs to.
+    fn feed(&mut self, now: Instant, data: Bytes) {
         let Some(endpoint) = self.endpoint.as_mut() else {
             return;
         };
@@ -295,8 +335,6 @@ impl RtcSctp {
             }
             _ => {}
         }
-        self.pump(now, false);
-        self.last_packet_chunks = 0;
     }
 
     fn handle_timeout_inner(&mut self, now: Instant) {
@@ -371,13 +409,26 @@ impl RtcSctp {
     }
 
     fn gather_transmits(&mut self, now: Instant) {
-        let Some((_, assoc)) = self.main.as_mut() else {
-            return;
+        if let Some((_, assoc)) = self.main.as_mut() {
+            take_transmits(assoc, now, &mut self.crossing, &mut self.transmits);
+        }
+    }
+}
+
+/// Moves the association's packets to `out`, through `crossing` while there is one.
+fn take_transmits(
+    assoc: &mut Association,
+    now: Instant,
+    crossing: &mut Option<Crossing>,
+    out: &mut VecDeque<Bytes>,
+) {
+    while let Some(t) = assoc.poll_transmit(now) {
+        let Payload::RawEncode(packets) = t.message else {
+            continue;
         };
-        while let Some(t) = assoc.poll_transmit(now) {
-            if let Payload::RawEncode(packets) = t.message {
-                self.transmits.extend(packets);
-            }
+        match crossing.as_mut() {
+            Some(c) => out.extend(packets.into_iter().filter_map(|p| c.outbound(p))),
+            None => out.extend(packets),
         }
     }
 }
@@ -408,10 +459,8 @@ impl Engine for RtcSctp {
         if self.endpoint.is_some() {
             return Ok(());
         }
-        let server = match self.role {
-            Role::Client => None,
-            Role::Server => Some(Arc::new(ServerConfig::new((*self.transport).clone()))),
-        };
+        let server =
+            (!self.initiator).then(|| Arc::new(ServerConfig::new((*self.transport).clone())));
         let endpoint_config = self.endpoint_config();
         let mut endpoint = Endpoint::new(
             placeholder_addr(),
@@ -419,12 +468,13 @@ impl Engine for RtcSctp {
             endpoint_config,
             server,
         );
-        if self.role == Role::Client {
+        if self.initiator {
             let config = ClientConfig::new((*self.transport).clone());
             let (h, a) = endpoint
                 .connect(now, config, placeholder_addr())
                 .map_err(engine_error)?;
             self.main = Some((h, a));
+            self.crossing = Some(Crossing::default());
         }
         self.endpoint = Some(endpoint);
         self.pump(now, false);
@@ -521,11 +571,7 @@ impl Engine for RtcSctp {
         if let Some((_, a)) = self.main.as_mut() {
             let _ = a.abort();
             // The ABORT is queued in the association: take it before the state says closed.
-            while let Some(t) = a.poll_transmit(now) {
-                if let Payload::RawEncode(packets) = t.message {
-                    self.transmits.extend(packets);
-                }
-            }
+            take_transmits(a, now, &mut self.crossing, &mut self.transmits);
         }
         self.closed = Some(CloseReason::LocalAbort);
     }

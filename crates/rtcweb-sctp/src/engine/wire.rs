@@ -10,6 +10,21 @@ pub(crate) const CT_ERROR: u8 = 9;
 pub(crate) const CT_SHUTDOWN: u8 = 7;
 pub(crate) const CT_SHUTDOWN_ACK: u8 = 8;
 pub(crate) const CT_SHUTDOWN_COMPLETE: u8 = 14;
+pub(crate) const CT_INIT: u8 = 1;
+pub(crate) const CT_INIT_ACK: u8 = 2;
+pub(crate) const CT_COOKIE_ECHO: u8 = 10;
+const CT_DATA: u8 = 0;
+const CT_SACK: u8 = 3;
+const CT_HEARTBEAT: u8 = 4;
+const CT_HEARTBEAT_ACK: u8 = 5;
+const CT_COOKIE_ACK: u8 = 11;
+const CT_FORWARD_TSN: u8 = 192;
+
+/// Chunk header plus the fixed fields of INIT and INIT ACK (Initiate Tag, a_rwnd, stream
+/// counts, initial TSN).
+pub(crate) const INIT_FIXED_LEN: usize = 20;
+/// The State Cookie parameter of INIT ACK (RFC 9260 section 3.3.3).
+pub(crate) const PARAM_STATE_COOKIE: u16 = 7;
 
 /// The chunk types of a packet, in order; stops at the first malformed chunk header.
 pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
@@ -25,36 +40,121 @@ pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
     })
 }
 
-/// Whether the error causes inside every ABORT and ERROR chunk fit their chunk. rtc-sctp
-/// 0.21.1 slices a cause by its declared length without checking it (a panic on wire data,
-/// found by the `sctp_input` fuzz target), so such packets never reach it.
-pub(crate) fn error_causes_fit(packet: &[u8]) -> bool {
-    let mut at = COMMON_HEADER_LEN;
-    while let Some(header) = packet.get(at..at.saturating_add(4)) {
-        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        if len < 4 {
-            return true; // the engine rejects the chunk itself
+/// Whether rtc-sctp 0.21.1 can parse the packet without slicing out of bounds (a panic on
+/// wire data, found by the `sctp_input` and `sctp_handshake` fuzz targets). It slices each
+/// ABORT and ERROR cause by the cause's declared length, stepping from cause to cause without
+/// the padding; and it steps from chunk to chunk by the length it computes for the chunk it
+/// parsed, not by the Chunk Length field, so a chunk whose fields disagree with its length
+/// makes it read the next "chunk" from inside this one. The walk here follows the engine's;
+/// where that length is not simply read off (INIT, INIT ACK, HEARTBEAT, HEARTBEAT ACK,
+/// RE-CONFIG, whose parameters it re-measures) every 4-byte boundary inside the chunk counts
+/// as reachable. The packet is refused when an ABORT or ERROR the engine may reach has a
+/// cause that overruns it, or when the walk gets too long.
+pub(crate) fn safe_for_engine(packet: &[u8]) -> bool {
+    let Some(chunks) = packet.get(COMMON_HEADER_LEN..) else {
+        return true;
+    };
+    // The usual packet is walked straight through, without allocating; its offsets only
+    // grow, so the walk is linear without a budget.
+    let (mut at, mut unlimited) = (0, usize::MAX);
+    loop {
+        match engine_step(chunks, at, &mut unlimited) {
+            Step::Next(next) => at = next,
+            Step::End => return true,
+            Step::Overrun => return false,
+            Step::Anywhere(_) => return safe_from_anywhere(chunks, at),
         }
-        let Some(end) = at.checked_add(len) else {
-            return false;
-        };
-        if header[0] == CT_ABORT || header[0] == CT_ERROR {
-            let Some(causes) = packet.get(at + 4..end) else {
-                return false;
-            };
-            let mut c = 0;
-            while c + 4 <= causes.len() {
-                let cause_len = usize::from(u16::from_be_bytes([causes[c + 2], causes[c + 3]]));
-                if cause_len < 4 || c + cause_len > causes.len() {
-                    return false;
-                }
-                c += (cause_len + 3) & !3;
+    }
+}
+
+/// Where the engine goes from the chunk at `at`.
+enum Step {
+    /// To the chunk at this offset.
+    Next(usize),
+    /// Nowhere: the packet ends, or the engine refuses it without slicing out of bounds.
+    End,
+    /// It slices out of bounds here.
+    Overrun,
+    /// To one of these offsets (where we cannot tell which).
+    Anywhere(std::ops::RangeInclusive<usize>),
+}
+
+/// `budget` is spent one per error cause; when it runs out the step counts as an overrun.
+fn engine_step(chunks: &[u8], at: usize, budget: &mut usize) -> Step {
+    let Some(h) = chunks.get(at..at + 4) else {
+        return Step::End;
+    };
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if len < 4 || at + len > chunks.len() {
+        return Step::End;
+    }
+    let next = |value_len: usize| Step::Next(at + 4 + ((value_len + 3) & !3));
+    match h[0] {
+        CT_DATA if len >= 16 => next(len - 4),
+        CT_SACK if len >= 16 => {
+            let counts = &chunks[at + 12..at + 16];
+            let gaps = usize::from(u16::from_be_bytes([counts[0], counts[1]]));
+            let dups = usize::from(u16::from_be_bytes([counts[2], counts[3]]));
+            let value_len = 12 + 4 * (gaps + dups);
+            if value_len <= len - 4 {
+                next(value_len)
+            } else {
+                Step::End
             }
         }
-        at = match end.checked_add(3) {
-            Some(e) => e & !3,
+        CT_ABORT | CT_ERROR => {
+            let mut c = 4;
+            while c + 4 <= len {
+                *budget = match budget.checked_sub(1) {
+                    Some(b) => b,
+                    None => return Step::Overrun,
+                };
+                let cause_len =
+                    usize::from(u16::from_be_bytes([chunks[at + c + 2], chunks[at + c + 3]]));
+                if cause_len < 4 {
+                    return Step::End; // the engine refuses it itself
+                }
+                if c + cause_len > len {
+                    return Step::Overrun;
+                }
+                c += cause_len;
+            }
+            next(c - 4)
+        }
+        CT_SHUTDOWN if len == 8 => Step::Next(at + 8),
+        CT_SHUTDOWN_ACK | CT_COOKIE_ACK | CT_SHUTDOWN_COMPLETE => Step::Next(at + 4),
+        CT_COOKIE_ECHO => next(len - 4),
+        CT_FORWARD_TSN if len >= 8 && (len - 8) % 4 == 0 => next(len - 4),
+        CT_INIT | CT_INIT_ACK | CT_HEARTBEAT | CT_HEARTBEAT_ACK | CT_RECONFIG => {
+            Step::Anywhere(at + 4..=at + 4 + ((len - 4 + 3) & !3))
+        }
+        _ => Step::End, // a type the engine does not know, or a length it refuses
+    }
+}
+
+/// [`safe_for_engine`] from a chunk whose length the engine re-measures: every offset the
+/// engine may reach is followed, each once, within a step budget.
+fn safe_from_anywhere(chunks: &[u8], from: usize) -> bool {
+    let mut seen = vec![false; chunks.len() / 4 + 2];
+    let mut todo = vec![from];
+    // Chunk starts and error causes visited: far above what a real packet needs (a few
+    // chunks, one re-measured), and a bound on the work a crafted one costs.
+    let mut budget: usize = 1 << 14;
+    while let Some(at) = todo.pop() {
+        match seen.get_mut(at / 4) {
+            Some(s) if !*s => *s = true,
+            _ => continue,
+        }
+        budget = match budget.checked_sub(1) {
+            Some(b) => b,
             None => return false,
         };
+        match engine_step(chunks, at, &mut budget) {
+            Step::Next(next) => todo.push(next),
+            Step::End => {}
+            Step::Overrun => return false,
+            Step::Anywhere(range) => todo.extend(range.step_by(4)),
+        }
     }
     true
 }
@@ -130,9 +230,58 @@ pub(crate) fn set_ports(packet: &mut [u8], source: u16, destination: u16) {
     }
     packet[..2].copy_from_slice(&source.to_be_bytes());
     packet[2..4].copy_from_slice(&destination.to_be_bytes());
+    set_checksum(packet);
+}
+
+/// The common header's Verification Tag.
+pub(crate) fn verification_tag(packet: &[u8]) -> Option<u32> {
+    let t = packet.get(4..8)?;
+    Some(u32::from_be_bytes([t[0], t[1], t[2], t[3]]))
+}
+
+/// Rewrites the Verification Tag and re-computes the checksum.
+pub(crate) fn set_verification_tag(packet: &mut [u8], tag: u32) {
+    if let Some(t) = packet.get_mut(4..8) {
+        t.copy_from_slice(&tag.to_be_bytes());
+        set_checksum(packet);
+    }
+}
+
+/// Writes the checksum of the packet as it now is.
+pub(crate) fn set_checksum(packet: &mut [u8]) {
     if let Some(c) = checksum(packet) {
         packet[8..12].copy_from_slice(&c.to_le_bytes());
     }
+}
+
+/// The first chunk: its type and its bytes (header and value, padding excluded), if its
+/// length field is sane and the chunk fits the packet.
+pub(crate) fn first_chunk(packet: &[u8]) -> Option<(u8, &[u8])> {
+    let header = packet.get(COMMON_HEADER_LEN..COMMON_HEADER_LEN + 4)?;
+    let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    if len < 4 {
+        return None;
+    }
+    let chunk = packet.get(COMMON_HEADER_LEN..COMMON_HEADER_LEN + len)?;
+    Some((header[0], chunk))
+}
+
+/// The value of the first parameter of type `kind` among the parameters that follow the
+/// fixed part of an INIT or INIT ACK chunk (RFC 9260 section 3.3.2).
+pub(crate) fn init_param(chunk: &[u8], kind: u16) -> Option<&[u8]> {
+    let mut at = INIT_FIXED_LEN;
+    while let Some(h) = chunk.get(at..at.checked_add(4)?) {
+        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        if len < 4 {
+            return None;
+        }
+        let value = chunk.get(at + 4..at.checked_add(len)?)?;
+        if u16::from_be_bytes([h[0], h[1]]) == kind {
+            return Some(value);
+        }
+        at = at.checked_add(len.checked_add(3)? & !3)?;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -155,18 +304,66 @@ mod tests {
         let mut p = vec![0u8; 12];
         // ERROR chunk of 8 bytes holding one 4-byte cause: fine.
         p.extend_from_slice(&[CT_ERROR, 0, 0, 8, 0, 1, 0, 4]);
-        assert!(error_causes_fit(&p));
+        assert!(safe_for_engine(&p));
         // The fuzzer's packet: a cause claiming 48 bytes in a 4-byte chunk value.
         let mut bad = vec![0u8; 12];
         bad.extend_from_slice(&[CT_ERROR, 0, 0, 8, 0, 0x2b, 0, 0x30]);
-        assert!(!error_causes_fit(&bad));
+        assert!(!safe_for_engine(&bad));
+        // A cause shorter than its header: the engine refuses it without slicing.
         let mut abort = vec![0u8; 12];
         abort.extend_from_slice(&[CT_ABORT, 0, 0, 8, 0, 1, 0, 2]);
-        assert!(!error_causes_fit(&abort));
-        // Chunk length past the packet.
+        assert!(safe_for_engine(&abort));
+        // A 5-byte cause, then bytes that, read 5 bytes on (where rtc-sctp reads the next
+        // cause, padding not skipped), claim a 23816-byte cause.
+        let mut odd = vec![0u8; 12];
+        // Walked with the padding (RFC 9260), the causes are fine: 5 bytes, 4, 4.
+        odd.extend_from_slice(&[CT_ABORT, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
+        odd.extend_from_slice(&[0x08, 0, 0, 4, 0, 1, 0, 4]);
+        assert!(!safe_for_engine(&odd));
+        // A single odd-length cause (a reason string) is fine.
+        let mut reason = vec![0u8; 12];
+        reason.extend_from_slice(&[CT_ABORT, 0, 0, 11, 0, 12, 0, 7, b'b', b'y', b'e', 0]);
+        assert!(safe_for_engine(&reason));
+        // Chunk length past the packet: the engine checks that itself.
         let mut short = vec![0u8; 12];
         short.extend_from_slice(&[CT_ABORT, 0, 0, 12, 0, 1, 0, 4]);
-        assert!(!error_causes_fit(&short));
+        assert!(safe_for_engine(&short));
+    }
+
+    #[test]
+    fn the_walk_follows_the_engine_between_chunks() {
+        // What the engine would take for an ERROR with a 10495-byte cause.
+        let trap = [CT_ERROR, 0, 0, 12, 0, 1, 0x29, 0x03, 0, 0, 0, 0];
+        // SHUTDOWN COMPLETE claiming 7 bytes: the engine steps 4 and reads the trap (the
+        // `sctp_handshake` fuzz target's second find).
+        let mut p = vec![0u8; 12];
+        p.extend_from_slice(&[CT_SHUTDOWN_COMPLETE, 0, 0, 16]);
+        p.extend_from_slice(&trap);
+        assert!(!safe_for_engine(&p));
+        // The same bytes as the payload of a DATA chunk are data.
+        let mut data = vec![0u8; 12];
+        data.extend_from_slice(&[0, 3, 0, 28, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 53]);
+        data.extend_from_slice(&trap);
+        assert!(safe_for_engine(&data));
+        // A SACK with one gap block, then that DATA: a real bundle.
+        let mut bundle = vec![0u8; 12];
+        bundle.extend_from_slice(&[3, 0, 0, 20, 0, 0, 0, 9, 0, 1, 0, 0, 0, 1, 0, 0]);
+        bundle.extend_from_slice(&[0, 2, 0, 3]);
+        bundle.extend_from_slice(&data[12..]);
+        assert!(safe_for_engine(&bundle));
+        // A SACK claiming more bytes than its blocks take: the engine reads the rest as a
+        // chunk.
+        let mut long_sack = vec![0u8; 12];
+        long_sack.extend_from_slice(&[3, 0, 0, 28, 0, 0, 0, 9, 0, 1, 0, 0, 0, 0, 0, 0]);
+        long_sack.extend_from_slice(&trap);
+        assert!(!safe_for_engine(&long_sack));
+        // Inside a HEARTBEAT, whose length the engine re-measures, the trap is reachable.
+        let mut hb = vec![0u8; 12];
+        hb.extend_from_slice(&[CT_HEARTBEAT, 0, 0, 20, 0, 1, 0, 16]);
+        hb.extend_from_slice(&trap);
+        assert!(!safe_for_engine(&hb));
+        hb[26] = 0; // the trap's cause now claims 3 bytes: refused by the engine itself
+        assert!(safe_for_engine(&hb));
     }
 
     #[test]

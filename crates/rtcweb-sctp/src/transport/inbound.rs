@@ -10,11 +10,18 @@ use super::{Channel, SctpTransport};
 use crate::dcep::DcepMessage;
 use crate::engine::Read;
 use crate::ppid;
-use crate::{ChannelId, ChannelInfo, ChannelState, ChannelStats, Event, Message, MessageKind};
+use crate::{
+    ChannelId, ChannelInfo, ChannelState, ChannelStats, Event, Message, MessageKind, TransportState,
+};
 
 impl SctpTransport {
     pub(super) fn mark_readable(&mut self, id: u16) {
         let (word, bit) = (usize::from(id) / 64, 1u64 << (id % 64));
+        // Grown to the highest stream seen (at most 1024 words for 65536 streams): most
+        // associations use a few streams, and 8 KiB per connection adds up at scale.
+        if self.readable_mark.len() <= word {
+            self.readable_mark.resize(word + 1, 0);
+        }
         if let Some(w) = self.readable_mark.get_mut(word)
             && *w & bit == 0
         {
@@ -25,6 +32,12 @@ impl SctpTransport {
 
     /// Takes complete messages from the engine into the event queue, up to the window.
     pub(super) fn pump_reads(&mut self, now: Instant) {
+        // DATA can arrive before we count as connected: the peer bundles it with (or sends
+        // it after) a COOKIE ACK that was lost. It waits until the association is up: a
+        // DATA_CHANNEL_OPEN read now could not be acknowledged and would be lost.
+        if self.state != TransportState::Connected {
+            return;
+        }
         while self.queued_bytes < self.config.receive_window {
             let Some(&id) = self.readable.front() else {
                 return;

@@ -123,7 +123,7 @@ impl SctpTransport {
             events: VecDeque::new(),
             queued_bytes: 0,
             readable: VecDeque::new(),
-            readable_mark: vec![0; 1024],
+            readable_mark: Vec::new(),
             buffered_total: 0,
             state: TransportState::New,
             last_now: None,

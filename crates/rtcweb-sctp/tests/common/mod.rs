@@ -219,8 +219,13 @@ pub struct Host {
     pub events: Vec<Event>,
     /// Every DATA chunk this side sent, in order.
     pub sent_data: Vec<DataChunk>,
-    /// Called with every event as it comes out (for applications that react).
     pub dtls_failed: bool,
+    /// Every SCTP packet this side sent, when `record_sctp` is set.
+    pub record_sctp: bool,
+    pub sctp_sent: Vec<Vec<u8>>,
+    /// SCTP packets for which this returns true are dropped instead of sent (a peer that
+    /// ignores them, seen from the other side).
+    pub drop_sctp: Option<fn(&[u8]) -> bool>,
 }
 
 impl Host {
@@ -261,6 +266,9 @@ impl Host {
             events: Vec::new(),
             sent_data: Vec::new(),
             dtls_failed: false,
+            record_sctp: false,
+            sctp_sent: Vec::new(),
+            drop_sctp: None,
         };
         (host(da, Role::Client, a, b), host(db, Role::Server, b, a))
     }
@@ -320,6 +328,12 @@ impl Endpoint for Host {
             }
             let packet: Bytes = self.sctp.poll_transmit(now)?;
             self.sent_data.extend(data_chunks(now, &packet));
+            if self.record_sctp {
+                self.sctp_sent.push(packet.to_vec());
+            }
+            if self.drop_sctp.is_some_and(|f| f(&packet)) {
+                continue;
+            }
             self.dtls.send(&packet).unwrap();
         }
     }

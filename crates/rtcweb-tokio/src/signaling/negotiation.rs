@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rtcweb::{IceCandidateInit, SdpType, SessionDescription, SignalingState};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, trace, warn};
 
 use super::{Signaling, SignalingMessage};
 use crate::error::Error;
@@ -95,6 +95,10 @@ pub struct PerfectNegotiation<S> {
     gathering_complete: bool,
     /// A description waiting for the end of gathering (non-trickle transports).
     unsent: Option<SdpType>,
+    /// Trickled candidates that came before our first description: a peer refuses a
+    /// candidate that precedes the description it belongs to.
+    early: Vec<SignalingMessage>,
+    described: bool,
     stats: Arc<Mutex<NegotiationStats>>,
     closing: bool,
 }
@@ -113,6 +117,8 @@ impl<S: Signaling> PerfectNegotiation<S> {
             ignore_offer: false,
             gathering_complete: false,
             unsent: None,
+            early: Vec::new(),
+            described: false,
             stats: Arc::default(),
             closing: false,
         }
@@ -153,8 +159,12 @@ impl<S: Signaling> PerfectNegotiation<S> {
                         Some(c) => SignalingMessage::Candidate(c),
                         None => SignalingMessage::EndOfCandidates,
                     };
-                    self.signaling.send(message).await?;
-                    self.count(|s| s.candidates_sent += 1);
+                    if self.described {
+                        self.signaling.send(message).await?;
+                        self.count(|s| s.candidates_sent += 1);
+                    } else {
+                        self.early.push(message);
+                    }
                 } else if self.gathering_complete {
                     self.send_unsent().await?;
                 }
@@ -174,7 +184,15 @@ impl<S: Signaling> PerfectNegotiation<S> {
 
     async fn send_description(&mut self, d: SessionDescription) -> Result<(), Error> {
         if self.trickle {
-            return self.signaling.send(SignalingMessage::Description(d)).await;
+            self.signaling
+                .send(SignalingMessage::Description(d))
+                .await?;
+            self.described = true;
+            for m in std::mem::take(&mut self.early) {
+                self.signaling.send(m).await?;
+                self.count(|s| s.candidates_sent += 1);
+            }
+            return Ok(());
         }
         self.unsent = Some(d.sdp_type);
         if self.gathering_complete {
@@ -215,6 +233,7 @@ impl<S: Signaling> PerfectNegotiation<S> {
 
     async fn on_description(&mut self, d: SessionDescription) -> Result<(), Error> {
         let state = self.pc.signaling_state();
+        trace!(sdp_type = ?d.sdp_type, ?state, sdp = %d.sdp, "remote description");
         match d.sdp_type {
             SdpType::Offer => self.count(|s| s.offers_received += 1),
             SdpType::Answer | SdpType::Pranswer => self.count(|s| s.answers_received += 1),
@@ -249,6 +268,7 @@ impl<S: Signaling> PerfectNegotiation<S> {
 
     fn on_candidate(&mut self, c: &IceCandidateInit) {
         self.count(|s| s.candidates_received += 1);
+        trace!(candidate = %c.candidate, mid = ?c.sdp_mid, "remote candidate");
         if let Err(e) = self.pc.add_ice_candidate(c) {
             self.count(|s| s.candidates_refused += 1);
             if !self.ignore_offer {
@@ -273,20 +293,31 @@ impl<S: Signaling> PerfectNegotiation<S> {
                 biased;
                 event = events.recv() => {
                     let Some(event) = event else { break };
+                    // The stream outlives the connection while handles exist (ours does),
+                    // so closing is the end.
+                    let closed = matches!(
+                        event,
+                        PeerEvent::ConnectionState(rtcweb::PeerConnectionState::Closed)
+                    );
                     if let Some(e) = self.handle_event(event).await? {
                         let _ = app.try_send(e);
+                    }
+                    if closed {
+                        break;
                     }
                 }
                 message = self.signaling.recv(), if !self.closing => {
                     match message? {
                         Some(m) => {
                             if !self.handle_message(m).await? {
+                                debug!("the peer said bye; closing");
                                 peer_gone = true;
                                 self.closing = true;
                                 self.pc.close();
                             }
                         }
                         None => {
+                            debug!("signaling closed; closing");
                             peer_gone = true;
                             self.closing = true;
                             self.pc.close();
@@ -299,6 +330,7 @@ impl<S: Signaling> PerfectNegotiation<S> {
                 }
             }
         }
+        debug!(peer_gone, "negotiation done");
         if !peer_gone {
             // Best effort: the transport may already be gone.
             let _ = self.signaling.send(SignalingMessage::Bye).await;
@@ -320,7 +352,13 @@ impl<S: Signaling> PerfectNegotiation<S> {
         let (tx, rx) = mpsc::channel(APP_QUEUE);
         let negotiation = Self::new(pc, signaling, options);
         let stats = negotiation.stats.clone();
-        let task = tokio::spawn(negotiation.run(events, tx));
+        let task = tokio::spawn(async move {
+            let result = negotiation.run(events, tx).await;
+            if let Err(e) = &result {
+                warn!(error = %e, "negotiation ended");
+            }
+            result
+        });
         (NegotiationHandle { stats, task }, rx)
     }
 }

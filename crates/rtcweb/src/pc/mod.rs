@@ -4,6 +4,7 @@
 
 mod media;
 mod negotiation;
+mod rtp_session;
 mod transport;
 
 use std::collections::VecDeque;
@@ -35,13 +36,17 @@ pub struct PeerConnection {
     pub(crate) ice: IceAgent,
     pub(crate) dtls_context: DtlsContext,
     pub(crate) dtls: Option<DtlsEndpoint>,
-    pub(crate) srtp: Option<rtcweb_srtp::Session>,
+    /// Made from `srtp_keys` on first use: a connection without media never needs one, and
+    /// it is the largest part of a connection (two directions of cipher and replay state).
+    pub(crate) srtp: Option<Box<rtcweb_srtp::Session>>,
+    /// SRTP keys from the DTLS handshake, until `srtp` is made from them.
+    pub(crate) srtp_keys: Option<rtcweb_dtls::SrtpKeyingMaterial>,
     pub(crate) srtp_profile: Option<&'static str>,
     pub(crate) dtls_version: Option<&'static str>,
     /// DTLS role and the peer's fingerprints, once an answer fixed them.
     pub(crate) dtls_params: Option<(rtcweb_dtls::Role, Vec<rtcweb_dtls::Fingerprint>)>,
     pub(crate) dtls_failed: bool,
-    /// DTLS datagrams that came before the answer fixed role and fingerprints.
+    /// DTLS datagrams that came before the endpoint existed (see `hold_early_dtls`).
     pub(crate) early_dtls: Vec<Vec<u8>>,
     pub(crate) gathering_started: bool,
     pub(crate) closed: bool,
@@ -83,7 +88,7 @@ impl PeerConnection {
         let dtls_context = match config.dtls_context.clone() {
             Some(shared) => shared,
             None => {
-                let mut dtls_config = DtlsConfig::default();
+                let mut dtls_config = Self::dtls_config();
                 dtls_config.rng_seed = Some(config.seed ^ 0xd715);
                 DtlsContext::new(dtls_config, config.certificate.clone())?
             }
@@ -93,13 +98,17 @@ impl PeerConnection {
             algorithm: ours.hash_function().name().to_owned(),
             value: ours.value().to_vec(),
         };
-        let jsep = Jsep::new(JsepConfig {
+        let mut jsep_config = JsepConfig {
             bundle_policy: config.bundle_policy,
             ice_lite: config.ice_lite,
             fingerprints: vec![jsep_fingerprint],
             seed: config.seed,
             ..JsepConfig::default()
-        });
+        };
+        if config.media.mode == crate::config::MediaMode::Session {
+            (jsep_config.audio_codecs, jsep_config.video_codecs) = rtp_session::session_codecs();
+        }
+        let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;
         let mut ice = IceAgent::new(ice_config, Role::Controlled, config.seed ^ 0x1ce);
         let creds = jsep.local_ice_credentials();
@@ -110,6 +119,7 @@ impl PeerConnection {
             dtls_context,
             dtls: None,
             srtp: None,
+            srtp_keys: None,
             srtp_profile: None,
             dtls_version: None,
             dtls_params: None,
@@ -120,13 +130,26 @@ impl PeerConnection {
             state: PeerConnectionState::New,
             ice_state: rtcweb_ice::ConnectionState::New,
             candidate_mid: None,
-            media: media::MediaState::new(config.seed),
+            media: media::MediaState::new(config.seed, config.media.clone()),
             data: crate::data_channel::DataState::default(),
 
             out: VecDeque::new(),
             events: VecDeque::new(),
             stats: Counters::default(),
         })
+    }
+
+    /// The DTLS settings of a connection (also what to prepare a shared
+    /// [`RtcConfiguration::dtls_context`] with): the defaults, but no stateless cookie
+    /// exchange as a server. The cookie proves that a client can receive at its address
+    /// before the server spends work on it (RFC 6347 4.2.1, RFC 9147 5.1); under ICE the
+    /// connectivity checks, authenticated with the password from the signaled description,
+    /// have already proved that, and our records only ever go to the ICE-selected pair, so
+    /// the exchange would only add a round trip to every connection.
+    pub fn dtls_config() -> DtlsConfig {
+        let mut config = DtlsConfig::default();
+        config.server_cookie = false;
+        config
     }
 
     /// Adds a local address the owner has a UDP socket bound to: a host candidate.
@@ -183,6 +206,10 @@ impl PeerConnection {
         if self.closed {
             return;
         }
+        if let Some(m) = self.media.session.as_mut() {
+            m.session.close(now);
+        }
+        self.flush_media(now);
         self.closed = true;
         self.early_dtls.clear();
         if let Some(sctp) = self.data.sctp.as_mut() {
@@ -217,11 +244,17 @@ impl PeerConnection {
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            self.flush_data();
+        }
         self.events.pop_front()
     }
 
     /// The next datagram (or stream octets) to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.out.is_empty() {
+            self.flush_data();
+        }
         self.out.pop_front()
     }
 

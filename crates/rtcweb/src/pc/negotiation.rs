@@ -126,7 +126,8 @@ impl PeerConnection {
             direction,
             rtcweb_jsep::sdp::Direction::SendRecv | rtcweb_jsep::sdp::Direction::SendOnly
         ) {
-            init.send = Some(self.media.new_send_params());
+            let send = self.media.new_send_params(&init.kind);
+            init.send = Some(send);
         }
         let id = self.jsep.add_transceiver(init);
         if let Some(ssrc) = self
@@ -153,7 +154,7 @@ impl PeerConnection {
             .transceiver(transceiver)
             .ok_or(Error::Unknown("transceiver"))?;
         if direction.sends() && t.send.is_none() {
-            let send = self.media.new_send_params();
+            let send = self.media.new_send_params(&t.kind);
             let ssrc = send.ssrc;
             self.jsep.set_send(transceiver, Some(send))?;
             if let Some(ssrc) = ssrc {
@@ -254,7 +255,8 @@ impl PeerConnection {
                     self.dtls_params = Some((role, fingerprints));
                 }
             }
-            self.media.on_negotiated(n, &mut self.events);
+            self.media
+                .on_negotiated(now, n, self.jsep.transceivers(), &mut self.events);
             if let Some(sctp) = n
                 .media
                 .iter()
@@ -270,7 +272,9 @@ impl PeerConnection {
             .dtls
             .as_ref()
             .is_some_and(|d| *d.state() == rtcweb_dtls::State::Connected)
-        {}
+        {
+            self.start_sctp(now);
+        }
         self.drain_jsep_events();
         self.pump(now);
     }

@@ -75,6 +75,7 @@ impl PeerConnection {
         {
             sctp.handle_timeout(now);
         }
+        self.handle_media_timeout(now);
         self.pump(now);
     }
 
@@ -84,6 +85,9 @@ impl PeerConnection {
             self.ice.poll_timeout(),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.data.sctp.as_ref().and_then(|s| s.poll_timeout()),
+            // Data sent and not yet packetized: due now.
+            self.data.flush_at,
+            self.media_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -151,7 +155,9 @@ impl PeerConnection {
     }
 
     /// Creates the DTLS endpoint once an answer fixed the role and fingerprints and ICE has
-    /// a pair to send on (a server also starts as soon as a DTLS record arrives).
+    /// a pair to send on, in either role: a server that answered a ClientHello before then
+    /// would have its reply dropped (no route yet) and wait for the peer's retransmission.
+    /// Records that come earlier are held (`hold_early_dtls`) and fed to it then.
     pub(crate) fn ensure_dtls(&mut self, now: Instant) {
         if self.dtls.is_some() || self.closed {
             return;
@@ -163,7 +169,7 @@ impl PeerConnection {
             self.ice_state,
             rtcweb_ice::ConnectionState::Connected | rtcweb_ice::ConnectionState::Completed
         );
-        if !ice_up && role.is_client() {
+        if !ice_up {
             return;
         }
         match DtlsEndpoint::new(&self.dtls_context, role, fingerprints, now) {
@@ -181,15 +187,15 @@ impl PeerConnection {
         }
     }
 
-    /// Keeps DTLS records that arrive before the answer fixed the role and fingerprints: a
-    /// peer that answers `a=setup:active` (Chromium, libdatachannel) sends its ClientHello
-    /// as soon as its ICE side works, often before its answer reaches us. Dropping it would
-    /// cost a retransmission timeout (1 s). Bounded: a ClientHello flight is one or two
+    /// Keeps DTLS records that arrive before the endpoint exists (before the answer fixed
+    /// role and fingerprints, or before our ICE side has a route): a peer that answers
+    /// `a=setup:active` (Chromium, libdatachannel) sends its ClientHello as soon as one of
+    /// its own checks succeeds, often before its answer reaches us. Dropping it would cost
+    /// a retransmission timeout (1 s). Bounded: a ClientHello flight is one or two
     /// datagrams, and what does not fit is dropped (the peer retransmits).
     fn hold_early_dtls(&mut self, data: &[u8]) {
         let held: usize = self.early_dtls.iter().map(Vec::len).sum();
-        if self.dtls_params.is_none()
-            && !self.closed
+        if !self.closed
             && self.early_dtls.len() < MAX_EARLY_DTLS_DATAGRAMS
             && held + data.len() <= MAX_EARLY_DTLS_BYTES
         {
@@ -201,15 +207,11 @@ impl PeerConnection {
         let Some(dtls) = self.dtls.as_mut() else {
             return;
         };
-        let mut outgoing = Vec::new();
-        while let Some(datagram) = dtls.poll_transmit() {
-            outgoing.push(datagram);
-        }
         let mut events = Vec::new();
         while let Some(e) = dtls.poll_event() {
             events.push(e);
         }
-        for datagram in outgoing {
+        while let Some(datagram) = self.dtls.as_mut().and_then(|d| d.poll_transmit()) {
             self.send_app(now, datagram);
         }
         for e in events {
@@ -220,7 +222,7 @@ impl PeerConnection {
                         DtlsVersion::Dtls13 => "DTLS 1.3",
                     });
                     if let Some(keys) = srtp {
-                        self.start_srtp(&keys);
+                        self.start_srtp(keys);
                     }
                     self.push_event(Event::DtlsConnected {
                         version: self.dtls_version.unwrap_or("DTLS"),
@@ -255,23 +257,41 @@ impl PeerConnection {
         }
     }
 
-    fn start_srtp(&mut self, keys: &rtcweb_dtls::SrtpKeyingMaterial) {
-        let result =
-            rtcweb_srtp::ProtectionProfile::from_id(keys.profile.id()).and_then(|profile| {
-                let local =
-                    rtcweb_srtp::MasterKey::new(profile, &keys.local.key, &keys.local.salt)?;
-                let remote =
-                    rtcweb_srtp::MasterKey::new(profile, &keys.remote.key, &keys.remote.salt)?;
-                // Video needs a wider replay window than the default 64 (RTX and reordering).
-                let config = rtcweb_srtp::Config::default().with_replay_window(512);
-                rtcweb_srtp::Session::new(profile, &local, &remote, config)
-            });
-        match result {
-            Ok(session) => {
-                self.srtp_profile = Some(session.profile().name());
-                self.srtp = Some(session);
+    /// Keeps the SRTP keys; the session is made when media first needs it
+    /// ([`PeerConnection::srtp_session`]).
+    fn start_srtp(&mut self, keys: rtcweb_dtls::SrtpKeyingMaterial) {
+        match rtcweb_srtp::ProtectionProfile::from_id(keys.profile.id()) {
+            Ok(profile) => {
+                self.srtp_profile = Some(profile.name());
+                self.srtp_keys = Some(keys);
             }
-            Err(e) => warn!(error = %e, "SRTP session could not be created"),
+            Err(e) => warn!(error = %e, "SRTP profile not supported"),
         }
+    }
+
+    /// The SRTP session, made from the DTLS keys on first use; `None` before DTLS is up.
+    pub(crate) fn srtp_session(&mut self) -> Option<&mut rtcweb_srtp::Session> {
+        if self.srtp.is_none() {
+            let keys = self.srtp_keys.take()?;
+            let result =
+                rtcweb_srtp::ProtectionProfile::from_id(keys.profile.id()).and_then(|profile| {
+                    let local =
+                        rtcweb_srtp::MasterKey::new(profile, &keys.local.key, &keys.local.salt)?;
+                    let remote =
+                        rtcweb_srtp::MasterKey::new(profile, &keys.remote.key, &keys.remote.salt)?;
+                    // Video needs a wider replay window than the default 64 (RTX and
+                    // reordering).
+                    let config = rtcweb_srtp::Config::default().with_replay_window(512);
+                    rtcweb_srtp::Session::new(profile, &local, &remote, config)
+                });
+            match result {
+                Ok(session) => self.srtp = Some(Box::new(session)),
+                Err(e) => {
+                    warn!(error = %e, "SRTP session could not be created");
+                    return None;
+                }
+            }
+        }
+        self.srtp.as_deref_mut()
     }
 }

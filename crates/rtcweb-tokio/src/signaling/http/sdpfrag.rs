@@ -95,6 +95,7 @@ impl SdpFrag {
 /// What a trickle `PATCH` needs from an offer: ICE credentials, the first `m=` line and its
 /// mid.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) struct OfferIce {
     pub(crate) ufrag: String,
     pub(crate) pwd: String,
@@ -102,6 +103,7 @@ pub(crate) struct OfferIce {
     pub(crate) mid: String,
 }
 
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 impl OfferIce {
     pub(crate) fn from_sdp(sdp: &str) -> Option<Self> {
         let (mut ufrag, mut pwd, mut media, mut mid) = (None, None, None, None);
