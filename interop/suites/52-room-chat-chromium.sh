@@ -2,9 +2,9 @@
 # Chromium on room-server's page (interop/room-chat/chromium_room.mjs, playwright-core with
 # /usr/bin/chromium, fake camera and microphone) and a Rust `chat` peer in one room, inside a
 # loopback-only namespace, in both orders:
-#   rust-first:     chat calls Chromium (our offer; Chromium's own offer for its camera
-#                   collides with it and Chromium, the polite newcomer, rolls back, then
-#                   renegotiates to add the camera);
+#   rust-first:     chat calls Chromium (our offer with the data channel); Chromium, the
+#                   newcomer, answers and then renegotiates to add its camera (its offer,
+#                   our answer keeping the DTLS roles);
 #   chromium-first: Chromium calls chat (its offer carries audio, video and the data channel).
 # Both must exchange one chat line over the data channel, Chromium's camera must reach chat
 # (>= 100 video packets sent by Chromium and RTP decrypted by chat), and chat must exit 0.

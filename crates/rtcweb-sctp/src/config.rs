@@ -50,8 +50,8 @@ pub struct SctpConfig {
     /// Streams announced in INIT (both directions); bounds the channels. Default 65535.
     pub max_streams: u16,
     /// Whether the DTLS server sends INIT too rather than only waiting for the client's.
-    /// Chromium, aiortc and pion do; it is what a peer needs that waits as DTLS client
-    /// because it chooses the initiator by its ICE role (werift answering an offer). The
+    /// Chromium, aiortc, pion and node-datachannel do; a peer that chooses the initiator by
+    /// its ICE role and so waits as DTLS client (werift answering an offer) needs it. The
     /// crossing INITs are resolved as for the client. Stream ids still follow the DTLS role.
     /// Default `false`.
     pub server_initiates: bool,

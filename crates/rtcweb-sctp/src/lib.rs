@@ -19,6 +19,10 @@
 //!   `a=sctp-port` values and both `a=max-message-size` values (`None` when the peer's SDP
 //!   has none), [`Role`] comes from `a=setup` (the DTLS role). Channels may be created
 //!   before DTLS is up; they open with the association.
+//! - The DTLS client sends INIT; a peer's INIT that crosses it (Chromium, aiortc, pion,
+//!   node-datachannel and werift all send one as DTLS server, werift ignoring ours) is
+//!   answered as RFC 9260 section 5.2.1 says, and one association results.
+//!   [`SctpConfig::server_initiates`] makes the DTLS server send INIT as well.
 //! - When DTLS connects, call [`SctpTransport::set_mtu`] with
 //!   `DtlsEndpoint::max_application_data()` and then [`SctpTransport::start`].
 //! - Every DTLS `ApplicationData` record goes to [`SctpTransport::handle_input`]; every

@@ -537,3 +537,41 @@ async fn a_data_channel_added_after_connecting_renegotiates_and_opens() {
     assert_eq!(recv_text(&at_a).await, "after renegotiation");
     assert_eq!((na.stats().offers_sent, nb.stats().offers_sent), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidates_never_precede_the_description() {
+    init_tracing();
+    let (sig_a, mut raw) = memory::pair();
+    let (a, ea) = peer().await;
+    // Let the driver report whatever it has (host candidates) before anything is negotiated.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _dc = a.create_data_channel("x", &Default::default()).unwrap();
+    let (n, _app) = PerfectNegotiation::spawn(a, ea, sig_a, NegotiationOptions::impolite());
+    let first = tokio::time::timeout(T, raw.recv())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&first, rtcweb::SignalingMessage::Description(d) if d.sdp_type == rtcweb::SdpType::Offer),
+        "{first:?}"
+    );
+    let second = tokio::time::timeout(T, raw.recv())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(second, rtcweb::SignalingMessage::Candidate(_)),
+        "{second:?}"
+    );
+    // The negotiator counts a candidate once its send returned, which may be just after
+    // the peer received it.
+    for _ in 0..100 {
+        if n.stats().candidates_sent >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(n.stats().candidates_sent >= 1);
+}

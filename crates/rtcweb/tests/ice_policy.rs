@@ -49,3 +49,23 @@ fn relay_only_without_a_relay_fails_against_a_non_trickle_peer() {
         .unwrap();
     assert_eq!(a.ice_connection_state(), IceConnectionState::Failed);
 }
+
+#[test]
+fn candidates_are_gathered_from_the_first_local_description_on() {
+    let now = Instant::now();
+    let mut a = pc(3, false);
+    a.add_local_address(now, "192.0.2.1:5000".parse().unwrap());
+    a.create_data_channel(now, "x", &Default::default())
+        .unwrap();
+    let offer = a.create_offer().unwrap();
+    let before: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert!(
+        !before
+            .iter()
+            .any(|e| matches!(e, rtcweb::Event::IceCandidate(_))),
+        "{before:?}"
+    );
+    a.set_local_description(now, &offer).unwrap();
+    let after: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert!(after.iter().any(|e| matches!(e, rtcweb::Event::IceCandidate(Some(c)) if c.candidate.contains("192.0.2.1"))), "{after:?}");
+}

@@ -49,6 +49,8 @@ pub struct PeerConnection {
     /// DTLS datagrams that came before the endpoint existed (see `hold_early_dtls`).
     pub(crate) early_dtls: Vec<Vec<u8>>,
     pub(crate) gathering_started: bool,
+    /// Local addresses given before gathering started.
+    pub(crate) pending_addresses: Vec<SocketAddr>,
     pub(crate) closed: bool,
     pub(crate) state: PeerConnectionState,
     pub(crate) ice_state: rtcweb_ice::ConnectionState,
@@ -126,6 +128,7 @@ impl PeerConnection {
             dtls_failed: false,
             early_dtls: Vec::new(),
             gathering_started: false,
+            pending_addresses: Vec::new(),
             closed: false,
             state: PeerConnectionState::New,
             ice_state: rtcweb_ice::ConnectionState::New,
@@ -152,10 +155,16 @@ impl PeerConnection {
         config
     }
 
-    /// Adds a local address the owner has a UDP socket bound to: a host candidate.
+    /// Adds a local address the owner has a UDP socket bound to: a host candidate. As in
+    /// browsers, candidates are gathered (and signalled) from the first
+    /// `setLocalDescription` on; addresses added before wait until then.
     pub fn add_local_address(&mut self, now: Instant, addr: SocketAddr) {
-        self.ice.add_host_address(now, addr);
-        self.pump(now);
+        if self.gathering_started {
+            self.ice.add_host_address(now, addr);
+            self.pump(now);
+        } else if !self.pending_addresses.contains(&addr) {
+            self.pending_addresses.push(addr);
+        }
     }
 
     /// `signalingState`.

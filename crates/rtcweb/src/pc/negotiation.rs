@@ -51,6 +51,9 @@ impl PeerConnection {
         }
         if !self.gathering_started {
             self.gathering_started = true;
+            for addr in std::mem::take(&mut self.pending_addresses) {
+                self.ice.add_host_address(now, addr);
+            }
             self.ice.start_gathering(now);
         }
         self.after_description(now);
