@@ -6,7 +6,11 @@
 # implementation, `--rounds` times interleaved; the table shows the median of the rounds.
 #
 #   bash benches/run-dc-bench.sh [--rounds R] [--seconds S] [--pairs N] [--peers "rtcweb pion ..."]
-#       [--modes "throughput smallmsg setup"] [--rtcweb-args "--runtime shared ..."]
+#       [--modes "throughput smallmsg setup"] [--rtcweb-args "--dtls 1.2 ..."]
+#
+# Peers: rtcweb (each peer on its own one-thread runtime, DTLS 1.2 or 1.3 as negotiated: 1.3),
+# rtcweb-shared (both on one two-thread runtime), rtcweb-dtls12 (DTLS 1.2 only),
+# node-datachannel, pion, aiortc. Default: rtcweb node-datachannel pion aiortc.
 #
 # Needs interop/setup first (node-datachannel in interop/node_modules, aiortc in
 # interop/.venv, golang-github-pion-webrtc.v3-dev). A missing peer is an error. Raw output
@@ -27,7 +31,7 @@ while [ $# -gt 0 ]; do
     --peers) peers=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --rtcweb-args) rtcweb_args=$2; shift 2 ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 
@@ -38,7 +42,7 @@ raw=$work/raw.txt
 
 command_for() {
   case $1 in
-    rtcweb) echo "$root/target/release/dc-bench" ;;
+    rtcweb*) echo "$root/target/release/dc-bench" ;;
     node-datachannel) echo "node $root/benches/peers/ndc-bench.mjs" ;;
     pion) echo "$work/pion-bench" ;;
     aiortc) echo "$root/interop/.venv/bin/python $root/benches/peers/aiortc_bench.py" ;;
@@ -49,7 +53,7 @@ command_for() {
 # Build and check everything before entering the namespace (there is no network inside).
 for p in $peers; do
   case $p in
-    rtcweb) cargo build --release --locked -p rtcweb-benches --bin dc-bench ;;
+    rtcweb*) cargo build --release --locked -p rtcweb-benches --bin dc-bench ;;
     node-datachannel)
       [ -d "$root/interop/node_modules/node-datachannel" ] ||
         { echo "dc-bench: node-datachannel missing (run interop/setup)" >&2; exit 1; } ;;
@@ -69,7 +73,11 @@ script=$work/inside.sh
     for m in $modes; do
       for p in $peers; do
         extra=""
-        [ "$p" = rtcweb ] && extra=$rtcweb_args
+        case $p in
+          rtcweb) extra=$rtcweb_args ;;
+          rtcweb-shared) extra="--runtime shared $rtcweb_args" ;;
+          rtcweb-dtls12) extra="--dtls 1.2 $rtcweb_args" ;;
+        esac
         echo "echo \"== round $r $m $p\" >&2"
         echo "echo \"ROUND $r $p $m\"; $(command_for "$p") $m --seconds $seconds --pairs $pairs $extra"
       done

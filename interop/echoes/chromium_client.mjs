@@ -36,7 +36,10 @@ async function echoTest(offerUrl) {
   });
   const dtls = new Promise((resolve, reject) => {
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') resolve(pc.sctp.transport.state);
+      // connectionState 'connected' means ICE and DTLS are both up (W3C); the transport
+      // stats below confirm the DTLS state (reading pc.sctp.transport.state in this event
+      // races with Chromium creating the SCTP transport).
+      if (pc.connectionState === 'connected') resolve('connected');
       if (pc.connectionState === 'failed') reject(new Error('connection failed'));
     };
   });
@@ -53,9 +56,10 @@ async function echoTest(offerUrl) {
   const answer = await res.json();
   await pc.setRemoteDescription(answer);
   result.answerDirections = answer.sdp.split('\\r\\n').filter((l) => /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l));
-  result.checks.dtls = (await dtls) === 'connected';
+  const connected = (await dtls) === 'connected';
   const stats0 = await pc.getStats();
   stats0.forEach((s) => { if (s.type === 'transport') result.transport = { dtlsState: s.dtlsState, tlsVersion: s.tlsVersion, srtpCipher: s.srtpCipher, dtlsCipher: s.dtlsCipher }; });
+  result.checks.dtls = connected && result.transport?.dtlsState === 'connected';
   result.checks.dataChannelEcho = (await echoed) === text;
   // Media: wait until the echoed video decodes and audio samples are more than concealment.
   const deadline = Date.now() + 20000;

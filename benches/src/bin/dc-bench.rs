@@ -1,4 +1,4 @@
-//! `dc-bench MODE [--seconds S] [--pairs N] [--runtime shared|per-peer] [--dtls auto|1.2|1.3]`:
+//! `dc-bench MODE [--seconds S] [--pairs N] [--runtime per-peer|shared] [--dtls auto|1.2|1.3]`:
 //! data-channel throughput, small-message rate and connection setup time of rtcweb, by the
 //! protocol of issue 9 (the same protocol runs with node-datachannel, pion and aiortc in
 //! `benches/peers/`; `benches/run-dc-bench.sh` runs them all side by side).
@@ -20,10 +20,11 @@
 //! Every mode also prints `CPU rtcweb ...`: process CPU time (getrusage, user + system) over
 //! the measured interval, in cores and per unit of work.
 //!
-//! `--runtime shared` (the default) runs both peers on one tokio runtime with two worker
-//! threads (one per core here); `per-peer` gives each peer its own one-thread runtime, as two
-//! endpoints in two processes would have. Either way the application's loops run in spawned
-//! tasks, as in an application. Each side
+//! `--runtime per-peer` (the default) gives each peer its own one-thread tokio runtime, as two
+//! endpoints in two processes (or on two machines) have; `shared` runs both on one runtime
+//! with two worker threads, where tokio keeps tasks that wake each other on one worker, so
+//! the pair uses about one core. Either way the application's loops run in spawned tasks, as
+//! in an application. Each side
 //! prepares one DTLS context (`--dtls`: both versions, the default, or one) and shares it
 //! between its connections, as a server does.
 
@@ -41,7 +42,7 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: dc-bench throughput|smallmsg|setup [--seconds S] [--pairs N] \
-                     [--runtime shared|per-peer] [--dtls auto|1.2|1.3]";
+                     [--runtime per-peer|shared] [--dtls auto|1.2|1.3]";
 
 struct Args {
     mode: String,
@@ -58,7 +59,7 @@ fn args() -> Result<Args, String> {
         mode,
         seconds: 10,
         pairs: 20,
-        per_peer: false,
+        per_peer: true,
         dtls: VersionPolicy::Auto,
     };
     while let Some(flag) = it.next() {

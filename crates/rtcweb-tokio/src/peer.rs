@@ -122,6 +122,8 @@ pub struct PeerConfig {
     /// Raw RTP or an RTP session with frames (`rtcweb::MediaMode`). The wall clock for
     /// sender reports is read here when it is `None`.
     pub media: rtcweb::MediaConfig,
+    /// The DTLS role taken when answering an `actpass` offer.
+    pub dtls_answer_role: rtcweb::DtlsAnswerRole,
 }
 
 /// Datagrams sent per turn of the driver before it reads what arrived meanwhile.
@@ -201,6 +203,7 @@ impl RtcPeerConnection {
         rtc.dtls_context = config.dtls_context;
         rtc.ice_servers = config.ice_servers;
         rtc.ice_lite = config.ice_lite;
+        rtc.dtls_answer_role = config.dtls_answer_role;
         rtc.media = config.media;
         if rtc.media.wall_clock.is_none() {
             let since_epoch = std::time::SystemTime::now()
@@ -454,6 +457,7 @@ async fn drive(
     let mdns = Arc::new(net::MdnsResolver::new());
     let mut closing_since: Option<Instant> = None;
     let mut buf = vec![0u8; crate::io::MAX_DATAGRAM];
+    let mut due_now = 0u32;
     loop {
         let (transmits, deadline, done) = {
             let mut inner = shared.lock();
@@ -499,6 +503,16 @@ async fn drive(
                 break;
             }
         }
+        // A deadline that has already passed (ICE schedules its first check "now") is handled
+        // at once: tokio's timer rounds a sleep up to its next millisecond tick, which would
+        // add up to a millisecond to every such step of a connection's setup. Bounded, so a
+        // deadline that does not move on cannot keep the driver from its sockets.
+        if due_now < 8 && deadline.is_some_and(|d| d <= Instant::now()) {
+            due_now += 1;
+            shared.lock().pc.handle_timeout(Instant::now());
+            continue;
+        }
+        due_now = 0;
         let sleep_until = deadline.map(tokio::time::Instant::from_std);
         tokio::select! {
             () = crate::io::udp_readable(sockets.udp()) => {

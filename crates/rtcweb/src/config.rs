@@ -193,6 +193,19 @@ pub enum IceTransportPolicy {
     Relay,
 }
 
+/// The DTLS role this side takes when it answers an offer with `a=setup:actpass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtlsAnswerRole {
+    /// `a=setup:active`: we start the handshake as soon as ICE connects (what RFC 8842
+    /// recommends and browsers do; half a round trip faster).
+    #[default]
+    Client,
+    /// `a=setup:passive`: the offerer starts it. A server that many kinds of clients reach
+    /// may prefer this: the client then only starts once it has applied our answer (some
+    /// stacks check our fingerprint before they finished applying it).
+    Server,
+}
+
 /// `RTCConfiguration`.
 #[derive(Debug, Clone)]
 pub struct RtcConfiguration {
@@ -219,6 +232,8 @@ pub struct RtcConfiguration {
     /// How RTP media is handled: raw packets, or an RTP session with frames, RTCP, NACK/RTX
     /// and congestion control feedback.
     pub media: MediaConfig,
+    /// The DTLS role we take when answering an `actpass` offer.
+    pub dtls_answer_role: DtlsAnswerRole,
 }
 
 /// Whether the connection runs an RTP session or hands RTP packets through.
@@ -275,6 +290,7 @@ impl RtcConfiguration {
             ice_lite: false,
             seed,
             dtls_context: None,
+            dtls_answer_role: DtlsAnswerRole::Client,
             media: MediaConfig::default(),
         }
     }

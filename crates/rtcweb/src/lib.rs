@@ -31,7 +31,7 @@ pub mod signaling;
 mod stats;
 
 pub use config::{
-    IceCredential, IceServer, IceServerUrl, IceTransportPolicy, MediaConfig, MediaMode,
+    DtlsAnswerRole, IceCredential, IceServer, IceServerUrl, IceTransportPolicy, MediaConfig, MediaMode,
     RtcConfiguration, Scheme, UrlTransport,
 };
 pub use data_channel::{

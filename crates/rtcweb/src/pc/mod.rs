@@ -105,6 +105,10 @@ impl PeerConnection {
             ice_lite: config.ice_lite,
             fingerprints: vec![jsep_fingerprint],
             seed: config.seed,
+            answer_setup: match config.dtls_answer_role {
+                crate::config::DtlsAnswerRole::Client => rtcweb_jsep::sdp::Setup::Active,
+                crate::config::DtlsAnswerRole::Server => rtcweb_jsep::sdp::Setup::Passive,
+            },
             ..JsepConfig::default()
         };
         if config.media.mode == crate::config::MediaMode::Session {
