@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use libfuzzer_sys::fuzz_target;
 use rtcweb::{
     Certificate, Direction, DtlsConfig, DtlsContext, MediaKind, PeerConnection, RtcConfiguration,
+    SessionDescription,
 };
 
 fn context(n: u8) -> DtlsContext {
@@ -45,11 +46,15 @@ fuzz_target!(|data: &[u8]| {
     a.add_transceiver(MediaKind::Audio, Direction::SendRecv);
     a.create_data_channel(now, "fuzz", &Default::default())
         .unwrap();
+    // Candidates are gathered from setLocalDescription on: send the descriptions as they
+    // are after it, with the host candidates in them (non-trickle).
     let offer = a.create_offer().unwrap();
     a.set_local_description(now, &offer).unwrap();
+    let offer = SessionDescription::offer(a.local_description_sdp().unwrap());
     b.set_remote_description(now, &offer).unwrap();
     let answer = b.create_answer().unwrap();
     b.set_local_description(now, &answer).unwrap();
+    let answer = SessionDescription::answer(b.local_description_sdp().unwrap());
     a.set_remote_description(now, &answer).unwrap();
 
     // ICE first (STUN only, B's DTLS is dropped): A creates its DTLS server once ICE gives it

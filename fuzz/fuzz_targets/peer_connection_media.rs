@@ -76,8 +76,11 @@ fuzz_target!(|data: &[u8]| {
     b.add_local_address(now, b_addr);
     a.add_transceiver(MediaKind::Audio, Direction::SendRecv);
     a.add_transceiver(MediaKind::Video, Direction::SendRecv);
+    // Candidates are gathered from setLocalDescription on: send the descriptions as they
+    // are after it, with the host candidates in them (non-trickle).
     let offer = a.create_offer().unwrap();
     a.set_local_description(now, &offer).unwrap();
+    let offer = rtcweb::SessionDescription::offer(a.local_description_sdp().unwrap());
     b.set_remote_description(now, &offer).unwrap();
     let remote: Vec<_> = b
         .transceivers()
@@ -90,6 +93,7 @@ fuzz_target!(|data: &[u8]| {
     let answer = b.create_answer().unwrap();
     assert_eq!(answer.sdp_type, SdpType::Answer);
     b.set_local_description(now, &answer).unwrap();
+    let answer = rtcweb::SessionDescription::answer(b.local_description_sdp().unwrap());
     a.set_remote_description(now, &answer).unwrap();
     let mut t = now;
     pump(&mut a, &mut b, &mut t, |a, b| {

@@ -57,6 +57,10 @@ capture_firefox() {
 user_pref("media.navigator.streams.fake", true);
 user_pref("media.navigator.permission.disabled", true);
 user_pref("media.peerconnection.ice.loopback", true);
+user_pref("network.manage-offline-status", false);
+user_pref("network.offline-mirrors-connectivity", false);
+user_pref("network.connectivity-service.enabled", false);
+user_pref("network.captive-portal-service.enabled", false);
 user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
 user_pref("browser.shell.checkDefaultBrowser", false);
 user_pref("datareporting.policy.dataSubmissionEnabled", false);

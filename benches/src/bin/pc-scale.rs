@@ -396,7 +396,11 @@ fn run(args: Args) -> Result<(), String> {
     let spread = t.elapsed().as_nanos() as f64 / probes as f64;
     let t = Instant::now();
     for _ in 0..probes {
-        armed += u64::from(std::hint::black_box(&w.conns[0].pc).poll_timeout().is_some());
+        armed += u64::from(
+            std::hint::black_box(&w.conns[0].pc)
+                .poll_timeout()
+                .is_some(),
+        );
     }
     let cached = t.elapsed().as_nanos() as f64 / probes as f64;
     println!(

@@ -50,8 +50,8 @@ impl Udp {
     /// Sends `datagrams` (all the same length but possibly the last, which may be shorter)
     /// to `to`: in one segmented send when the kernel supports it, else one by one.
     pub(crate) async fn send_run(&self, to: SocketAddr, datagrams: &[&[u8]]) -> io::Result<()> {
-        if datagrams.len() > 1 && self.gso.load(Ordering::Relaxed) {
-            let segment = datagrams[0].len();
+        let segment = datagrams.first().map_or(0, |d| d.len());
+        if datagrams.len() > 1 && segment > 0 && self.gso.load(Ordering::Relaxed) {
             match offload::send_segments(&self.socket, to, datagrams, segment).await {
                 Ok(()) => return Ok(()),
                 // EIO / EINVAL: this path (device, checksum offload, kernel) cannot segment.

@@ -31,8 +31,8 @@ pub mod signaling;
 mod stats;
 
 pub use config::{
-    DtlsAnswerRole, IceCredential, IceServer, IceServerUrl, IceTransportPolicy, MediaConfig, MediaMode,
-    RtcConfiguration, Scheme, UrlTransport,
+    DtlsAnswerRole, IceCredential, IceServer, IceServerUrl, IceTransportPolicy, MediaConfig,
+    MediaMode, RtcConfiguration, Scheme, UrlTransport,
 };
 pub use data_channel::{
     DataChannelEvent, DataChannelId, DataChannelInit, DataChannelState, Priority, Reliability,

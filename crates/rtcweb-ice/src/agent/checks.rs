@@ -491,10 +491,12 @@ impl IceAgent {
         debug!(pair = best, "nominating");
         self.nominating = Some(best);
         self.pairs[best].send_use_candidate = true;
-        // A fresh check with USE-CANDIDATE, ahead of everything else.
-        self.pairs[best].check = None;
+        // A fresh check with USE-CANDIDATE, sent now rather than in the next pacing slot:
+        // it happens once per session and is what both sides wait for (up to Ta, 50 ms,
+        // of setup time otherwise). Pacing resumes from here.
         self.triggered.retain(|t| *t != best);
-        self.triggered.push_front(best);
+        self.start_check(now, best, true);
+        self.next_check_at = Some(now + self.config.ta);
         self.schedule_checks(now);
     }
 
