@@ -18,7 +18,9 @@ use rtc_sctp::{
     Event as RtcEvent, Payload, PayloadProtocolIdentifier, ServerConfig, StreamEvent,
     TransportConfig,
 };
-use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, Role as DtlsRole, State};
+use rtcweb_dtls::{
+    Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, Role as DtlsRole, State, VersionPolicy,
+};
 use rtcweb_sctp::{ChannelId, ChannelOptions, Event, Role, SctpConfig, SctpTransport};
 
 const BULK_MESSAGE: usize = 64 * 1024;
@@ -42,7 +44,7 @@ impl Wire {
         }
     }
 
-    fn dtls() -> Self {
+    fn dtls(version: VersionPolicy) -> Self {
         let cert = |n: u8| {
             let mut secret = [n; 32];
             secret[0] = 0x11;
@@ -53,6 +55,7 @@ impl Wire {
         let mut cfg = DtlsConfig::default();
         cfg.max_queued_transmits = 1 << 16;
         cfg.max_queued_events = 1 << 16;
+        cfg.version = version;
         let (xa, xb) = (
             DtlsContext::new(cfg.clone(), ca.clone()).unwrap(),
             DtlsContext::new(cfg, cb.clone()).unwrap(),
@@ -350,9 +353,13 @@ fn cpu(iters: u64, mut f: impl FnMut()) -> Duration {
 fn bench(c: &mut Criterion) {
     let bulk = Bytes::from(vec![0x5a; BULK_MESSAGE]);
     let small = Bytes::from(vec![0x5a; SMALL_MESSAGE]);
-    for dtls in [false, true] {
-        let tag = if dtls { "dtls" } else { "plain" };
-        let wire = || if dtls { Wire::dtls() } else { Wire::plain() };
+    // DTLS as negotiated by default (1.3), and pinned to 1.2 (what a 1.2-only peer gets).
+    for (tag, dtls) in [
+        ("plain", None),
+        ("dtls", Some(VersionPolicy::Auto)),
+        ("dtls12", Some(VersionPolicy::Dtls12)),
+    ] {
+        let wire = || dtls.map_or_else(Wire::plain, Wire::dtls);
 
         let mut g = c.benchmark_group(format!("sctp_bulk_64k_{tag}"));
         g.sample_size(10).measurement_time(Duration::from_secs(4));

@@ -300,6 +300,15 @@ async fn run(args: Args, sides: Sides) -> Result<(), String> {
             let max = ms(samples[samples.len() - 1].0);
             let datagrams = samples[samples.len() / 2].1;
             println!("SETUP rtcweb median_ms={median:.2} min_ms={min:.2} max_ms={max:.2}");
+            // The slowest samples with their datagram counts: more datagrams than the median
+            // means a retransmission, the same count means the time went to scheduling.
+            let slowest: Vec<String> = samples
+                .iter()
+                .rev()
+                .take(3)
+                .map(|(d, n)| format!("{:.2}ms/{n}", ms(*d)))
+                .collect();
+            println!("SLOWEST rtcweb {}", slowest.join(" "));
             println!(
                 "CPU rtcweb cpu_ms_per_pair={:.2} datagrams_per_pair={datagrams} (including new() and binding)",
                 ms(cpu_total) / args.pairs as f64

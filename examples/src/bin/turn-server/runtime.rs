@@ -372,7 +372,11 @@ impl Runtime {
     }
 
     fn send_pending(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
+        // Datagrams of one batch leave from several sockets (the listener, each relay): one
+        // run per socket means one system call per socket. The sort is stable, so the order
+        // per socket, and so per destination, is kept.
+        pending.sort_by_key(|t| (t.transport, t.source));
         let mut i = 0;
         while i < pending.len() {
             let first = &pending[i];
