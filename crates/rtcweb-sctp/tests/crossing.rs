@@ -12,11 +12,10 @@
 mod common;
 
 use std::collections::{BTreeSet, VecDeque};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Host, messages, opened};
-use rtcweb_netsim::{LinkParams, Loss, Network, Node, Simulation};
+use common::{Host, TwoHosts, messages, next_timeout, opened};
+use rtcweb_netsim::{LinkParams, Loss, Node, Simulation};
 use rtcweb_sctp::{
     ChannelId, ChannelOptions, Event, Role, SctpConfig, SctpTransport, TransportState,
 };
@@ -213,22 +212,16 @@ impl Wire {
             if done(self) {
                 return true;
             }
-            if self.client.in_flight.is_empty() && self.server.in_flight.is_empty() {
-                let next = [
-                    self.client.sctp.poll_timeout(),
-                    self.server.sctp.poll_timeout(),
-                ]
-                .into_iter()
-                .flatten()
-                .min();
-                match next {
-                    Some(t) if t <= deadline => {
-                        self.now = self.now.max(t);
-                        self.client.sctp.handle_timeout(self.now);
-                        self.server.sctp.handle_timeout(self.now);
-                    }
-                    _ => return false,
-                }
+            if self.client.in_flight.is_empty()
+                && self.server.in_flight.is_empty()
+                && !next_timeout(
+                    &mut self.now,
+                    deadline,
+                    &mut self.client.sctp,
+                    &mut self.server.sctp,
+                )
+            {
+                return false;
             }
             self.deliver_to_server(|_| true);
             self.deliver_to_client(|_| true);
@@ -414,14 +407,13 @@ fn crossing_inits_under_loss() {
 /// Client `a` and initiating server `b` over DTLS across a lossy, jittery, reordering path.
 fn over_dtls(loss: f64, seed: u64, server_ignores_init: bool) {
     let start = Instant::now();
-    let mut net = Network::new(start, seed);
-    let inet = net.internet();
-    let (a_ip, b_ip) = (
-        "198.51.100.1".parse().unwrap(),
-        "198.51.100.2".parse().unwrap(),
-    );
-    let a = net.add_host("a", inet, &[a_ip]);
-    let b = net.add_host("b", inet, &[b_ip]);
+    let TwoHosts {
+        mut net,
+        a,
+        b,
+        host_a: mut ha,
+        host_b: mut hb,
+    } = TwoHosts::new(start, seed, SctpConfig::default());
     let path = LinkParams {
         latency: Duration::from_millis(20),
         jitter: Duration::from_millis(8),
@@ -433,8 +425,6 @@ fn over_dtls(loss: f64, seed: u64, server_ignores_init: bool) {
     };
     net.set_link(Node::Host(a), path.clone());
     net.set_link(Node::Host(b), path);
-    let (a_addr, b_addr) = (SocketAddr::new(a_ip, 9), SocketAddr::new(b_ip, 9));
-    let (mut ha, mut hb) = Host::pair(start, seed, SctpConfig::default(), a_addr, b_addr);
     hb.sctp = SctpTransport::new(config(true), Role::Server).unwrap();
     let ca = ha
         .sctp

@@ -6,11 +6,10 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Host, messages};
-use rtcweb_netsim::{LinkParams, Loss, Network, Node, Simulation};
+use common::{Host, TwoHosts, messages};
+use rtcweb_netsim::{LinkParams, Loss, Node, Simulation};
 use rtcweb_sctp::{ChannelId, ChannelOptions, Error, Event, SctpConfig, TransportState};
 
 const LIFETIME_MS: u32 = 3000;
@@ -130,14 +129,13 @@ fn run(loss: f64, seed: u64) -> Outcome {
 /// 30 % loss retransmission backoff can starve it for longer than every lifetime).
 fn run_checked(loss: f64, seed: u64, life_must_send: bool) -> Outcome {
     let start = Instant::now();
-    let mut net = Network::new(start, seed);
-    let inet = net.internet();
-    let (a_ip, b_ip) = (
-        "198.51.100.1".parse().unwrap(),
-        "198.51.100.2".parse().unwrap(),
-    );
-    let a = net.add_host("a", inet, &[a_ip]);
-    let b = net.add_host("b", inet, &[b_ip]);
+    let TwoHosts {
+        mut net,
+        a,
+        b,
+        host_a: mut ha,
+        host_b: hb,
+    } = TwoHosts::new(start, seed, SctpConfig::default());
     let shaky = LinkParams {
         latency: Duration::from_millis(10),
         jitter: Duration::from_millis(4),
@@ -155,8 +153,6 @@ fn run_checked(loss: f64, seed: u64, life_must_send: bool) -> Outcome {
         },
     );
     net.set_link(Node::Host(b), shaky);
-    let (a_addr, b_addr) = (SocketAddr::new(a_ip, 9), SocketAddr::new(b_ip, 9));
-    let (mut ha, hb) = Host::pair(start, seed, SctpConfig::default(), a_addr, b_addr);
     let now = start;
     let mut sender = Sender {
         rel: ha

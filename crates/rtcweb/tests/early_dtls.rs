@@ -7,12 +7,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+mod common;
 
-use rtcweb::{
-    Certificate, PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription,
-};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{Peer, certificate};
+use rtcweb::{PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription};
 use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, Fingerprint};
 use rtcweb_ice::{Credentials, IceAgent, IceConfig, PairState, Received, Role};
 use rtcweb_netsim::{Datagram, Endpoint, LinkParams, Network, Node, Simulation};
@@ -20,50 +21,11 @@ use rtcweb_netsim::{Datagram, Endpoint, LinkParams, Network, Node, Simulation};
 const A: &str = "198.51.100.1:5000";
 const B: &str = "198.51.100.2:5000";
 
-fn certificate(n: u8) -> Certificate {
-    let mut key = [n; 32];
-    key[0] = 1;
-    Certificate::generate(
-        &key,
-        &[n; 16],
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-        Duration::from_secs(86400 * 30),
-    )
-    .unwrap()
-}
-
 fn attribute<'a>(sdp: &'a str, name: &str) -> &'a str {
     sdp.lines()
         .find_map(|l| l.strip_prefix(name))
         .unwrap()
         .trim()
-}
-
-/// Our PeerConnection, the offerer; its answer arrives when the test hands it over.
-struct Offerer {
-    pc: PeerConnection,
-}
-
-impl Endpoint for Offerer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.pc.handle_receive(now, d.to, d.from, &d.payload);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        if self.pc.poll_timeout().is_some_and(|t| t <= now) {
-            self.pc.handle_timeout(now);
-        }
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        let t = self.pc.poll_transmit()?;
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.payload,
-        })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
 }
 
 /// The answerer as libjuice + libdatachannel behave: a controlled ICE agent, and a DTLS
@@ -138,9 +100,10 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
         );
     }
 
-    // A offers a data channel; every candidate is in its offer (host only, gathered at once).
-    let mut pc = PeerConnection::new(RtcConfiguration::new(certificate(1), 1)).unwrap();
-    pc.add_local_address(start, A.parse().unwrap());
+    // A, our PeerConnection, offers a data channel; every candidate is in its offer (host
+    // only, gathered at once). Its answer arrives when the test hands it over.
+    let mut offerer = Peer::new(common::config(1), A.parse().unwrap(), start);
+    let pc = &mut offerer.pc;
     pc.create_data_channel(start, "echo", &Default::default())
         .unwrap();
     let offer = pc.create_offer().unwrap();
@@ -192,7 +155,7 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
     .unwrap();
 
     let mut sim = Simulation::new(net);
-    sim.attach(a_host, Offerer { pc });
+    sim.attach(a_host, offerer);
     sim.attach(
         b_host,
         EagerAnswerer {
@@ -213,17 +176,17 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
         "B never started DTLS: the test does not reproduce the case"
     );
     let now = sim.now();
-    sim.endpoint_mut::<Offerer>(a_host)
+    sim.endpoint_mut::<Peer>(a_host)
         .pc
         .set_remote_description(now, &SessionDescription::answer(answer_sdp))
         .unwrap();
 
     let connected = |s: &Simulation| {
-        s.endpoint::<Offerer>(a_host).pc.connection_state() == PeerConnectionState::Connected
+        s.endpoint::<Peer>(a_host).pc.connection_state() == PeerConnectionState::Connected
             && *s.endpoint::<EagerAnswerer>(b_host).dtls.state() == rtcweb_dtls::State::Connected
     };
     let ok = sim.run_until(answered + Duration::from_secs(5), |s| connected(s));
-    let a = &sim.endpoint::<Offerer>(a_host).pc;
+    let a = &sim.endpoint::<Peer>(a_host).pc;
     let b = sim.endpoint::<EagerAnswerer>(b_host);
     assert!(
         ok,

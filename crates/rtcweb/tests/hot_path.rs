@@ -9,26 +9,17 @@
 
 #![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
 
+mod common;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use common::certificate;
 use rtcweb::{
-    Certificate, DataChannelEvent, DataChannelId, DtlsContext, Event, PeerConnection,
-    RtcConfiguration, SessionDescription,
+    DataChannelEvent, DataChannelId, DtlsContext, Event, PeerConnection, RtcConfiguration,
+    SessionDescription,
 };
-
-fn certificate(n: u8) -> Certificate {
-    let mut key = [n; 32];
-    key[0] = 1;
-    Certificate::generate(
-        &key,
-        &[n; 16],
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-        Duration::from_secs(86400 * 30),
-    )
-    .unwrap()
-}
 
 /// How the test wants DTLS: the default, or DTLS 1.2 only.
 #[derive(Clone, Copy, PartialEq)]

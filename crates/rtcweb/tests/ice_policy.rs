@@ -3,20 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // test set-up
 
-use std::time::{Duration, Instant, SystemTime};
+mod common;
 
-use rtcweb::{
-    Certificate, IceConnectionState, IceTransportPolicy, PeerConnection, RtcConfiguration,
-    SessionDescription,
-};
+use std::time::Instant;
+
+use rtcweb::{IceConnectionState, IceTransportPolicy, PeerConnection, SessionDescription};
 
 fn pc(n: u8, relay_only: bool) -> PeerConnection {
-    let mut key = [n; 32];
-    key[0] = 1;
-    let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let cert =
-        Certificate::generate(&key, &[n; 16], not_before, Duration::from_secs(86_400)).unwrap();
-    let mut config = RtcConfiguration::new(cert, u64::from(n));
+    let mut config = common::config(u64::from(n));
     if relay_only {
         config.ice_transport_policy = IceTransportPolicy::Relay;
     }

@@ -4,144 +4,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
 
-use std::collections::{HashMap, VecDeque};
+mod common;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use rtcweb::{
-    Certificate, Direction, Event, Frame, KeyframeRequest, MediaKind, MediaMode, PeerConnection,
-    PeerConnectionState, RtcConfiguration, SignalingMessage, TransceiverId,
-};
-use rtcweb_netsim::{Datagram, Endpoint, HostId, LinkParams, Loss, Network, Node, Simulation};
-
-fn certificate(n: u8) -> Certificate {
-    let mut key = [n; 32];
-    key[0] = 1;
-    Certificate::generate(
-        &key,
-        &[n; 16],
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-        Duration::from_secs(86400 * 30),
-    )
-    .unwrap()
-}
-
-struct Peer {
-    pc: PeerConnection,
-    outbox: VecDeque<SignalingMessage>,
-    inbox: VecDeque<SignalingMessage>,
-    frames: Vec<(TransceiverId, Frame)>,
-    keyframe_requests: Vec<(TransceiverId, KeyframeRequest)>,
-    feedback_packets: usize,
-    raw_rtp: usize,
-}
-
-impl Peer {
-    fn new(seed: u64, local: SocketAddr, start: Instant) -> Self {
-        let mut config = RtcConfiguration::new(certificate(seed as u8), seed);
-        config.media.mode = MediaMode::Session;
-        config.media.wall_clock = Some((start, Duration::from_secs(1_750_000_000)));
-        let mut pc = PeerConnection::new(config).unwrap();
-        pc.add_local_address(start, local);
-        Peer {
-            pc,
-            outbox: VecDeque::new(),
-            inbox: VecDeque::new(),
-            frames: Vec::new(),
-            keyframe_requests: Vec::new(),
-            feedback_packets: 0,
-            raw_rtp: 0,
-        }
-    }
-
-    fn drain(&mut self) {
-        while let Some(e) = self.pc.poll_event() {
-            match e {
-                Event::IceCandidate(Some(c)) => {
-                    self.outbox.push_back(SignalingMessage::Candidate(c))
-                }
-                Event::IceCandidate(None) => {
-                    self.outbox.push_back(SignalingMessage::EndOfCandidates)
-                }
-                Event::Frame { transceiver, frame } => self.frames.push((transceiver, frame)),
-                Event::KeyframeRequest { transceiver, kind } => {
-                    self.keyframe_requests.push((transceiver, kind))
-                }
-                Event::TransportFeedback(p) => self.feedback_packets += p.len(),
-                Event::Rtp { .. } | Event::Rtcp { .. } => self.raw_rtp += 1,
-                _ => {}
-            }
-        }
-    }
-
-    fn apply_inbox(&mut self, now: Instant) {
-        while let Some(m) = self.inbox.pop_front() {
-            match m {
-                SignalingMessage::Description(d) => {
-                    self.pc.set_remote_description(now, &d).unwrap();
-                    if d.sdp_type == rtcweb::SdpType::Offer {
-                        // Send back on every section the offer created (an echo's answer).
-                        let ids: Vec<_> = self
-                            .pc
-                            .transceivers()
-                            .iter()
-                            .filter(|t| t.created_by_remote && t.direction.receives())
-                            .map(|t| t.id)
-                            .collect();
-                        for id in ids {
-                            self.pc.set_direction(id, Direction::SendRecv).unwrap();
-                        }
-                        let answer = self.pc.create_answer().unwrap();
-                        self.pc.set_local_description(now, &answer).unwrap();
-                        self.outbox.push_back(SignalingMessage::Description(answer));
-                    }
-                }
-                SignalingMessage::Candidate(c) => self.pc.add_ice_candidate(now, &c).unwrap(),
-                SignalingMessage::EndOfCandidates | SignalingMessage::Bye => {}
-            }
-        }
-        self.drain();
-    }
-}
-
-impl Endpoint for Peer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.pc.handle_receive(now, d.to, d.from, &d.payload);
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.apply_inbox(now);
-        if self.pc.poll_timeout().is_some_and(|t| t <= now) {
-            self.pc.handle_timeout(now);
-        }
-        self.drain();
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        let t = self.pc.poll_transmit()?;
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.payload,
-        })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-fn signal(sim: &mut Simulation, a: HostId, b: HostId) {
-    for (from, to) in [(a, b), (b, a)] {
-        let msgs: Vec<_> = sim.endpoint_mut::<Peer>(from).outbox.drain(..).collect();
-        sim.endpoint_mut::<Peer>(to).inbox.extend(msgs);
-    }
-    let now = sim.now();
-    for h in [a, b] {
-        let p = sim.endpoint_mut::<Peer>(h);
-        if !p.inbox.is_empty() {
-            p.apply_inbox(now);
-        }
-    }
-}
+use common::{Peer, connected, signal};
+use rtcweb::{Direction, Frame, KeyframeRequest, MediaKind, MediaMode, TransceiverId};
+use rtcweb_netsim::{HostId, LinkParams, Loss, Network, Node, Simulation};
 
 struct World {
     sim: Simulation,
@@ -150,6 +21,17 @@ struct World {
     /// A's video transceiver, and B's (created by A's offer).
     video: (TransceiverId, TransceiverId),
     link: LinkParams,
+}
+
+/// A peer in `MediaMode::Session` on a wall clock, answering `sendrecv` on what an offer
+/// creates (an echo's answer).
+fn session_peer(seed: u64, local: SocketAddr, start: Instant) -> Peer {
+    let mut config = common::config(seed);
+    config.media.mode = MediaMode::Session;
+    config.media.wall_clock = Some((start, Duration::from_secs(1_750_000_000)));
+    let mut peer = Peer::new(config, local, start);
+    peer.send_back = true;
+    peer
 }
 
 const LATENCY: Duration = Duration::from_millis(20);
@@ -174,23 +56,21 @@ fn connected_world(seed: u64) -> World {
     let mut sim = Simulation::new(net);
     sim.attach(
         a,
-        Peer::new(seed * 2 + 1, "198.51.100.1:5000".parse().unwrap(), start),
+        session_peer(seed * 2 + 1, "198.51.100.1:5000".parse().unwrap(), start),
     );
     sim.attach(
         b,
-        Peer::new(seed * 2 + 2, "198.51.100.2:5000".parse().unwrap(), start),
+        session_peer(seed * 2 + 2, "198.51.100.2:5000".parse().unwrap(), start),
     );
     let now = sim.now();
-    let pa = sim.endpoint_mut::<Peer>(a);
-    pa.pc.add_transceiver(MediaKind::Audio, Direction::SendRecv);
-    let video_a = pa.pc.add_transceiver(MediaKind::Video, Direction::SendRecv);
-    let offer = pa.pc.create_offer().unwrap();
-    pa.pc.set_local_description(now, &offer).unwrap();
-    pa.outbox.push_back(SignalingMessage::Description(offer));
-    pa.drain();
-    let connected = |s: &Simulation, h| {
-        s.endpoint::<Peer>(h).pc.connection_state() == PeerConnectionState::Connected
-    };
+    let offered = sim.endpoint_mut::<Peer>(a).offer(
+        now,
+        &[
+            (MediaKind::Audio, Direction::SendRecv),
+            (MediaKind::Video, Direction::SendRecv),
+        ],
+    );
+    let video_a = offered[1];
     assert!(sim.run_until(start + Duration::from_secs(10), |s| {
         signal(s, a, b);
         connected(s, a) && connected(s, b)
@@ -244,7 +124,7 @@ fn stream(w: &mut World, seconds: u32) -> Vec<(u32, Vec<u8>, Instant)> {
     for n in 0..seconds * FPS {
         let now = w.sim.now();
         let ts = 1000 + n * (90_000 / FPS);
-        let asked = w.sim.endpoint::<Peer>(w.a).keyframe_requests.len();
+        let asked = w.sim.endpoint::<Peer>(w.a).keyframe_requests().len();
         let frame = vp8_frame(n, asked > requests);
         requests = asked;
         w.sim
@@ -264,8 +144,8 @@ fn check_frames(w: &World, sent: &[(u32, Vec<u8>, Instant)], deadline: Duration)
     let got: HashMap<u32, &Frame> = w
         .sim
         .endpoint::<Peer>(w.b)
-        .frames
-        .iter()
+        .frames()
+        .into_iter()
         .filter(|(t, _)| *t == w.video.1)
         .map(|(_, f)| (f.timestamp, f))
         .collect();
@@ -336,8 +216,8 @@ fn lossy_run(seed: u64, loss: f64) -> Outcome {
     let keys: Vec<_> = w
         .sim
         .endpoint::<Peer>(w.b)
-        .frames
-        .iter()
+        .frames()
+        .into_iter()
         .filter(|(t, f)| *t == w.video.1 && f.keyframe)
         .map(|(_, f)| f.resolution)
         .collect();
@@ -432,21 +312,21 @@ fn reports_feedback_keyframe_requests_and_stats() {
     }
     w.sim.run_for(Duration::from_secs(2));
     let (pa, pb) = (w.sim.endpoint::<Peer>(w.a), w.sim.endpoint::<Peer>(w.b));
-    assert_eq!(pa.frames.len(), 150, "B -> A frames");
-    assert_eq!(pb.frames.len(), 150, "A -> B frames");
-    assert_eq!(pa.keyframe_requests, vec![(va, KeyframeRequest::Pli)]);
-    assert_eq!(pb.keyframe_requests, vec![(vb, KeyframeRequest::Fir)]);
+    assert_eq!(pa.frames().len(), 150, "B -> A frames");
+    assert_eq!(pb.frames().len(), 150, "A -> B frames");
+    assert_eq!(pa.keyframe_requests(), vec![(va, KeyframeRequest::Pli)]);
+    assert_eq!(pb.keyframe_requests(), vec![(vb, KeyframeRequest::Fir)]);
     assert!(
-        pa.feedback_packets > 500,
+        pa.feedback_packets() > 500,
         "TWCC feedback at A: {}",
-        pa.feedback_packets
+        pa.feedback_packets()
     );
     assert!(
-        pb.feedback_packets > 500,
+        pb.feedback_packets() > 500,
         "TWCC feedback at B: {}",
-        pb.feedback_packets
+        pb.feedback_packets()
     );
-    assert_eq!((pa.raw_rtp, pb.raw_rtp), (0, 0));
+    assert_eq!((pa.raw_rtp(), pb.raw_rtp()), (0, 0));
     let now = w.sim.now();
     let stats = pa.pc.stats(now);
     let out = stats

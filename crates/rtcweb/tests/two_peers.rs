@@ -2,157 +2,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+mod common;
 
-use rtcweb::{
-    Certificate, Direction, Event, MediaKind, PeerConnection, PeerConnectionState,
-    RtcConfiguration, SignalingMessage, TransceiverId,
-};
-use rtcweb_netsim::{
-    Datagram, Endpoint, Filtering, HostId, LinkParams, Mapping, NatConfig, Network, Node,
-    Simulation,
-};
+use std::time::{Duration, Instant};
 
-fn certificate(n: u8) -> Certificate {
-    let mut key = [n; 32];
-    key[0] = 1;
-    Certificate::generate(
-        &key,
-        &[n; 16],
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-        Duration::from_secs(86400 * 30),
-    )
-    .unwrap()
-}
-
-/// A PeerConnection on a simulated host with a signaling outbox.
-struct Peer {
-    pc: PeerConnection,
-    outbox: VecDeque<SignalingMessage>,
-    inbox: VecDeque<SignalingMessage>,
-    events: Vec<Event>,
-    rtp: Vec<Vec<u8>>,
-    /// Answer every received media section `sendrecv` (what an echo server does).
-    send_back: bool,
-}
-
-impl Peer {
-    fn new(seed: u64, local: SocketAddr, start: Instant) -> Self {
-        let mut pc =
-            PeerConnection::new(RtcConfiguration::new(certificate(seed as u8), seed)).unwrap();
-        pc.add_local_address(start, local);
-        Peer {
-            pc,
-            outbox: VecDeque::new(),
-            inbox: VecDeque::new(),
-            events: Vec::new(),
-            rtp: Vec::new(),
-            send_back: false,
-        }
-    }
-
-    fn drain(&mut self) {
-        while let Some(e) = self.pc.poll_event() {
-            match &e {
-                Event::IceCandidate(Some(c)) => self
-                    .outbox
-                    .push_back(SignalingMessage::Candidate(c.clone())),
-                Event::IceCandidate(None) => {
-                    self.outbox.push_back(SignalingMessage::EndOfCandidates)
-                }
-                Event::Rtp { packet, .. } => self.rtp.push(packet.clone()),
-                _ => {}
-            }
-            self.events.push(e);
-        }
-    }
-
-    fn apply_inbox(&mut self, now: Instant) {
-        while let Some(m) = self.inbox.pop_front() {
-            match m {
-                SignalingMessage::Description(d) => {
-                    self.pc.set_remote_description(now, &d).unwrap();
-                    if d.sdp_type == rtcweb::SdpType::Offer {
-                        if self.send_back {
-                            let ids: Vec<_> = self
-                                .pc
-                                .transceivers()
-                                .iter()
-                                .filter(|t| t.created_by_remote && t.direction.receives())
-                                .map(|t| t.id)
-                                .collect();
-                            for id in ids {
-                                self.pc.set_direction(id, Direction::SendRecv).unwrap();
-                            }
-                        }
-                        let answer = self.pc.create_answer().unwrap();
-                        self.pc.set_local_description(now, &answer).unwrap();
-                        self.outbox.push_back(SignalingMessage::Description(answer));
-                    }
-                }
-                SignalingMessage::Candidate(c) => self.pc.add_ice_candidate(now, &c).unwrap(),
-                SignalingMessage::EndOfCandidates => self
-                    .pc
-                    .add_ice_candidate(
-                        now,
-                        &rtcweb::IceCandidateInit {
-                            candidate: String::new(),
-                            sdp_mid: None,
-                            sdp_m_line_index: None,
-                            username_fragment: None,
-                        },
-                    )
-                    .unwrap(),
-                SignalingMessage::Bye => {}
-            }
-        }
-        self.drain();
-    }
-}
-
-impl Endpoint for Peer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.pc.handle_receive(now, d.to, d.from, &d.payload);
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.apply_inbox(now);
-        if self.pc.poll_timeout().is_some_and(|t| t <= now) {
-            self.pc.handle_timeout(now);
-        }
-        self.drain();
-    }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        let t = self.pc.poll_transmit()?;
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.payload,
-        })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-fn signal(sim: &mut Simulation, a: HostId, b: HostId) {
-    for (from, to) in [(a, b), (b, a)] {
-        let msgs: Vec<_> = sim.endpoint_mut::<Peer>(from).outbox.drain(..).collect();
-        let p = sim.endpoint_mut::<Peer>(to);
-        let had = !p.inbox.is_empty();
-        p.inbox.extend(msgs);
-        let _ = had;
-    }
-    let now = sim.now();
-    for h in [a, b] {
-        let p = sim.endpoint_mut::<Peer>(h);
-        if !p.inbox.is_empty() {
-            p.apply_inbox(now);
-        }
-    }
-}
+use common::{Peer, config, connected, signal};
+use rtcweb::{Direction, Event, MediaKind, PeerConnection, SignalingMessage, TransceiverId};
+use rtcweb_netsim::{Filtering, HostId, LinkParams, Mapping, NatConfig, Network, Node, Simulation};
 
 struct World {
     sim: Simulation,
@@ -183,31 +39,41 @@ fn world(seed: u64, nat_a: Option<(Mapping, Filtering)>) -> World {
     let mut sim = Simulation::new(net);
     sim.attach(
         a,
-        Peer::new(seed * 2 + 1, format!("{ip_a}:5000").parse().unwrap(), start),
+        Peer::new(
+            config(seed * 2 + 1),
+            format!("{ip_a}:5000").parse().unwrap(),
+            start,
+        ),
     );
     sim.attach(
         b,
-        Peer::new(seed * 2 + 2, "198.51.100.2:5000".parse().unwrap(), start),
+        Peer::new(
+            config(seed * 2 + 2),
+            "198.51.100.2:5000".parse().unwrap(),
+            start,
+        ),
     );
     World { sim, a, b, start }
 }
 
 fn offer(w: &mut World, media: &[(MediaKind, Direction)]) -> Vec<TransceiverId> {
     let now = w.sim.now();
-    let a = w.sim.endpoint_mut::<Peer>(w.a);
-    let ids = media
-        .iter()
-        .map(|(k, d)| a.pc.add_transceiver(k.clone(), *d))
-        .collect();
-    let offer = a.pc.create_offer().unwrap();
-    a.pc.set_local_description(now, &offer).unwrap();
-    a.outbox.push_back(SignalingMessage::Description(offer));
-    a.drain();
-    ids
+    w.sim.endpoint_mut::<Peer>(w.a).offer(now, media)
 }
 
-fn connected(sim: &Simulation, h: HostId) -> bool {
-    sim.endpoint::<Peer>(h).pc.connection_state() == PeerConnectionState::Connected
+/// Writes `count` RTP packets with `payload` on A's transceiver `t`, sequence numbers from 0.
+fn write_rtp_burst(w: &mut World, t: TransceiverId, payload: &[u8], count: u16) {
+    let now = w.sim.now();
+    let mut rtp = vec![0x80, 96, 0, 1, 0, 0, 0, 100, 0, 0, 0, 0];
+    rtp.extend_from_slice(payload);
+    for seq in 0..count {
+        rtp[2..4].copy_from_slice(&seq.to_be_bytes());
+        w.sim
+            .endpoint_mut::<Peer>(w.a)
+            .pc
+            .write_rtp(now, t, &rtp)
+            .unwrap();
+    }
 }
 
 #[test]
@@ -239,45 +105,20 @@ fn audio_and_video_offer_answer_connect_with_dtls_and_srtp() {
     }
     // B's transceivers were created by A's offer (recvonly, as in browsers): B receives
     // A's tracks, A receives nothing.
-    let tracks = |h| {
-        w.sim
-            .endpoint::<Peer>(h)
-            .events
-            .iter()
-            .filter(|e| matches!(e, Event::Track { .. }))
-            .count()
-    };
+    let tracks = |h| w.sim.endpoint::<Peer>(h).tracks();
     assert_eq!((tracks(a), tracks(b)), (0, 2));
     assert!(setup < Duration::from_secs(1), "{setup:?}");
 
     // RTP from A's video transceiver arrives at B, decrypted, on B's matching transceiver.
-    let now = w.sim.now();
-    let mut rtp = vec![0x80, 96, 0, 1, 0, 0, 0, 100, 0, 0, 0, 0];
-    rtp.extend_from_slice(b"a VP8 payload would be here");
-    for seq in 0..50u16 {
-        rtp[2..4].copy_from_slice(&seq.to_be_bytes());
-        w.sim
-            .endpoint_mut::<Peer>(a)
-            .pc
-            .write_rtp(now, ids[1], &rtp)
-            .unwrap();
-    }
+    write_rtp_burst(&mut w, ids[1], b"a VP8 payload would be here", 50);
     w.sim.run_for(Duration::from_millis(200));
-    let got = &w.sim.endpoint::<Peer>(b).rtp;
+    let received = w.sim.endpoint::<Peer>(b).rtp();
+    let got: Vec<&[u8]> = received.iter().map(|(_, packet)| *packet).collect();
     assert_eq!(got.len(), 50);
     assert_eq!(&got[0][12..], b"a VP8 payload would be here");
     let ssrc = w.sim.endpoint::<Peer>(a).pc.sending_ssrc(ids[1]).unwrap();
     assert_eq!(u32::from_be_bytes(got[0][8..12].try_into().unwrap()), ssrc);
-    let transceivers: Vec<_> = w
-        .sim
-        .endpoint::<Peer>(b)
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Rtp { transceiver, .. } => Some(*transceiver),
-            _ => None,
-        })
-        .collect();
+    let transceivers: Vec<_> = received.iter().map(|(t, _)| t).collect();
     assert!(
         transceivers.iter().all(|t| t.is_some()),
         "RTP not matched to a transceiver"
@@ -413,9 +254,9 @@ fn a_client_hello_that_arrives_before_the_answer_is_kept() {
     let now = w.sim.now();
     // An ICE-lite offerer lets B, controlling, select a pair from its own checks without
     // waiting for A: what node-datachannel and Chromium do as controlled agents.
-    let mut config = RtcConfiguration::new(certificate(7), 7);
-    config.ice_lite = true;
-    let mut lite = PeerConnection::new(config).unwrap();
+    let mut lite_config = config(7);
+    lite_config.ice_lite = true;
+    let mut lite = PeerConnection::new(lite_config).unwrap();
     lite.add_local_address(now, "198.51.100.1:5000".parse().unwrap());
     w.sim.endpoint_mut::<Peer>(a).pc = lite;
     w.sim
@@ -470,14 +311,7 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
         signal(s, a, b);
         connected(s, a) && connected(s, b)
     }));
-    let tracks = |h| {
-        w.sim
-            .endpoint::<Peer>(h)
-            .events
-            .iter()
-            .filter(|e| matches!(e, Event::Track { .. }))
-            .count()
-    };
+    let tracks = |h| w.sim.endpoint::<Peer>(h).tracks();
     assert_eq!((tracks(a), tracks(b)), (2, 2));
     let b_transceivers: Vec<_> = w.sim.endpoint::<Peer>(b).pc.transceivers().to_vec();
     assert!(
@@ -489,30 +323,14 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
     );
 
     // A sends video; B writes every packet back on the transceiver it arrived on.
-    let now = w.sim.now();
-    let mut rtp = vec![0x80, 96, 0, 1, 0, 0, 0, 100, 0, 0, 0, 0];
-    rtp.extend_from_slice(b"echo me");
-    for seq in 0..20u16 {
-        rtp[2..4].copy_from_slice(&seq.to_be_bytes());
-        w.sim
-            .endpoint_mut::<Peer>(a)
-            .pc
-            .write_rtp(now, ids[1], &rtp)
-            .unwrap();
-    }
+    write_rtp_burst(&mut w, ids[1], b"echo me", 20);
     w.sim.run_for(Duration::from_millis(100));
     let received: Vec<_> = w
         .sim
         .endpoint::<Peer>(b)
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Rtp {
-                transceiver: Some(t),
-                packet,
-            } => Some((*t, packet.clone())),
-            _ => None,
-        })
+        .rtp()
+        .into_iter()
+        .filter_map(|(t, packet)| Some((t?, packet.to_vec())))
         .collect();
     assert_eq!(received.len(), 20);
     let now = w.sim.now();
@@ -524,19 +342,7 @@ fn an_answerer_sends_back_on_the_transceivers_the_offer_created() {
             .unwrap();
     }
     w.sim.run_for(Duration::from_millis(100));
-    let back: Vec<_> = w
-        .sim
-        .endpoint::<Peer>(a)
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Rtp {
-                transceiver,
-                packet,
-            } => Some((*transceiver, packet.clone())),
-            _ => None,
-        })
-        .collect();
+    let back = w.sim.endpoint::<Peer>(a).rtp();
     assert_eq!(back.len(), 20);
     let b_video_ssrc = w
         .sim

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, State};
-use rtcweb_netsim::{Datagram, Endpoint};
+use rtcweb_netsim::{Datagram, Endpoint, HostId, Network};
 use rtcweb_sctp::{ChannelId, Event, Role, SctpConfig, SctpTransport};
 
 /// Decides from a packet's index in its direction and its bytes whether it is lost.
@@ -90,8 +90,21 @@ impl Pair {
 
     /// Exchanges packets, and when idle jumps the clock to the next timeout, until `done`
     /// (returns true) or 10 virtual minutes pass (returns false).
-    pub fn run_until(&mut self, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+    pub fn run_until(&mut self, done: impl FnMut(&mut Pair) -> bool) -> bool {
         let deadline = self.now + Duration::from_secs(600);
+        self.run(deadline, done)
+    }
+
+    /// Runs `dur` of virtual time.
+    pub fn run_for(&mut self, dur: Duration) {
+        let end = self.now + dur;
+        self.run(end, |_| false);
+        self.now = end;
+    }
+
+    /// Exchanges packets and fires timers due by `limit` until `done`; returns what `done`
+    /// says last.
+    fn run(&mut self, limit: Instant, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
         loop {
             self.drain();
             if done(self) {
@@ -100,45 +113,33 @@ impl Pair {
             if self.exchange() {
                 continue;
             }
-            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(t) if t <= deadline => {
-                    self.now = self.now.max(t);
-                    self.a.handle_timeout(self.now);
-                    self.b.handle_timeout(self.now);
-                }
-                _ => return done(self),
+            if !next_timeout(&mut self.now, limit, &mut self.a, &mut self.b) {
+                return done(self);
             }
         }
     }
+}
 
-    /// Runs `dur` of virtual time.
-    pub fn run_for(&mut self, dur: Duration) {
-        let end = self.now + dur;
-        loop {
-            self.drain();
-            if self.exchange() {
-                continue;
-            }
-            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(t) if t <= end => {
-                    self.now = self.now.max(t);
-                    self.a.handle_timeout(self.now);
-                    self.b.handle_timeout(self.now);
-                }
-                _ => {
-                    self.now = end;
-                    return;
-                }
-            }
+/// For two transports with nothing in flight: moves `now` to the earlier of their timeouts
+/// and fires both, unless there is none by `limit` (returns false, `now` unchanged).
+pub fn next_timeout(
+    now: &mut Instant,
+    limit: Instant,
+    a: &mut SctpTransport,
+    b: &mut SctpTransport,
+) -> bool {
+    let next = [a.poll_timeout(), b.poll_timeout()]
+        .into_iter()
+        .flatten()
+        .min();
+    match next {
+        Some(t) if t <= limit => {
+            *now = (*now).max(t);
+            a.handle_timeout(*now);
+            b.handle_timeout(*now);
+            true
         }
+        _ => false,
     }
 }
 
@@ -208,6 +209,38 @@ pub fn cert(n: u8) -> Certificate {
     secret[0] = 0x11; // keep the scalar below the P-256 order
     let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
     Certificate::generate(&secret, &[n; 16], not_before, Certificate::DEFAULT_LIFETIME).unwrap()
+}
+
+/// Hosts `a` (198.51.100.1) and `b` (198.51.100.2) on a simulated internet, and the
+/// client and server [`Host`] for each; the links are the test's to set.
+pub struct TwoHosts {
+    pub net: Network,
+    pub a: HostId,
+    pub b: HostId,
+    pub host_a: Host,
+    pub host_b: Host,
+}
+
+impl TwoHosts {
+    pub fn new(start: Instant, seed: u64, sctp: SctpConfig) -> TwoHosts {
+        let mut net = Network::new(start, seed);
+        let inet = net.internet();
+        let (a_ip, b_ip) = (
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+        );
+        let a = net.add_host("a", inet, &[a_ip]);
+        let b = net.add_host("b", inet, &[b_ip]);
+        let (a_addr, b_addr) = (SocketAddr::new(a_ip, 9), SocketAddr::new(b_ip, 9));
+        let (host_a, host_b) = Host::pair(start, seed, sctp, a_addr, b_addr);
+        TwoHosts {
+            net,
+            a,
+            b,
+            host_a,
+            host_b,
+        }
+    }
 }
 
 /// SCTP over DTLS on a simulated host: what a PeerConnection does with the two layers.
