@@ -12,6 +12,7 @@ use bytes::Bytes;
 use crate::{CloseReason, Error};
 
 pub(crate) mod crossing;
+pub(crate) mod forward_tsn;
 pub(crate) mod rtc;
 pub(crate) mod wire;
 

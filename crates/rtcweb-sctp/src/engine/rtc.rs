@@ -28,6 +28,7 @@ use rtc_sctp::{
 };
 
 use super::crossing::{Crossing, Inbound};
+use super::forward_tsn::ForwardTsnBound;
 use super::wire::{self, CT_ABORT, CT_INIT, CT_SHUTDOWN, CT_SHUTDOWN_ACK, CT_SHUTDOWN_COMPLETE};
 use super::{Engine, EngineEvent, EngineState, EngineStats, Read, StreamPolicy};
 use crate::{CloseReason, Error, Reliability, Role, SctpConfig};
@@ -66,6 +67,7 @@ pub(crate) struct RtcSctp {
     shutdown_deadline: Option<Instant>,
     /// What the last packet that came in said, to name a close reason.
     last_packet_chunks: u8,
+    forward_tsn: ForwardTsnBound,
 }
 
 /// Bits of `last_packet_chunks`.
@@ -109,6 +111,7 @@ impl RtcSctp {
             closed: None,
             shutdown_deadline: None,
             last_packet_chunks: 0,
+            forward_tsn: ForwardTsnBound::new(config.receive_window),
         }
     }
 
@@ -272,7 +275,7 @@ impl RtcSctp {
         } else {
             Bytes::copy_from_slice(packet)
         };
-        if !wire::safe_for_engine(&data) {
+        if !wire::safe_for_engine(&data) || !self.forward_tsn.admit(&data, self.main.is_none()) {
             return;
         }
         wire::outgoing_resets(&data, |id| {
@@ -361,6 +364,7 @@ impl RtcSctp {
 
     fn next_transmit(&mut self) -> Option<Bytes> {
         let packet = self.transmits.pop_front()?;
+        self.forward_tsn.observe_outbound(&packet);
         if wire::chunk_types(&packet).any(|t| t == CT_SHUTDOWN_COMPLETE)
             && let Some((_, a)) = self.main.as_mut()
         {

@@ -45,12 +45,23 @@ pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// ABORT and ERROR cause by the cause's declared length, stepping from cause to cause without
 /// the padding; and it steps from chunk to chunk by the length it computes for the chunk it
 /// parsed, not by the Chunk Length field, so a chunk whose fields disagree with its length
-/// makes it read the next "chunk" from inside this one. The walk here follows the engine's;
-/// where that length is not simply read off (INIT, INIT ACK, HEARTBEAT, HEARTBEAT ACK,
-/// RE-CONFIG, whose parameters it re-measures) every 4-byte boundary inside the chunk counts
-/// as reachable. The packet is refused when an ABORT or ERROR the engine may reach has a
-/// cause that overruns it, or when the walk gets too long.
+/// makes it read the next "chunk" from inside this one. The walk here follows the engine's,
+/// including through INIT, INIT ACK, HEARTBEAT, HEARTBEAT ACK and RE-CONFIG, whose length it
+/// re-measures from their parameters ([`remeasured_next`]). Only where a parameter's
+/// re-measure cannot be told without parsing its contents does every 4-byte boundary inside
+/// the chunk count as reachable: treating random contents (a state cookie, a heartbeat
+/// nonce) that way refused about one legitimate INIT ACK in ten thousand, for good, since
+/// its retransmissions are identical. The packet is refused when an ABORT or ERROR the engine
+/// may reach has a cause that overruns it, or when the walk gets too long.
 pub(crate) fn safe_for_engine(packet: &[u8]) -> bool {
+    walk_as_engine(packet, &mut |_| true)
+}
+
+/// Walks the packet as the engine will read it (see [`safe_for_engine`], which is this walk
+/// with nothing more to check) and calls `visit` with every chunk the engine may reach (its
+/// bytes as the Chunk Length field gives them); the packet is refused (`false`) as soon as
+/// `visit` refuses a chunk.
+pub(crate) fn walk_as_engine(packet: &[u8], visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     let Some(chunks) = packet.get(COMMON_HEADER_LEN..) else {
         return true;
     };
@@ -58,13 +69,28 @@ pub(crate) fn safe_for_engine(packet: &[u8]) -> bool {
     // grow, so the walk is linear without a budget.
     let (mut at, mut unlimited) = (0, usize::MAX);
     loop {
-        match engine_step(chunks, at, &mut unlimited) {
+        match engine_step(chunks, at, &mut unlimited, visit) {
             Step::Next(next) => at = next,
             Step::End => return true,
             Step::Overrun => return false,
-            Step::Anywhere(_) => return safe_from_anywhere(chunks, at),
+            Step::Anywhere(_) => return walk_from_anywhere(chunks, at, visit),
         }
     }
+}
+
+/// The chunks of a packet by their Chunk Length fields (for packets we made ourselves).
+pub(crate) fn chunks(packet: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    let mut at = COMMON_HEADER_LEN;
+    std::iter::from_fn(move || {
+        let header = packet.get(at..at.checked_add(4)?)?;
+        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        if len < 4 {
+            return None;
+        }
+        let chunk = packet.get(at..at + len)?;
+        at = at.checked_add(len.checked_add(3)? & !3)?;
+        Some(chunk)
+    })
 }
 
 /// Where the engine goes from the chunk at `at`.
@@ -80,13 +106,22 @@ enum Step {
 }
 
 /// `budget` is spent one per error cause; when it runs out the step counts as an overrun.
-fn engine_step(chunks: &[u8], at: usize, budget: &mut usize) -> Step {
+/// A chunk `visit` refuses counts as an overrun too.
+fn engine_step(
+    chunks: &[u8],
+    at: usize,
+    budget: &mut usize,
+    visit: &mut dyn FnMut(&[u8]) -> bool,
+) -> Step {
     let Some(h) = chunks.get(at..at + 4) else {
         return Step::End;
     };
     let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
     if len < 4 || at + len > chunks.len() {
         return Step::End;
+    }
+    if !visit(&chunks[at..at + len]) {
+        return Step::Overrun;
     }
     let next = |value_len: usize| Step::Next(at + 4 + ((value_len + 3) & !3));
     match h[0] {
@@ -126,15 +161,121 @@ fn engine_step(chunks: &[u8], at: usize, budget: &mut usize) -> Step {
         CT_COOKIE_ECHO => next(len - 4),
         CT_FORWARD_TSN if len >= 8 && (len - 8) % 4 == 0 => next(len - 4),
         CT_INIT | CT_INIT_ACK | CT_HEARTBEAT | CT_HEARTBEAT_ACK | CT_RECONFIG => {
-            Step::Anywhere(at + 4..=at + 4 + ((len - 4 + 3) & !3))
+            match remeasured_next(&chunks[at..at + len]) {
+                Some(Remeasured::Length(value_len)) => next(value_len),
+                Some(Remeasured::Refused) => Step::End,
+                None => Step::Anywhere(at + 4..=at + 4 + ((len - 4 + 3) & !3)),
+            }
         }
         _ => Step::End, // a type the engine does not know, or a length it refuses
     }
 }
 
-/// [`safe_for_engine`] from a chunk whose length the engine re-measures: every offset the
-/// engine may reach is followed, each once, within a step budget.
-fn safe_from_anywhere(chunks: &[u8], from: usize) -> bool {
+/// What rtc-sctp makes of a chunk it re-measures.
+enum Remeasured {
+    /// It parses, and the engine takes this for its value length (chunk header excluded).
+    Length(usize),
+    /// The engine refuses the packet.
+    Refused,
+}
+
+fn padding(len: usize) -> usize {
+    (4 - len % 4) % 4
+}
+
+/// The value length rtc-sctp 0.21.1 gives the parameter at `at` of `chunk` (its
+/// `build_param` on `chunk[at..]`, then `value_length`), or `Refused` when that fails.
+/// `None` for the Requested HMAC Algorithm parameter, whose outcome depends on its contents.
+fn remeasured_param(chunk: &[u8], at: usize) -> Option<Remeasured> {
+    let Some(h) = chunk.get(at..at + 4) else {
+        return Some(Remeasured::Refused);
+    };
+    let kind = u16::from_be_bytes([h[0], h[1]]);
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if len < 4 || at + len > chunk.len() {
+        return Some(Remeasured::Refused);
+    }
+    let value = len - 4;
+    Some(match kind {
+        // Heartbeat Info, State Cookie, Random, Chunk List, Supported Extensions: the bytes
+        // as declared.
+        1 | 7 | 0x8002 | 0x8003 | 0x8008 => Remeasured::Length(value),
+        // Forward-TSN-Supported: always empty, whatever it declares.
+        0xc000 => Remeasured::Length(0),
+        // Outgoing SSN Reset Request: 12 bytes plus whole stream ids, which it checks.
+        13 if len >= 16 && (len - 16) % 2 == 0 => Remeasured::Length(value),
+        13 => Remeasured::Refused,
+        // Re-configuration Response: 12 or 20 bytes declared, 8 re-measured.
+        16 if len == 12 || len == 20 => Remeasured::Length(8),
+        16 => Remeasured::Refused,
+        0x8004 => return None,
+        // Other types: kept as unknown when the high bit says "skip", else refused.
+        _ if kind & 0x8000 != 0 => Remeasured::Length(value),
+        _ => Remeasured::Refused,
+    })
+}
+
+/// The value length rtc-sctp 0.21.1 computes for an INIT, INIT ACK, HEARTBEAT, HEARTBEAT
+/// ACK or RE-CONFIG `chunk` (header included, padding excluded) from the parameters it
+/// parses, following `ChunkInit`, `ChunkHeartbeat(Ack)` and `ChunkReconfig`'s `unmarshal`
+/// and `value_length`. `None` when a parameter's outcome cannot be told.
+fn remeasured_next(chunk: &[u8]) -> Option<Remeasured> {
+    let len = chunk.len();
+    let param = |at| match remeasured_param(chunk, at)? {
+        Remeasured::Length(v) => Some(Ok(4 + v)),
+        Remeasured::Refused => Some(Err(Remeasured::Refused)),
+    };
+    match chunk.first().copied()? {
+        CT_INIT | CT_INIT_ACK => {
+            if len < INIT_FIXED_LEN || chunk.get(1) != Some(&0) {
+                return Some(Remeasured::Refused);
+            }
+            // Parameters are read while more than a parameter header remains (so a last
+            // parameter of exactly 4 bytes is not read), each stepped over by the length
+            // re-measured, padded; the value length pads all but the last.
+            let (mut at, mut total, mut last_padding) = (INIT_FIXED_LEN, 16, 0);
+            while len.saturating_sub(at) > 4 {
+                let p = match param(at)? {
+                    Ok(p) => p,
+                    Err(refused) => return Some(refused),
+                };
+                total += last_padding + p;
+                last_padding = padding(p);
+                at += p + padding(p);
+            }
+            Some(Remeasured::Length(total))
+        }
+        CT_HEARTBEAT | CT_HEARTBEAT_ACK => {
+            // One Heartbeat Info parameter, right after the chunk header.
+            if len <= 4 || chunk.get(4..6) != Some(&[0, 1]) {
+                return Some(Remeasured::Refused);
+            }
+            Some(match param(4)? {
+                Ok(p) => Remeasured::Length(p),
+                Err(refused) => refused,
+            })
+        }
+        CT_RECONFIG => {
+            let a = match param(4)? {
+                Ok(a) => a,
+                Err(refused) => return Some(refused),
+            };
+            let b_at = 4 + a + padding(a);
+            if len <= b_at {
+                return Some(Remeasured::Length(a));
+            }
+            Some(match param(b_at)? {
+                Ok(b) => Remeasured::Length(a + padding(a) + b),
+                Err(refused) => refused,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// [`walk_as_engine`] from a chunk whose length cannot be told: every offset the engine may
+/// reach is followed, each once, within a step budget.
+fn walk_from_anywhere(chunks: &[u8], from: usize, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     let mut seen = vec![false; chunks.len() / 4 + 2];
     let mut todo = vec![from];
     // Chunk starts and error causes visited: far above what a real packet needs (a few
@@ -149,7 +290,7 @@ fn safe_from_anywhere(chunks: &[u8], from: usize) -> bool {
             Some(b) => b,
             None => return false,
         };
-        match engine_step(chunks, at, &mut budget) {
+        match engine_step(chunks, at, &mut budget, visit) {
             Step::Next(next) => todo.push(next),
             Step::End => {}
             Step::Overrun => return false,
@@ -357,13 +498,19 @@ mod tests {
         long_sack.extend_from_slice(&[3, 0, 0, 28, 0, 0, 0, 9, 0, 1, 0, 0, 0, 0, 0, 0]);
         long_sack.extend_from_slice(&trap);
         assert!(!safe_for_engine(&long_sack));
-        // Inside a HEARTBEAT, whose length the engine re-measures, the trap is reachable.
+        // A HEARTBEAT whose Heartbeat Info is shorter than the chunk: the engine re-measures
+        // the chunk by the parameter and reads the trap after it.
         let mut hb = vec![0u8; 12];
-        hb.extend_from_slice(&[CT_HEARTBEAT, 0, 0, 20, 0, 1, 0, 16]);
+        hb.extend_from_slice(&[CT_HEARTBEAT, 0, 0, 20, 0, 1, 0, 4]);
         hb.extend_from_slice(&trap);
         assert!(!safe_for_engine(&hb));
         hb[26] = 0; // the trap's cause now claims 3 bytes: refused by the engine itself
         assert!(safe_for_engine(&hb));
+        // The same bytes inside a Heartbeat Info that fills the chunk are a nonce.
+        let mut nonce = vec![0u8; 12];
+        nonce.extend_from_slice(&[CT_HEARTBEAT, 0, 0, 20, 0, 1, 0, 16]);
+        nonce.extend_from_slice(&trap);
+        assert!(safe_for_engine(&nonce));
     }
 
     #[test]
@@ -393,5 +540,64 @@ mod tests {
         p[13] ^= 1;
         assert!(!checksum_ok(&p));
         assert!(!checksum_ok(&p[..7]));
+    }
+
+    /// An INIT ACK (fixed fields, Supported Extensions, then `cookie` as its State Cookie).
+    fn init_ack(cookie: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut chunk = vec![CT_INIT_ACK, 0, 0, 0, 1, 2, 3, 4, 0, 16, 0, 0, 4, 0, 4, 0];
+        chunk.extend_from_slice(&[9, 9, 9, 9]);
+        chunk.extend_from_slice(&[0x80, 0x08, 0, 6, 130, 192, 0, 0]);
+        chunk.extend_from_slice(&[0, 7]);
+        chunk.extend_from_slice(&u16::try_from(4 + cookie.len()).unwrap().to_be_bytes());
+        chunk.extend_from_slice(cookie);
+        chunk.resize((chunk.len() + 3) & !3, 0);
+        chunk.extend_from_slice(tail);
+        let len = u16::try_from(chunk.len()).unwrap();
+        chunk[2..4].copy_from_slice(&len.to_be_bytes());
+        let mut p = vec![0u8; 12];
+        p.extend_from_slice(&chunk);
+        p
+    }
+
+    #[test]
+    fn random_bytes_inside_an_init_ack_are_not_read_as_chunks() {
+        // A state cookie (random bytes in real life) that holds what would be an ERROR with
+        // an overrunning cause at a 4-byte boundary: the engine never reads it as a chunk.
+        let trap = [CT_ERROR, 0, 0, 12, 0, 1, 0x29, 0x03, 0, 0, 0, 0];
+        let mut cookie = vec![0x5a; 8];
+        cookie.extend_from_slice(&trap);
+        cookie.extend_from_slice(&[0x77; 12]);
+        assert!(safe_for_engine(&init_ack(&cookie, &[])));
+        // Every 4-byte placement of the trap in a cookie, and every cookie length.
+        for before in 0..8 {
+            let mut cookie = vec![0x11; before * 4 + before % 3];
+            cookie.extend_from_slice(&trap);
+            assert!(
+                safe_for_engine(&init_ack(&cookie, &[])),
+                "trap after {before}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_init_ack_is_walked_as_the_engine_measures_it() {
+        let trap = [CT_ERROR, 0, 0, 12, 0, 1, 0x29, 0x03, 0, 0, 0, 0];
+        // A last parameter of exactly 4 bytes is not read by the engine, which then takes
+        // those 4 bytes for the next chunk: here the start of the trap (an ERROR header
+        // claiming 12 bytes that are not there, refused by the engine itself).
+        let p = init_ack(&[1, 2, 3, 4], &trap[..4]);
+        assert!(safe_for_engine(&p));
+        // A Forward-TSN-Supported parameter that declares 4 bytes of content: the engine
+        // re-measures it as empty, is then left with 4 bytes it does not read as a
+        // parameter, and takes them for the next chunk: the trap's header, whose cause
+        // lies after the INIT ACK.
+        let mut p = init_ack(&[1, 2, 3, 4], &[0xc0, 0, 0, 8, CT_ERROR, 0, 0, 12]);
+        p.extend_from_slice(&trap[4..]);
+        assert!(!safe_for_engine(&p));
+        // A parameter type without the "skip" bit that the engine does not know: it
+        // refuses the packet, so nothing after it is read.
+        let mut p = init_ack(&[1, 2, 3, 4], &[0, 5, 0, 8, 127, 0, 0, 1]);
+        p.extend_from_slice(&trap);
+        assert!(safe_for_engine(&p));
     }
 }
