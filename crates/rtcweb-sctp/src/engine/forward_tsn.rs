@@ -49,9 +49,11 @@ impl ForwardTsnBound {
         }
     }
 
-    /// A packet from the peer, before the engine reads it (and after
-    /// [`wire::safe_for_engine`]). Learns the peer's Initial TSN while `handshaking`;
-    /// returns false when a FORWARD TSN the engine would read jumps too far.
+    /// A packet from the peer, before the engine reads it. Walks it as the engine will
+    /// ([`wire::walk_as_engine`], so it refuses a packet whose causes would make the engine
+    /// slice out of bounds),
+    /// learns the peer's Initial TSN while `handshaking`, and returns false when a FORWARD
+    /// TSN the engine would read jumps too far.
     pub(crate) fn admit(&mut self, packet: &[u8], handshaking: bool) -> bool {
         let mut admit = true;
         wire::walk_as_engine(packet, &mut |chunk| {

@@ -275,7 +275,9 @@ impl RtcSctp {
         } else {
             Bytes::copy_from_slice(packet)
         };
-        if !wire::safe_for_engine(&data) || !self.forward_tsn.admit(&data, self.main.is_none()) {
+        // One walk of the packet as the engine will read it: refused when a cause would make the
+        // engine slice out of bounds (`wire::walk_as_engine`) or a FORWARD TSN jumps too far.
+        if !self.forward_tsn.admit(&data, self.main.is_none()) {
             return;
         }
         wire::outgoing_resets(&data, |id| {

@@ -40,8 +40,8 @@ pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
     })
 }
 
-/// Whether rtc-sctp 0.21.1 can parse the packet without slicing out of bounds (a panic on
-/// wire data, found by the `sctp_input` and `sctp_handshake` fuzz targets). It slices each
+/// Walks the packet as rtc-sctp 0.21.1 will read it; false when the engine would slice out
+/// of bounds (a panic on wire data, found by the `sctp_input` and `sctp_handshake` fuzz targets). It slices each
 /// ABORT and ERROR cause by the cause's declared length, stepping from cause to cause without
 /// the padding; and it steps from chunk to chunk by the length it computes for the chunk it
 /// parsed, not by the Chunk Length field, so a chunk whose fields disagree with its length
@@ -53,14 +53,9 @@ pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// nonce) that way refused about one legitimate INIT ACK in ten thousand, for good, since
 /// its retransmissions are identical. The packet is refused when an ABORT or ERROR the engine
 /// may reach has a cause that overruns it, or when the walk gets too long.
-pub(crate) fn safe_for_engine(packet: &[u8]) -> bool {
-    walk_as_engine(packet, &mut |_| true)
-}
-
-/// Walks the packet as the engine will read it (see [`safe_for_engine`], which is this walk
-/// with nothing more to check) and calls `visit` with every chunk the engine may reach (its
-/// bytes as the Chunk Length field gives them); the packet is refused (`false`) as soon as
-/// `visit` refuses a chunk.
+///
+/// It calls `visit` with every chunk the engine may reach (its bytes as the Chunk Length
+/// field gives them); the packet is refused (`false`) as soon as `visit` refuses a chunk.
 pub(crate) fn walk_as_engine(packet: &[u8], visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     let Some(chunks) = packet.get(COMMON_HEADER_LEN..) else {
         return true;
@@ -271,6 +266,13 @@ fn remeasured_next(chunk: &[u8]) -> Option<Remeasured> {
         }
         _ => None,
     }
+}
+
+/// Whether the engine can read the packet safely: [`walk_as_engine`] with nothing more to
+/// check (what the unit tests below exercise).
+#[cfg(test)]
+fn safe_for_engine(packet: &[u8]) -> bool {
+    walk_as_engine(packet, &mut |_| true)
 }
 
 /// [`walk_as_engine`] from a chunk whose length cannot be told: every offset the engine may
