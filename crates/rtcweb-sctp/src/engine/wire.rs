@@ -26,18 +26,9 @@ pub(crate) const INIT_FIXED_LEN: usize = 20;
 /// The State Cookie parameter of INIT ACK (RFC 9260 section 3.3.3).
 pub(crate) const PARAM_STATE_COOKIE: u16 = 7;
 
-/// The chunk types of a packet, in order; stops at the first malformed chunk header.
+/// The chunk types of a packet, in order; stops at the first malformed chunk.
 pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    let mut at = COMMON_HEADER_LEN;
-    std::iter::from_fn(move || {
-        let header = packet.get(at..at.checked_add(4)?)?;
-        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        if len < 4 {
-            return None;
-        }
-        at = at.checked_add(len.checked_add(3)? & !3)?;
-        Some(header[0])
-    })
+    chunks(packet).filter_map(|chunk| chunk.first().copied())
 }
 
 /// Walks the packet as rtc-sctp 0.21.1 will read it; false when the engine would slice out
@@ -82,7 +73,7 @@ pub(crate) fn chunks(packet: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
         if len < 4 {
             return None;
         }
-        let chunk = packet.get(at..at + len)?;
+        let chunk = packet.get(at..at.checked_add(len)?)?;
         at = at.checked_add(len.checked_add(3)? & !3)?;
         Some(chunk)
     })
