@@ -64,7 +64,12 @@ impl ForwardTsnBound {
                         self.acknowledged = Some(initial.wrapping_sub(1));
                     }
                 }
-                Some(CT_FORWARD_TSN) => {
+                // Only a FORWARD TSN the engine parses (a whole number of stream entries
+                // after the new cumulative TSN); it refuses the packet on any other. Where
+                // the walk cannot tell the engine's path it visits every offset the engine
+                // might read, and a 4-byte Forward-TSN-Supported parameter (type 0xC000)
+                // there looks like a FORWARD TSN header: it must not cost a peer its INIT.
+                Some(CT_FORWARD_TSN) if chunk.len() >= 8 && (chunk.len() - 8) % 4 == 0 => {
                     admit &= u32_at(chunk, 4).is_some_and(|to| self.allows(to));
                 }
                 _ => {}
@@ -174,5 +179,25 @@ mod tests {
             b.admit(&packet(&[&forward_tsn(3)]), false),
             !cfg!(debug_assertions)
         );
+    }
+
+    /// node-datachannel 0.33.4's INIT (usrsctp, captured in interop `61-echoes-client`):
+    /// Forward-TSN-Supported, Zero Checksum Acceptable, Supported Extensions, Random,
+    /// Requested HMAC Algorithm and Chunk List parameters.
+    const LIBDATACHANNEL_INIT: &str = "1388138800000000c79ace810100005e357cbd34001000000400\
+        04004322536cc0000004800100080000000180080009c00fc18082000000800200244101029144e2778c\
+        1b141f68d39ec497c226bd22a439e29ebd0ef62268f6b7c280040006000100008003000680c10000";
+
+    #[test]
+    fn a_real_init_with_every_parameter_is_admitted() {
+        let hex: String = LIBDATACHANNEL_INIT.split_whitespace().collect();
+        let packet: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        assert!(wire::walk_as_engine(&packet, &mut |_| true));
+        let mut b = ForwardTsnBound::new(1 << 20);
+        assert!(b.admit(&packet, true));
+        assert_eq!(b.acknowledged, Some(0x4322_536b), "Initial TSN - 1");
     }
 }

@@ -38,9 +38,8 @@ pub(crate) fn chunk_types(packet: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// parsed, not by the Chunk Length field, so a chunk whose fields disagree with its length
 /// makes it read the next "chunk" from inside this one. The walk here follows the engine's,
 /// including through INIT, INIT ACK, HEARTBEAT, HEARTBEAT ACK and RE-CONFIG, whose length it
-/// re-measures from their parameters ([`remeasured_next`]). Only where a parameter's
-/// re-measure cannot be told without parsing its contents does every 4-byte boundary inside
-/// the chunk count as reachable: treating random contents (a state cookie, a heartbeat
+/// re-measures from their parameters ([`remeasured_next`]). Only if that cannot be told does
+/// every 4-byte boundary inside the chunk count as reachable: treating random contents (a state cookie, a heartbeat
 /// nonce) that way refused about one legitimate INIT ACK in ten thousand, for good, since
 /// its retransmissions are identical. The packet is refused when an ABORT or ERROR the engine
 /// may reach has a cause that overruns it, or when the walk gets too long.
@@ -171,7 +170,7 @@ fn padding(len: usize) -> usize {
 
 /// The value length rtc-sctp 0.21.1 gives the parameter at `at` of `chunk` (its
 /// `build_param` on `chunk[at..]`, then `value_length`), or `Refused` when that fails.
-/// `None` for the Requested HMAC Algorithm parameter, whose outcome depends on its contents.
+/// `None` only if the parameter is not in `chunk` after all.
 fn remeasured_param(chunk: &[u8], at: usize) -> Option<Remeasured> {
     let Some(h) = chunk.get(at..at + 4) else {
         return Some(Remeasured::Refused);
@@ -194,7 +193,18 @@ fn remeasured_param(chunk: &[u8], at: usize) -> Option<Remeasured> {
         // Re-configuration Response: 12 or 20 bytes declared, 8 re-measured.
         16 if len == 12 || len == 20 => Remeasured::Length(8),
         16 => Remeasured::Refused,
-        0x8004 => return None,
+        // Requested HMAC Algorithm: whole 16-bit identifiers, each HMAC-SHA-1 or -256.
+        0x8004 => {
+            let ids = chunk.get(at + 4..at + 4 + value / 2 * 2)?;
+            if ids
+                .chunks_exact(2)
+                .all(|id| matches!(u16::from_be_bytes([id[0], id[1]]), 1 | 3))
+            {
+                Remeasured::Length(value / 2 * 2)
+            } else {
+                Remeasured::Refused
+            }
+        }
         // Other types: kept as unknown when the high bit says "skip", else refused.
         _ if kind & 0x8000 != 0 => Remeasured::Length(value),
         _ => Remeasured::Refused,
