@@ -62,6 +62,33 @@ impl Server {
         }
     }
 
+    /// A 420 (Unknown Attribute) answer listing the comprehension-required attributes the
+    /// request carried (RFC 8489 section 7.3.1), signed with `key` when the request was.
+    fn unknown_attributes(
+        &mut self,
+        tuple: &FiveTuple,
+        info: &RequestInfo,
+        unknown: &[AttributeType],
+        key: Option<&IntegrityKey>,
+    ) {
+        let typ = MessageType::new(info.method, Class::ErrorResponse);
+        let out = self.build(
+            typ,
+            info.tid,
+            64,
+            |b| {
+                b.attribute(&Attribute::ErrorCode(ErrorCode {
+                    code: 420,
+                    reason: reason(420),
+                }))?;
+                b.unknown_attributes(unknown)
+            },
+            key.map(|k| (k, info.sha256)),
+            info.fingerprint,
+        );
+        self.send_reply(tuple, tuple.server, tuple.client, out);
+    }
+
     /// Sends an error response; 401 and 438 carry REALM and a fresh NONCE (and the
     /// password algorithms and OAuth server when configured).
     pub(crate) fn error(
@@ -182,22 +209,7 @@ impl Server {
             }
         }
         if !unknown.is_empty() {
-            let typ = MessageType::new(Method::BINDING, Class::ErrorResponse);
-            let out = self.build(
-                typ,
-                info.tid,
-                64,
-                |b| {
-                    b.attribute(&Attribute::ErrorCode(ErrorCode {
-                        code: 420,
-                        reason: reason(420),
-                    }))?;
-                    b.unknown_attributes(&unknown)
-                },
-                None,
-                info.fingerprint,
-            );
-            return self.send_reply(tuple, tuple.server, tuple.client, out);
+            return self.unknown_attributes(tuple, info, &unknown, None);
         }
         // CHANGE-REQUEST and RESPONSE-PORT only make sense on datagrams.
         let udp = tuple.transport == Transport::Udp;
@@ -266,22 +278,7 @@ impl Server {
         }
         let unknown: Vec<AttributeType> = msg.unknown_comprehension_required().take(16).collect();
         if !unknown.is_empty() {
-            let typ = MessageType::new(info.method, Class::ErrorResponse);
-            let out = self.build(
-                typ,
-                info.tid,
-                64,
-                |b| {
-                    b.attribute(&Attribute::ErrorCode(ErrorCode {
-                        code: 420,
-                        reason: reason(420),
-                    }))?;
-                    b.unknown_attributes(&unknown)
-                },
-                Some((&key, info.sha256)),
-                info.fingerprint,
-            );
-            return self.send_reply(tuple, tuple.server, tuple.client, out);
+            return self.unknown_attributes(tuple, info, &unknown, Some(&key));
         }
         let result = match info.method {
             Method::ALLOCATE => self.allocate(now, tuple, msg, info, identity),

@@ -404,13 +404,7 @@ impl Server {
             return;
         }
         let relay = alloc.relay;
-        self.stats.relayed_to_peers += 1;
-        self.push_transmit(Transmit {
-            transport: Transport::Udp,
-            source: relay,
-            destination: peer,
-            data: payload.to_vec(),
-        });
+        self.relay_to_peer(relay, peer, payload);
     }
 
     fn send_indication(&mut self, now: Instant, tuple: &FiveTuple, msg: &Message<&[u8]>) {
@@ -434,6 +428,11 @@ impl Server {
             return;
         }
         let relay = alloc.relay;
+        self.relay_to_peer(relay, peer, data);
+    }
+
+    /// Client data leaves the relayed address for `peer` as a plain UDP datagram.
+    fn relay_to_peer(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8]) {
         self.stats.relayed_to_peers += 1;
         self.push_transmit(Transmit {
             transport: Transport::Udp,

@@ -3,29 +3,16 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-/// How a client reaches the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Transport {
-    /// UDP: one message per datagram.
-    Udp,
-    /// TCP: the driver cuts the byte stream into frames ([`rtcweb_stun::framing`]).
-    Tcp,
-    /// TLS over TCP: framed like TCP; the driver does the TLS (e.g. with rustls).
-    Tls,
-}
+/// How a client reaches the server: the same transports as the client's.
+pub use rtcweb_turn::Transport;
 
-impl Transport {
-    /// Whether the transport is a byte stream (TCP or TLS), where ChannelData is padded.
-    pub fn is_stream(self) -> bool {
-        !matches!(self, Transport::Udp)
-    }
-
-    fn code(self) -> u8 {
-        match self {
-            Transport::Udp => 17,
-            Transport::Tcp => 6,
-            Transport::Tls => 56,
-        }
+/// One octet per transport for the nonce binding, so that a nonce issued over one transport
+/// does not serve another.
+fn protocol_code(transport: Transport) -> u8 {
+    match transport {
+        Transport::Udp => 17,
+        Transport::Tcp => 6,
+        Transport::Tls => 56,
     }
 }
 
@@ -53,7 +40,7 @@ impl FiveTuple {
 
     /// The octets a nonce is bound to: transport and client address.
     pub(crate) fn nonce_binding(&self, out: &mut Vec<u8>) {
-        out.push(self.transport.code());
+        out.push(protocol_code(self.transport));
         match self.client {
             SocketAddr::V4(a) => out.extend_from_slice(&a.ip().octets()),
             SocketAddr::V6(a) => out.extend_from_slice(&a.ip().octets()),

@@ -7,8 +7,9 @@ use rtcweb_stun::attributes::AddressFamily;
 
 use crate::credentials::Credentials;
 
-/// How the client reaches the TURN server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How the client reaches the TURN server (and, in `rtcweb-turn-server`, a client the
+/// server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Transport {
     /// UDP: one message per datagram, retransmissions per RFC 8489.
     Udp,

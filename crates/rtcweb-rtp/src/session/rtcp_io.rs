@@ -146,26 +146,40 @@ impl Session {
 
     /// Sends feedback packets, led by an empty RR and SDES unless reduced size is on.
     fn send_feedback(&mut self, packets: &[RtcpRepr<'_>]) {
-        let ssrc = self.feedback_ssrc();
-        let cname = self.config.cname.clone();
-        let items = [SdesItem {
-            kind: rtcp::CNAME,
-            value: cname.as_bytes(),
-        }];
-        let chunks = [SdesChunk {
-            ssrc,
-            items: &items,
-        }];
-        let mut all: Vec<RtcpRepr<'_>> = Vec::with_capacity(packets.len() + 2);
-        if !self.config.reduced_size {
-            all.push(RtcpRepr::ReceiverReport(ReceiverReportRepr {
-                ssrc,
-                reports: &[],
-            }));
-            all.push(RtcpRepr::Sdes(SdesRepr { chunks: &chunks }));
+        match rtcp::compound_to_vec(packets) {
+            Ok(v) => self.send_led_feedback(&v),
+            Err(e) => debug!(%e, "RTCP not written"),
         }
-        all.extend_from_slice(packets);
-        self.send_rtcp(&all);
+    }
+
+    /// Sends encoded feedback, led by an empty RR and SDES (RFC 3550 section 6.1) unless
+    /// reduced size (RFC 5506) is on.
+    fn send_led_feedback(&mut self, encoded: &[u8]) {
+        let mut v = Vec::new();
+        if !self.config.reduced_size {
+            let ssrc = self.feedback_ssrc();
+            let cname = self.config.cname.clone();
+            let items = [SdesItem {
+                kind: rtcp::CNAME,
+                value: cname.as_bytes(),
+            }];
+            let chunks = [SdesChunk {
+                ssrc,
+                items: &items,
+            }];
+            let head = [
+                RtcpRepr::ReceiverReport(ReceiverReportRepr { ssrc, reports: &[] }),
+                RtcpRepr::Sdes(SdesRepr { chunks: &chunks }),
+            ];
+            match rtcp::compound_to_vec(&head) {
+                Ok(h) => v = h,
+                Err(e) => return debug!(%e, "RTCP not written"),
+            }
+        }
+        v.extend_from_slice(encoded);
+        self.note_rtcp_size(v.len());
+        self.stats.rtcp_sent += 1;
+        self.push_transmit(PacketKind::Rtcp, v);
     }
 
     fn send_rtcp(&mut self, packets: &[RtcpRepr<'_>]) {
@@ -199,33 +213,7 @@ impl Session {
         let mut msgs = Vec::new();
         self.twcc_rx.build(sender, media, &mut msgs);
         for m in msgs {
-            if self.config.reduced_size {
-                self.note_rtcp_size(m.len());
-                self.stats.rtcp_sent += 1;
-                self.push_transmit(PacketKind::Rtcp, m);
-            } else {
-                // Already encoded: lead it with the RR and SDES by hand.
-                let ssrc = self.feedback_ssrc();
-                let cname = self.config.cname.clone();
-                let items = [SdesItem {
-                    kind: rtcp::CNAME,
-                    value: cname.as_bytes(),
-                }];
-                let chunks = [SdesChunk {
-                    ssrc,
-                    items: &items,
-                }];
-                let head = [
-                    RtcpRepr::ReceiverReport(ReceiverReportRepr { ssrc, reports: &[] }),
-                    RtcpRepr::Sdes(SdesRepr { chunks: &chunks }),
-                ];
-                if let Ok(mut v) = rtcp::compound_to_vec(&head) {
-                    v.extend_from_slice(&m);
-                    self.note_rtcp_size(v.len());
-                    self.stats.rtcp_sent += 1;
-                    self.push_transmit(PacketKind::Rtcp, v);
-                }
-            }
+            self.send_led_feedback(&m);
         }
     }
 
