@@ -376,7 +376,10 @@ impl Runtime {
         // Datagrams of one batch leave from several sockets (the listener, each relay): one
         // run per socket means one system call per socket. The sort is stable, so the order
         // per socket, and so per destination, is kept.
-        pending.sort_by_key(|t| (t.transport, t.source));
+        // Usually already grouped (one flow per batch): then no sort, and no allocation.
+        if !pending.is_sorted_by_key(|t| (t.transport, t.source)) {
+            pending.sort_by_key(|t| (t.transport, t.source));
+        }
         let mut i = 0;
         while i < pending.len() {
             let first = &pending[i];
