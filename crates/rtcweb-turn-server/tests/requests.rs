@@ -37,12 +37,20 @@ fn bench(tweak: impl FnOnce(&mut ServerConfig)) -> Bench {
 
 const T: u8 = 17;
 
+/// UDP from `client` to the server's primary address.
+fn to_server(client: &str) -> FiveTuple {
+    udp(client, SERVER)
+}
+
+const ALICE: (&str, &str) = ("alice", "wonderland");
+const BOB: (&str, &str) = ("bob", "builder");
+const CAROL: (&str, &str) = ("carol", "singer");
+
 /// Allocates for `user` from `tuple`, returning the credentials used and the answer.
 fn allocate(
     b: &mut Bench,
     tuple: FiveTuple,
-    user: &str,
-    pass: &str,
+    (user, pass): (&str, &str),
     extra: &[Attribute<'_>],
 ) -> (Creds, Answer) {
     let nonce = b.nonce(tuple);
@@ -59,16 +67,8 @@ fn allocate(
 #[test]
 fn unauthenticated_allocate_gets_401_with_nonce_and_nothing_is_kept() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let a = b.ask(
-        t,
-        &request(
-            Method::ALLOCATE,
-            tid(1),
-            &[Attribute::RequestedTransport(T)],
-            None,
-        ),
-    );
+    let t = to_server("198.51.100.7:5000");
+    let a = b.allocate_udp(t, tid(1), None);
     assert_eq!((a.class, a.code), (Class::ErrorResponse, Some(401)));
     assert_eq!(a.realm.as_deref(), Some(REALM));
     assert!(a.nonce.is_some());
@@ -88,11 +88,11 @@ fn unauthenticated_allocate_gets_401_with_nonce_and_nothing_is_kept() {
 #[test]
 fn wrong_password_gets_401_and_no_allocation() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let (_, a) = allocate(&mut b, t, "alice", "not-the-password", &[]);
+    let t = to_server("198.51.100.7:5000");
+    let (_, a) = allocate(&mut b, t, ("alice", "not-the-password"), &[]);
     assert_eq!(a.code, Some(401));
     assert!(a.nonce.is_some());
-    let (_, a) = allocate(&mut b, t, "mallory", "wonderland", &[]);
+    let (_, a) = allocate(&mut b, t, ("mallory", "wonderland"), &[]);
     assert_eq!(a.code, Some(401), "unknown user");
     assert_eq!(b.server.stats().allocations, 0);
     assert!(b.bound.is_empty());
@@ -100,57 +100,31 @@ fn wrong_password_gets_401_and_no_allocation() {
     let nonce = b.nonce(t);
     let mut c = Creds::long_term("alice", "wonderland", &nonce);
     c.nonce = String::new();
-    let a = b.ask(
-        t,
-        &request(
-            Method::ALLOCATE,
-            tid(2),
-            &[Attribute::RequestedTransport(T)],
-            Some(&c),
-        ),
-    );
+    let a = b.allocate_udp(t, tid(2), Some(&c));
     assert_eq!(a.code, Some(438), "an empty nonce is not ours");
 }
 
 #[test]
 fn stale_nonce_gets_438_then_the_fresh_one_works() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
+    let t = to_server("198.51.100.7:5000");
     let nonce = b.nonce(t);
     b.advance(Duration::from_secs(601));
     let creds = Creds::long_term("alice", "wonderland", &nonce);
-    let req = request(
-        Method::ALLOCATE,
-        tid(1),
-        &[Attribute::RequestedTransport(T)],
-        Some(&creds),
-    );
-    let a = b.ask(t, &req);
+    let a = b.allocate_udp(t, tid(1), Some(&creds));
     assert_eq!(a.code, Some(438));
     let fresh = a.nonce.unwrap();
     assert_ne!(fresh, nonce);
     // A nonce given to another address is not accepted either.
-    let other = udp("198.51.100.8:5000", SERVER);
-    let a = b.ask(
+    let other = to_server("198.51.100.8:5000");
+    let a = b.allocate_udp(
         other,
-        &request(
-            Method::ALLOCATE,
-            tid(2),
-            &[Attribute::RequestedTransport(T)],
-            Some(&Creds::long_term("alice", "wonderland", &fresh)),
-        ),
+        tid(2),
+        Some(&Creds::long_term("alice", "wonderland", &fresh)),
     );
     assert_eq!(a.code, Some(438));
     let creds = Creds::long_term("alice", "wonderland", &fresh);
-    let a = b.ask(
-        t,
-        &request(
-            Method::ALLOCATE,
-            tid(1),
-            &[Attribute::RequestedTransport(T)],
-            Some(&creds),
-        ),
-    );
+    let a = b.allocate_udp(t, tid(1), Some(&creds));
     assert_eq!(a.class, Class::SuccessResponse, "{a:?}");
     assert!(a.signed);
     assert_eq!(a.mapped, Some(t.client));
@@ -161,60 +135,28 @@ fn stale_nonce_gets_438_then_the_fresh_one_works() {
 #[test]
 fn another_five_tuple_gets_437_and_retransmissions_are_answered_alike() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let (creds, first) = allocate(&mut b, t, "alice", "wonderland", &[]);
+    let t = to_server("198.51.100.7:5000");
+    let (creds, first) = allocate(&mut b, t, ALICE, &[]);
     assert_eq!(first.class, Class::SuccessResponse);
     // The same Allocate again (a retransmission): the same relayed address.
-    let again = b.ask(
-        t,
-        &request(
-            Method::ALLOCATE,
-            tid(1),
-            &[Attribute::RequestedTransport(T)],
-            Some(&creds),
-        ),
-    );
+    let again = b.allocate_udp(t, tid(1), Some(&creds));
     assert_eq!(again.relayed, first.relayed);
     assert_eq!(b.server.stats().allocations, 1);
     // Another Allocate on the same 5-tuple: 437.
-    let a = b.ask(
-        t,
-        &request(
-            Method::ALLOCATE,
-            tid(2),
-            &[Attribute::RequestedTransport(T)],
-            Some(&creds),
-        ),
-    );
+    let a = b.allocate_udp(t, tid(2), Some(&creds));
     assert_eq!(a.code, Some(437));
     assert!(a.signed, "errors after authentication are signed");
     // Refresh from another 5-tuple (another port) with valid credentials: 437.
-    let other = udp("198.51.100.7:5001", SERVER);
+    let other = to_server("198.51.100.7:5001");
     let nonce = b.nonce(other);
     let c2 = Creds::long_term("alice", "wonderland", &nonce);
-    let a = b.ask(other, &request(Method::REFRESH, tid(3), &[], Some(&c2)));
+    let a = b.refresh(other, tid(3), &[], &c2);
     assert_eq!(a.code, Some(437));
-    let a = b.ask(
-        other,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(4),
-            &[Attribute::XorPeerAddress("198.51.100.9:1".parse().unwrap())],
-            Some(&c2),
-        ),
-    );
+    let a = b.create_permission(other, tid(4), &[addr("198.51.100.9:1")], &c2);
     assert_eq!(a.code, Some(437));
     // Another user cannot touch alice's allocation from her 5-tuple either: 441.
     let c3 = Creds::long_term("bob", "builder", &creds.nonce);
-    let a = b.ask(
-        t,
-        &request(
-            Method::REFRESH,
-            tid(5),
-            &[Attribute::Lifetime(0)],
-            Some(&c3),
-        ),
-    );
+    let a = b.refresh(t, tid(5), &[Attribute::Lifetime(0)], &c3);
     assert_eq!(a.code, Some(441));
     assert!(a.signed, "signed with bob's key: he did authenticate");
     assert_eq!(b.server.stats().allocations, 1);
@@ -223,8 +165,8 @@ fn another_five_tuple_gets_437_and_retransmissions_are_answered_alike() {
 #[test]
 fn denied_peers_get_403() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let (creds, _) = allocate(&mut b, t, "alice", "wonderland", &[]);
+    let t = to_server("198.51.100.7:5000");
+    let (creds, _) = allocate(&mut b, t, ALICE, &[]);
     for peer in [
         "127.0.0.1:9",
         "10.0.0.1:9",
@@ -234,79 +176,24 @@ fn denied_peers_get_403() {
         "0.0.0.0:9",
     ] {
         let p: SocketAddr = peer.parse().unwrap();
-        let a = b.ask(
-            t,
-            &request(
-                Method::CREATE_PERMISSION,
-                tid(2),
-                &[Attribute::XorPeerAddress(p)],
-                Some(&creds),
-            ),
-        );
+        let a = b.create_permission(t, tid(2), &[p], &creds);
         assert_eq!(a.code, Some(403), "{peer}");
-        let a = b.ask(
-            t,
-            &request(
-                Method::CHANNEL_BIND,
-                tid(3),
-                &[
-                    Attribute::ChannelNumber(0x4000),
-                    Attribute::XorPeerAddress(p),
-                ],
-                Some(&creds),
-            ),
-        );
+        let a = b.channel_bind(t, tid(3), 0x4000, p, &creds);
         assert_eq!(a.code, Some(403), "{peer}");
     }
     // One denied address among allowed ones fails the whole request.
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(4),
-            &[
-                Attribute::XorPeerAddress("198.51.100.9:1".parse().unwrap()),
-                Attribute::XorPeerAddress("127.0.0.1:1".parse().unwrap()),
-            ],
-            Some(&creds),
-        ),
-    );
+    let peers = [addr("198.51.100.9:1"), addr("127.0.0.1:1")];
+    let a = b.create_permission(t, tid(4), &peers, &creds);
     assert_eq!(a.code, Some(403));
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(5),
-            &[Attribute::XorPeerAddress("198.51.100.9:1".parse().unwrap())],
-            Some(&creds),
-        ),
-    );
+    let a = b.create_permission(t, tid(5), &[addr("198.51.100.9:1")], &creds);
     assert_eq!(a.class, Class::SuccessResponse);
     // IPv6 peer on an IPv4 allocation: 443.
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(6),
-            &[Attribute::XorPeerAddress(
-                "[2001:db8::1]:1".parse().unwrap(),
-            )],
-            Some(&creds),
-        ),
-    );
+    let a = b.create_permission(t, tid(6), &[addr("[2001:db8::1]:1")], &creds);
     assert_eq!(a.code, Some(443));
     // With loopback allowed (tests on one machine) it works.
     let mut b = bench(|c| c.peer_policy.allow_loopback = true);
-    let (creds, _) = allocate(&mut b, t, "alice", "wonderland", &[]);
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(2),
-            &[Attribute::XorPeerAddress("127.0.0.1:9".parse().unwrap())],
-            Some(&creds),
-        ),
-    );
+    let (creds, _) = allocate(&mut b, t, ALICE, &[]);
+    let a = b.create_permission(t, tid(2), &[addr("127.0.0.1:9")], &creds);
     assert_eq!(a.class, Class::SuccessResponse);
 }
 
@@ -319,46 +206,24 @@ fn quotas_per_user_486_and_in_total_508() {
     for port in [5000, 5001] {
         let (_, a) = allocate(
             &mut b,
-            udp(&format!("198.51.100.7:{port}"), SERVER),
-            "alice",
-            "wonderland",
+            to_server(&format!("198.51.100.7:{port}")),
+            ALICE,
             &[],
         );
         assert_eq!(a.class, Class::SuccessResponse);
     }
-    let (_, a) = allocate(
-        &mut b,
-        udp("198.51.100.7:5002", SERVER),
-        "alice",
-        "wonderland",
-        &[],
-    );
+    let (_, a) = allocate(&mut b, to_server("198.51.100.7:5002"), ALICE, &[]);
     assert_eq!(a.code, Some(486));
-    let (_, a) = allocate(
-        &mut b,
-        udp("198.51.100.8:5000", SERVER),
-        "bob",
-        "builder",
-        &[],
-    );
+    let (_, a) = allocate(&mut b, to_server("198.51.100.8:5000"), BOB, &[]);
     assert_eq!(a.class, Class::SuccessResponse);
-    let (_, a) = allocate(
-        &mut b,
-        udp("198.51.100.9:5000", SERVER),
-        "carol",
-        "singer",
-        &[],
-    );
+    let (_, a) = allocate(&mut b, to_server("198.51.100.9:5000"), CAROL, &[]);
     assert_eq!(a.code, Some(508));
     assert_eq!(b.server.stats().allocations, 3);
     // Deallocating one of alice's frees her quota.
-    let t = udp("198.51.100.7:5000", SERVER);
+    let t = to_server("198.51.100.7:5000");
     let nonce = b.nonce(t);
     let c = Creds::long_term("alice", "wonderland", &nonce);
-    let a = b.ask(
-        t,
-        &request(Method::REFRESH, tid(7), &[Attribute::Lifetime(0)], Some(&c)),
-    );
+    let a = b.refresh(t, tid(7), &[Attribute::Lifetime(0)], &c);
     assert_eq!((a.class, a.lifetime), (Class::SuccessResponse, Some(0)));
     assert!(b.events.iter().any(|e| matches!(
         e,
@@ -367,23 +232,17 @@ fn quotas_per_user_486_and_in_total_508() {
             ..
         }
     )));
-    let (_, a) = allocate(
-        &mut b,
-        udp("198.51.100.7:5003", SERVER),
-        "alice",
-        "wonderland",
-        &[],
-    );
+    let (_, a) = allocate(&mut b, to_server("198.51.100.7:5003"), ALICE, &[]);
     assert_eq!(a.class, Class::SuccessResponse);
     // A refresh of the deleted allocation: 437.
-    let a = b.ask(t, &request(Method::REFRESH, tid(8), &[], Some(&c)));
+    let a = b.refresh(t, tid(8), &[], &c);
     assert_eq!(a.code, Some(437));
 }
 
 #[test]
 fn attribute_errors() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
+    let t = to_server("198.51.100.7:5000");
     let nonce = b.nonce(t);
     let c = Creds::long_term("alice", "wonderland", &nonce);
     let ask = |b: &mut Bench, attrs: &[Attribute<'_>]| {
@@ -447,51 +306,29 @@ fn attribute_errors() {
 #[test]
 fn ipv6_allocations() {
     let mut b = bench(|c| c.relay_ipv6 = Some(ip("2001:db8::1")));
-    let t = udp("198.51.100.7:5000", SERVER);
+    let t = to_server("198.51.100.7:5000");
     let (creds, a) = allocate(
         &mut b,
         t,
-        "alice",
-        "wonderland",
+        ALICE,
         &[Attribute::RequestedAddressFamily(AddressFamily::V6)],
     );
     assert_eq!(a.class, Class::SuccessResponse, "{a:?}");
     let relay = a.relayed.unwrap();
     assert_eq!(relay.ip(), ip("2001:db8::1"));
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(2),
-            &[Attribute::XorPeerAddress("198.51.100.9:1".parse().unwrap())],
-            Some(&creds),
-        ),
-    );
+    let a = b.create_permission(t, tid(2), &[addr("198.51.100.9:1")], &creds);
     assert_eq!(a.code, Some(443));
     let peer: SocketAddr = "[2001:db8:1::9]:7000".parse().unwrap();
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(3),
-            &[Attribute::XorPeerAddress(peer)],
-            Some(&creds),
-        ),
-    );
+    let a = b.create_permission(t, tid(3), &[peer], &creds);
     assert_eq!(a.class, Class::SuccessResponse);
-    let a = b.ask(
+    let a = b.refresh(
         t,
-        &request(
-            Method::REFRESH,
-            tid(4),
-            &[Attribute::RequestedAddressFamily(AddressFamily::V4)],
-            Some(&creds),
-        ),
+        tid(4),
+        &[Attribute::RequestedAddressFamily(AddressFamily::V4)],
+        &creds,
     );
     assert_eq!(a.code, Some(443));
-    b.out.clear();
-    b.server.handle_peer(b.now, relay, peer, b"hello v6");
-    b.pump();
+    b.peer_sends(relay, peer, b"hello v6");
     assert_eq!(b.out.len(), 1);
     let m = rtcweb_stun::Message::new_checked(&b.out[0].data[..]).unwrap();
     assert_eq!(m.method(), Method::DATA);
@@ -505,9 +342,8 @@ fn even_port_and_reservation_token() {
     });
     let (_, a) = allocate(
         &mut b,
-        udp("198.51.100.7:5000", SERVER),
-        "alice",
-        "wonderland",
+        to_server("198.51.100.7:5000"),
+        ALICE,
         &[Attribute::EvenPort(true)],
     );
     let relay = a.relayed.unwrap();
@@ -520,9 +356,8 @@ fn even_port_and_reservation_token() {
     );
     let (_, a) = allocate(
         &mut b,
-        udp("198.51.100.7:5001", SERVER),
-        "alice",
-        "wonderland",
+        to_server("198.51.100.7:5001"),
+        ALICE,
         &[Attribute::ReservationToken(&token)],
     );
     assert_eq!(a.relayed.unwrap().port(), relay.port() + 1);
@@ -530,18 +365,16 @@ fn even_port_and_reservation_token() {
     // A token used twice is gone.
     let (_, a) = allocate(
         &mut b,
-        udp("198.51.100.7:5002", SERVER),
-        "alice",
-        "wonderland",
+        to_server("198.51.100.7:5002"),
+        ALICE,
         &[Attribute::ReservationToken(&token)],
     );
     assert_eq!(a.code, Some(508));
     // An unused reservation is released after 30 s.
     let (_, a) = allocate(
         &mut b,
-        udp("198.51.100.8:5000", SERVER),
-        "bob",
-        "builder",
+        to_server("198.51.100.8:5000"),
+        BOB,
         &[Attribute::EvenPort(true)],
     );
     let r = a.relayed.unwrap();
@@ -553,9 +386,8 @@ fn even_port_and_reservation_token() {
     // Without the R bit: an even port, no token.
     let (_, a) = allocate(
         &mut b,
-        udp("198.51.100.9:5000", SERVER),
-        "carol",
-        "singer",
+        to_server("198.51.100.9:5000"),
+        CAROL,
         &[Attribute::EvenPort(false)],
     );
     assert_eq!(a.relayed.unwrap().port() % 2, 0);
@@ -573,52 +405,24 @@ fn data_to(b: &Bench, peer: SocketAddr) -> Vec<Vec<u8>> {
 #[test]
 fn permissions_and_channels_expire() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let (creds, a) = allocate(
-        &mut b,
-        t,
-        "alice",
-        "wonderland",
-        &[Attribute::Lifetime(3600)],
-    );
+    let t = to_server("198.51.100.7:5000");
+    let (creds, a) = allocate(&mut b, t, ALICE, &[Attribute::Lifetime(3600)]);
     assert_eq!(a.lifetime, Some(3600));
     let relay = a.relayed.unwrap();
     let peer: SocketAddr = "198.51.100.9:7000".parse().unwrap();
-    let a = b.ask(
-        t,
-        &request(
-            Method::CHANNEL_BIND,
-            tid(2),
-            &[
-                Attribute::ChannelNumber(0x4001),
-                Attribute::XorPeerAddress(peer),
-            ],
-            Some(&creds),
-        ),
-    );
+    let a = b.channel_bind(t, tid(2), 0x4001, peer, &creds);
     assert_eq!(a.class, Class::SuccessResponse);
     let mut cd = vec![0u8; 64];
     let n = channel_data::encode(&mut cd, 0x4001, b"ping", false).unwrap();
     cd.truncate(n);
-    b.out.clear();
-    b.server.handle_client(b.now, t, &cd);
-    b.pump();
+    b.client_sends(t, &cd);
     assert_eq!(data_to(&b, peer), vec![b"ping".to_vec()]);
-    b.out.clear();
-    b.server.handle_peer(b.now, relay, peer, b"pong");
-    b.pump();
+    b.peer_sends(relay, peer, b"pong");
     assert_eq!(b.out.len(), 1);
     let back = channel_data::ChannelData::new_checked(&b.out[0].data[..]).unwrap();
     assert_eq!((back.channel_number(), back.data()), (0x4001, &b"pong"[..]));
     // A peer without permission is not heard.
-    b.out.clear();
-    b.server.handle_peer(
-        b.now,
-        relay,
-        "198.51.100.10:1".parse().unwrap(),
-        b"stranger",
-    );
-    b.pump();
+    b.peer_sends(relay, addr("198.51.100.10:1"), b"stranger");
     assert!(b.out.is_empty());
 
     // The permission lasts 300 s: after that, nothing passes either way.
@@ -630,34 +434,16 @@ fn permissions_and_channels_expire() {
     assert!(b.out.is_empty(), "{:?}", b.out);
 
     // A CreatePermission brings it back; the channel (600 s) still holds.
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(3),
-            &[Attribute::XorPeerAddress(peer)],
-            Some(&creds),
-        ),
-    );
+    let a = b.create_permission(t, tid(3), &[peer], &creds);
     assert_eq!(a.class, Class::SuccessResponse);
-    b.out.clear();
-    b.server.handle_client(b.now, t, &cd);
-    b.pump();
+    b.client_sends(t, &cd);
     assert_eq!(data_to(&b, peer).len(), 1);
 
     // At 601 s the channel is gone: peer data comes as a Data indication, ChannelData drops.
     b.advance(Duration::from_secs(300));
     let mut creds = creds;
     creds.nonce = b.nonce(t);
-    let a = b.ask(
-        t,
-        &request(
-            Method::CREATE_PERMISSION,
-            tid(4),
-            &[Attribute::XorPeerAddress(peer)],
-            Some(&creds),
-        ),
-    );
+    let a = b.create_permission(t, tid(4), &[peer], &creds);
     assert_eq!(a.class, Class::SuccessResponse);
     b.out.clear();
     b.server.handle_client(b.now, t, &cd);
@@ -667,59 +453,15 @@ fn permissions_and_channels_expire() {
     assert_eq!(parse_indication(&b.out[0].data), (peer, b"pong".to_vec()));
     // During the cooldown neither number nor peer can be bound elsewhere...
     let other: SocketAddr = "198.51.100.11:7000".parse().unwrap();
-    let a = b.ask(
-        t,
-        &request(
-            Method::CHANNEL_BIND,
-            tid(5),
-            &[
-                Attribute::ChannelNumber(0x4001),
-                Attribute::XorPeerAddress(other),
-            ],
-            Some(&creds),
-        ),
-    );
+    let a = b.channel_bind(t, tid(5), 0x4001, other, &creds);
     assert_eq!(a.code, Some(400));
-    let a = b.ask(
-        t,
-        &request(
-            Method::CHANNEL_BIND,
-            tid(6),
-            &[
-                Attribute::ChannelNumber(0x4002),
-                Attribute::XorPeerAddress(peer),
-            ],
-            Some(&creds),
-        ),
-    );
+    let a = b.channel_bind(t, tid(6), 0x4002, peer, &creds);
     assert_eq!(a.code, Some(400));
     // ...and afterwards they can.
     b.advance(Duration::from_secs(301));
-    let a = b.ask(
-        t,
-        &request(
-            Method::CHANNEL_BIND,
-            tid(7),
-            &[
-                Attribute::ChannelNumber(0x4001),
-                Attribute::XorPeerAddress(other),
-            ],
-            Some(&creds),
-        ),
-    );
+    let a = b.channel_bind(t, tid(7), 0x4001, other, &creds);
     assert_eq!(a.class, Class::SuccessResponse);
-    let a = b.ask(
-        t,
-        &request(
-            Method::CHANNEL_BIND,
-            tid(8),
-            &[
-                Attribute::ChannelNumber(0x3fff),
-                Attribute::XorPeerAddress(peer),
-            ],
-            Some(&creds),
-        ),
-    );
+    let a = b.channel_bind(t, tid(8), 0x3fff, peer, &creds);
     assert_eq!(a.code, Some(400), "channel number out of range");
 }
 
@@ -739,8 +481,8 @@ fn parse_indication(data: &[u8]) -> (SocketAddr, Vec<u8>) {
 #[test]
 fn allocation_expires_and_its_relay_is_released() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let (_, a) = allocate(&mut b, t, "alice", "wonderland", &[]);
+    let t = to_server("198.51.100.7:5000");
+    let (_, a) = allocate(&mut b, t, ALICE, &[]);
     let relay = a.relayed.unwrap();
     assert!(b.bound.contains(&relay));
     b.advance(Duration::from_secs(599));
@@ -766,25 +508,12 @@ fn tcp_connection_close_deletes_the_allocation() {
         "198.51.100.7:5000".parse().unwrap(),
         SERVER.parse().unwrap(),
     );
-    let (creds, a) = allocate(&mut b, t, "alice", "wonderland", &[]);
+    let (creds, a) = allocate(&mut b, t, ALICE, &[]);
     assert_eq!(a.class, Class::SuccessResponse);
     let relay = a.relayed.unwrap();
     let peer: SocketAddr = "198.51.100.9:7000".parse().unwrap();
-    b.ask(
-        t,
-        &request(
-            Method::CHANNEL_BIND,
-            tid(2),
-            &[
-                Attribute::ChannelNumber(0x4001),
-                Attribute::XorPeerAddress(peer),
-            ],
-            Some(&creds),
-        ),
-    );
-    b.out.clear();
-    b.server.handle_peer(b.now, relay, peer, b"abcde");
-    b.pump();
+    b.channel_bind(t, tid(2), 0x4001, peer, &creds);
+    b.peer_sends(relay, peer, b"abcde");
     assert_eq!(b.out[0].transport, Transport::Tcp);
     assert_eq!(b.out[0].data.len(), 12, "ChannelData is padded on streams");
     b.server.handle_connection_closed(b.now, t);
@@ -796,8 +525,8 @@ fn tcp_connection_close_deletes_the_allocation() {
 #[test]
 fn binding_with_and_without_rfc5780() {
     let mut b = bench(|_| {});
-    let t = udp("198.51.100.7:5000", SERVER);
-    let a = b.ask(t, &request(Method::BINDING, tid(1), &[], None));
+    let t = to_server("198.51.100.7:5000");
+    let a = b.binding(t, tid(1), &[]);
     assert_eq!(
         (a.class, a.mapped, a.other),
         (Class::SuccessResponse, Some(t.client), None)
@@ -806,7 +535,7 @@ fn binding_with_and_without_rfc5780() {
         change_ip: true,
         change_port: false,
     };
-    let a = b.ask(t, &request(Method::BINDING, tid(2), &[change], None));
+    let a = b.binding(t, tid(2), &[change]);
     assert_eq!(
         (a.code, a.unknown.clone()),
         (Some(420), vec![0x0003]),
@@ -818,7 +547,7 @@ fn binding_with_and_without_rfc5780() {
             Rfc5780::new(SERVER.parse().unwrap(), "203.0.113.2:3479".parse().unwrap()).unwrap(),
         )
     });
-    let a = b.ask(t, &request(Method::BINDING, tid(3), &[], None));
+    let a = b.binding(t, tid(3), &[]);
     assert_eq!(a.origin, Some(SERVER.parse().unwrap()));
     assert_eq!(a.other, Some("203.0.113.2:3479".parse().unwrap()));
     for (ip, port, from) in [
@@ -830,10 +559,7 @@ fn binding_with_and_without_rfc5780() {
             change_ip: ip,
             change_port: port,
         };
-        b.out.clear();
-        b.server
-            .handle_client(b.now, t, &request(Method::BINDING, tid(4), &[change], None));
-        b.pump();
+        b.client_sends(t, &request(Method::BINDING, tid(4), &[change], None));
         assert_eq!(b.out.len(), 1);
         assert_eq!(b.out[0].source, from.parse().unwrap());
         assert_eq!(parse(&b.out[0].data).origin, Some(from.parse().unwrap()));
@@ -841,23 +567,12 @@ fn binding_with_and_without_rfc5780() {
     // On the alternate address, OTHER-ADDRESS is the primary.
     let alt = udp("198.51.100.7:5000", "203.0.113.2:3479");
     assert_eq!(
-        b.ask(alt, &request(Method::BINDING, tid(5), &[], None))
-            .other,
+        b.binding(alt, tid(5), &[]).other,
         Some(SERVER.parse().unwrap())
     );
     // RESPONSE-PORT sends the answer to another port of the client.
-    b.out.clear();
-    b.server.handle_client(
-        b.now,
-        t,
-        &request(
-            Method::BINDING,
-            tid(6),
-            &[Attribute::ResponsePort(6000)],
-            None,
-        ),
-    );
-    b.pump();
+    let port = [Attribute::ResponsePort(6000)];
+    b.client_sends(t, &request(Method::BINDING, tid(6), &port, None));
     assert_eq!(b.out[0].destination, "198.51.100.7:6000".parse().unwrap());
 }
 
@@ -877,9 +592,9 @@ fn rest_secrets_rotation_and_expiry() {
     let new = RestSecret::new(b"new".to_vec());
     let mut b = Bench::new(config(RELAY), rest_auth(vec![old, new]));
     let try_with = |b: &mut Bench, port: u16, secret: &[u8], expiry: u64| {
-        let t = udp(&format!("198.51.100.7:{port}"), SERVER);
+        let t = to_server(&format!("198.51.100.7:{port}"));
         let (u, p) = rtcweb_turn::credentials::rest_credentials(secret, "alice", expiry);
-        allocate(b, t, &u, &p, &[]).1
+        allocate(b, t, (&u, &p), &[]).1
     };
     assert_eq!(
         try_with(&mut b, 5000, b"old", UNIX_START + 3600).class,
@@ -910,22 +625,17 @@ fn rest_secrets_rotation_and_expiry() {
     );
 
     // Refreshing after the username's expiry fails with 401.
-    let t = udp("198.51.100.8:5000", SERVER);
+    let t = to_server("198.51.100.8:5000");
     let (u, p) = rtcweb_turn::credentials::rest_credentials(b"new", "bob", UNIX_START + 200);
-    let (mut creds, a) = allocate(&mut b, t, &u, &p, &[]);
+    let (mut creds, a) = allocate(&mut b, t, (&u, &p), &[]);
     assert_eq!(a.class, Class::SuccessResponse);
     assert_eq!(
-        b.ask(t, &request(Method::REFRESH, tid(2), &[], Some(&creds)))
-            .class,
+        b.refresh(t, tid(2), &[], &creds).class,
         Class::SuccessResponse
     );
     b.advance(Duration::from_secs(100));
-    creds.nonce = b.nonce(udp("198.51.100.8:5000", SERVER));
-    assert_eq!(
-        b.ask(t, &request(Method::REFRESH, tid(3), &[], Some(&creds)))
-            .code,
-        Some(401)
-    );
+    creds.nonce = b.nonce(to_server("198.51.100.8:5000"));
+    assert_eq!(b.refresh(t, tid(3), &[], &creds).code, Some(401));
 }
 
 #[test]
@@ -949,7 +659,7 @@ fn oauth_tokens() {
         encrypt_token(&as_rs, AsRsAlgorithm::A128Gcm, aad, [1; 12], &block).unwrap()
     };
     let try_with = |b: &mut Bench, port: u16, kid: &str, tok: Vec<u8>| {
-        let t = udp(&format!("198.51.100.7:{port}"), SERVER);
+        let t = to_server(&format!("198.51.100.7:{port}"));
         let nonce = b.nonce(t);
         let creds = Creds {
             username: kid.into(),
@@ -957,15 +667,7 @@ fn oauth_tokens() {
             nonce,
             token: Some(tok),
         };
-        let a = b.ask(
-            t,
-            &request(
-                Method::ALLOCATE,
-                tid(1),
-                &[Attribute::RequestedTransport(T)],
-                Some(&creds),
-            ),
-        );
+        let a = b.allocate_udp(t, tid(1), Some(&creds));
         (creds, a)
     };
     let (creds, a) = try_with(
@@ -1014,33 +716,21 @@ fn oauth_tokens() {
         "tampered"
     );
     // The allocation ends with the token: a refresh after its lifetime is refused.
-    let t = udp("198.51.100.7:5000", SERVER);
+    let t = to_server("198.51.100.7:5000");
     b.advance(Duration::from_secs(301));
     let mut c2 = creds.clone();
     c2.nonce = b.nonce(t);
-    assert_eq!(
-        b.ask(t, &request(Method::REFRESH, tid(2), &[], Some(&c2)))
-            .code,
-        Some(401)
-    );
+    assert_eq!(b.refresh(t, tid(2), &[], &c2).code, Some(401));
 }
 
 #[test]
 fn sha256_password_algorithm() {
     let mut b = bench(|c| c.sha256_password_algorithm = true);
-    let t = udp("198.51.100.7:5000", SERVER);
+    let t = to_server("198.51.100.7:5000");
     let nonce = b.nonce(t);
     assert!(nonce.starts_with("obMatJos2"));
     // An RFC 5389 client (no PASSWORD-ALGORITHM) still gets in with MD5.
     let c = Creds::long_term("alice", "wonderland", &nonce);
-    let a = b.ask(
-        t,
-        &request(
-            Method::ALLOCATE,
-            tid(1),
-            &[Attribute::RequestedTransport(T)],
-            Some(&c),
-        ),
-    );
+    let a = b.allocate_udp(t, tid(1), Some(&c));
     assert_eq!(a.class, Class::SuccessResponse);
 }

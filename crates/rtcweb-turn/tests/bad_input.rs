@@ -44,6 +44,29 @@ fn response(
     buf
 }
 
+/// A 401 answer to `request` with REALM and NONCE, without integrity.
+fn challenge(request: &[u8], reason: &str) -> Vec<u8> {
+    response(
+        tid_of(request),
+        Method::ALLOCATE,
+        Class::ErrorResponse,
+        &[
+            Attribute::ErrorCode(ErrorCode { code: 401, reason }),
+            Attribute::Realm("example.org"),
+            Attribute::Nonce("n1"),
+        ],
+        None,
+    )
+}
+
+/// A client over `transport` that has started allocating, with its first request's octets.
+fn allocating(transport: Transport, now: Instant) -> (Client, Vec<u8>) {
+    let mut c = client(transport);
+    c.allocate(now).unwrap();
+    let first = c.poll_transmit().unwrap().data;
+    (c, first)
+}
+
 fn tid_of(bytes: &[u8]) -> TransactionId {
     Message::new_checked(bytes).unwrap().transaction_id()
 }
@@ -55,24 +78,8 @@ fn key() -> IntegrityKey {
 /// Runs the client to the authenticated Allocate and returns it with that request's octets.
 fn challenged(now: Instant) -> (Client, Vec<u8>) {
     let server: SocketAddr = SERVER.parse().unwrap();
-    let mut c = client(Transport::Udp);
-    c.allocate(now).unwrap();
-    let first = c.poll_transmit().unwrap().data;
-    let challenge = response(
-        tid_of(&first),
-        Method::ALLOCATE,
-        Class::ErrorResponse,
-        &[
-            Attribute::ErrorCode(ErrorCode {
-                code: 401,
-                reason: "Unauthenticated",
-            }),
-            Attribute::Realm("example.org"),
-            Attribute::Nonce("n1"),
-        ],
-        None,
-    );
-    c.handle_input(now, server, &challenge);
+    let (mut c, first) = allocating(Transport::Udp, now);
+    c.handle_input(now, server, &challenge(&first, "Unauthenticated"));
     let second = c.poll_transmit().unwrap().data;
     assert!(Message::new_checked(&second[..]).unwrap().has_integrity());
     (c, second)
@@ -212,28 +219,12 @@ fn unknown_channel_and_malformed_data_indications_are_ignored() {
 fn tcp_stream_reassembly_and_broken_stream() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
-    let mut c = client(Transport::Tcp);
-    c.allocate(now).unwrap();
-    let first = c.poll_transmit().unwrap().data;
+    let (mut c, first) = allocating(Transport::Tcp, now);
     // Over TCP nothing is retransmitted.
     c.handle_timeout(now + Duration::from_secs(10));
     assert!(c.poll_transmit().is_none());
-    let challenge = response(
-        tid_of(&first),
-        Method::ALLOCATE,
-        Class::ErrorResponse,
-        &[
-            Attribute::ErrorCode(ErrorCode {
-                code: 401,
-                reason: "Unauthenticated",
-            }),
-            Attribute::Realm("example.org"),
-            Attribute::Nonce("n1"),
-        ],
-        None,
-    );
     // Deliver the challenge one octet at a time.
-    for b in &challenge {
+    for b in &challenge(&first, "Unauthenticated") {
         c.handle_input(now, server, std::slice::from_ref(b));
     }
     let second = c.poll_transmit().unwrap().data;
@@ -279,27 +270,8 @@ fn tcp_stream_reassembly_and_broken_stream() {
 fn tcp_channel_data_is_padded() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
-    let mut c = client(Transport::Tls);
-    c.allocate(now).unwrap();
-    let first = c.poll_transmit().unwrap().data;
-    c.handle_input(
-        now,
-        server,
-        &response(
-            tid_of(&first),
-            Method::ALLOCATE,
-            Class::ErrorResponse,
-            &[
-                Attribute::ErrorCode(ErrorCode {
-                    code: 401,
-                    reason: "",
-                }),
-                Attribute::Realm("example.org"),
-                Attribute::Nonce("n1"),
-            ],
-            None,
-        ),
-    );
+    let (mut c, first) = allocating(Transport::Tls, now);
+    c.handle_input(now, server, &challenge(&first, ""));
     let second = c.poll_transmit().unwrap().data;
     c.handle_input(now, server, &success(tid_of(&second), &key()));
     let peer: SocketAddr = "198.51.100.9:4000".parse().unwrap();

@@ -391,17 +391,92 @@ impl Bench {
 
     /// A 401 challenge's nonce for `tuple`.
     pub fn nonce(&mut self, tuple: FiveTuple) -> String {
-        let a = self.ask(
-            tuple,
-            &request(
-                Method::ALLOCATE,
-                tid(99),
-                &[Attribute::RequestedTransport(17)],
-                None,
-            ),
-        );
+        let a = self.allocate_udp(tuple, tid(99), None);
         assert_eq!(a.code, Some(401));
         a.nonce.unwrap()
+    }
+
+    /// Feeds `data` from the client on `tuple`; `out` then holds all the server sent.
+    pub fn client_sends(&mut self, tuple: FiveTuple, data: &[u8]) {
+        self.out.clear();
+        self.server.handle_client(self.now, tuple, data);
+        self.pump();
+    }
+
+    /// Feeds `data` from `peer` to `relay`; `out` then holds all the server sent.
+    pub fn peer_sends(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8]) {
+        self.out.clear();
+        self.server.handle_peer(self.now, relay, peer, data);
+        self.pump();
+    }
+
+    /// An Allocate with REQUESTED-TRANSPORT UDP and nothing else, signed when `creds` is given.
+    pub fn allocate_udp(
+        &mut self,
+        tuple: FiveTuple,
+        id: TransactionId,
+        creds: Option<&Creds>,
+    ) -> Answer {
+        let attrs = [Attribute::RequestedTransport(17)];
+        self.ask(tuple, &request(Method::ALLOCATE, id, &attrs, creds))
+    }
+
+    /// A CreatePermission with one XOR-PEER-ADDRESS per peer.
+    pub fn create_permission(
+        &mut self,
+        tuple: FiveTuple,
+        id: TransactionId,
+        peers: &[SocketAddr],
+        creds: &Creds,
+    ) -> Answer {
+        let attrs: Vec<_> = peers
+            .iter()
+            .map(|p| Attribute::XorPeerAddress(*p))
+            .collect();
+        self.ask(
+            tuple,
+            &request(Method::CREATE_PERMISSION, id, &attrs, Some(creds)),
+        )
+    }
+
+    /// A ChannelBind of `number` to `peer`.
+    pub fn channel_bind(
+        &mut self,
+        tuple: FiveTuple,
+        id: TransactionId,
+        number: u16,
+        peer: SocketAddr,
+        creds: &Creds,
+    ) -> Answer {
+        let attrs = [
+            Attribute::ChannelNumber(number),
+            Attribute::XorPeerAddress(peer),
+        ];
+        self.ask(
+            tuple,
+            &request(Method::CHANNEL_BIND, id, &attrs, Some(creds)),
+        )
+    }
+
+    /// A Refresh with `attrs`.
+    pub fn refresh(
+        &mut self,
+        tuple: FiveTuple,
+        id: TransactionId,
+        attrs: &[Attribute<'_>],
+        creds: &Creds,
+    ) -> Answer {
+        self.ask(tuple, &request(Method::REFRESH, id, attrs, Some(creds)))
+    }
+
+    /// An unauthenticated Binding request with `attrs`.
+    pub fn binding(
+        &mut self,
+        tuple: FiveTuple,
+        id: TransactionId,
+        attrs: &[Attribute<'_>],
+    ) -> Answer {
+        self.ask(tuple, &request(Method::BINDING, id, attrs, None))
     }
 }
 
@@ -414,5 +489,9 @@ pub fn udp(client: &str, server: &str) -> FiveTuple {
 }
 
 pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+pub fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
