@@ -1,5 +1,6 @@
 //! `DataChannel`: an async handle to one data channel.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -29,18 +30,99 @@ impl Message {
     }
 }
 
-/// Messages queued for a channel the application does not read, before new ones are
-/// dropped (counted in [`DataChannel::dropped`]).
-const CHANNEL_QUEUE: usize = 65_536;
+/// Unread bytes over a connection's channels at which the driver stops taking messages
+/// from SCTP, so that the peer's window closes instead of our memory growing (the default
+/// of [`PeerConfig::max_unread`](crate::PeerConfig::max_unread)). Reads resume at half.
+pub(crate) const PAUSE_READS_AT: usize = 16 << 20;
+
+/// What a message costs beyond its payload, so a flood of empty messages counts too.
+const PER_MESSAGE: usize = 64;
+
+fn cost(m: &Message) -> usize {
+    m.data.len() + PER_MESSAGE
+}
+
+/// Received bytes the application has not read yet, over every channel of one connection.
+/// At `pause_at` the driver pauses reads; a reader that brings the count down to half of
+/// it wakes the driver to resume them.
+pub(crate) struct Unread {
+    bytes: AtomicUsize,
+    paused: AtomicBool,
+    wake: Arc<Notify>,
+    pause_at: usize,
+}
+
+impl Unread {
+    pub(crate) fn new(wake: Arc<Notify>, pause_at: usize) -> Self {
+        Self {
+            bytes: AtomicUsize::new(0),
+            paused: AtomicBool::new(false),
+            wake,
+            pause_at: pause_at.max(1),
+        }
+    }
+
+    fn resume_at(&self) -> usize {
+        self.pause_at / 2
+    }
+
+    fn release(&self, n: usize) {
+        let before = self.bytes.fetch_sub(n, Ordering::SeqCst);
+        // Pairs with the re-check in `regulate`: either we see the pause and wake the
+        // driver, or the driver sees our release and does not pause.
+        if self.paused.load(Ordering::SeqCst) && before.saturating_sub(n) <= self.resume_at() {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The driver's decision: `Some(true)` to pause reads now, `Some(false)` to resume
+    /// them, `None` to leave them as they are.
+    pub(crate) fn regulate(&self) -> Option<bool> {
+        let paused = self.paused.load(Ordering::SeqCst);
+        let bytes = self.bytes.load(Ordering::SeqCst);
+        if !paused && bytes >= self.pause_at {
+            self.paused.store(true, Ordering::SeqCst);
+            if self.bytes.load(Ordering::SeqCst) > self.resume_at() {
+                return Some(true);
+            }
+            // A reader caught up meanwhile (and saw no pause to wake us from).
+            self.paused.store(false, Ordering::SeqCst);
+        } else if paused && bytes <= self.resume_at() {
+            self.paused.store(false, Ordering::SeqCst);
+            return Some(false);
+        }
+        None
+    }
+}
+
+/// A channel's received messages on their way to the application, counted in the
+/// connection's [`Unread`] until read (or until the last holder goes away).
+pub(crate) struct Inbox {
+    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Message>>,
+    bytes: AtomicUsize,
+    unread: Arc<Unread>,
+}
+
+impl Inbox {
+    fn took(&self, m: &Message) {
+        self.bytes.fetch_sub(cost(m), Ordering::SeqCst);
+        self.unread.release(cost(m));
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.unread.release(*self.bytes.get_mut());
+    }
+}
 
 /// The driver's side of a channel.
 pub(crate) struct ChannelSlot {
     pub(crate) label: String,
-    tx: mpsc::Sender<Message>,
-    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
+    tx: mpsc::UnboundedSender<Message>,
+    inbox: Arc<Inbox>,
     state: watch::Sender<ChannelState>,
     pub(crate) buffered_low: Arc<Notify>,
-    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Where a channel is in its life.
@@ -55,16 +137,19 @@ pub enum ChannelState {
 }
 
 impl ChannelSlot {
-    pub(crate) fn new(label: &str) -> Self {
-        let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
+    pub(crate) fn new(label: &str, unread: Arc<Unread>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
         let (state, _) = watch::channel(ChannelState::Connecting);
         Self {
             label: label.to_owned(),
             tx,
-            rx: Arc::new(tokio::sync::Mutex::new(rx)),
+            inbox: Arc::new(Inbox {
+                rx: tokio::sync::Mutex::new(rx),
+                bytes: AtomicUsize::new(0),
+                unread,
+            }),
             state,
             buffered_low: Arc::new(Notify::new()),
-            dropped: Arc::default(),
         }
     }
 
@@ -77,10 +162,25 @@ impl ChannelSlot {
         self.buffered_low.notify_waiters();
     }
 
+    /// Queues a received message for the channel's readers. Unbounded here: the driver
+    /// pauses reads when the connection's unread total is too high. A channel whose every
+    /// handle is gone has no reader, so its messages are discarded.
     pub(crate) fn deliver(&self, m: Message) {
-        if self.tx.try_send(m).is_err() {
-            self.dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Only the driver makes new handles, so nobody can start reading behind our back.
+        if Arc::strong_count(&self.inbox) == 1 {
+            if let Ok(mut rx) = self.inbox.rx.try_lock() {
+                while let Ok(old) = rx.try_recv() {
+                    self.inbox.took(&old);
+                }
+            }
+            return;
+        }
+        let c = cost(&m);
+        self.inbox.bytes.fetch_add(c, Ordering::SeqCst);
+        self.inbox.unread.bytes.fetch_add(c, Ordering::SeqCst);
+        if let Err(e) = self.tx.send(m) {
+            // Unreachable while we hold the inbox (and with it the receiver).
+            self.inbox.took(&e.0);
         }
     }
 }
@@ -92,10 +192,9 @@ pub struct DataChannel {
     guard: Arc<HandleGuard>,
     id: DataChannelId,
     label: String,
-    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
+    inbox: Arc<Inbox>,
     state: watch::Receiver<ChannelState>,
     buffered_low: Arc<Notify>,
-    dropped: Arc<std::sync::atomic::AtomicU64>,
     threshold: Arc<Mutex<usize>>,
 }
 
@@ -115,10 +214,9 @@ impl DataChannel {
             guard,
             id,
             label: slot.label.clone(),
-            rx: slot.rx.clone(),
+            inbox: slot.inbox.clone(),
             state: slot.state.subscribe(),
             buffered_low: slot.buffered_low.clone(),
-            dropped: slot.dropped.clone(),
             threshold: Arc::default(),
         }
     }
@@ -235,26 +333,33 @@ impl DataChannel {
     }
 
     /// The next message; `None` once the channel is closed and drained.
+    ///
+    /// Messages wait here until read. When a connection's unread messages pass a few MiB,
+    /// the connection stops taking more from the peer (its SCTP window closes) until the
+    /// readers catch up: a slow reader slows the sender down and loses nothing.
     pub async fn recv(&self) -> Option<Message> {
-        let mut rx = self.rx.lock().await;
+        // Uncontended, take the lock without awaiting: an await spends the task's
+        // cooperative budget, which would let a reader take only ~128 messages per turn
+        // while the driver delivers a whole receive batch per turn, and fall behind.
+        let mut rx = match self.inbox.rx.try_lock() {
+            Ok(rx) => rx,
+            Err(_) => self.inbox.rx.lock().await,
+        };
         let mut state = self.state.clone();
-        loop {
+        let m = loop {
             if let Ok(m) = rx.try_recv() {
-                return Some(m);
+                break m;
             }
             if *state.borrow() == ChannelState::Closed {
                 return None;
             }
             tokio::select! {
-                m = rx.recv() => return m,
+                m = rx.recv() => break m?,
                 r = state.changed() => if r.is_err() { return None },
             }
-        }
-    }
-
-    /// Messages dropped because nobody read them.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        self.inbox.took(&m);
+        Some(m)
     }
 
     /// `close()`.

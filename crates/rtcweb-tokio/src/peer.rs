@@ -14,7 +14,7 @@ use rtcweb::{
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{Instrument, debug, info_span, trace};
 
-use crate::channel::{ChannelSlot, DataChannel, Message};
+use crate::channel::{ChannelSlot, DataChannel, Message, Unread};
 use crate::error::Error;
 use crate::io::Sockets;
 use crate::net;
@@ -124,6 +124,11 @@ pub struct PeerConfig {
     pub media: rtcweb::MediaConfig,
     /// The DTLS role taken when answering an `actpass` offer.
     pub dtls_answer_role: rtcweb::DtlsAnswerRole,
+    /// Received data-channel bytes (counting 64 more per message) held for readers that
+    /// have not taken them yet, over all channels, before the connection stops taking more
+    /// from the peer: its SCTP window closes and it waits, nothing is dropped. Reading
+    /// resumes at half. 0: 16 MiB.
+    pub max_unread: usize,
 }
 
 /// Datagrams sent per turn of the driver before it reads what arrived meanwhile.
@@ -142,7 +147,7 @@ pub fn live_drivers() -> usize {
 
 pub(crate) struct Shared {
     pub(crate) inner: Mutex<Inner>,
-    pub(crate) wake: Notify,
+    pub(crate) wake: Arc<Notify>,
 }
 
 pub(crate) struct Inner {
@@ -151,6 +156,8 @@ pub(crate) struct Inner {
     events: mpsc::Sender<PeerEvent>,
     dropped: bool,
     pub(crate) state: watch::Sender<PeerConnectionState>,
+    /// Received message bytes no reader has taken yet, over every channel.
+    pub(crate) unread: Arc<Unread>,
     /// The application's handles, without keeping them alive: incoming data channels get
     /// a clone while any handle exists.
     guard: std::sync::Weak<HandleGuard>,
@@ -205,6 +212,10 @@ impl RtcPeerConnection {
         rtc.ice_lite = config.ice_lite;
         rtc.dtls_answer_role = config.dtls_answer_role;
         rtc.media = config.media;
+        let max_unread = match config.max_unread {
+            0 => crate::channel::PAUSE_READS_AT,
+            n => n,
+        };
         if rtc.media.wall_clock.is_none() {
             let since_epoch = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -231,6 +242,7 @@ impl RtcPeerConnection {
         }
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (state_tx, state_rx) = watch::channel(PeerConnectionState::New);
+        let wake = Arc::new(Notify::new());
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 pc,
@@ -238,9 +250,10 @@ impl RtcPeerConnection {
                 events: events_tx,
                 dropped: false,
                 state: state_tx,
+                unread: Arc::new(Unread::new(wake.clone(), max_unread)),
                 guard: std::sync::Weak::new(),
             }),
-            wake: Notify::new(),
+            wake,
         });
         let local_addrs = Arc::new(sockets.local_addrs());
         let span = info_span!("peer", local = ?local_addrs.first());
@@ -389,7 +402,7 @@ impl RtcPeerConnection {
         let id = {
             let mut inner = shared.lock();
             let id = inner.pc.create_data_channel(Instant::now(), label, init)?;
-            let slot = ChannelSlot::new(label);
+            let slot = ChannelSlot::new(label, inner.unread.clone());
             let dc = DataChannel::new(self.guard.clone(), id, &slot);
             inner.channels.insert(id, slot);
             dc
@@ -464,7 +477,9 @@ async fn drive(
             if inner.dropped && !inner.pc.connection_state().eq(&PeerConnectionState::Closed) {
                 inner.pc.close(Instant::now());
             }
+            regulate_reads(&mut inner);
             dispatch_events(&shared, &mut inner, &mdns);
+            regulate_reads(&mut inner);
             let mut out = Vec::new();
             while let Some(t) = inner.pc.poll_transmit() {
                 out.push(t);
@@ -604,6 +619,16 @@ fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::Mdns
     }
 }
 
+/// Pauses or resumes taking data-channel messages as the readers fall behind or catch up
+/// (resumed messages become events for the dispatch that follows).
+fn regulate_reads(inner: &mut Inner) {
+    if let Some(paused) = inner.unread.regulate() {
+        trace!(paused, "data-channel reads");
+
+        inner.pc.pause_data_channel_reads(Instant::now(), paused);
+    }
+}
+
 fn resolved(shared: &Arc<Shared>, name: &str, ip: IpAddr) {
     shared.lock().pc.resolve_mdns(Instant::now(), name, ip);
     shared.wake.notify_one();
@@ -612,7 +637,7 @@ fn resolved(shared: &Arc<Shared>, name: &str, ip: IpAddr) {
 fn on_channel_event(inner: &mut Inner, e: DataChannelEvent) -> Option<PeerEvent> {
     match e {
         DataChannelEvent::Incoming { id, label, .. } => {
-            let slot = ChannelSlot::new(&label);
+            let slot = ChannelSlot::new(&label, inner.unread.clone());
             slot.set_open();
             // The incoming channel's handle keeps the connection alive like any other.
             let guard = inner.guard.upgrade()?;

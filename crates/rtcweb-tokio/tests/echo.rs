@@ -80,3 +80,73 @@ async fn closing_the_connection_ends_every_channel_reader() {
         "the remote reader did not end: {got:?}"
     );
 }
+
+/// A reader that falls behind must lose nothing on a reliable channel, and the connection
+/// must not hold its backlog without bound: past `max_unread` it stops taking data from
+/// the peer, whose sender then waits (its send buffer fills), until the reader catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_loses_nothing_and_holds_the_sender_back() {
+    const MESSAGES: u32 = 40_000;
+    const SIZE: usize = 1000;
+    let config = || PeerConfig {
+        max_unread: 256 * 1024,
+        ..loopback()
+    };
+    let (a, _ea) = RtcPeerConnection::new(config()).await.unwrap();
+    let (b, mut eb) = RtcPeerConnection::new(config()).await.unwrap();
+    let dc = a.create_data_channel("bulk", &Default::default()).unwrap();
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(&offer).unwrap();
+    b.set_remote_description(&offer).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(&answer).unwrap();
+    a.set_remote_description(&answer).unwrap();
+    let mut ea = _ea;
+    let remote = loop {
+        tokio::select! {
+            e = eb.recv() => match e.unwrap() {
+                PeerEvent::DataChannel(dc) => break dc,
+                PeerEvent::IceCandidate(Some(c)) => a.add_ice_candidate(&c).unwrap(),
+                _ => {}
+            },
+            e = ea.recv() => if let Some(PeerEvent::IceCandidate(Some(c))) = e {
+                b.add_ice_candidate(&c).unwrap();
+            },
+        }
+    };
+    tokio::spawn(forward_candidates(ea, b.clone()));
+    dc.wait_open().await.unwrap();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let sender = tokio::spawn({
+        let (dc, sent) = (dc.clone(), sent.clone());
+        async move {
+            for i in 0..MESSAGES {
+                let mut m = i.to_be_bytes().to_vec();
+                m.resize(SIZE, 0x5a);
+                dc.send(&m).await.unwrap();
+                sent.store(i + 1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    // Nobody reads for a while: the sender must come to a stop well short of the end
+    // (what it has sent fits in its send buffer, the windows and `max_unread`).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stalled_at = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(!sender.is_finished(), "the sender never waited");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sent.load(std::sync::atomic::Ordering::SeqCst),
+        stalled_at,
+        "the sender kept going while nobody read"
+    );
+    // Now read everything, in order.
+    for i in 0..MESSAGES {
+        let m = tokio::time::timeout(Duration::from_secs(10), remote.recv())
+            .await
+            .unwrap_or_else(|_| panic!("message {i} did not come"))
+            .unwrap();
+        assert_eq!(m.data.len(), SIZE);
+        assert_eq!(u32::from_be_bytes(m.data[..4].try_into().unwrap()), i);
+    }
+    sender.await.unwrap();
+}

@@ -118,6 +118,8 @@ pub(crate) struct DataState {
     /// Set by a send: SCTP holds new data that is packetized (and encrypted) when the owner
     /// next polls, so that messages sent in a burst share packets and records.
     pub(crate) flush_at: Option<Instant>,
+    /// The owner's reader is behind: received messages stay in the association.
+    reads_paused: bool,
 }
 
 impl DataState {
@@ -210,6 +212,24 @@ impl PeerConnection {
         }
     }
 
+    /// Stops (`true`) or resumes (`false`) delivering received data-channel messages.
+    ///
+    /// For an owner whose reader has fallen behind: instead of queueing messages without
+    /// bound, or dropping them on a reliable channel, they stay in the SCTP association,
+    /// whose receive window closes so that the peer stops sending. Resuming delivers what
+    /// waited, in order, as [`DataChannelEvent::Message`] events.
+    pub fn pause_data_channel_reads(&mut self, now: Instant, paused: bool) {
+        if self.data.reads_paused == paused {
+            return;
+        }
+        self.data.reads_paused = paused;
+        if let Some(sctp) = self.data.sctp.as_mut() {
+            sctp.pause_reads(now, paused);
+            // Resuming may open the window: the window update and the messages go out now.
+            self.drain_sctp(now);
+        }
+    }
+
     /// `bufferedAmount`.
     pub fn buffered_amount(&self, id: DataChannelId) -> usize {
         let Ok(stream) = self.data.stream(id) else {
@@ -295,6 +315,7 @@ impl PeerConnection {
                 }
             }
         }
+        sctp.pause_reads(now, self.data.reads_paused);
         if let Err(e) = sctp.start(now) {
             warn!(error = %e, "SCTP did not start");
         }

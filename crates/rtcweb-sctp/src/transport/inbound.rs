@@ -35,7 +35,7 @@ impl SctpTransport {
         // DATA can arrive before we count as connected: the peer bundles it with (or sends
         // it after) a COOKIE ACK that was lost. It waits until the association is up: a
         // DATA_CHANNEL_OPEN read now could not be acknowledged and would be lost.
-        if self.state != TransportState::Connected {
+        if self.state != TransportState::Connected || self.reads_paused {
             return;
         }
         while self.queued_bytes < self.config.receive_window {

@@ -87,6 +87,8 @@ pub struct SctpTransport {
     /// Streams with a complete message in the engine, each once.
     readable: VecDeque<u16>,
     readable_mark: Vec<u64>,
+    /// The application asked us to stop taking messages from the engine.
+    reads_paused: bool,
     buffered_total: usize,
     state: TransportState,
     /// The latest `now` we were given, for work done inside `poll_event`.
@@ -124,6 +126,7 @@ impl SctpTransport {
             queued_bytes: 0,
             readable: VecDeque::new(),
             readable_mark: Vec::new(),
+            reads_paused: false,
             buffered_total: 0,
             state: TransportState::New,
             last_now: None,
@@ -222,6 +225,24 @@ impl SctpTransport {
             }
         }
         Some(e)
+    }
+
+    /// Stops (`true`) or resumes (`false`) taking received messages from the association.
+    ///
+    /// While paused, messages wait in the association's receive buffer; as it fills, the
+    /// window we advertise closes and the peer stops sending. This is how an application
+    /// whose reader has fallen behind pushes back without dropping anything on a reliable
+    /// channel (events other than messages keep coming; DCEP messages wait too).
+    pub fn pause_reads(&mut self, now: Instant, paused: bool) {
+        self.reads_paused = paused;
+        if !paused {
+            self.pump_reads(now);
+        }
+    }
+
+    /// Whether [`pause_reads`](Self::pause_reads) is in force.
+    pub fn reads_paused(&self) -> bool {
+        self.reads_paused
     }
 
     /// Creates a data channel (W3C `createDataChannel`). An in-band channel gets the lowest
