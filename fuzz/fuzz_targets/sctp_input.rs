@@ -2,8 +2,10 @@
 //! Each input is a sequence of records `[flags, len_hi, len_lo, bytes...]`: with flag bit 0
 //! the bytes are chunks and get a valid common header (our ports, the association's
 //! verification tag, a correct CRC32c) so they reach the state machine; otherwise they go in
-//! raw. Flag bit 1 advances virtual time by up to 25 s first. Checks: no panic, and bounded
-//! output: events and packets per step stay below fixed limits, buffered amounts stay sane.
+//! raw. Flag bit 1 advances virtual time by up to 25 s first; flags 0xfc and up also pause
+//! reads, flags below 0x04 resume them. Checks: no panic, and bounded output: events and
+//! packets per step stay below fixed limits, buffered amounts stay sane (the channel's
+//! untransmitted amount within the association's unacknowledged total).
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -57,6 +59,11 @@ fuzz_target!(|data: &[u8]| {
             now += Duration::from_millis(u64::from(flags >> 2) * 400);
             a.handle_timeout(now);
         }
+        if flags >= 0xfc {
+            a.pause_reads(now, true);
+        } else if flags < 0x04 {
+            a.pause_reads(now, false);
+        }
         if flags & 1 != 0 {
             a.handle_input(now, &with_header(vtag, body));
         } else {
@@ -73,6 +80,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(packets < 100_000, "packet flood");
         }
         let _ = a.send_binary(now, id, &[1; 300]);
-        assert!(a.stats().buffered_amount <= 16 * 1024 * 1024);
+        let unacked = a.stats().buffered_amount;
+        assert!(unacked <= 16 * 1024 * 1024);
+        assert!(a.buffered_amount(id).unwrap_or(0) as u64 <= unacked);
     }
 });

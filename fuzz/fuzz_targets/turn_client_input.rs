@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use rtcweb_stun::{
-    Attribute, Class, ErrorCode, IntegrityKey, Message, MessageBuilder, MessageType, Method,
+    Attribute, Class, ErrorCode, IntegrityKey, Message, MessageBuilder, MessageType,
     PasswordAlgorithm,
 };
 use rtcweb_turn::{Client, ClientConfig, Credentials, MAX_EVENTS, Transport};

@@ -58,6 +58,12 @@ pub enum Event {
         /// The message.
         message: Message,
     },
+    /// A send on this channel was refused with [`Error::WouldBlock`](crate::Error::WouldBlock)
+    /// and the send buffer has room again: try once more.
+    Writable {
+        /// The channel.
+        id: ChannelId,
+    },
     /// The channel's buffered amount fell from above its low threshold to at or below it
     /// (W3C `bufferedamountlow`).
     BufferedAmountLow {

@@ -297,9 +297,8 @@ impl DataChannel {
                     if self.state() == ChannelState::Closed {
                         return Err(Error::Closed);
                     }
-                    // Wake when the buffer drains below the threshold.
-                    let threshold = self.buffered_amount() / 2;
-                    self.set_buffered_amount_low_threshold(threshold);
+                    // The refusal is remembered: the driver wakes us when there is room
+                    // (`Writable`), or when the channel closes.
                     notified.await;
                 }
                 other => return Ok(other?),

@@ -657,7 +657,8 @@ fn on_channel_event(inner: &mut Inner, e: DataChannelEvent) -> Option<PeerEvent>
             }
             None
         }
-        DataChannelEvent::BufferedAmountLow { id } => {
+        // A sender waiting in `send` retries on either.
+        DataChannelEvent::BufferedAmountLow { id } | DataChannelEvent::Writable { id } => {
             if let Some(slot) = inner.channels.get(&id) {
                 slot.buffered_low.notify_waiters();
             }

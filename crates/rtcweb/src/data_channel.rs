@@ -97,6 +97,12 @@ pub enum DataChannelEvent {
         /// The channel.
         id: DataChannelId,
     },
+    /// A send on the channel failed with `WouldBlock` (the association's send buffer of
+    /// unacknowledged bytes was full) and there is room again.
+    Writable {
+        /// The channel.
+        id: DataChannelId,
+    },
     /// The channel closed.
     Closed {
         /// The channel.
@@ -405,6 +411,11 @@ impl PeerConnection {
                     self.push_event(Event::DataChannel(DataChannelEvent::BufferedAmountLow {
                         id,
                     }));
+                }
+            }
+            SctpEvent::Writable { id: stream } => {
+                if let Some(id) = handle_of(&mut self.data, stream) {
+                    self.push_event(Event::DataChannel(DataChannelEvent::Writable { id }));
                 }
             }
             SctpEvent::ChannelClosed { id: stream } => {

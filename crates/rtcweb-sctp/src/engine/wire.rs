@@ -63,6 +63,32 @@ pub(crate) fn walk_as_engine(packet: &[u8], visit: &mut dyn FnMut(&[u8]) -> bool
     }
 }
 
+/// What [`data_chunks`] tells of one DATA chunk (RFC 9260 section 3.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DataChunkHeader {
+    pub(crate) tsn: u32,
+    pub(crate) stream: u16,
+    pub(crate) ppid: u32,
+    /// User data bytes.
+    pub(crate) len: usize,
+}
+
+/// The DATA chunks of a packet we made (by their Chunk Length fields).
+pub(crate) fn data_chunks(packet: &[u8]) -> impl Iterator<Item = DataChunkHeader> + '_ {
+    chunks(packet).filter_map(|chunk| {
+        if *chunk.first()? != CT_DATA {
+            return None;
+        }
+        let h = chunk.get(4..16)?;
+        Some(DataChunkHeader {
+            tsn: u32::from_be_bytes([h[0], h[1], h[2], h[3]]),
+            stream: u16::from_be_bytes([h[4], h[5]]),
+            ppid: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+            len: chunk.len() - 16,
+        })
+    })
+}
+
 /// The chunks of a packet by their Chunk Length fields (for packets we made ourselves).
 pub(crate) fn chunks(packet: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
     let mut at = COMMON_HEADER_LEN;

@@ -1,7 +1,6 @@
 //! The receiving side: messages taken from the engine up to the receive window, DCEP
 //! handled, user messages turned into events.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -10,9 +9,7 @@ use super::{Channel, SctpTransport};
 use crate::dcep::DcepMessage;
 use crate::engine::Read;
 use crate::ppid;
-use crate::{
-    ChannelId, ChannelInfo, ChannelState, ChannelStats, Event, Message, MessageKind, TransportState,
-};
+use crate::{ChannelId, ChannelInfo, ChannelState, Event, Message, MessageKind, TransportState};
 
 impl SctpTransport {
     pub(super) fn mark_readable(&mut self, id: u16) {
@@ -100,25 +97,22 @@ impl SctpTransport {
                     self.stats.messages_dropped += 1;
                     return;
                 }
-                let c = Channel {
-                    info: ChannelInfo::from_open(ChannelId(id), open),
-                    stats: ChannelStats::default(),
-                    buffered: 0,
-                    low_threshold: 0,
-                    awaiting_ack: false,
-                    held: VecDeque::new(),
-                };
+                let c = Channel::new(ChannelInfo::from_open(ChannelId(id), open));
                 let policy = c.policy();
                 let ack = DcepMessage::Ack.to_vec().map(Bytes::from);
-                let ok = self.engine.set_policy(id, policy).is_ok()
-                    && ack
-                        .and_then(|ack| self.engine.send(now, id, ppid::DCEP, ack))
-                        .is_ok();
-                if !ok {
+                let sent = match self.engine.set_policy(id, policy) {
+                    Ok(()) => ack.and_then(|ack| {
+                        let len = ack.len();
+                        self.engine.send(now, id, ppid::DCEP, ack).map(|()| len)
+                    }),
+                    Err(e) => Err(e),
+                };
+                let Ok(len) = sent else {
                     self.stats.messages_dropped += 1;
                     return;
-                }
+                };
                 self.insert(c);
+                self.count_control(id, len);
                 self.stats.channels_opened += 1;
                 self.events.push_back(Event::ChannelOpen {
                     id: ChannelId(id),
@@ -140,10 +134,7 @@ impl SctpTransport {
                     for (at, ppid, data) in held {
                         let len = data.len();
                         if self.engine.send(at, id, ppid, data).is_err() {
-                            self.buffered_total = self.buffered_total.saturating_sub(len);
-                            if let Some(c) = self.channel_mut(id) {
-                                c.buffered = c.buffered.saturating_sub(len);
-                            }
+                            self.release(id, len);
                         }
                     }
                 }

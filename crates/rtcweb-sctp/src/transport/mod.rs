@@ -1,6 +1,7 @@
 //! [`SctpTransport`]: the data channels of one association, sans-IO.
 
 mod inbound;
+mod outbound;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
@@ -13,14 +14,18 @@ use crate::engine::{Engine, EngineEvent, EngineState, StreamPolicy};
 use crate::ppid;
 use crate::{
     ChannelId, ChannelInfo, ChannelOptions, ChannelState, ChannelStats, CloseReason, Error, Event,
-    MessageKind, Role, SctpConfig, TransportState, TransportStats,
+    Role, SctpConfig, TransportState, TransportStats,
 };
 
 struct Channel {
     info: ChannelInfo,
     stats: ChannelStats,
-    /// Bytes given to the engine and not yet acknowledged or abandoned.
-    buffered: usize,
+    /// Bytes given to `send` and not yet acknowledged or abandoned.
+    unacked: usize,
+    /// Of `unacked`, how much has been transmitted at least once.
+    on_wire: usize,
+    /// DCEP bytes in the engine, not yet acknowledged.
+    control: usize,
     low_threshold: usize,
     /// In-band, opened by us, DATA_CHANNEL_ACK not yet received: user messages go ordered
     /// (RFC 8832 section 6).
@@ -32,6 +37,25 @@ struct Channel {
 }
 
 impl Channel {
+    /// A channel with nothing sent yet.
+    fn new(info: ChannelInfo) -> Self {
+        Channel {
+            info,
+            stats: ChannelStats::default(),
+            unacked: 0,
+            on_wire: 0,
+            control: 0,
+            low_threshold: 0,
+            awaiting_ack: false,
+            held: VecDeque::new(),
+        }
+    }
+
+    /// W3C `bufferedAmount`: sent by the application, not yet transmitted.
+    fn untransmitted(&self) -> usize {
+        self.unacked.saturating_sub(self.on_wire)
+    }
+
     fn policy(&self) -> StreamPolicy {
         StreamPolicy {
             unordered: !self.info.ordered && !self.awaiting_ack,
@@ -89,7 +113,12 @@ pub struct SctpTransport {
     readable_mark: Vec<u64>,
     /// The application asked us to stop taking messages from the engine.
     reads_paused: bool,
+    /// Bytes in the engine not yet acknowledged, over every channel: the send buffer.
     buffered_total: usize,
+    /// Channels refused with `WouldBlock`, told when there is room again.
+    blocked: Vec<u16>,
+    /// The newest TSN seen in an outgoing DATA chunk (first transmissions are newer).
+    highest_tsn_sent: Option<u32>,
     state: TransportState,
     /// The latest `now` we were given, for work done inside `poll_event`.
     last_now: Option<Instant>,
@@ -128,6 +157,8 @@ impl SctpTransport {
             readable_mark: Vec::new(),
             reads_paused: false,
             buffered_total: 0,
+            blocked: Vec::new(),
+            highest_tsn_sent: None,
             state: TransportState::New,
             last_now: None,
             shutdown_requested: None,
@@ -205,6 +236,7 @@ impl SctpTransport {
     /// The next SCTP packet for DTLS (one packet per DTLS record).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         let p = self.engine.poll_transmit(now)?;
+        self.on_transmit(&p);
         self.stats.packets_sent += 1;
         self.stats.bytes_sent += p.len() as u64;
         // Sending SHUTDOWN COMPLETE is what ends a graceful shutdown.
@@ -284,100 +316,12 @@ impl SctpTransport {
             state: ChannelState::Connecting,
             remote: false,
         };
-        self.insert(Channel {
-            info,
-            stats: ChannelStats::default(),
-            buffered: 0,
-            low_threshold: 0,
-            awaiting_ack: false,
-            held: VecDeque::new(),
-        });
+        self.insert(Channel::new(info));
         if self.state == TransportState::Connected {
             self.open_local(now, id);
             self.after(now);
         }
         Ok(ChannelId(id))
-    }
-
-    /// Sends a text message (PPID 51, or 56 when empty).
-    pub fn send_text(&mut self, now: Instant, id: ChannelId, text: &str) -> Result<(), Error> {
-        self.send(now, id, MessageKind::Text, text.as_bytes())
-    }
-
-    /// Sends a binary message (PPID 53, or 57 when empty).
-    pub fn send_binary(&mut self, now: Instant, id: ChannelId, data: &[u8]) -> Result<(), Error> {
-        self.send(now, id, MessageKind::Binary, data)
-    }
-
-    /// Sends a message, copying it.
-    pub fn send(
-        &mut self,
-        now: Instant,
-        id: ChannelId,
-        kind: MessageKind,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        self.check_send(id, data.len())?;
-        self.send_bytes(now, id, kind, Bytes::copy_from_slice(data))
-    }
-
-    /// Sends a message without copying it.
-    ///
-    /// Errors: [`Error::MessageTooLarge`] above the peer's max-message-size,
-    /// [`Error::WouldBlock`] when the send buffer is full, [`Error::ChannelNotOpen`] before
-    /// [`Event::ChannelOpen`] or after close. Nothing is queued on error.
-    pub fn send_bytes(
-        &mut self,
-        now: Instant,
-        id: ChannelId,
-        kind: MessageKind,
-        data: Bytes,
-    ) -> Result<(), Error> {
-        self.check_send(id, data.len())?;
-        let len = data.len();
-        let (ppid, wire) = match (kind, len) {
-            // SCTP cannot carry an empty message: one byte goes with the "empty" PPID.
-            (MessageKind::Text, 0) => (ppid::STRING_EMPTY, Bytes::from_static(&[0])),
-            (MessageKind::Binary, 0) => (ppid::BINARY_EMPTY, Bytes::from_static(&[0])),
-            (MessageKind::Text, _) => (ppid::STRING, data),
-            (MessageKind::Binary, _) => (ppid::BINARY, data),
-        };
-        let wire_len = wire.len();
-        self.last_now = Some(now);
-        match self.channel_mut(id.0) {
-            Some(c) if c.awaiting_ack && !c.info.ordered => c.held.push_back((now, ppid, wire)),
-            _ => self.engine.send(now, id.0, ppid, wire)?,
-        }
-        self.buffered_total += wire_len;
-        if let Some(c) = self.channel_mut(id.0) {
-            c.buffered += wire_len;
-            c.stats.messages_sent += 1;
-            c.stats.bytes_sent += len as u64;
-        }
-        self.stats.messages_sent += 1;
-        Ok(())
-    }
-
-    fn check_send(&self, id: ChannelId, len: usize) -> Result<(), Error> {
-        let c = self.channel_slot(id.0).ok_or(Error::UnknownChannel(id.0))?;
-        if c.info.state != ChannelState::Open {
-            return Err(Error::ChannelNotOpen(id.0));
-        }
-        if self.shutdown_requested.is_some() {
-            return Err(Error::Closed);
-        }
-        let max = self.config.send_limit();
-        if len > max {
-            return Err(Error::MessageTooLarge { size: len, max });
-        }
-        let limit = self.config.send_buffer_limit;
-        if self.buffered_total + len.max(1) > limit {
-            return Err(Error::WouldBlock {
-                buffered: self.buffered_total,
-                limit,
-            });
-        }
-        Ok(())
     }
 
     /// Closes a channel (W3C `close`): resets our outgoing stream; the peer resets its own
@@ -451,10 +395,11 @@ impl SctpTransport {
         self.channel_slot(id.0).map(|c| c.stats)
     }
 
-    /// W3C `bufferedAmount`: bytes given to `send` and not yet acknowledged (or abandoned);
-    /// an empty message counts one byte while in flight.
+    /// W3C `bufferedAmount`: bytes given to `send` and not yet transmitted (an empty
+    /// message counts one byte). Retransmissions do not count again; what is transmitted
+    /// but unacknowledged still fills the send buffer ([`Error::WouldBlock`]).
     pub fn buffered_amount(&self, id: ChannelId) -> Option<usize> {
-        self.channel_slot(id.0).map(|c| c.buffered)
+        self.channel_slot(id.0).map(Channel::untransmitted)
     }
 
     /// W3C `bufferedAmountLowThreshold`.
@@ -552,7 +497,7 @@ impl SctpTransport {
         else {
             return;
         };
-        self.buffered_total = self.buffered_total.saturating_sub(c.buffered);
+        self.buffered_total = self.buffered_total.saturating_sub(c.unacked + c.control);
         self.stats.channels_closed += 1;
         self.events
             .push_back(Event::ChannelClosed { id: c.info.id });
@@ -567,12 +512,15 @@ impl SctpTransport {
         let policy = c.policy();
         let open = (!c.info.negotiated).then(|| DcepMessage::Open(c.info.open_message()));
         let mut ok = self.engine.open_stream(id, policy).is_ok();
-        if let Some(open) = open {
-            ok = ok
-                && open
-                    .to_vec()
-                    .and_then(|b| self.engine.send(now, id, ppid::DCEP, Bytes::from(b)))
-                    .is_ok();
+        if ok && let Some(open) = open {
+            let sent = open.to_vec().map(Bytes::from).and_then(|b| {
+                let len = b.len();
+                self.engine.send(now, id, ppid::DCEP, b).map(|()| len)
+            });
+            match sent {
+                Ok(len) => self.count_control(id, len),
+                Err(_) => ok = false,
+            }
         }
         if !ok {
             self.remove_channel(id);
@@ -626,18 +574,7 @@ impl SctpTransport {
                         self.remove_channel(id);
                     }
                 }
-                EngineEvent::Released { stream, bytes } => {
-                    self.buffered_total = self.buffered_total.saturating_sub(bytes);
-                    if let Some(c) = self.channel_mut(stream) {
-                        let before = c.buffered;
-                        c.buffered = before.saturating_sub(bytes);
-                        if before > c.low_threshold && c.buffered <= c.low_threshold {
-                            self.events.push_back(Event::BufferedAmountLow {
-                                id: ChannelId(stream),
-                            });
-                        }
-                    }
-                }
+                EngineEvent::Released { stream, bytes } => self.release(stream, bytes),
             }
         }
         if self.queued_bytes < self.config.receive_window {
@@ -674,6 +611,7 @@ impl SctpTransport {
             }
         }
         self.buffered_total = 0;
+        self.blocked.clear();
         self.readable.clear();
         self.readable_mark.iter_mut().for_each(|w| *w = 0);
         self.state = TransportState::Closed;
