@@ -487,6 +487,9 @@ async fn drive(
                     break;
                 }
             }
+            // Transmitting raises events too (`bufferedamountlow` once data leaves): a sender
+            // waiting for it must not wait for the driver's next wake-up.
+            dispatch_events(&shared, &mut inner, &mdns);
             // Closed (by `close()` or because every handle is gone): nothing more will
             // happen. Handles that remain see a closed connection.
             let closed = inner.pc.connection_state() == PeerConnectionState::Closed;
