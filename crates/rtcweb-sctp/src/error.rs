@@ -23,13 +23,13 @@ pub enum Error {
         /// The largest message the peer accepts.
         max: usize,
     },
-    /// The send buffer is full: try again after [`Event::BufferedAmountLow`] or once
-    /// [`SctpTransport::buffered_amount`](crate::SctpTransport::buffered_amount) has dropped.
+    /// The send buffer (bytes not yet acknowledged, over every channel) is full: try again
+    /// after [`Event::Writable`] for this channel.
     ///
-    /// [`Event::BufferedAmountLow`]: crate::Event::BufferedAmountLow
+    /// [`Event::Writable`]: crate::Event::Writable
     #[error("send buffer full ({buffered} of {limit} bytes queued), would block")]
     WouldBlock {
-        /// Bytes queued on the association.
+        /// Bytes on the association not yet acknowledged.
         buffered: usize,
         /// The configured limit, [`SctpConfig::send_buffer_limit`](crate::SctpConfig).
         limit: usize,

@@ -116,6 +116,7 @@ pub struct TransportStats {
     pub fast_retransmits: u64,
     /// Smoothed round-trip time (zero before the first measurement).
     pub srtt: Duration,
-    /// Bytes queued for sending on every channel.
+    /// Bytes sent on every channel and not yet acknowledged (the send buffer's fill; the
+    /// channels' W3C `bufferedAmount` counts only what is not yet transmitted).
     pub buffered_amount: u64,
 }
