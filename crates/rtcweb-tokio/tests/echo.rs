@@ -15,15 +15,17 @@ fn loopback() -> PeerConfig {
 }
 
 /// Non-trickle offer/answer; events go to the returned receivers.
-async fn pair() -> (
+async fn pair(
+    config: PeerConfig,
+) -> (
     RtcPeerConnection,
     RtcPeerConnection,
     rtcweb_tokio::Events,
     rtcweb_tokio::Events,
     rtcweb_tokio::DataChannel,
 ) {
-    let (a, ea) = RtcPeerConnection::new(loopback()).await.unwrap();
-    let (b, eb) = RtcPeerConnection::new(loopback()).await.unwrap();
+    let (a, ea) = RtcPeerConnection::new(config.clone()).await.unwrap();
+    let (b, eb) = RtcPeerConnection::new(config).await.unwrap();
     let dc = a.create_data_channel("echo", &Default::default()).unwrap();
     let offer = a.create_offer().unwrap();
     a.set_local_description(&offer).unwrap();
@@ -32,6 +34,27 @@ async fn pair() -> (
     b.set_local_description(&answer).unwrap();
     a.set_remote_description(&answer).unwrap();
     (a, b, ea, eb, dc)
+}
+
+/// Forwards A's candidates to B, B's to A, until B announces A's channel (returned).
+async fn connect(
+    a: &RtcPeerConnection,
+    b: &RtcPeerConnection,
+    ea: rtcweb_tokio::Events,
+    eb: &mut rtcweb_tokio::Events,
+) -> rtcweb_tokio::DataChannel {
+    tokio::spawn(forward_candidates(ea, b.clone()));
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), eb.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            PeerEvent::DataChannel(dc) => break dc,
+            PeerEvent::IceCandidate(Some(c)) => a.add_ice_candidate(&c).unwrap(),
+            _ => {}
+        }
+    }
 }
 
 async fn forward_candidates(mut from: rtcweb_tokio::Events, to: RtcPeerConnection) {
@@ -46,19 +69,8 @@ async fn forward_candidates(mut from: rtcweb_tokio::Events, to: RtcPeerConnectio
 /// echo task (one per channel) waits forever and keeps the connection's memory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_connection_ends_every_channel_reader() {
-    let (a, b, ea, mut eb, dc) = pair().await;
-    tokio::spawn(forward_candidates(ea, b.clone()));
-    let remote = loop {
-        match tokio::time::timeout(Duration::from_secs(10), eb.recv())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            PeerEvent::DataChannel(dc) => break dc,
-            PeerEvent::IceCandidate(Some(c)) => a.add_ice_candidate(&c).unwrap(),
-            _ => {}
-        }
-    };
+    let (a, b, ea, mut eb, dc) = pair(loopback()).await;
+    let remote = connect(&a, &b, ea, &mut eb).await;
     dc.wait_open().await.unwrap();
     let reader = tokio::spawn({
         let dc = dc.clone();
@@ -88,33 +100,12 @@ async fn closing_the_connection_ends_every_channel_reader() {
 async fn a_slow_reader_loses_nothing_and_holds_the_sender_back() {
     const MESSAGES: u32 = 40_000;
     const SIZE: usize = 1000;
-    let config = || PeerConfig {
+    let config = PeerConfig {
         max_unread: 256 * 1024,
         ..loopback()
     };
-    let (a, _ea) = RtcPeerConnection::new(config()).await.unwrap();
-    let (b, mut eb) = RtcPeerConnection::new(config()).await.unwrap();
-    let dc = a.create_data_channel("bulk", &Default::default()).unwrap();
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(&offer).unwrap();
-    b.set_remote_description(&offer).unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(&answer).unwrap();
-    a.set_remote_description(&answer).unwrap();
-    let mut ea = _ea;
-    let remote = loop {
-        tokio::select! {
-            e = eb.recv() => match e.unwrap() {
-                PeerEvent::DataChannel(dc) => break dc,
-                PeerEvent::IceCandidate(Some(c)) => a.add_ice_candidate(&c).unwrap(),
-                _ => {}
-            },
-            e = ea.recv() => if let Some(PeerEvent::IceCandidate(Some(c))) = e {
-                b.add_ice_candidate(&c).unwrap();
-            },
-        }
-    };
-    tokio::spawn(forward_candidates(ea, b.clone()));
+    let (a, b, ea, mut eb, dc) = pair(config).await;
+    let remote = connect(&a, &b, ea, &mut eb).await;
     dc.wait_open().await.unwrap();
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let sender = tokio::spawn({
