@@ -202,6 +202,48 @@ fn paused_reads_hold_messages_back_and_resuming_delivers_them_in_order() {
     }
 }
 
+/// Empty messages (one byte on the wire, none in the event) count against the receive
+/// window like any other: an owner that does not poll holds a bounded number of them, the
+/// rest wait in the engine and then at the peer.
+#[test]
+fn empty_messages_cannot_fill_an_unpolled_queue_without_bound() {
+    let (mut p, id) = open_pair(ChannelOptions::new("empty"));
+    let received_before = p.b.stats().messages_received;
+    let mut sent = 0;
+    for _ in 0..300 {
+        while sent < 100_000 && p.a.send_binary(p.now, id, &[]).is_ok() {
+            sent += 1;
+        }
+        // Packets both ways, but B's owner does not poll its events.
+        let mut moved = false;
+        while let Some(pk) = p.a.poll_transmit(p.now) {
+            moved = true;
+            p.b.handle_input(p.now, &pk);
+        }
+        while let Some(pk) = p.b.poll_transmit(p.now) {
+            moved = true;
+            p.a.handle_input(p.now, &pk);
+        }
+        while p.a.poll_event().is_some() {}
+        if !moved {
+            p.now += Duration::from_millis(200);
+            p.a.handle_timeout(p.now);
+            p.b.handle_timeout(p.now);
+        }
+    }
+    let queued = p.b.stats().messages_received - received_before;
+    assert!(queued > 1_000, "{queued}: the test did not get data across");
+    assert!(
+        queued <= (1 << 20) / 64,
+        "{queued} empty messages queued unpolled"
+    );
+    // Polling lets the rest in, every one.
+    let done = p.run_until(|p| messages(&p.b_events, id).len() == sent);
+
+    assert!(done);
+    assert!(messages(&p.b_events, id).iter().all(|m| m.data.is_empty()));
+}
+
 #[test]
 fn max_message_size_is_enforced_on_send_and_receive() {
     // The peer advertises 64 KiB by omission (RFC 8841 section 6.1).

@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 
 use crate::error::Error;
 use crate::event::Event;
-use crate::pc::PeerConnection;
+use crate::pc::{PeerConnection, SCTP_EVENTS_QUEUED};
 
 pub use rtcweb_sctp::{ChannelState as DataChannelState, Priority, Reliability};
 
@@ -361,10 +361,20 @@ impl PeerConnection {
                 break;
             }
         }
-        while let Some(e) = self.data.sctp.as_mut().and_then(|s| s.poll_event()) {
+        self.pull_sctp_events();
+        self.drain_dtls(now);
+    }
+
+    /// Moves SCTP events to the owner's queue while it has room for them. What does not fit
+    /// waits in SCTP, whose receive window closes until the owner polls, rather than being
+    /// dropped as the oldest of a full queue (a burst of small messages in one receive
+    /// batch is thousands of events).
+    pub(crate) fn pull_sctp_events(&mut self) {
+        while self.queued_events() < SCTP_EVENTS_QUEUED
+            && let Some(e) = self.data.sctp.as_mut().and_then(|s| s.poll_event())
+        {
             self.on_sctp_event(e);
         }
-        self.drain_dtls(now);
     }
 
     fn on_sctp_event(&mut self, event: SctpEvent) {

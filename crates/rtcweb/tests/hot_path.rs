@@ -38,6 +38,8 @@ struct Side {
     channel: Option<DataChannelId>,
     messages: Vec<Vec<u8>>,
     datagrams_sent: usize,
+    /// The owner takes datagrams in and sends, but does not poll its events.
+    holds_events: bool,
 }
 
 struct Pair {
@@ -69,6 +71,7 @@ impl Pair {
                 channel: None,
                 messages: Vec::new(),
                 datagrams_sent: 0,
+                holds_events: false,
             }
         };
         let mut pair = Pair {
@@ -104,7 +107,9 @@ impl Pair {
                 s.datagrams_sent += 1;
                 self.wire.push_back((1 - i, s.depth + 1, t.payload));
             }
-            while let Some(e) = s.pc.poll_event() {
+            while !s.holds_events
+                && let Some(e) = s.pc.poll_event()
+            {
                 match e {
                     Event::DataChannel(DataChannelEvent::Open { id }) => {
                         s.opened_at.get_or_insert(s.depth);
@@ -194,6 +199,38 @@ fn a_burst_of_small_messages_shares_datagrams() {
     let datagrams = p.sides[0].datagrams_sent - before;
     println!("1000 messages of 100 bytes in {datagrams} datagrams");
     assert!(datagrams <= 150, "{datagrams} datagrams for 1000 messages");
+}
+
+/// An owner that takes in many datagrams before it polls its events (a burst of tiny
+/// messages is thousands of events per receive batch) loses none: they wait in SCTP, whose
+/// window closes, instead of overflowing the connection's bounded event queue.
+#[test]
+fn an_owner_that_polls_late_loses_no_message() {
+    const COUNT: u32 = 20_000;
+    let mut p = Pair::new(Dtls::Default);
+    p.open();
+    let dc = p.sides[0].channel.unwrap();
+    let now = p.now;
+    for i in 0..COUNT {
+        p.sides[0]
+            .pc
+            .send_binary(now, dc, &i.to_be_bytes())
+            .unwrap();
+    }
+    p.sides[1].holds_events = true;
+    for _ in 0..5_000 {
+        if !p.step() {
+            break;
+        }
+    }
+    assert!(p.sides[1].messages.is_empty());
+    p.sides[1].holds_events = false;
+
+    p.run_until(|p| p.sides[1].messages.len() >= COUNT as usize);
+    assert_eq!(p.sides[1].messages.len(), COUNT as usize);
+    for (i, m) in p.sides[1].messages.iter().enumerate() {
+        assert_eq!(m[..], (i as u32).to_be_bytes(), "message {i}");
+    }
 }
 
 /// Sends that let SCTP put a whole window on the wire at once (hundreds of packets once the

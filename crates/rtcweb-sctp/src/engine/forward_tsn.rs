@@ -20,12 +20,6 @@ use super::wire::{self, CT_INIT, CT_INIT_ACK};
 const CT_SACK: u8 = 3;
 const CT_FORWARD_TSN: u8 = 192;
 
-/// Serial-number distance from `from` to `to` when `to` is ahead (RFC 1982), else `None`.
-fn ahead(from: u32, to: u32) -> Option<u32> {
-    let d = to.wrapping_sub(from);
-    (d != 0 && d < 1 << 31).then_some(d)
-}
-
 fn u32_at(chunk: &[u8], at: usize) -> Option<u32> {
     let b = chunk.get(at..at + 4)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -83,7 +77,7 @@ impl ForwardTsnBound {
             // No Initial TSN seen: the engine has nothing to forward over either.
             return false;
         };
-        match ahead(from, new_cumulative) {
+        match wire::serial_ahead(from, new_cumulative) {
             // Behind or equal: the engine ignores it.
             None => true,
             Some(d) if d > self.max_jump => false,
@@ -91,6 +85,11 @@ impl ForwardTsnBound {
             // moving past u32::MAX would panic. Only such builds refuse the wrap.
             Some(_) => !(cfg!(debug_assertions) && new_cumulative < from),
         }
+    }
+
+    /// The engine's cumulative TSN as far as we know it.
+    pub(crate) fn acknowledged(&self) -> Option<u32> {
+        self.acknowledged
     }
 
     /// A packet the engine sends: its SACK carries the engine's cumulative TSN.

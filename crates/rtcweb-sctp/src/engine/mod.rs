@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::{CloseReason, Error};
 
+pub(crate) mod backlog;
 pub(crate) mod crossing;
 pub(crate) mod forward_tsn;
 pub(crate) mod rtc;
@@ -91,6 +92,9 @@ pub(crate) trait Engine {
     fn send(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) -> Result<(), Error>;
     /// Takes the next complete message of stream `id`, if one at most `max_len` bytes.
     fn read(&mut self, id: u16, max_len: usize) -> Read;
+    /// Whether we are reading (`false` while paused or while our queue is full): an engine
+    /// may bound what it takes in meanwhile.
+    fn set_reading(&mut self, reading: bool);
     /// Resets outgoing stream `id` (closing the channel, RFC 8831 section 6.7).
     fn reset_stream(&mut self, now: Instant, id: u16) -> Result<(), Error>;
     /// Graceful SHUTDOWN.

@@ -27,6 +27,7 @@ use rtc_sctp::{
     max_payload_size_for_mtu,
 };
 
+use super::backlog::UnreadBound;
 use super::crossing::{Crossing, Inbound};
 use super::forward_tsn::ForwardTsnBound;
 use super::wire::{self, CT_ABORT, CT_INIT, CT_SHUTDOWN, CT_SHUTDOWN_ACK, CT_SHUTDOWN_COMPLETE};
@@ -68,6 +69,7 @@ pub(crate) struct RtcSctp {
     /// What the last packet that came in said, to name a close reason.
     last_packet_chunks: u8,
     forward_tsn: ForwardTsnBound,
+    unread: UnreadBound,
 }
 
 /// Bits of `last_packet_chunks`.
@@ -112,6 +114,7 @@ impl RtcSctp {
             shutdown_deadline: None,
             last_packet_chunks: 0,
             forward_tsn: ForwardTsnBound::new(config.receive_window),
+            unread: UnreadBound::default(),
         }
     }
 
@@ -277,7 +280,7 @@ impl RtcSctp {
         };
         // One walk of the packet as the engine will read it: refused when a cause would make the
         // engine slice out of bounds (`wire::walk_as_engine`) or a FORWARD TSN jumps too far.
-        if !self.forward_tsn.admit(&data, self.main.is_none()) {
+        if !self.forward_tsn.admit(&data, self.main.is_none()) || !self.unread.admit(&data) {
             return;
         }
         wire::outgoing_resets(&data, |id| {
@@ -542,6 +545,10 @@ impl Engine for RtcSctp {
             .unwrap_or(Err(Error::Closed))
     }
 
+    fn set_reading(&mut self, reading: bool) {
+        self.unread
+            .set_reading(reading, self.forward_tsn.acknowledged());
+    }
     fn read(&mut self, id: u16, max_len: usize) -> Read {
         self.guarded(|e| e.read_inner(id, max_len))
             .unwrap_or(Read::Empty)

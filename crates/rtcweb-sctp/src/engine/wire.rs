@@ -63,6 +63,12 @@ pub(crate) fn walk_as_engine(packet: &[u8], visit: &mut dyn FnMut(&[u8]) -> bool
     }
 }
 
+/// Serial-number distance from `from` to `to` when `to` is ahead (RFC 1982), else `None`.
+pub(crate) fn serial_ahead(from: u32, to: u32) -> Option<u32> {
+    let d = to.wrapping_sub(from);
+    (d != 0 && d < 1 << 31).then_some(d)
+}
+
 /// What [`data_chunks`] tells of one DATA chunk (RFC 9260 section 3.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DataChunkHeader {

@@ -33,10 +33,12 @@ impl SctpTransport {
         // it after) a COOKIE ACK that was lost. It waits until the association is up: a
         // DATA_CHANNEL_OPEN read now could not be acknowledged and would be lost.
         if self.state != TransportState::Connected || self.reads_paused {
+            self.engine.set_reading(!self.reads_paused);
             return;
         }
         while self.queued_bytes < self.config.receive_window {
             let Some(&id) = self.readable.front() else {
+                self.engine.set_reading(true);
                 return;
             };
             match self.engine.read(id, self.config.max_message_size) {
@@ -53,6 +55,8 @@ impl SctpTransport {
                 }
             }
         }
+        // The queue is full: what the engine takes in meanwhile is bounded.
+        self.engine.set_reading(false);
     }
 
     fn on_message(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) {
@@ -82,7 +86,7 @@ impl SctpTransport {
         c.stats.messages_received += 1;
         c.stats.bytes_received += data.len() as u64;
         self.stats.messages_received += 1;
-        self.queued_bytes += data.len();
+        self.queued_bytes += queued_cost(data.len());
         self.events.push_back(Event::Message {
             id: ChannelId(id),
             message: Message { kind, data },
@@ -145,4 +149,11 @@ impl SctpTransport {
             }
         }
     }
+}
+
+/// What a received message waiting in the event queue counts against the receive window:
+/// its bytes and a share for the event itself, so that a peer sending empty messages (one
+/// byte on the wire, none in the event) cannot queue them without bound.
+pub(super) fn queued_cost(len: usize) -> usize {
+    len + 64
 }

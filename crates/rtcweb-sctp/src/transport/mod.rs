@@ -248,7 +248,9 @@ impl SctpTransport {
     pub fn poll_event(&mut self) -> Option<Event> {
         let e = self.events.pop_front()?;
         if let Event::Message { message, .. } = &e {
-            self.queued_bytes = self.queued_bytes.saturating_sub(message.data.len());
+            self.queued_bytes = self
+                .queued_bytes
+                .saturating_sub(inbound::queued_cost(message.data.len()));
             if !self.readable.is_empty()
                 && self.queued_bytes < self.config.receive_window
                 && let Some(now) = self.last_now
@@ -267,7 +269,9 @@ impl SctpTransport {
     /// channel (events other than messages keep coming; DCEP messages wait too).
     pub fn pause_reads(&mut self, now: Instant, paused: bool) {
         self.reads_paused = paused;
-        if !paused {
+        if paused {
+            self.engine.set_reading(false);
+        } else {
             self.pump_reads(now);
         }
     }

@@ -23,6 +23,8 @@ use crate::event::{Event, PeerConnectionState, Transmit};
 /// Most queued events and transmits before the oldest are dropped: an owner that stops
 /// polling must not make the connection grow without bound.
 const MAX_QUEUED: usize = 4096;
+/// Most events taken from SCTP into the queue at once (see `pull_sctp_events`).
+pub(crate) const SCTP_EVENTS_QUEUED: usize = MAX_QUEUED / 4;
 
 /// A WebRTC peer connection as a state machine.
 ///
@@ -260,7 +262,14 @@ impl PeerConnection {
         if self.events.is_empty() {
             self.flush_data();
         }
+        if self.events.is_empty() {
+            self.pull_sctp_events();
+        }
         self.events.pop_front()
+    }
+
+    pub(crate) fn queued_events(&self) -> usize {
+        self.events.len()
     }
 
     /// The next datagram (or stream octets) to send.
