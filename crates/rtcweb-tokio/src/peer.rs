@@ -627,7 +627,6 @@ fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::Mdns
 fn regulate_reads(inner: &mut Inner) {
     if let Some(paused) = inner.unread.regulate() {
         trace!(paused, "data-channel reads");
-
         inner.pc.pause_data_channel_reads(Instant::now(), paused);
     }
 }

@@ -119,14 +119,22 @@ async fn a_slow_reader_loses_nothing_and_holds_the_sender_back() {
             }
         }
     });
-    // Nobody reads for a while: the sender must come to a stop well short of the end
-    // (what it has sent fits in its send buffer, the windows and `max_unread`).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let stalled_at = sent.load(std::sync::atomic::Ordering::SeqCst);
+    // Nobody reads: the sender must come to a stop short of the end (what it has sent
+    // fits in its send buffer, the windows and `max_unread`). Waits for 300 ms without
+    // progress rather than a fixed time, so a slow machine does not read as a stall.
+    let sent_now = || sent.load(std::sync::atomic::Ordering::SeqCst);
+    let mut stalled_at = sent_now();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if sent_now() == stalled_at || sender.is_finished() {
+            break;
+        }
+        stalled_at = sent_now();
+    }
     assert!(!sender.is_finished(), "the sender never waited");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(stalled_at < MESSAGES, "the sender sent everything");
     assert_eq!(
-        sent.load(std::sync::atomic::Ordering::SeqCst),
+        sent_now(),
         stalled_at,
         "the sender kept going while nobody read"
     );

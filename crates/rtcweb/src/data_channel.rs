@@ -231,7 +231,8 @@ impl PeerConnection {
         self.data.reads_paused = paused;
         if let Some(sctp) = self.data.sctp.as_mut() {
             sctp.pause_reads(now, paused);
-            // Resuming may open the window: the window update and the messages go out now.
+            // Resuming turns what waited into events, and the SACKs that follow carry the
+            // reopened window.
             self.drain_sctp(now);
         }
     }

@@ -79,7 +79,9 @@ pub(crate) struct DataChunkHeader {
     pub(crate) len: usize,
 }
 
-/// The DATA chunks of a packet we made (by their Chunk Length fields).
+/// The DATA chunks of a packet, by their Chunk Length fields (as [`chunks`] walks). Exact for
+/// packets we made; on a peer's packet a malformed chunk ends the walk early, which only
+/// lets that peer's own data past a bound (`engine::backlog`), never reads out of bounds.
 pub(crate) fn data_chunks(packet: &[u8]) -> impl Iterator<Item = DataChunkHeader> + '_ {
     chunks(packet).filter_map(|chunk| {
         if *chunk.first()? != CT_DATA {

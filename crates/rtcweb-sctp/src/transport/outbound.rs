@@ -121,7 +121,7 @@ impl SctpTransport {
         for chunk in wire::data_chunks(packet) {
             let newer = self
                 .highest_tsn_sent
-                .is_none_or(|h| (chunk.tsn.wrapping_sub(h) as i32) > 0);
+                .is_none_or(|h| wire::serial_ahead(h, chunk.tsn).is_some());
             if !newer {
                 continue; // a retransmission
             }
@@ -164,9 +164,7 @@ impl SctpTransport {
             }
         }
         let limit = self.config.send_buffer_limit;
-        if !self.blocked.is_empty()
-            && (self.buffered_total <= limit / 2 || self.buffered_total == 0)
-        {
+        if !self.blocked.is_empty() && self.buffered_total <= limit / 2 {
             for id in std::mem::take(&mut self.blocked) {
                 self.events.push_back(Event::Writable { id: ChannelId(id) });
             }
