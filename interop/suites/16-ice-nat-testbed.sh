@@ -44,12 +44,17 @@ for case in "full cone no" "cone full no" "sym full no" "full sym no" "cone sym 
     > "$dir/a.out" 2>&1 && wait $pb; then
     selected=$(grep -m1 '^selected:' "$dir/a.out" || true)
     rtt=$(grep -m1 'pings: rtt' "$dir/a.out" || true)
-    if [ "$relay" = host ] && ! echo "$selected" | grep -q '^selected: host -> host'; then
+    # Every case must name its selected pair and have pinged over it: a missing line is a
+    # failure, whatever the expectation.
+    if [ -z "$selected" ] || [ -z "$rtt" ]; then
+      echo "FAIL $a x $b: no selected pair or no ping line in the output:"; sed 's/^/  a: /' "$dir/a.out"
+      fails=$((fails + 1))
+    elif [ "$relay" = host ] && ! echo "$selected" | grep -q '^selected: host -> host'; then
       echo "FAIL $a x $b: expected the LAN (host) pair, got: $selected"; fails=$((fails + 1))
     elif [ "$relay" = yes ] && ! echo "$selected" | grep -q relay; then
       echo "FAIL $a x $b: expected a relayed pair, got: $selected"; fails=$((fails + 1))
-    elif [ "$relay" = no ] && echo "$selected" | grep -qE 'relay|host -> host'; then
-      echo "FAIL $a x $b: relayed although a direct path exists: $selected"; fails=$((fails + 1))
+    elif [ "$relay" = no ] && ! echo "$selected" | grep -qE '^selected: (host|srflx|prflx) -> (srflx|prflx)'; then
+      echo "FAIL $a x $b: expected a direct pair through the NATs, got: $selected"; fails=$((fails + 1))
     else
       echo "PASS $a x $b: $selected; $rtt"; passes=$((passes + 1))
     fi

@@ -2,8 +2,8 @@
 # Our turn-server and coturn side by side on the "internet" of interop/nat-testbed (real Linux
 # NATs in network namespaces; nothing leaves the machine): RFC 5780 on both (203.0.113.1 and
 # .2, ports 3478/3479 for ours, 3578/3579 for coturn). From behind each NAT (full cone,
-# port-restricted cone, symmetric), coturn's turnutils_natdiscovery -m -f must report the same
-# mapping and filtering for both servers, and our natdiscovery example must agree for both.
+# port-restricted cone, symmetric), coturn's turnutils_natdiscovery -m -f must report the NAT's
+# real behaviour (EIM/EIF, EIM/APDF, APDM/APDF) for both servers, and so must our natdiscovery.
 # Then turnutils_uclient relays through each NAT via our server to turnutils_peer, 0 lost.
 # Needs: coturn, iproute2, iptables, root.
 set -euo pipefail
@@ -38,21 +38,33 @@ echo "ours: $(cat "$work/ours.out")"
 fails=0; passes=0
 verdicts() { grep -E '^NAT with' || true; }
 keep() { grep -E '^(mapping|filtering):' || true; }
+# What each NAT of the testbed is (interop/nat-testbed): coturn's words, then ours.
+coturn_says() {
+  case $1 in
+    full) printf 'NAT with Endpoint Independent Mapping!\nNAT with Endpoint Independent Filtering!' ;;
+    cone) printf 'NAT with Endpoint Independent Mapping!\nNAT with Address and Port Dependent Filtering!' ;;
+    sym)  printf 'NAT with Address and Port Dependent Mapping!\nNAT with Address and Port Dependent Filtering!' ;;
+  esac
+}
+we_say() { case $1 in full) echo "EIM EIF" ;; cone) echo "EIM APDF" ;; sym) echo "APDM APDF" ;; esac; }
 for kind in full cone sym; do
   host=rt-nat-$kind
+  want=$(coturn_says $kind)
   o=$(timeout 30 ip netns exec "$host" turnutils_natdiscovery -m -f 203.0.113.1 2>&1 | verdicts)
   c=$(timeout 30 ip netns exec "$host" turnutils_natdiscovery -m -f -p 3578 203.0.113.1 2>&1 | verdicts)
-  if [ -n "$o" ] && [ "$o" = "$c" ]; then
-    echo "PASS $kind: turnutils_natdiscovery says the same for both: $(echo "$o" | tr '\n' ';')"; passes=$((passes + 1))
+  if [ "$o" = "$want" ] && [ "$c" = "$want" ]; then
+    echo "PASS $kind: turnutils_natdiscovery says $(we_say $kind) for both: $(echo "$o" | tr '\n' ';')"; passes=$((passes + 1))
   else
-    echo "FAIL $kind: turnutils_natdiscovery differs:"; echo "  ours:   $o"; echo "  coturn: $c"; fails=$((fails + 1))
+    echo "FAIL $kind: turnutils_natdiscovery:"; echo "  want:   $want"; echo "  ours:   $o"; echo "  coturn: $c"; fails=$((fails + 1))
   fi
   o=$(timeout 60 ip netns exec "$host" "$N" --server 203.0.113.1:3478 2>&1 | keep)
   c=$(timeout 60 ip netns exec "$host" "$N" --server 203.0.113.1:3578 2>&1 | keep)
-  if [ -n "$o" ] && [ "$o" = "$c" ]; then
-    echo "PASS $kind: natdiscovery (ours) agrees for both: $(echo "$o" | tr -s ' ' | tr '\n' ';')"; passes=$((passes + 1))
+  got_o=$(echo "$o" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
+  got_c=$(echo "$c" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
+  if [ "$got_o" = "$(we_say $kind)" ] && [ "$got_c" = "$(we_say $kind)" ]; then
+    echo "PASS $kind: natdiscovery (ours) says $(we_say $kind) for both: $(echo "$o" | tr -s ' ' | tr '\n' ';')"; passes=$((passes + 1))
   else
-    echo "FAIL $kind: natdiscovery (ours) differs:"; echo "  ours:   $o"; echo "  coturn: $c"; fails=$((fails + 1))
+    echo "FAIL $kind: natdiscovery (ours), want $(we_say $kind):"; echo "  ours:   $o"; echo "  coturn: $c"; fails=$((fails + 1))
   fi
   out=$(timeout 60 ip netns exec "$host" turnutils_uclient -u alice -w wonderland -e 203.0.113.1 -r 3480 \
     -m 2 -n 50 -l 120 -z 5 203.0.113.1 2>&1 || true)

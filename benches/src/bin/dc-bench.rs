@@ -8,8 +8,10 @@
 //! channel `bench` and offers, B answers, each description carries every candidate.
 //!
 //! - `throughput`: A sends 64 KiB messages for `--seconds` (default 10) while
-//!   `bufferedAmount` < 1 MiB, and resumes at 512 KiB (`bufferedamountlow`); B counts what
-//!   arrives. Prints `THROUGHPUT rtcweb <Mbit/s>` measured at the receiver.
+//!   `bufferedAmount` < 1 MiB, and resumes at 512 KiB (`bufferedamountlow`); B checks and
+//!   counts what arrives (each message carries its sequence number and a fixed fill: one
+//!   missing, out of order or changed ends the run with an error). Prints
+//!   `THROUGHPUT rtcweb <Mbit/s>` measured at the receiver.
 //! - `smallmsg`: the same with 100-byte messages and 4 KiB / 2 KiB thresholds. Prints
 //!   `SMALLMSG rtcweb <messages/s>`.
 //! - `setup`: `--pairs` (default 20) fresh pairs, each timed from `createOffer` until the
@@ -211,6 +213,9 @@ async fn connect(
     Ok((a, b, dc, remote, setup))
 }
 
+/// What every message byte is, after its 8-byte sequence number.
+const FILL: u8 = 0xa5;
+
 /// Sends `size`-byte messages for `seconds` with the given buffered-amount thresholds and
 /// returns (messages, bytes, seconds) counted at the receiver, and the CPU time used.
 async fn transfer(
@@ -223,23 +228,39 @@ async fn transfer(
     let (a, b, dc, remote, _) = connect(sides).await?;
     let received = Arc::new(AtomicU64::new(0));
     let messages = Arc::new(AtomicU64::new(0));
-    let (r, m) = (received.clone(), messages.clone());
-    // The receiving application runs on B's side.
+    let wrong = Arc::new(AtomicU64::new(0));
+    let (r, m, w) = (received.clone(), messages.clone(), wrong.clone());
+    // Every message is FILL but for its sequence number in the first 8 bytes; the channel is
+    // reliable and ordered, so message k must be the k-th to arrive, whole and intact.
+    let template = vec![FILL; size];
+    // The receiving application runs on B's side, and counts only what it checked.
     let reader = sides.b.spawn(async move {
+        let mut next = 0u64;
         while let Some(msg) = remote.recv().await {
+            let intact = msg.data.len() == size
+                && msg.data[..8] == next.to_be_bytes()
+                && msg.data[8..] == template[8..];
+            if !intact {
+                w.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            next += 1;
             r.fetch_add(msg.data.len() as u64, Ordering::Relaxed);
             m.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let payload = vec![0xa5u8; size];
+    let mut payload = vec![FILL; size];
+    let mut seq = 0u64;
     dc.set_buffered_amount_low_threshold(low);
     let cpu0 = cpu_time();
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     while Instant::now() < end {
         while dc.buffered_amount() < high {
+            payload[..8].copy_from_slice(&seq.to_be_bytes());
             dc.try_send(&payload)
                 .map_err(|e| format!("send failed: {e}"))?;
+            seq += 1;
         }
         let _ = tokio::time::timeout_at(end.into(), dc.buffered_amount_low(low)).await;
     }
@@ -251,6 +272,14 @@ async fn transfer(
     let elapsed = start.elapsed().as_secs_f64();
     let cpu = cpu_time() - cpu0;
     reader.abort();
+    if wrong.load(Ordering::Relaxed) > 0 {
+        return Err(format!(
+            "message {count} arrived out of order, cut or changed (of {seq} sent)"
+        ));
+    }
+    if count == 0 {
+        return Err(format!("nothing arrived of {seq} messages sent"));
+    }
     a.pc.close();
     b.pc.close();
     Ok((count, bytes, elapsed, cpu))

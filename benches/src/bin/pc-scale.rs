@@ -5,9 +5,9 @@
 //! each on its own UDP socket on 127.0.0.1, driven by one single-threaded loop: `mio` (epoll)
 //! for the sockets and a binary heap of deadlines for the timers, so that a connection with
 //! nothing due is never touched. Pairs connect `--batch` at a time (offer/answer in process,
-//! A offers one data channel unless `--no-data`); once every connection is up the loop runs
-//! idle for `--idle-seconds` (default 60) with consent freshness (RFC 7675) running, and
-//! prints:
+//! A offers one data channel unless `--no-data`); once every connection is connected and its
+//! data channel open at both ends, the loop runs idle for `--idle-seconds` (default 60) with
+//! consent freshness (RFC 7675) running, and prints:
 //!
 //! - `MEMORY` resident set growth over the whole run divided by the number of connections
 //!   (`/proc/self/status` VmRSS; socket buffers in the kernel are not in it);
@@ -29,8 +29,8 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::resource::{UsageWho, getrusage};
 use rtcweb::{
-    Certificate, DataChannelInit, DtlsContext, Event, PeerConnection, PeerConnectionState,
-    RtcConfiguration, SessionDescription,
+    Certificate, DataChannelEvent, DataChannelInit, DtlsContext, Event, PeerConnection,
+    PeerConnectionState, RtcConfiguration, SessionDescription,
 };
 
 const USAGE: &str = "usage: pc-scale [--pcs N] [--idle-seconds S] [--batch B] [--no-data]";
@@ -122,6 +122,9 @@ struct Conn {
     /// The deadline this connection has in the heap.
     armed: Option<Instant>,
     connected: bool,
+    /// The data channel is open on this side (the offerer's `Open`, the answerer's
+    /// `Incoming`); always true with `--no-data`.
+    channel_open: bool,
 }
 
 #[derive(Default)]
@@ -155,13 +158,19 @@ impl World {
             }
         }
         while let Some(e) = c.pc.poll_event() {
-            if let Event::ConnectionState(s) = e {
-                if s == PeerConnectionState::Connected {
-                    c.connected = true;
-                } else if c.connected {
-                    c.connected = false;
-                    self.counters.left_connected += 1;
+            match e {
+                Event::ConnectionState(s) => {
+                    if s == PeerConnectionState::Connected {
+                        c.connected = true;
+                    } else if c.connected {
+                        c.connected = false;
+                        self.counters.left_connected += 1;
+                    }
                 }
+                Event::DataChannel(
+                    DataChannelEvent::Open { .. } | DataChannelEvent::Incoming { .. },
+                ) => c.channel_open = true,
+                _ => {}
             }
         }
         let next = c.pc.poll_timeout();
@@ -239,6 +248,7 @@ fn new_conn(poll: &Poll, i: usize, config: RtcConfiguration) -> Result<Conn, Str
         local,
         armed: None,
         connected: false,
+        channel_open: false,
     })
 }
 
@@ -309,24 +319,24 @@ fn run(args: Args) -> Result<(), String> {
                 seed += 1;
                 let mut config = RtcConfiguration::new(ctx.certificate().clone(), seed);
                 config.dtls_context = Some(ctx.clone());
-                let c = new_conn(&poll, 2 * p + k, config)?;
+                let mut c = new_conn(&poll, 2 * p + k, config)?;
+                c.channel_open = !args.data;
                 w.conns.push(c);
             }
             negotiate(&mut w, 2 * p, 2 * p + 1, args.data)?;
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let up = w.conns[2 * pair..2 * end].iter().all(|c| c.connected);
-            if up {
+            // Up means connected and, with data, the channel open at both ends: the SCTP
+            // association and its state are part of what a connection costs.
+            let up = |c: &Conn| c.connected && c.channel_open;
+            if w.conns[2 * pair..2 * end].iter().all(up) {
                 break;
             }
             if Instant::now() > deadline {
-                let n = w.conns[2 * pair..2 * end]
-                    .iter()
-                    .filter(|c| !c.connected)
-                    .count();
+                let n = w.conns[2 * pair..2 * end].iter().filter(|c| !up(c)).count();
                 return Err(format!(
-                    "{n} connections of pairs {pair}..{end} did not connect in 30 s"
+                    "{n} connections of pairs {pair}..{end} did not connect (and open their channel) in 30 s"
                 ));
             }
             w.turn(
@@ -351,7 +361,7 @@ fn run(args: Args) -> Result<(), String> {
         "CONNECTED {n} peer connections ({} pairs, {}) in {:.1} s on one thread",
         n / 2,
         if args.data {
-            "one data channel each"
+            "one data channel each, open at both ends"
         } else {
             "one audio transceiver each"
         },

@@ -7,7 +7,11 @@
 //! `--seconds` flood both directions at once (ChannelData client -> server -> peer, and plain
 //! UDP peer -> relay -> ChannelData to the client) with `sendmmsg`, count what arrives with
 //! `recvmmsg`, and read the server's CPU time (utime + stime of every thread) from /proc.
-//! The figure compared is packets relayed per CPU-second of the server: its rate per core.
+//! Every datagram carries a header (allocation, direction, sequence number) and a known fill:
+//! only datagrams that arrive on the right socket, intact and once are counted, and any other
+//! ends the run with an error. Deliveries and CPU are both counted from the first send to the
+//! end of a 300 ms drain. The figure compared is packets relayed per CPU-second of the server:
+//! its rate per core.
 
 use std::io::IoSliceMut;
 use std::net::{SocketAddr, UdpSocket};
@@ -265,9 +269,77 @@ fn tune(s: &UdpSocket) {
 
 struct Measurement {
     sent: u64,
+    /// Datagrams that arrived where they should, with the content that was sent, once each.
     delivered: u64,
+    /// Datagrams that arrived with wrong content, on the wrong socket or twice.
+    bad: u64,
+    /// The send window alone.
+    send_wall: f64,
+    /// Send window plus drain: the window `delivered` and `cpu` are both counted over.
     wall: f64,
     cpu: f64,
+}
+
+/// Every relayed datagram carries this header, so the receiver can check it is a datagram
+/// this run sent, on the path it was sent on, and count each one once.
+const MAGIC: [u8; 4] = *b"RTWB";
+const HEADER: usize = 16;
+const FILL: u8 = 0xab;
+/// Direction byte: client -> peer (arrives plain at the peer) and peer -> client (arrives as
+/// ChannelData at the client).
+const TO_PEER: u8 = 0;
+const TO_CLIENT: u8 = 1;
+
+/// Writes the header of datagram `seq` of allocation `alloc` in direction `dir`.
+fn stamp(payload: &mut [u8], alloc: usize, dir: u8, seq: u64) {
+    payload[..4].copy_from_slice(&MAGIC);
+    payload[4] = alloc as u8;
+    payload[5] = dir;
+    payload[8..16].copy_from_slice(&seq.to_be_bytes());
+}
+
+/// Which sequence numbers arrived, per allocation and direction.
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+}
+
+impl Seen {
+    /// Records `seq`; false if it had already arrived.
+    fn insert(&mut self, seq: u64) -> bool {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let fresh = self.bits[word] & (1 << bit) == 0;
+        self.bits[word] |= 1 << bit;
+        fresh
+    }
+}
+
+/// Checks one received datagram; returns its sequence number if it is what `alloc` should
+/// receive in direction `dir` (ChannelData on `channel` for the client, the bare payload for
+/// the peer), with every byte as sent.
+fn check(data: &[u8], size: usize, alloc: usize, dir: u8, channel: u16) -> Option<u64> {
+    let payload = if dir == TO_CLIENT {
+        let (head, rest) = data.split_at_checked(4)?;
+        if head[..2] != channel.to_be_bytes() || head[2..4] != (size as u16).to_be_bytes() {
+            return None;
+        }
+        // ChannelData over UDP may be padded to 4 bytes (RFC 8656 12.5).
+        rest.get(..size).filter(|_| rest.len() < size + 4)?
+    } else {
+        data
+    };
+    if payload.len() != size
+        || payload[..4] != MAGIC
+        || usize::from(payload[4]) != alloc
+        || payload[5] != dir
+        || payload[HEADER..].iter().any(|b| *b != FILL)
+    {
+        return None;
+    }
+    Some(u64::from_be_bytes(payload[8..16].try_into().ok()?))
 }
 
 fn measure(
@@ -277,6 +349,11 @@ fn measure(
     seed: u8,
     ticks: f64,
 ) -> Result<Measurement, String> {
+    if size < HEADER {
+        return Err(format!(
+            "packet size {size} is below the {HEADER}-byte check header"
+        ));
+    }
     let allocs: Vec<Alloc> = (0..a.allocations)
         .map(|i| allocate(server.addr, seed.wrapping_add(i as u8)))
         .collect::<Result<_, _>>()?;
@@ -287,50 +364,62 @@ fn measure(
     let allocs = Arc::new(allocs);
     let stop = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
+    let bad = Arc::new(AtomicU64::new(0));
     let receiver = {
-        let (allocs, stop, delivered) = (allocs.clone(), stop.clone(), delivered.clone());
+        let (allocs, stop, delivered, bad) =
+            (allocs.clone(), stop.clone(), delivered.clone(), bad.clone());
         std::thread::spawn(move || {
             let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; 2048]).collect();
             let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+            let mut seen: Vec<[Seen; 2]> = (0..allocs.len()).map(|_| Default::default()).collect();
             while !stop.load(Ordering::Relaxed) {
-                let mut got = 0;
-                for al in allocs.iter() {
-                    for s in [&al.client, &al.peer] {
+                let (mut got, mut wrong) = (0u64, 0u64);
+                for (idx, al) in allocs.iter().enumerate() {
+                    for (s, dir) in [(&al.client, TO_CLIENT), (&al.peer, TO_PEER)] {
                         let mut slices: Vec<[IoSliceMut<'_>; 1]> = bufs
                             .iter_mut()
                             .map(|b| [IoSliceMut::new(&mut b[..])])
                             .collect();
-                        if let Ok(r) = recvmmsg(
+                        let lens: Vec<usize> = match recvmmsg(
                             s.as_raw_fd(),
                             &mut headers,
                             slices.iter_mut(),
                             MsgFlags::MSG_DONTWAIT,
                             None,
                         ) {
-                            let n = r.count() as u64;
-                            got += n;
+                            Ok(r) => r.map(|m| m.bytes).collect(),
+                            Err(_) => continue,
+                        };
+                        for (buf, len) in bufs.iter().zip(lens) {
+                            match check(&buf[..len], size, idx, dir, al.channel) {
+                                Some(seq) if seen[idx][usize::from(dir)].insert(seq) => got += 1,
+                                _ => wrong += 1,
+                            }
                         }
                     }
                 }
                 delivered.fetch_add(got, Ordering::Relaxed);
-                if got == 0 {
+                bad.fetch_add(wrong, Ordering::Relaxed);
+                if got + wrong == 0 {
                     std::thread::sleep(Duration::from_micros(200));
                 }
             }
         })
     };
-    // Prebuilt datagrams: ChannelData from each client, plain payload from each peer.
-    let payload = vec![0xabu8; size];
-    let cd: Vec<Vec<u8>> = allocs
+    // Per allocation and direction, a batch of datagrams stamped with fresh sequence numbers
+    // before each send: ChannelData from each client, the bare payload from each peer.
+    let template = vec![FILL; size];
+    let mut batches: Vec<[Vec<Vec<u8>>; 2]> = allocs
         .iter()
         .map(|al| {
-            let mut m = Vec::with_capacity(4 + size);
-            m.extend_from_slice(&al.channel.to_be_bytes());
-            m.extend_from_slice(&(size as u16).to_be_bytes());
-            m.extend_from_slice(&payload);
-            m
+            let mut cd = Vec::with_capacity(4 + size);
+            cd.extend_from_slice(&al.channel.to_be_bytes());
+            cd.extend_from_slice(&(size as u16).to_be_bytes());
+            cd.extend_from_slice(&template);
+            [vec![cd; BATCH], vec![template.clone(); BATCH]]
         })
         .collect();
+    let mut next_seq = vec![[0u64; 2]; allocs.len()];
     let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let cpu0 = cpu_seconds(server.child.id(), ticks);
     let t0 = Instant::now();
@@ -356,16 +445,25 @@ fn measure(
         let n = ((due - sent).min(BATCH as u64)) as usize;
         let idx = (turn / 2) % allocs.len();
         let al = &allocs[idx];
-        let (socket, dest, data): (&UdpSocket, SocketAddr, &[u8]) = if turn.is_multiple_of(2) {
-            (&al.client, server.addr, &cd[idx])
+        let to_peer = turn.is_multiple_of(2);
+        let (socket, dest, dir, offset) = if to_peer {
+            (&al.client, server.addr, TO_PEER, 4)
         } else {
-            (&al.peer, al.relay, &payload)
+            (&al.peer, al.relay, TO_CLIENT, 0)
         };
         turn += 1;
+        let batch = &mut batches[idx][usize::from(dir)];
+        let seq = &mut next_seq[idx][usize::from(dir)];
+        for (k, d) in batch.iter_mut().take(n).enumerate() {
+            stamp(&mut d[offset..], idx, dir, *seq + k as u64);
+        }
         let addrs = vec![Some(SockaddrStorage::from(dest)); n];
-        let slices: Vec<[std::io::IoSlice<'_>; 1]> =
-            (0..n).map(|_| [std::io::IoSlice::new(data)]).collect();
-        match sendmmsg(
+        let slices: Vec<[std::io::IoSlice<'_>; 1]> = batch[..n]
+            .iter()
+            .map(|d| [std::io::IoSlice::new(d)])
+            .collect();
+        // A full socket buffer: the batch counts as offered and lost.
+        let went = match sendmmsg(
             socket.as_raw_fd(),
             &mut headers,
             slices.iter(),
@@ -373,21 +471,26 @@ fn measure(
             cmsgs,
             MsgFlags::MSG_DONTWAIT,
         ) {
-            Ok(r) => sent += r.count() as u64,
-            // A full socket buffer: count the batch as offered and lost.
-            Err(_) => sent += n as u64,
-        }
+            Ok(r) => r.count(),
+            Err(_) => 0,
+        };
+        sent += n as u64;
+        // Numbers not sent are used again, so every number that went out is unique.
+        *seq += went as u64;
     }
-    let wall_end = Instant::now();
-    let cpu1 = cpu_seconds(server.child.id(), ticks);
-    // Let what is in flight arrive.
+    let send_wall = t0.elapsed().as_secs_f64();
+    // Let what is in flight arrive; CPU and deliveries are both counted to the end of it.
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     let _ = receiver.join();
+    let cpu1 = cpu_seconds(server.child.id(), ticks);
+    let wall = t0.elapsed().as_secs_f64();
     Ok(Measurement {
         sent,
         delivered: delivered.load(Ordering::Relaxed),
-        wall: (wall_end - t0).as_secs_f64(),
+        bad: bad.load(Ordering::Relaxed),
+        send_wall,
+        wall,
         cpu: cpu1 - cpu0,
     })
 }
@@ -436,8 +539,17 @@ fn main() {
             for (i, server) in [&ours, &coturn].into_iter().enumerate() {
                 let seed = (round * 16 + i * 8) as u8;
                 match measure(server, size, &a, seed, ticks) {
+                    Ok(m) if m.bad > 0 => {
+                        eprintln!(
+                            "turn-relay-bench: {}: {} datagrams arrived wrong (content, path or twice)",
+                            server.name, m.bad
+                        );
+                        std::process::exit(1);
+                    }
                     Ok(m) => {
-                        let rate = m.delivered as f64 / m.wall;
+                        // Over the send window: everything sent in it has arrived by the end
+                        // of the drain.
+                        let rate = m.delivered as f64 / m.send_wall;
                         let pc = if m.cpu > 0.0 {
                             m.delivered as f64 / m.cpu
                         } else {
@@ -446,7 +558,7 @@ fn main() {
                         println!(
                             "{size:<5} {:<19} {round:<6} {:<10.0} {:<10.0} {:>5.0} %     {pc:.0}",
                             server.name,
-                            m.sent as f64 / m.wall,
+                            m.sent as f64 / m.send_wall,
                             rate,
                             100.0 * m.cpu / m.wall
                         );

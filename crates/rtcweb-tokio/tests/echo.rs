@@ -133,6 +133,8 @@ async fn a_slow_reader_loses_nothing_and_holds_the_sender_back() {
     }
     assert!(!sender.is_finished(), "the sender never waited");
     assert!(stalled_at < MESSAGES, "the sender sent everything");
+    // The stall holds: another second with nobody reading, and not one more message left.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         sent_now(),
         stalled_at,

@@ -227,6 +227,32 @@ fn stale_nonce_is_retried() {
 fn sha256_password_algorithm_is_negotiated() {
     let mut w = world(long_term(), users(), |s, _| s.offer_sha256 = true);
     w.allocate();
+    // The server offered [SHA-256, MD5] and accepts both: the client must pick SHA-256 (its
+    // first choice it supports) and echo the list unchanged (RFC 8489 9.2.4, bid-down
+    // protection) on every authenticated request.
+    let offered: &[u8] = &[0, 2, 0, 0, 0, 1, 0, 0];
+    let seen = &w.turn().auth_seen;
+    assert!(!seen.is_empty());
+    for (algorithm, echoed) in seen {
+        assert_eq!(*algorithm, Some(2), "PASSWORD-ALGORITHM: {seen:?}");
+        assert_eq!(
+            echoed.as_deref(),
+            Some(offered),
+            "PASSWORD-ALGORITHMS: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn md5_stays_without_an_offer() {
+    let mut w = world(long_term(), users(), |_, _| {});
+    w.allocate();
+    // No PASSWORD-ALGORITHMS from the server: RFC 5389 behaviour, neither attribute sent.
+    assert!(
+        w.turn().auth_seen.iter().all(|s| *s == (None, None)),
+        "{:?}",
+        w.turn().auth_seen
+    );
 }
 
 #[test]

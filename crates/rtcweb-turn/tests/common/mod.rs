@@ -55,7 +55,12 @@ pub struct FakeTurn {
     pub answer_allocate: Option<u16>,
     pub redirect: Option<SocketAddr>,
     pub drop_all: bool,
+    /// Offer PASSWORD-ALGORITHMS [SHA-256, MD5] in 401s (RFC 8489 9.2); either is then
+    /// accepted, as a real server that offered both would.
     pub offer_sha256: bool,
+    /// For every authenticated request accepted: the PASSWORD-ALGORITHM it named (`None`
+    /// without the attribute) and the PASSWORD-ALGORITHMS list it echoed, as raw bytes.
+    pub auth_seen: Vec<(Option<u16>, Option<Vec<u8>>)>,
     nonce_counter: u32,
 }
 
@@ -77,6 +82,7 @@ impl FakeTurn {
             redirect: None,
             drop_all: false,
             offer_sha256: false,
+            auth_seen: Vec::new(),
             nonce_counter: 0,
         }
     }
@@ -173,9 +179,6 @@ impl FakeTurn {
             }
             _ => PasswordAlgorithm::Md5,
         };
-        if self.offer_sha256 && alg != PasswordAlgorithm::Sha256 {
-            return None;
-        }
         match &self.auth {
             ServerAuth::Users(users) => {
                 let (_, pass) = users.iter().find(|(u, _)| *u == user)?;
@@ -325,6 +328,15 @@ impl FakeTurn {
             _ => None,
         };
         self.log.push((now, msg.method(), lifetime_attr));
+        let algorithm = match msg.attribute(AttributeType::PASSWORD_ALGORITHM) {
+            Some(Ok(Attribute::PasswordAlgorithm(a))) => Some(a.algorithm),
+            _ => None,
+        };
+        let echoed = match msg.attribute(AttributeType::PASSWORD_ALGORITHMS) {
+            Some(Ok(Attribute::PasswordAlgorithms(l))) => Some(l.as_bytes().to_vec()),
+            _ => None,
+        };
+        self.auth_seen.push((algorithm, echoed));
         match msg.method() {
             Method::ALLOCATE => {
                 if let Some(code) = self.answer_allocate {
