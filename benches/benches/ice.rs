@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rtcweb_ice::{Credentials, IceAgent, IceConfig, Received, Role};
+use rtcweb_ice::{Credentials, Datagram, IceAgent, IceConfig, Received, Role};
 use rtcweb_stun::{Attribute, IntegrityKey, MessageBuilder, MessageType, TransactionId};
 
 const LOCAL: &str = "192.0.2.1:5000";
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
         "ice: answer a connectivity check (verify, respond, triggered check)",
         |b| {
             b.iter(|| {
-                let r = a.handle_receive(now, local, remote, black_box(&request));
+                let r = a.handle_input(now, Datagram::udp(remote, local, black_box(&request)));
                 assert_eq!(r, Received::Consumed);
                 while let Some(t) = a.poll_transmit() {
                     black_box(t);

@@ -63,7 +63,7 @@ fn context(kind: u8) -> &'static DtlsContext {
             _ => VersionPolicy::Auto,
         };
         config.server_cookie = kind & 4 != 0;
-        config.rng_seed = Some(u64::from(kind));
+        config.rng_seed = Some(u64::from(kind).into());
         config.max_queued_transmits = 64;
         config.max_queued_events = 64;
         DtlsContext::new(config, certificates().0.clone()).expect("context")

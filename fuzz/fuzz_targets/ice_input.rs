@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
         );
         match op % 4 {
             0 => {
-                let _ = agent.handle_receive(t, local, from, rest);
+                let _ = agent.handle_input(t, rtcweb_ice::Datagram::udp(from, local, rest));
             }
             1 => {
                 if let Ok(line) = std::str::from_utf8(rest) {
@@ -90,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = b.message_integrity(&IntegrityKey::short_term(pwd));
                 let _ = b.fingerprint();
                 let len = b.finish();
-                let _ = agent.handle_receive(t, local, from, &buf[..len]);
+                let _ = agent.handle_input(t, rtcweb_ice::Datagram::udp(from, local, &buf[..len]));
             }
         }
         t += Duration::from_millis(u64::from(op) * 10);

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut jsep = Jsep::new(JsepConfig {
         fingerprints: vec![fp],
-        seed: 3,
+        seed: 3.into(),
         ..Default::default()
     });
     if mode & 1 == 1 {

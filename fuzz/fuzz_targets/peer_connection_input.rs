@@ -67,11 +67,11 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         while let Some(x) = a.poll_transmit() {
-            b.handle_receive(t, x.destination, x.source, &x.payload);
+            b.handle_input(t, x.as_datagram());
         }
         while let Some(x) = b.poll_transmit() {
             if x.payload.first().is_some_and(|b| *b < 4) {
-                a.handle_receive(t, x.destination, x.source, &x.payload);
+                a.handle_input(t, x.as_datagram());
             }
         }
         t += Duration::from_millis(5);
@@ -88,7 +88,7 @@ fuzz_target!(|data: &[u8]| {
     );
     while a.poll_event().is_some() {}
     for chunk in data.split(|b| *b == 0xfe).take(64) {
-        a.handle_receive(t, a_addr, b_addr, chunk);
+        a.handle_input(t, rtcweb::Datagram::udp(b_addr, a_addr, chunk));
         t += Duration::from_millis(10);
         if a.poll_timeout().is_some_and(|d| d <= t) {
             a.handle_timeout(t);

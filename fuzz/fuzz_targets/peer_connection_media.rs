@@ -50,10 +50,10 @@ fn pump(
             return;
         }
         while let Some(x) = a.poll_transmit() {
-            b.handle_receive(*t, x.destination, x.source, &x.payload);
+            b.handle_input(*t, x.as_datagram());
         }
         while let Some(x) = b.poll_transmit() {
-            a.handle_receive(*t, x.destination, x.source, &x.payload);
+            a.handle_input(*t, x.as_datagram());
         }
         *t += Duration::from_millis(5);
         for pc in [&mut *a, &mut *b] {
@@ -124,7 +124,7 @@ fuzz_target!(|data: &[u8]| {
             _ => Some(b.write_rtcp(t, body)),
         };
         while let Some(x) = b.poll_transmit() {
-            a.handle_receive(t, x.destination, x.source, &x.payload);
+            a.handle_input(t, x.as_datagram());
         }
         t += Duration::from_millis(u64::from(selector >> 2));
         if a.poll_timeout().is_some_and(|d| d <= t) {

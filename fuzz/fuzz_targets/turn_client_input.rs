@@ -49,14 +49,18 @@ fuzz_target!(|data: &[u8]| {
         username: "u".into(),
         password: "p".into(),
     };
-    let mut c = Client::new(ClientConfig::new(server, transport, creds), [mode; 32]);
+    let mut c = Client::new(
+        ClientConfig::new(server, transport, creds),
+        LOCAL,
+        [mode; 32],
+    );
     let start = Instant::now();
     let mut now = start;
     let _ = c.allocate(now);
     let peer: SocketAddr = "198.51.100.1:9".parse().expect("literal");
     if mode & 2 == 2 {
         let key = IntegrityKey::long_term("u", "r", "p", PasswordAlgorithm::Md5).expect("ascii");
-        let first = c.poll_transmit().expect("allocate sent").data;
+        let first = c.poll_transmit().expect("allocate sent").payload;
         let challenge = answer(
             &first,
             Class::ErrorResponse,
@@ -70,8 +74,8 @@ fuzz_target!(|data: &[u8]| {
             ],
             None,
         );
-        c.handle_input(now, server, &challenge);
-        let second = c.poll_transmit().expect("authenticated allocate").data;
+        c.handle_input(now, from_server(server, transport, &challenge));
+        let second = c.poll_transmit().expect("authenticated allocate").payload;
         let ok = answer(
             &second,
             Class::SuccessResponse,
@@ -81,14 +85,14 @@ fuzz_target!(|data: &[u8]| {
             ],
             Some(&key),
         );
-        c.handle_input(now, server, &ok);
+        c.handle_input(now, from_server(server, transport, &ok));
         let _ = c.bind_channel(now, peer);
     }
     while let Some((&len, tail)) = rest.split_first() {
         let len = usize::from(len).min(tail.len());
         let (chunk, next) = tail.split_at(len);
         rest = next;
-        c.handle_input(now, server, chunk);
+        c.handle_input(now, from_server(server, transport, chunk));
         now += Duration::from_millis(len as u64 * 997);
         c.handle_timeout(now);
         let _ = c.create_permission(now, peer.ip());
@@ -102,3 +106,23 @@ fuzz_target!(|data: &[u8]| {
         let _ = c.poll_timeout();
     }
 });
+
+/// The client's socket.
+const LOCAL: std::net::SocketAddr = std::net::SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)),
+    40000,
+);
+
+/// `data` from the server on the client's socket.
+fn from_server(
+    server: std::net::SocketAddr,
+    protocol: rtcweb_turn::Transport,
+    data: &[u8],
+) -> rtcweb_turn::Datagram<'_> {
+    rtcweb_turn::Datagram {
+        source: server,
+        destination: LOCAL,
+        protocol,
+        payload: data,
+    }
+}

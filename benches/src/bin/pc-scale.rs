@@ -189,7 +189,7 @@ impl World {
                 Ok((n, from)) => {
                     self.counters.datagrams_in += 1;
                     let data = &self.buf[..n];
-                    c.pc.handle_receive(Instant::now(), c.local, from, data);
+                    c.pc.handle_input(Instant::now(), rtcweb::Datagram::udp(from, c.local, data));
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(_) => break,

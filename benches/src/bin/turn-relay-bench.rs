@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{
     MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg, setsockopt, sockopt,
 };
-use rtcweb_turn::{Client, ClientConfig, Credentials, Event, Transport};
+use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Transport};
 
 const BATCH: usize = 32;
 
@@ -211,7 +211,12 @@ fn allocate(server: SocketAddr, seed: u8) -> Result<Alloc, String> {
         username: "alice".into(),
         password: "wonderland".into(),
     };
-    let mut c = Client::new(ClientConfig::new(server, Transport::Udp, creds), [seed; 32]);
+    let local = client.local_addr().map_err(|e| e.to_string())?;
+    let mut c = Client::new(
+        ClientConfig::new(server, Transport::Udp, creds),
+        local,
+        [seed; 32],
+    );
     c.allocate(Instant::now()).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut channel = None;
@@ -219,7 +224,7 @@ fn allocate(server: SocketAddr, seed: u8) -> Result<Alloc, String> {
     while Instant::now() < deadline {
         while let Some(t) = c.poll_transmit() {
             client
-                .send_to(&t.data, t.destination)
+                .send_to(&t.payload, t.destination)
                 .map_err(|e| e.to_string())?;
         }
         let now = Instant::now();
@@ -233,7 +238,7 @@ fn allocate(server: SocketAddr, seed: u8) -> Result<Alloc, String> {
             .set_read_timeout(Some(wait.min(Duration::from_millis(50))))
             .map_err(|e| e.to_string())?;
         if let Ok((n, from)) = client.recv_from(&mut buf) {
-            c.handle_input(Instant::now(), from, &buf[..n]);
+            c.handle_input(Instant::now(), Datagram::udp(from, local, &buf[..n]));
         }
         c.handle_timeout(Instant::now());
         while let Some(e) = c.poll_event() {

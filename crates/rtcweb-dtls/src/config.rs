@@ -1,5 +1,6 @@
 //! Endpoint configuration.
 
+use rtcweb_core::Seed;
 use std::time::Duration;
 
 use crate::Error;
@@ -55,7 +56,7 @@ pub struct DtlsConfig {
     /// Seed for the engine's non-cryptographic randomness (record nonces, retransmission
     /// jitter, cookie secret, hello random) for reproducible tests. `None` (default) uses the
     /// OS source. Key exchange and signatures always use the OS source.
-    pub rng_seed: Option<u64>,
+    pub rng_seed: Option<Seed>,
     /// Most datagrams queued for [`poll_transmit`](crate::DtlsEndpoint::poll_transmit); beyond
     /// that the newest are dropped (counted in stats). Default 256.
     pub max_queued_transmits: usize,

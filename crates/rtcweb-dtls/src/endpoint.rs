@@ -1,5 +1,6 @@
 //! [`DtlsEndpoint`]: one DTLS-SRTP association, sans-IO.
 
+use rtcweb_core::SansIo;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -450,5 +451,29 @@ impl Core {
             .unwrap_or(self.events.len());
         self.events.insert(pos, Event::Connected { version, srtp });
         Ok(())
+    }
+}
+
+impl SansIo for DtlsEndpoint {
+    /// One datagram of DTLS records (demultiplexed by the layer above, RFC 7983).
+    type Input<'a> = &'a [u8];
+    /// One datagram of DTLS records, for the layer below to send.
+    type Transmit = Vec<u8>;
+    type Event = Event;
+
+    fn handle_input(&mut self, now: Instant, datagram: &[u8]) {
+        DtlsEndpoint::handle_input(self, now, datagram);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        DtlsEndpoint::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+        DtlsEndpoint::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        DtlsEndpoint::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        DtlsEndpoint::poll_timeout(self)
     }
 }

@@ -33,4 +33,5 @@ pub use endpoint::{DtlsEndpoint, Event, State, Stats};
 pub use error::Error;
 pub use fingerprint::{Fingerprint, HashFunction, verify_certificate};
 pub use keying::{SrtpKeyingMaterial, SrtpMasterKey, SrtpProfile};
+pub use rtcweb_core::{SansIo, Seed};
 pub use setup::{Role, Setup};

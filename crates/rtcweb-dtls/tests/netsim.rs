@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{cert, config, connected_keys, endpoint};
 use rtcweb_dtls::{DtlsEndpoint, DtlsVersion, Event, Role, State, VersionPolicy};
-use rtcweb_netsim::{Datagram, DropReason, Endpoint, LinkParams, Loss, Network, Node, Simulation};
+use rtcweb_netsim::{
+    Datagram, DropReason, LinkParams, Loss, Network, Node, SansIo, Simulation, Transmit,
+};
 
 /// A DTLS endpoint on a simulated host, talking to one peer address.
 struct Host {
@@ -35,26 +37,28 @@ impl Host {
     }
 }
 
-impl Endpoint for Host {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+impl SansIo for Host {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         self.clock_started.get_or_insert(now);
-        self.dtls.handle_input(now, &d.payload);
+        self.dtls.handle_input(now, d.payload);
         self.after(now);
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.dtls.handle_timeout(now);
         self.after(now);
     }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         let payload = self.dtls.poll_transmit()?;
         self.sent += 1;
-        Some(Datagram {
-            from: self.local,
-            to: self.peer,
-            payload,
-        })
+        Some(Transmit::udp(self.local, self.peer, payload))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         self.dtls.poll_timeout()
     }
 }

@@ -1,7 +1,5 @@
 //! What the agent tells its owner.
 
-use std::net::SocketAddr;
-
 use crate::candidate::Candidate;
 use crate::config::Role;
 
@@ -57,29 +55,9 @@ pub enum IceEvent {
     /// A remote candidate uses an mDNS name: resolve it and call
     /// [`crate::IceAgent::resolve_mdns`].
     ResolveMdns(String),
-}
-
-/// How a transmit travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Protocol {
-    /// A UDP datagram from `source`.
-    #[default]
-    Udp,
-    /// Octets on the TCP connection from `source` to `destination` (a TURN server).
-    Tcp,
-    /// Octets to encrypt on the TLS connection from `source` to `destination`.
-    Tls,
-}
-
-/// Something for the owner to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The local socket address to send from.
-    pub source: SocketAddr,
-    /// Where to send it.
-    pub destination: SocketAddr,
-    /// The UDP payload, or stream octets for TCP and TLS.
-    pub payload: Vec<u8>,
-    /// UDP, or the stream to a TURN server it belongs on.
-    pub protocol: Protocol,
+    /// Application data (DTLS, SRTP, ...) the peer sent through a TURN relay. Data on a
+    /// direct path comes back from [`crate::IceAgent::handle_input`] as
+    /// [`crate::Received::Data`], without a copy; data through a relay may come several to
+    /// one input (TURN over TCP), so it is queued here, in order.
+    Data(Vec<u8>),
 }

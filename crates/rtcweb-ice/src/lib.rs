@@ -9,7 +9,7 @@
 //! candidates; restarts; and keeps consent (RFC 7675), reporting the W3C connection states.
 //!
 //! Like every rtcweb protocol crate it never touches a socket or a clock: feed it
-//! [`IceAgent::handle_receive`] and [`IceAgent::handle_timeout`], drain
+//! [`IceAgent::handle_input`] and [`IceAgent::handle_timeout`], drain
 //! [`IceAgent::poll_transmit`] and [`IceAgent::poll_event`], and wake it at
 //! [`IceAgent::poll_timeout`].
 
@@ -19,7 +19,6 @@ mod config;
 mod error;
 mod event;
 mod pair;
-mod rng;
 
 pub use agent::{IceAgent, Received};
 pub use candidate::{
@@ -28,5 +27,6 @@ pub use candidate::{
 };
 pub use config::{Credentials, IceConfig, Role, TransportPolicy};
 pub use error::Error;
-pub use event::{ConnectionState, GatheringState, IceEvent, Protocol, Transmit};
+pub use event::{ConnectionState, GatheringState, IceEvent};
 pub use pair::{PairState, PairStats};
+pub use rtcweb_core::{Datagram, Protocol, SansIo, Seed, Transmit};

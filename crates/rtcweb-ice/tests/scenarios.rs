@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use rtcweb_ice::{
-    CandidateKind, ConnectionState, Credentials, IceAgent, IceConfig, Received, Role,
+    CandidateKind, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, Received, Role,
 };
 use rtcweb_netsim::{Filtering, LinkParams, Loss, Mapping, Node};
 use rtcweb_stun::{Attribute, IntegrityKey, MessageBuilder, MessageType, TransactionId};
@@ -302,7 +302,7 @@ fn checks_with_wrong_credentials_change_nothing() {
         check("no-colon", &ours.pwd, 3),
     ] {
         assert_eq!(
-            agent.handle_receive(now, local, from, &bad),
+            agent.handle_input(now, Datagram::udp(from, local, &bad)),
             Received::Dropped
         );
     }
@@ -312,7 +312,7 @@ fn checks_with_wrong_credentials_change_nothing() {
     // The right credentials work.
     let good = check(&format!("{}:rmte", ours.ufrag), &ours.pwd, 4);
     assert_eq!(
-        agent.handle_receive(now, local, from, &good),
+        agent.handle_input(now, Datagram::udp(from, local, &good)),
         Received::Consumed
     );
     assert_eq!(agent.remote_candidate_count(), 1);
@@ -328,7 +328,7 @@ fn a_flood_of_checks_from_new_addresses_is_bounded() {
     for i in 0..10_000u32 {
         let from =
             std::net::SocketAddr::new(std::net::Ipv4Addr::from(0xC633_0000 + i).into(), 4000);
-        agent.handle_receive(now, local, from, &msg);
+        agent.handle_input(now, Datagram::udp(from, local, &msg));
         while agent.poll_transmit().is_some() {}
     }
     assert_eq!(
@@ -356,7 +356,7 @@ fn garbage_never_panics() {
             bytes[0] &= 0x3f;
             bytes[4..8].copy_from_slice(&0x2112_A442u32.to_be_bytes());
         }
-        let _ = agent.handle_receive(now, local, from, &bytes);
+        let _ = agent.handle_input(now, Datagram::udp(from, local, &bytes));
     }
     assert_eq!(agent.remote_candidate_count(), 0);
 }

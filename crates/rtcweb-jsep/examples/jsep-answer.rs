@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut jsep = Jsep::new(JsepConfig {
         fingerprints: vec![fingerprint],
-        seed: 7,
+        seed: 7.into(),
         ..Default::default()
     });
     jsep.set_remote_description(Description::new(SdpType::Offer, offer))?;

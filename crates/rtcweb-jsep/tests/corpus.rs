@@ -161,7 +161,7 @@ fn answerer(seed: u64) -> Jsep {
     };
     Jsep::new(JsepConfig {
         fingerprints: vec![fp],
-        seed,
+        seed: seed.into(),
         ..Default::default()
     })
 }

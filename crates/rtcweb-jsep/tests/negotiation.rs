@@ -17,7 +17,7 @@ fn config(seed: u64) -> JsepConfig {
     };
     JsepConfig {
         fingerprints: vec![fp],
-        seed,
+        seed: seed.into(),
         ..Default::default()
     }
 }
@@ -431,7 +431,10 @@ fn balanced_accepts_unbundled_answers_and_offers() {
     cfg.bundle_policy = BundlePolicy::Balanced;
     let (mut a, mut b) = (
         Jsep::new(cfg.clone()),
-        Jsep::new(JsepConfig { seed: 2, ..cfg }),
+        Jsep::new(JsepConfig {
+            seed: 2.into(),
+            ..cfg
+        }),
     );
     audio_video_data(&mut a);
     let o = offer(&mut a);

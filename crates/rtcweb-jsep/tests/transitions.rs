@@ -18,7 +18,7 @@ fn peer(seed: u64) -> Jsep {
     };
     let mut j = Jsep::new(JsepConfig {
         fingerprints: vec![fp],
-        seed,
+        seed: seed.into(),
         ..Default::default()
     });
     j.add_transceiver(TransceiverInit::new(MediaKind::Audio, Direction::SendRecv));

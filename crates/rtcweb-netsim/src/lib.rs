@@ -13,14 +13,15 @@
 //!   and a rate limit with a drop-tail queue.
 //! - [`NatConfig`]: NAT boxes by RFC 4787: mapping and filtering behaviours, port
 //!   preservation, hairpinning, mapping timeout; NATs can sit behind NATs (carrier-grade NAT).
-//! - [`Simulation`]: endpoints implementing [`Endpoint`] attached to hosts, advanced event by
-//!   event with [`Simulation::run_until`].
+//! - [`Simulation`]: state machines with the rtcweb sans-IO face ([`SansIo`] taking a
+//!   [`Datagram`] and giving a [`Transmit`]) attached to hosts, advanced event by event with
+//!   [`Simulation::run_until`].
 //!
 //! A home NAT behind a carrier-grade NAT:
 //!
 //! ```
 //! use std::time::Instant;
-//! use rtcweb_netsim::{Datagram, Filtering, Mapping, NatConfig, Network};
+//! use rtcweb_netsim::{Filtering, Mapping, NatConfig, Network, Transmit};
 //!
 //! let start = Instant::now();
 //! let mut net = Network::new(start, 42);
@@ -32,27 +33,29 @@
 //! let (_, lan) = net.add_nat(home, carrier, "100.64.0.2".parse().unwrap());
 //! let laptop = net.add_host("laptop", lan, &["192.168.1.10".parse().unwrap()]);
 //!
-//! net.send(start, laptop, Datagram {
-//!     from: "192.168.1.10:5000".parse().unwrap(),
-//!     to: "203.0.113.1:3478".parse().unwrap(),
+//! net.send(start, laptop, Transmit {
+//!     source: "192.168.1.10:5000".parse().unwrap(),
+//!     destination: "203.0.113.1:3478".parse().unwrap(),
+//!     protocol: Default::default(),
 //!     payload: vec![0; 20],
 //! });
 //! let (host, seen) = net.poll_delivery(start).unwrap();
 //! assert_eq!(host, server);
 //! // The server sees the carrier's address; both NATs preserved the port.
-//! assert_eq!(seen.from, "198.51.100.7:5000".parse().unwrap());
+//! assert_eq!(seen.source, "198.51.100.7:5000".parse().unwrap());
 //! ```
 
 mod link;
 mod nat;
 mod network;
-mod rng;
+mod recorder;
 mod sim;
 mod trace;
 
 pub use link::{DropReason, LinkParams, Loss};
 pub use nat::{Filtering, Mapping, NatConfig};
-pub use network::{Datagram, HostId, NatId, Network, Node, RealmId};
-pub use rng::Rng;
+pub use network::{HostId, NatId, Network, Node, RealmId};
+pub use recorder::Recorder;
+pub use rtcweb_core::{Datagram, Protocol, Rng, SansIo, Seed, Transmit};
 pub use sim::{Endpoint, Simulation};
 pub use trace::{Trace, TraceEvent, TraceKind};

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::rng::Rng;
+use rtcweb_core::Rng;
 
 /// How a link loses packets.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

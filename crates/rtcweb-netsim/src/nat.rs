@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::link::DropReason;
-use crate::rng::Rng;
+use rtcweb_core::Rng;
 
 /// RFC 4787 section 4.1: what decides whether two outbound flows share an external mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

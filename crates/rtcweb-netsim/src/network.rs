@@ -7,19 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::link::{DropReason, LinkParams, LinkState};
 use crate::nat::{NatConfig, NatTable};
-use crate::rng::Rng;
 use crate::trace::{Trace, TraceEvent, TraceKind};
-
-/// A UDP datagram: where it comes from, where it goes, what it carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Datagram {
-    /// Source address and port.
-    pub from: SocketAddr,
-    /// Destination address and port.
-    pub to: SocketAddr,
-    /// UDP payload.
-    pub payload: Vec<u8>,
-}
+use rtcweb_core::{Protocol, Rng, Transmit};
 
 /// A host: something that sends and receives datagrams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,7 +98,7 @@ const MAX_HOPS: usize = 16;
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use rtcweb_netsim::{Datagram, LinkParams, Network, Node};
+/// use rtcweb_netsim::{LinkParams, Network, Node, Transmit};
 ///
 /// let start = Instant::now();
 /// let mut net = Network::new(start, 1);
@@ -117,9 +106,10 @@ const MAX_HOPS: usize = 16;
 /// let a = net.add_host("a", internet, &["198.51.100.1".parse().unwrap()]);
 /// let b = net.add_host("b", internet, &["198.51.100.2".parse().unwrap()]);
 /// net.set_link(Node::Host(a), LinkParams::with_latency(Duration::from_millis(10)));
-/// net.send(start, a, Datagram {
-///     from: "198.51.100.1:1000".parse().unwrap(),
-///     to: "198.51.100.2:2000".parse().unwrap(),
+/// net.send(start, a, Transmit {
+///     source: "198.51.100.1:1000".parse().unwrap(),
+///     destination: "198.51.100.2:2000".parse().unwrap(),
+///     protocol: Default::default(),
 ///     payload: b"hi".to_vec(),
 /// });
 /// assert_eq!(net.next_delivery(), Some(start + Duration::from_millis(10)));
@@ -283,17 +273,17 @@ impl Network {
 
     /// Sends `datagram` from `host` at `now`. Its source address should be one of the host's
     /// addresses; the network does not check it (spoofing is allowed, as tests need it).
-    pub fn send(&mut self, now: Instant, host: HostId, datagram: Datagram) {
+    pub fn send(&mut self, now: Instant, host: HostId, datagram: Transmit) {
         let len = datagram.payload.len();
         self.record(
             now,
             TraceKind::Sent,
             Some(host),
-            &datagram.from,
-            &datagram.to,
+            &datagram.source,
+            &datagram.destination,
             len,
         );
-        match self.route(now, host, datagram.from, datagram.to, len) {
+        match self.route(now, host, datagram.source, datagram.destination, len) {
             Ok((dest, from, to, delays)) => {
                 let mut payload = Some(datagram.payload);
                 for (i, delay) in delays.iter().enumerate() {
@@ -319,8 +309,8 @@ impl Network {
                     now,
                     TraceKind::Dropped(reason),
                     None,
-                    &datagram.from,
-                    &datagram.to,
+                    &datagram.source,
+                    &datagram.destination,
                     len,
                 );
             }
@@ -334,7 +324,7 @@ impl Network {
 
     /// The next datagram due at or before `now`, with the host it arrives at. The datagram's
     /// addresses are as the receiver sees them (after every NAT on the way).
-    pub fn poll_delivery(&mut self, now: Instant) -> Option<(HostId, Datagram)> {
+    pub fn poll_delivery(&mut self, now: Instant) -> Option<(HostId, Transmit)> {
         if self.queue.peek().is_none_or(|p| p.0.at > now) {
             return None;
         }
@@ -349,19 +339,27 @@ impl Network {
         );
         Some((
             p.host,
-            Datagram {
-                from: p.from,
-                to: p.to,
+            Transmit {
+                source: p.from,
+                destination: p.to,
+                protocol: Protocol::Udp,
                 payload: p.payload,
             },
         ))
     }
 
     /// Counts a datagram that arrived at a host nobody listens on.
-    pub(crate) fn count_unclaimed(&mut self, at: Instant, host: HostId, d: &Datagram) {
+    pub(crate) fn count_unclaimed(&mut self, at: Instant, host: HostId, d: &Transmit) {
         self.trace.count_drop(DropReason::NoEndpoint);
         let kind = TraceKind::Dropped(DropReason::NoEndpoint);
-        self.record(at, kind, Some(host), &d.from, &d.to, d.payload.len());
+        self.record(
+            at,
+            kind,
+            Some(host),
+            &d.source,
+            &d.destination,
+            d.payload.len(),
+        );
     }
 
     /// Walks the realms from `host` to the destination, translating through NATs. Returns the

@@ -3,19 +3,39 @@
 use std::any::Any;
 use std::time::{Duration, Instant};
 
-use crate::network::{Datagram, HostId, Network};
+use rtcweb_core::{Datagram, SansIo, Transmit};
 
-/// A sans-IO protocol endpoint attached to a simulated host: the same face every rtcweb
-/// state machine has, reduced to datagrams.
-pub trait Endpoint: Any {
-    /// A datagram arrived at one of the host's addresses.
-    fn handle_datagram(&mut self, now: Instant, datagram: Datagram);
-    /// The instant returned by [`Endpoint::poll_timeout`] has been reached.
-    fn handle_timeout(&mut self, now: Instant);
-    /// The next datagram to send, if any.
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram>;
-    /// When [`Endpoint::handle_timeout`] must next be called.
-    fn poll_timeout(&mut self) -> Option<Instant>;
+use crate::network::{HostId, Network};
+
+/// What can be attached to a simulated host: any state machine with the rtcweb sans-IO face
+/// ([`SansIo`]) whose input is a [`Datagram`] and whose output is a [`Transmit`]: an ICE
+/// agent, a TURN client or server, a `PeerConnection`, or a test's own peer. Implement
+/// [`SansIo`]; this trait follows.
+pub trait Endpoint: for<'a> SansIo<Input<'a> = Datagram<'a>, Transmit = Transmit> + Any {}
+
+impl<T> Endpoint for T where T: for<'a> SansIo<Input<'a> = Datagram<'a>, Transmit = Transmit> + Any {}
+
+/// The object-safe part of [`Endpoint`] the simulation calls.
+trait Attached: Any {
+    fn deliver(&mut self, now: Instant, d: &Transmit);
+    fn timeout(&mut self, now: Instant);
+    fn transmit(&mut self, now: Instant) -> Option<Transmit>;
+    fn deadline(&self) -> Option<Instant>;
+}
+
+impl<T: Endpoint> Attached for T {
+    fn deliver(&mut self, now: Instant, d: &Transmit) {
+        self.handle_input(now, d.as_datagram());
+    }
+    fn timeout(&mut self, now: Instant) {
+        self.handle_timeout(now);
+    }
+    fn transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.poll_transmit(now)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.poll_timeout()
+    }
 }
 
 /// After this many steps without virtual time moving, an endpoint is asking for timeouts in
@@ -27,29 +47,41 @@ const MAX_STEPS_AT_ONE_INSTANT: u32 = 100_000;
 /// microseconds, and two runs with the same seed are identical.
 ///
 /// ```
+/// use std::net::SocketAddr;
 /// use std::time::{Duration, Instant};
-/// use rtcweb_netsim::{Datagram, Endpoint, Network, Simulation};
+/// use rtcweb_netsim::{Datagram, Network, SansIo, Simulation, Transmit};
 ///
 /// /// Sends one datagram at start and counts what comes back.
-/// struct Pinger { to: std::net::SocketAddr, from: std::net::SocketAddr, sent: bool, got: usize }
-/// impl Endpoint for Pinger {
-///     fn handle_datagram(&mut self, _: Instant, _: Datagram) { self.got += 1; }
+/// struct Pinger { to: SocketAddr, from: SocketAddr, sent: bool, got: usize }
+/// impl SansIo for Pinger {
+///     type Input<'a> = Datagram<'a>;
+///     type Transmit = Transmit;
+///     type Event = ();
+///     fn handle_input(&mut self, _: Instant, _: Datagram<'_>) { self.got += 1; }
 ///     fn handle_timeout(&mut self, _: Instant) {}
-///     fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
-///         (!std::mem::replace(&mut self.sent, true))
-///             .then(|| Datagram { from: self.from, to: self.to, payload: vec![1] })
+///     fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
+///         (!std::mem::replace(&mut self.sent, true)).then(|| Transmit {
+///             source: self.from, destination: self.to, protocol: Default::default(), payload: vec![1],
+///         })
 ///     }
-///     fn poll_timeout(&mut self) -> Option<Instant> { None }
+///     fn poll_event(&mut self) -> Option<()> { None }
+///     fn poll_timeout(&self) -> Option<Instant> { None }
 /// }
 /// /// Echoes every datagram.
-/// struct Echo(Vec<Datagram>);
-/// impl Endpoint for Echo {
-///     fn handle_datagram(&mut self, _: Instant, d: Datagram) {
-///         self.0.push(Datagram { from: d.to, to: d.from, payload: d.payload });
+/// struct Echo(Vec<Transmit>);
+/// impl SansIo for Echo {
+///     type Input<'a> = Datagram<'a>;
+///     type Transmit = Transmit;
+///     type Event = ();
+///     fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
+///         self.0.push(Transmit {
+///             source: d.destination, destination: d.source, protocol: d.protocol, payload: d.payload.to_vec(),
+///         });
 ///     }
 ///     fn handle_timeout(&mut self, _: Instant) {}
-///     fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> { self.0.pop() }
-///     fn poll_timeout(&mut self) -> Option<Instant> { None }
+///     fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> { self.0.pop() }
+///     fn poll_event(&mut self) -> Option<()> { None }
+///     fn poll_timeout(&self) -> Option<Instant> { None }
 /// }
 ///
 /// let start = Instant::now();
@@ -70,7 +102,7 @@ const MAX_STEPS_AT_ONE_INSTANT: u32 = 100_000;
 pub struct Simulation {
     net: Network,
     now: Instant,
-    endpoints: Vec<Option<Box<dyn Endpoint>>>,
+    endpoints: Vec<Option<Box<dyn Attached>>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -94,7 +126,7 @@ impl Simulation {
     }
 
     /// Attaches `endpoint` to `host`, replacing any endpoint there.
-    pub fn attach(&mut self, host: HostId, endpoint: impl Endpoint) {
+    pub fn attach<E: Endpoint>(&mut self, host: HostId, endpoint: E) {
         if self.endpoints.len() <= host.0 {
             self.endpoints.resize_with(host.0 + 1, || None);
         }
@@ -155,13 +187,13 @@ impl Simulation {
         let now = self.now;
         while let Some((host, d)) = self.net.poll_delivery(now) {
             match self.endpoints.get_mut(host.0).and_then(Option::as_mut) {
-                Some(ep) => ep.handle_datagram(now, d),
+                Some(ep) => ep.deliver(now, &d),
                 None => self.net.count_unclaimed(now, host, &d),
             }
         }
         for ep in self.endpoints.iter_mut().flatten() {
-            if ep.poll_timeout().is_some_and(|t| t <= now) {
-                ep.handle_timeout(now);
+            if ep.deadline().is_some_and(|t| t <= now) {
+                ep.timeout(now);
             }
         }
         self.flush_transmits();
@@ -217,7 +249,7 @@ impl Simulation {
         let next_timeout = self
             .endpoints
             .iter_mut()
-            .filter_map(|ep| ep.as_mut().and_then(|ep| ep.poll_timeout()))
+            .filter_map(|ep| ep.as_ref().and_then(|ep| ep.deadline()))
             .min();
         [next_timeout, self.net.next_delivery()]
             .into_iter()
@@ -229,7 +261,7 @@ impl Simulation {
         let now = self.now;
         for (i, slot) in self.endpoints.iter_mut().enumerate() {
             let Some(ep) = slot else { continue };
-            while let Some(d) = ep.poll_transmit(now) {
+            while let Some(d) = ep.transmit(now) {
                 self.net.send(now, HostId(i), d);
             }
         }

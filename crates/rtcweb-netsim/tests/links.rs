@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rtcweb_netsim::{Datagram, DropReason, HostId, LinkParams, Loss, Network, Node, TraceKind};
+use rtcweb_netsim::{DropReason, HostId, LinkParams, Loss, Network, Node, TraceKind, Transmit};
 
 fn pair(seed: u64) -> (Network, Instant, HostId, HostId) {
     let start = Instant::now();
@@ -34,14 +34,10 @@ fn pair(seed: u64) -> (Network, Instant, HostId, HostId) {
 const A: &str = "198.51.100.1:1000";
 const B: &str = "198.51.100.2:2000";
 
-fn dgram(from: &str, to: &str, len: usize, tag: u32) -> Datagram {
+fn dgram(from: &str, to: &str, len: usize, tag: u32) -> Transmit {
     let mut payload = tag.to_be_bytes().to_vec();
     payload.resize(len.max(4), 0);
-    Datagram {
-        from: from.parse().unwrap(),
-        to: to.parse().unwrap(),
-        payload,
-    }
+    Transmit::udp(from.parse().unwrap(), to.parse().unwrap(), payload)
 }
 
 /// Drains every delivery, returning (arrival offset, tag).
@@ -117,7 +113,10 @@ fn ipv6_hosts_talk_over_ipv6() {
     );
     let (host, d) = net.poll_delivery(start).unwrap();
     assert_eq!(host, b);
-    assert_eq!(d.from, "[2001:db8::1]:1000".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        d.source,
+        "[2001:db8::1]:1000".parse::<SocketAddr>().unwrap()
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rtcweb_netsim::{
-    Datagram, DropReason, Filtering, HostId, Mapping, NatConfig, NatId, Network, RealmId,
+    DropReason, Filtering, HostId, Mapping, NatConfig, NatId, Network, RealmId, Transmit,
 };
 
 const S1: &str = "203.0.113.1";
@@ -59,17 +59,9 @@ fn send(
     to: &str,
 ) -> Result<SocketAddr, DropReason> {
     let drops_before: Vec<_> = ALL_REASONS.iter().map(|r| net.trace().drops(*r)).collect();
-    net.send(
-        now,
-        host,
-        Datagram {
-            from: addr(from),
-            to: addr(to),
-            payload: vec![0; 20],
-        },
-    );
+    net.send(now, host, Transmit::udp(addr(from), addr(to), vec![0; 20]));
     if let Some((_, d)) = net.poll_delivery(now) {
-        return Ok(d.from);
+        return Ok(d.source);
     }
     let reason = ALL_REASONS
         .iter()
@@ -447,15 +439,11 @@ fn nat_behind_nat_translates_twice_and_returns() {
     net.send(
         start,
         server,
-        Datagram {
-            from: addr(&to_server),
-            to: seen,
-            payload: vec![1],
-        },
+        Transmit::udp(addr(&to_server), seen, vec![1]),
     );
     let (host, d) = net.poll_delivery(start).unwrap();
     assert_eq!(
-        (host, d.to, d.from),
+        (host, d.destination, d.source),
         (laptop, addr(INSIDE), addr(&to_server))
     );
     // A neighbour on the carrier's network can't reach the laptop unsolicited (home APDF).

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rtcweb_netsim::{
-    Datagram, Endpoint, Filtering, LinkParams, Mapping, NatConfig, Network, Node, Simulation,
+    Datagram, Filtering, LinkParams, Mapping, NatConfig, Network, Node, SansIo, Simulation,
+    Transmit,
 };
 
 /// Sends a keepalive every `interval` to `to` and records every reply's arrival time.
@@ -19,8 +20,14 @@ struct Keepalive {
     pending: bool,
 }
 
-impl Endpoint for Keepalive {
-    fn handle_datagram(&mut self, now: Instant, _: Datagram) {
+impl SansIo for Keepalive {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, _: Datagram<'_>) {
         self.replies.push(now);
     }
     fn handle_timeout(&mut self, now: Instant) {
@@ -29,14 +36,11 @@ impl Endpoint for Keepalive {
             self.next = now + self.interval;
         }
     }
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
-        std::mem::take(&mut self.pending).then(|| Datagram {
-            from: self.local,
-            to: self.to,
-            payload: b"ka".to_vec(),
-        })
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
+        std::mem::take(&mut self.pending)
+            .then(|| Transmit::udp(self.local, self.to, b"ka".to_vec()))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         Some(self.next)
     }
 }
@@ -44,24 +48,27 @@ impl Endpoint for Keepalive {
 /// Answers every datagram to where it came from.
 #[derive(Default)]
 struct Reflector {
-    out: Vec<Datagram>,
+    out: Vec<Transmit>,
     seen_from: Vec<SocketAddr>,
 }
 
-impl Endpoint for Reflector {
-    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
-        self.seen_from.push(d.from);
-        self.out.push(Datagram {
-            from: d.to,
-            to: d.from,
-            payload: d.payload,
-        });
+impl SansIo for Reflector {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
+        self.seen_from.push(d.source);
+        self.out
+            .push(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
     }
     fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         self.out.pop()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
     }
 }

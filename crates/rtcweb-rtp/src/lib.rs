@@ -39,8 +39,8 @@
 //! frame[..10].copy_from_slice(&[0x50, 0x2d, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
 //! tx.write_frame(now, 1, 96, 0, &frame).unwrap();
 //! while let Some(t) = tx.poll_transmit() {
-//!     // Here the PeerConnection would SRTP-protect `t.data` and send it.
-//!     rx.handle_datagram(now, &t.data).unwrap();
+//!     // Here the PeerConnection would SRTP-protect `t.payload` and send it.
+//!     rx.handle_input(now, &t.payload).unwrap();
 //! }
 //! match rx.poll_event() {
 //!     Some(Event::Frame(f)) => {

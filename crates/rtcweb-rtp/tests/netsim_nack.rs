@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rtcweb_netsim::{Datagram, Endpoint, LinkParams, Loss, Network, Node, Simulation};
+use rtcweb_netsim::{Datagram, LinkParams, Loss, Network, Node, SansIo, Simulation, Transmit};
 use rtcweb_rtp::codec::Codec;
 use rtcweb_rtp::rtp::{ExtensionKind, ExtensionMap, RtpPacket};
 use rtcweb_rtp::session::{
@@ -126,9 +126,15 @@ struct Sender {
     keyframe_requests: usize,
 }
 
-impl Endpoint for Sender {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.session.handle_datagram(now, &d.payload).unwrap();
+impl SansIo for Sender {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        self.session.handle_input(now, d.payload).unwrap();
         while let Some(e) = self.session.poll_event() {
             if let Event::KeyframeRequested { .. } = e {
                 self.force_key = true;
@@ -155,21 +161,17 @@ impl Endpoint for Sender {
             self.session.handle_timeout(now);
         }
     }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         let t = self.session.poll_transmit()?;
-        if let Ok(p) = RtpPacket::new_checked(&t.data[..])
+        if let Ok(p) = RtpPacket::new_checked(&t.payload[..])
             && p.ssrc() == MEDIA_SSRC
             && p.payload_type() == PT
         {
             self.sent.entry(p.sequence_number()).or_insert(now);
         }
-        Some(Datagram {
-            from: self.local,
-            to: self.remote,
-            payload: t.data,
-        })
+        Some(Transmit::udp(self.local, self.remote, t.payload))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         let next_frame = (self.next_frame < STREAM.as_secs() * FPS)
             .then(|| self.start + Duration::from_micros(self.next_frame * 1_000_000 / FPS));
         [self.session.poll_timeout(), next_frame]
@@ -188,9 +190,15 @@ struct Receiver {
     frames: Vec<(u32, Vec<u8>, bool)>,
 }
 
-impl Endpoint for Receiver {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        if let Ok(p) = RtpPacket::new_checked(&d.payload[..]) {
+impl SansIo for Receiver {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        if let Ok(p) = RtpPacket::new_checked(d.payload) {
             if d.payload[1] & 0x7f == PT && p.ssrc() == MEDIA_SSRC {
                 self.arrived.entry(p.sequence_number()).or_insert(now);
             } else if p.ssrc() == RTX_SSRC && p.payload().len() >= 2 {
@@ -198,22 +206,18 @@ impl Endpoint for Receiver {
                 self.arrived.entry(osn).or_insert(now);
             }
         }
-        self.session.handle_datagram(now, &d.payload).unwrap();
+        self.session.handle_input(now, d.payload).unwrap();
         self.drain();
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.session.handle_timeout(now);
         self.drain();
     }
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         let t = self.session.poll_transmit()?;
-        Some(Datagram {
-            from: self.local,
-            to: self.remote,
-            payload: t.data,
-        })
+        Some(Transmit::udp(self.local, self.remote, t.payload))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         self.session.poll_timeout()
     }
 }
@@ -380,9 +384,11 @@ fn check(codec: Codec, loss: f64, seeds: &[u64]) {
         }
         // Frames come out whole. The one loss NACK cannot repair is the stream's very first
         // packet (the receiver never learns its number): then the first frames wait for the
-        // key frame a PLI asks for, 300 ms plus a round trip later (12 frames here).
+        // key frame a PLI asks for, 300 ms plus a round trip later (12 frames here), or, when
+        // that PLI is lost too (20 % of the time at 20 % loss), one request interval more
+        // (about 22 frames: seed 8 has it, with 2 PLIs).
         assert!(
-            o.frames_whole * 100 >= o.frames_sent * 97,
+            o.frames_whole * 100 >= o.frames_sent * 96,
             "{} of {} frames whole",
             o.frames_whole,
             o.frames_sent

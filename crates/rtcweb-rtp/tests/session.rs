@@ -93,14 +93,15 @@ impl Pair {
 
     fn flush(&mut self) {
         while let Some(t) = self.a.poll_transmit() {
-            self.sent_ab.push(t.data.clone());
-            if !(self.drop_ab)(&t.data) {
-                self.flight.push_back((self.now + self.delay, true, t.data));
+            self.sent_ab.push(t.payload.clone());
+            if !(self.drop_ab)(&t.payload) {
+                self.flight
+                    .push_back((self.now + self.delay, true, t.payload));
             }
         }
         while let Some(t) = self.b.poll_transmit() {
             self.flight
-                .push_back((self.now + self.delay, false, t.data));
+                .push_back((self.now + self.delay, false, t.payload));
         }
         while let Some(e) = self.a.poll_event() {
             self.events_a.push(e);
@@ -135,9 +136,9 @@ impl Pair {
             };
             for (_, to_b, bytes) in due {
                 if to_b {
-                    let _ = self.b.handle_datagram(now, &bytes);
+                    let _ = self.b.handle_input(now, &bytes);
                 } else {
-                    let _ = self.a.handle_datagram(now, &bytes);
+                    let _ = self.a.handle_input(now, &bytes);
                 }
             }
             if self.a.poll_timeout().is_some_and(|t| t <= now) {
@@ -525,9 +526,9 @@ fn reduced_size_feedback_is_sent_alone() {
     b.request_keyframe(now, SSRC, KeyframeRequest::Pli).unwrap();
     let t = b.poll_transmit().unwrap();
     assert_eq!(t.kind, PacketKind::Rtcp);
-    assert!(rtcp::validate(&t.data, false).is_err(), "not compound");
-    rtcp::validate(&t.data, true).unwrap();
-    let first = RtcpPackets::new(&t.data).next().unwrap().unwrap();
+    assert!(rtcp::validate(&t.payload, false).is_err(), "not compound");
+    rtcp::validate(&t.payload, true).unwrap();
+    let first = RtcpPackets::new(&t.payload).next().unwrap().unwrap();
     assert!(matches!(
         first,
         RtcpPacket::Pli(Pli {

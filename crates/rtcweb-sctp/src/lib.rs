@@ -56,4 +56,5 @@ pub use channel::{
 pub use config::{Role, SctpConfig};
 pub use error::Error;
 pub use event::{CloseReason, Event, TransportState, TransportStats};
+pub use rtcweb_core::SansIo;
 pub use transport::SctpTransport;

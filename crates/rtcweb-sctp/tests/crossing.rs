@@ -148,7 +148,7 @@ struct Wire {
     client: Side,
     server: Side,
     loss: f64,
-    rng: u64,
+    rng: rtcweb_netsim::Rng,
     /// The server ignores these packets from the client (werift ignores our INIT).
     server_ignores: fn(&[u8]) -> bool,
 }
@@ -161,16 +161,13 @@ impl Wire {
             client: Side::new(now, Role::Client, false),
             server: Side::new(now, Role::Server, true),
             loss,
-            rng: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            rng: rtcweb_netsim::Rng::new(seed),
             server_ignores: |_| false,
         }
     }
 
     fn lost(&mut self) -> bool {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng % 10_000) as f64 / 10_000.0 < self.loss
+        self.rng.chance(self.loss)
     }
 
     /// Delivers the packets in flight to the server for which `pick` holds, in order.

@@ -20,7 +20,20 @@ use crate::udp::{self, Udp};
 pub(crate) struct Received {
     pub(crate) local: SocketAddr,
     pub(crate) remote: SocketAddr,
+    pub(crate) protocol: Protocol,
     pub(crate) data: Vec<u8>,
+}
+
+impl Received {
+    /// The octets as the sans-IO layers take them.
+    pub(crate) fn as_datagram(&self) -> rtcweb::Datagram<'_> {
+        rtcweb::Datagram {
+            source: self.remote,
+            destination: self.local,
+            protocol: self.protocol,
+            payload: &self.data,
+        }
+    }
 }
 
 /// Stream reads queued from the TCP/TLS readers to the driver before the readers wait.
@@ -200,8 +213,7 @@ impl Sockets {
             let (r, w) = tcp.into_split();
             self.readers.push(tokio::spawn(read_stream(
                 r,
-                local,
-                server,
+                (local, server, Protocol::Tcp),
                 self.incoming.clone(),
             )));
             return Ok(Box::new(w));
@@ -212,8 +224,7 @@ impl Sockets {
         let (r, w) = tokio::io::split(stream);
         self.readers.push(tokio::spawn(read_stream(
             r,
-            local,
-            server,
+            (local, server, Protocol::Tls),
             self.incoming.clone(),
         )));
         Ok(Box::new(w))
@@ -288,8 +299,7 @@ fn udp_run(transmits: &[Transmit]) -> usize {
 
 async fn read_stream(
     mut r: impl AsyncRead + Unpin,
-    local: SocketAddr,
-    server: SocketAddr,
+    (local, server, protocol): (SocketAddr, SocketAddr, Protocol),
     tx: mpsc::Sender<Received>,
 ) {
     let mut buf = vec![0u8; 16_384];
@@ -301,6 +311,7 @@ async fn read_stream(
                     .send(Received {
                         local,
                         remote: server,
+                        protocol,
                         data: buf[..n].to_vec(),
                     })
                     .await

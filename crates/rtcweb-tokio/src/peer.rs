@@ -510,7 +510,9 @@ async fn drive(
             let mut inner = shared.lock();
             let now = Instant::now();
             sockets.recv_udp(&mut buf, |local, remote, d| {
-                inner.pc.handle_receive(now, local, remote, d);
+                inner
+                    .pc
+                    .handle_input(now, rtcweb::Datagram::udp(remote, local, d));
             });
             continue;
         }
@@ -537,17 +539,17 @@ async fn drive(
                 let mut inner = shared.lock();
                 let now = Instant::now();
                 sockets.recv_udp(&mut buf, |local, remote, d| {
-                    inner.pc.handle_receive(now, local, remote, d);
+                    inner.pc.handle_input(now, rtcweb::Datagram::udp(remote, local, d));
                 });
             }
             received = incoming.recv() => {
                 let Some(r) = received else { break };
                 let mut inner = shared.lock();
                 let now = Instant::now();
-                inner.pc.handle_receive(now, r.local, r.remote, &r.data);
+                inner.pc.handle_input(now, r.as_datagram());
                 // Drain whatever else already arrived, under the same lock.
                 while let Ok(r) = incoming.try_recv() {
-                    inner.pc.handle_receive(now, r.local, r.remote, &r.data);
+                    inner.pc.handle_input(now, r.as_datagram());
                 }
             }
             () = async {

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rtcweb_netsim::{Datagram, Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation};
+use rtcweb_netsim::{Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation, Transmit};
 use rtcweb_stun::{Attribute, IntegrityKey, Method, TransactionId};
 use rtcweb_turn::oauth::{AsRsAlgorithm, TokenBlock, encrypt_token};
 use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Transport};
@@ -110,7 +110,7 @@ fn world(
     tweak(&mut cc);
     sim.attach(
         client,
-        TurnHost::new(Client::new(cc, [5; 32]), local.parse().unwrap()),
+        TurnHost::new(Client::new(cc, local.parse().unwrap(), [5; 32])),
     );
     World {
         sim,
@@ -136,13 +136,13 @@ impl World {
     }
     fn allocate(&mut self) -> SocketAddr {
         let now = self.sim.now();
-        self.host().client.allocate(now).unwrap();
+        self.host().inner.allocate(now).unwrap();
         assert!(
             self.run(5, |h| h.has(|e| matches!(e, Event::Allocated { .. }))),
             "{:?}",
             self.host().events
         );
-        self.host().client.relayed_address().unwrap()
+        self.host().inner.relayed_address().unwrap()
     }
 }
 
@@ -199,27 +199,27 @@ fn every_credential_kind_through_every_nat() {
 
             let peer: SocketAddr = PEER.parse().unwrap();
             let now = w.sim.now();
-            w.host().client.create_permission(now, peer.ip()).unwrap();
+            w.host().inner.create_permission(now, peer.ip()).unwrap();
             assert!(
-                w.run(5, |h| h.client.has_permission(peer.ip())),
+                w.run(5, |h| h.inner.has_permission(peer.ip())),
                 "{kind} / {nat_name}"
             );
-            w.host().client.send_to(peer, b"by indication").unwrap();
-            assert!(w.run(5, |h| h.data().len() == 1), "{kind} / {nat_name}");
+            w.host().inner.send_to(peer, b"by indication").unwrap();
+            assert!(w.run(5, |h| data(h).len() == 1), "{kind} / {nat_name}");
             let now = w.sim.now();
-            let ch = w.host().client.bind_channel(now, peer).unwrap();
-            assert!(w.run(5, |h| h.client.channel_for(peer) == Some(ch)));
-            w.host().client.send_to(peer, b"by channel").unwrap();
-            assert!(w.run(5, |h| h.data().len() == 2), "{kind} / {nat_name}");
+            let ch = w.host().inner.bind_channel(now, peer).unwrap();
+            assert!(w.run(5, |h| h.inner.channel_for(peer) == Some(ch)));
+            w.host().inner.send_to(peer, b"by channel").unwrap();
+            assert!(w.run(5, |h| data(h).len() == 2), "{kind} / {nat_name}");
             assert_eq!(
-                w.host().data(),
+                data(w.host()),
                 vec![b"by indication".to_vec(), b"by channel".to_vec()]
             );
             // The peer saw the relayed address, not the client.
             assert_eq!(w.sim.endpoint::<Echo>(w.peer).from, vec![relayed, relayed]);
 
             let now = w.sim.now();
-            w.host().client.deallocate(now).unwrap();
+            w.host().inner.deallocate(now).unwrap();
             assert!(
                 w.run(5, |h| h.has(|e| *e == Event::Deallocated)),
                 "{kind} / {nat_name}"
@@ -241,9 +241,9 @@ fn refreshes_keep_an_allocation_for_an_hour_and_it_expires_once_the_client_is_go
     w.allocate();
     let peer: SocketAddr = PEER.parse().unwrap();
     let now = w.sim.now();
-    w.host().client.bind_channel(now, peer).unwrap();
+    w.host().inner.bind_channel(now, peer).unwrap();
     w.sim.run_for(Duration::from_secs(3600));
-    assert_eq!(w.host().client.state(), AllocationState::Allocated);
+    assert_eq!(w.host().inner.state(), AllocationState::Allocated);
     assert!(
         !w.host().has(|e| matches!(e, Event::AllocationLost(_))),
         "{:?}",
@@ -257,8 +257,8 @@ fn refreshes_keep_an_allocation_for_an_hour_and_it_expires_once_the_client_is_go
         .count();
     assert!(refreshes >= 6, "{refreshes} refreshes");
     // Nonces are 10 minutes old at most: the client met 438s and retried transparently.
-    w.host().client.send_to(peer, b"after an hour").unwrap();
-    assert!(w.run(5, |h| h.data().len() == 1));
+    w.host().inner.send_to(peer, b"after an hour").unwrap();
+    assert!(w.run(5, |h| data(h).len() == 1));
     assert_eq!(w.turn().server.stats().allocations, 1);
 
     // The client vanishes: the allocation, its permission and channel expire on their own.
@@ -338,11 +338,8 @@ fn flood(n: u32) -> Raw {
             &[Attribute::RequestedTransport(17)],
             creds.as_ref(),
         );
-        raw.out.push_back(Datagram {
-            from,
-            to: SERVER.parse().unwrap(),
-            payload: data,
-        });
+        raw.out
+            .push_back(Transmit::udp(from, SERVER.parse().unwrap(), data));
     }
     raw
 }

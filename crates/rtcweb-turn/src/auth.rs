@@ -2,8 +2,7 @@
 //! password algorithms), the integrity key derived from it, and the attributes every
 //! authenticated request carries (RFC 8489 section 9.2, RFC 7635 for OAuth).
 
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::RngCore;
+use rtcweb_core::Rng;
 use rtcweb_stun::{
     Attribute, AttributeType, IntegrityKey, Message, MessageBuilder, PasswordAlgorithm,
 };
@@ -64,7 +63,7 @@ impl Auth {
         &mut self,
         msg: &Message<&[u8]>,
         sent_credentials: bool,
-        rng: &mut ChaCha20Rng,
+        rng: &mut Rng,
     ) -> Result<(), Failure> {
         let realm = text(msg, AttributeType::REALM).ok_or(Failure::MalformedResponse)?;
         let nonce = text(msg, AttributeType::NONCE).ok_or(Failure::MalformedResponse)?;
@@ -98,7 +97,7 @@ impl Auth {
         Ok(())
     }
 
-    fn derive_key(&mut self, realm: &str, rng: &mut ChaCha20Rng) -> Result<(), Failure> {
+    fn derive_key(&mut self, realm: &str, rng: &mut Rng) -> Result<(), Failure> {
         match &self.credentials {
             Credentials::LongTerm { username, password } => {
                 self.key = Some(
@@ -123,7 +122,7 @@ impl Auth {
                     .token_block()
                     .ok_or(Failure::BadCredentials)?;
                 let mut nonce = [0u8; NONCE_LEN];
-                rng.fill_bytes(&mut nonce);
+                rng.fill(&mut nonce);
                 let aad = server_name.as_deref().unwrap_or(realm);
                 let token = encrypt_token(as_rs_key, *algorithm, aad, nonce, &block)
                     .map_err(|_| Failure::BadCredentials)?;
@@ -138,7 +137,7 @@ impl Auth {
     pub(crate) fn stale_nonce(
         &mut self,
         msg: &Message<&[u8]>,
-        rng: &mut ChaCha20Rng,
+        rng: &mut Rng,
     ) -> Result<(), Failure> {
         let nonce = text(msg, AttributeType::NONCE).ok_or(Failure::MalformedResponse)?;
         if let Some(realm) = text(msg, AttributeType::REALM) {

@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rtcweb_core::{Datagram, Rng, SansIo, Seed};
 use rtcweb_stun::channel_data::{self, CHANNEL_MAX, CHANNEL_MIN, ChannelData};
 use rtcweb_stun::framing::StreamDecoder;
 use rtcweb_stun::{
@@ -96,8 +95,10 @@ struct Channel {
 #[derive(Debug)]
 pub struct Client {
     config: ClientConfig,
+    /// The local socket we talk to the server from.
+    local: SocketAddr,
     server: SocketAddr,
-    rng: ChaCha20Rng,
+    rng: Rng,
     auth: Auth,
     state: AllocationState,
     allocation: Option<Allocation>,
@@ -121,14 +122,15 @@ fn error_code(msg: &Message<&[u8]>) -> (u16, String) {
 }
 
 impl Client {
-    /// A client; `seed` feeds the CSPRNG for transaction ids (seed it from the OS in
-    /// production, from a constant in tests).
-    pub fn new(config: ClientConfig, seed: [u8; 32]) -> Self {
+    /// A client talking to the server from local socket `local`; `seed` feeds the CSPRNG
+    /// for transaction ids (seed it from the OS in production, from a constant in tests).
+    pub fn new(config: ClientConfig, local: SocketAddr, seed: impl Into<Seed>) -> Self {
         Client {
+            local,
             server: config.server,
             auth: Auth::new(config.credentials.clone()),
             config,
-            rng: ChaCha20Rng::from_seed(seed),
+            rng: Rng::new(seed),
             state: AllocationState::Idle,
             allocation: None,
             requests: BTreeMap::new(),
@@ -291,10 +293,7 @@ impl Client {
             buf.truncate(n);
             buf
         };
-        self.transmits.push_back(Transmit {
-            destination: self.server,
-            data: out,
-        });
+        self.transmits.push_back(self.transmit(out));
         Ok(())
     }
 
@@ -316,7 +315,7 @@ impl Client {
 
     fn new_tid(&mut self) -> TransactionId {
         let mut id = [0u8; 12];
-        self.rng.fill_bytes(&mut id);
+        self.rng.fill(&mut id);
         TransactionId(id)
     }
 
@@ -353,9 +352,10 @@ impl Client {
         Ok(())
     }
 
-    /// Feeds what arrived from `from`: a datagram over UDP, stream octets over TCP/TLS
-    /// (plaintext, after the driver's TLS). Anything not from the server is ignored.
-    pub fn handle_input(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+    /// Feeds what arrived: a datagram over UDP, stream octets over TCP/TLS (plaintext, after
+    /// the driver's TLS). Anything not from the server is ignored.
+    pub fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
+        let (from, data) = (input.source, input.payload);
         if from != self.server {
             tracing::debug!(%from, "TURN: ignoring data not from the server");
             return;
@@ -732,16 +732,24 @@ impl Client {
 
     /// The next octets to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let server = self.server;
-        for req in self.requests.values_mut() {
-            if req.tx.poll_transmit() {
-                return Some(Transmit {
-                    destination: server,
-                    data: req.bytes.clone(),
-                });
-            }
+        let due = self
+            .requests
+            .values_mut()
+            .find_map(|req| req.tx.poll_transmit().then(|| req.bytes.clone()));
+        match due {
+            Some(bytes) => Some(self.transmit(bytes)),
+            None => self.transmits.pop_front(),
         }
-        self.transmits.pop_front()
+    }
+
+    /// `payload` from our socket to the server, on the configured transport.
+    fn transmit(&self, payload: Vec<u8>) -> Transmit {
+        Transmit {
+            source: self.local,
+            destination: self.server,
+            protocol: self.config.transport,
+            payload,
+        }
     }
 
     /// The next event.
@@ -756,5 +764,27 @@ fn refresh_after(lifetime: Duration) -> Duration {
         lifetime - Duration::from_secs(60)
     } else {
         lifetime / 2
+    }
+}
+
+impl SansIo for Client {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = Event;
+
+    fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
+        Client::handle_input(self, now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Client::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        Client::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Client::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Client::poll_timeout(self)
     }
 }

@@ -24,4 +24,5 @@ pub use client::{
 };
 pub use credentials::Credentials;
 pub use error::{Error, Result};
-pub use types::{ClientConfig, Event, Failure, Transmit, Transport};
+pub use rtcweb_core::{Datagram, Protocol, SansIo, Seed, Transmit};
+pub use types::{ClientConfig, Event, Failure, Transport};

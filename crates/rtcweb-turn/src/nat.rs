@@ -1,7 +1,7 @@
 //! RFC 5780 NAT behaviour discovery, sans-IO.
 //!
 //! Uses a STUN server with two addresses (primary P-IP:P-port and the OTHER-ADDRESS
-//! A-IP:A-port) and up to four local sockets, identified by [`LocalSocket`]:
+//! A-IP:A-port) and four local sockets ([`DiscoveryConfig::sockets`]):
 //!
 //! - socket 0, mapping tests (section 4.3): I to P-IP:P-port, II to A-IP:P-port, III to
 //!   A-IP:A-port; then hairpinning (section 4.5): a Binding request to its own mapped address.
@@ -17,15 +17,14 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rtcweb_core::{Datagram, Rng, SansIo, Seed, Transmit};
 use rtcweb_stun::{
     Attribute, AttributeType, Class, ClientTransaction, Message, MessageBuilder, MessageType,
     Method, TransactionConfig, TransactionId, TransactionState,
 };
 
 /// Which local socket a datagram belongs to (0 to 3, see the module docs).
-pub type LocalSocket = usize;
+type LocalSocket = usize;
 
 /// RFC 4787 mapping behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,24 +123,14 @@ pub enum DiscoveryError {
     MappingTestUnanswered(u8),
 }
 
-/// Datagram to send from one of the local sockets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscoveryTransmit {
-    /// The local socket to send from.
-    pub socket: LocalSocket,
-    /// Destination.
-    pub destination: SocketAddr,
-    /// The datagram.
-    pub data: Vec<u8>,
-}
-
 /// Settings of a discovery run.
 #[derive(Debug, Clone)]
 pub struct DiscoveryConfig {
     /// The server's primary address.
     pub server: SocketAddr,
-    /// The local address of socket 0, to tell "no NAT" apart (`None` = unknown).
-    pub local: Option<SocketAddr>,
+    /// The four local sockets (see the module docs). Socket 0's address also tells "no NAT"
+    /// apart, unless its IP is unspecified (bound to 0.0.0.0 or ::).
+    pub sockets: [SocketAddr; 4],
     /// Retransmission timing of each test (filtering tests end by timing out).
     pub transaction: TransactionConfig,
     /// Idle times to probe the binding lifetime with, ascending (empty = skip the test).
@@ -151,10 +140,10 @@ pub struct DiscoveryConfig {
 impl DiscoveryConfig {
     /// Defaults: RTO 250 ms, 4 requests per test, 8*RTO wait (3.75 s per unanswered test),
     /// no lifetime test.
-    pub fn new(server: SocketAddr) -> Self {
+    pub fn new(server: SocketAddr, sockets: [SocketAddr; 4]) -> Self {
         DiscoveryConfig {
             server,
-            local: None,
+            sockets,
             transaction: TransactionConfig {
                 rto: Duration::from_millis(250),
                 rc: 4,
@@ -185,11 +174,11 @@ enum Step {
 #[derive(Debug)]
 pub struct NatDiscovery {
     config: DiscoveryConfig,
-    rng: ChaCha20Rng,
+    rng: Rng,
     step: Step,
     tid: TransactionId,
     tx: Option<ClientTransaction>,
-    request: Option<DiscoveryTransmit>,
+    request: Option<Transmit>,
     wait_until: Option<Instant>,
     other: Option<SocketAddr>,
     mapped: Vec<SocketAddr>,
@@ -201,6 +190,8 @@ pub struct NatDiscovery {
     lifetime_alive: Option<Duration>,
     lifetime_dead: Option<Duration>,
     result: Option<Result<NatReport, DiscoveryError>>,
+    /// The result went out as an event.
+    reported: bool,
 }
 
 fn mapped_of(msg: &Message<&[u8]>) -> Option<SocketAddr> {
@@ -215,10 +206,10 @@ fn mapped_of(msg: &Message<&[u8]>) -> Option<SocketAddr> {
 
 impl NatDiscovery {
     /// Starts a run at `now`; `seed` feeds transaction ids.
-    pub fn new(now: Instant, config: DiscoveryConfig, seed: [u8; 32]) -> Self {
+    pub fn new(config: DiscoveryConfig, now: Instant, seed: impl Into<Seed>) -> Self {
         let mut d = NatDiscovery {
             config,
-            rng: ChaCha20Rng::from_seed(seed),
+            rng: Rng::new(seed),
             step: Step::MappingI,
             tid: TransactionId::default(),
             tx: None,
@@ -234,6 +225,7 @@ impl NatDiscovery {
             lifetime_alive: None,
             lifetime_dead: None,
             result: None,
+            reported: false,
         };
         d.enter(now, Step::MappingI);
         d
@@ -259,7 +251,7 @@ impl NatDiscovery {
 
     fn send(&mut self, now: Instant, socket: LocalSocket, to: SocketAddr, attrs: &[Attribute<'_>]) {
         let mut id = [0u8; 12];
-        self.rng.fill_bytes(&mut id);
+        self.rng.fill(&mut id);
         self.tid = TransactionId(id);
         let mut buf = [0u8; 128];
         let Ok(mut b) = MessageBuilder::new(&mut buf, MessageType::BINDING_REQUEST, self.tid)
@@ -275,11 +267,11 @@ impl NatDiscovery {
             return;
         }
         let n = b.finish();
-        self.request = Some(DiscoveryTransmit {
-            socket,
-            destination: to,
-            data: buf[..n].to_vec(),
-        });
+        self.request = Some(Transmit::udp(
+            self.config.sockets[socket],
+            to,
+            buf[..n].to_vec(),
+        ));
         self.tx = Some(ClientTransaction::new(
             now,
             self.tid,
@@ -384,14 +376,15 @@ impl NatDiscovery {
         }
     }
 
-    /// Feeds a datagram that arrived on `socket` from `from`.
-    pub fn handle_input(
-        &mut self,
-        now: Instant,
-        socket: LocalSocket,
-        from: SocketAddr,
-        data: &[u8],
-    ) {
+    /// Feeds a datagram that arrived on one of the local sockets.
+    pub fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
+        let Some(socket) = self.config.sockets.iter().position(|s| {
+            *s == input.destination
+                || (s.ip().is_unspecified() && s.port() == input.destination.port())
+        }) else {
+            return;
+        };
+        let (from, data) = (input.source, input.payload);
         let Ok(msg) = Message::new_checked(data) else {
             return;
         };
@@ -436,7 +429,8 @@ impl NatDiscovery {
                 };
                 self.other = Some(other);
                 self.mapped.push(mapped);
-                self.behind_nat = self.config.local.map(|l| l != mapped);
+                let local = self.config.sockets[0];
+                self.behind_nat = (!local.ip().is_unspecified()).then(|| local != mapped);
                 self.enter(now, Step::MappingII);
             }
             Step::MappingII => {
@@ -535,12 +529,40 @@ impl NatDiscovery {
     }
 
     /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<DiscoveryTransmit> {
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let tx = self.tx.as_mut()?;
         if tx.poll_transmit() {
             self.request.clone()
         } else {
             None
         }
+    }
+}
+
+impl SansIo for NatDiscovery {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    /// The verdict, once, when the run ends.
+    type Event = Result<NatReport, DiscoveryError>;
+
+    fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
+        NatDiscovery::handle_input(self, now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        NatDiscovery::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        NatDiscovery::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<Self::Event> {
+        if self.reported {
+            return None;
+        }
+        let result = self.result.clone()?;
+        self.reported = true;
+        Some(result)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        NatDiscovery::poll_timeout(self)
     }
 }

@@ -7,24 +7,13 @@ use rtcweb_stun::attributes::AddressFamily;
 
 use crate::credentials::Credentials;
 
-/// How the client reaches the TURN server (and, in `rtcweb-turn-server`, a client the
-/// server).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Transport {
-    /// UDP: one message per datagram, retransmissions per RFC 8489.
-    Udp,
-    /// TCP: messages framed on the byte stream, ChannelData padded (RFC 8656 section 12.5).
-    Tcp,
-    /// TLS over TCP: the same framing as TCP; the driver does the TLS bytes (e.g. rustls).
-    Tls,
-}
+pub use rtcweb_core::{Protocol, Transmit};
 
-impl Transport {
-    /// Whether the transport is a byte stream (TCP or TLS).
-    pub fn is_stream(self) -> bool {
-        !matches!(self, Transport::Udp)
-    }
-}
+/// How the client reaches the TURN server: UDP (one message per datagram, retransmissions
+/// per RFC 8489), TCP (messages framed on the byte stream, ChannelData padded, RFC 8656
+/// section 12.5) or TLS over TCP (the same framing; the driver does the TLS bytes). The same
+/// type as everywhere else in rtcweb: [`rtcweb_core::Protocol`].
+pub type Transport = Protocol;
 
 /// Settings of a [`crate::Client`].
 #[derive(Debug, Clone)]
@@ -32,7 +21,7 @@ pub struct ClientConfig {
     /// The TURN server.
     pub server: SocketAddr,
     /// Transport to the server.
-    pub transport: Transport,
+    pub transport: Protocol,
     /// Credentials.
     pub credentials: Credentials,
     /// SOFTWARE attribute sent in Allocate, if any.
@@ -52,7 +41,7 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// A configuration with the defaults: no SOFTWARE, server default lifetime, IPv4, RTO
     /// 500 ms, 3 challenges, 2 redirections.
-    pub fn new(server: SocketAddr, transport: Transport, credentials: Credentials) -> Self {
+    pub fn new(server: SocketAddr, transport: Protocol, credentials: Credentials) -> Self {
         ClientConfig {
             server,
             transport,
@@ -65,15 +54,6 @@ impl ClientConfig {
             max_redirects: 2,
         }
     }
-}
-
-/// Octets to send to the server. Over TCP/TLS, `data` is a piece of the byte stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Where to send: the TURN server (it changes after a 300 redirection).
-    pub destination: SocketAddr,
-    /// The datagram, or stream octets.
-    pub data: Vec<u8>,
 }
 
 /// Why something failed.

@@ -9,9 +9,17 @@ use rtcweb_stun::{
     Attribute, Class, ErrorCode, IntegrityKey, Message, MessageBuilder, MessageType, Method,
     PasswordAlgorithm, TransactionId,
 };
-use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Failure, Transport};
+use rtcweb_turn::{
+    AllocationState, Client, ClientConfig, Credentials, Datagram, Event, Failure, Transport,
+};
 
 const SERVER: &str = "203.0.113.1:3478";
+const LOCAL: &str = "192.0.2.10:40000";
+
+/// `data` arriving from `from` on the client's socket.
+fn from(from: SocketAddr, data: &[u8]) -> Datagram<'_> {
+    Datagram::udp(from, LOCAL.parse().unwrap(), data)
+}
 
 fn client(transport: Transport) -> Client {
     let creds = Credentials::LongTerm {
@@ -20,6 +28,7 @@ fn client(transport: Transport) -> Client {
     };
     Client::new(
         ClientConfig::new(SERVER.parse().unwrap(), transport, creds),
+        LOCAL.parse().unwrap(),
         [1; 32],
     )
 }
@@ -63,7 +72,7 @@ fn challenge(request: &[u8], reason: &str) -> Vec<u8> {
 fn allocating(transport: Transport, now: Instant) -> (Client, Vec<u8>) {
     let mut c = client(transport);
     c.allocate(now).unwrap();
-    let first = c.poll_transmit().unwrap().data;
+    let first = c.poll_transmit().unwrap().payload;
     (c, first)
 }
 
@@ -79,8 +88,8 @@ fn key() -> IntegrityKey {
 fn challenged(now: Instant) -> (Client, Vec<u8>) {
     let server: SocketAddr = SERVER.parse().unwrap();
     let (mut c, first) = allocating(Transport::Udp, now);
-    c.handle_input(now, server, &challenge(&first, "Unauthenticated"));
-    let second = c.poll_transmit().unwrap().data;
+    c.handle_input(now, from(server, &challenge(&first, "Unauthenticated")));
+    let second = c.poll_transmit().unwrap().payload;
     assert!(Message::new_checked(&second[..]).unwrap().has_integrity());
     (c, second)
 }
@@ -136,11 +145,11 @@ fn garbage_truncated_and_oversized_datagrams_are_ignored() {
         junk.push(d);
     }
     for d in &junk {
-        c.handle_input(now, server, d);
+        c.handle_input(now, from(server, d));
     }
     assert_eq!(c.state(), AllocationState::Allocating);
     assert!(c.poll_event().is_none());
-    c.handle_input(now, server, &good);
+    c.handle_input(now, from(server, &good));
     assert!(matches!(c.poll_event(), Some(Event::Allocated { .. })));
 }
 
@@ -150,7 +159,7 @@ fn wrong_integrity_is_ignored_without_state_change() {
     let server: SocketAddr = SERVER.parse().unwrap();
     let (mut c, req) = challenged(now);
     let forged = success(tid_of(&req), &IntegrityKey::short_term("attacker"));
-    c.handle_input(now, server, &forged);
+    c.handle_input(now, from(server, &forged));
     assert_eq!(c.state(), AllocationState::Allocating);
     assert_eq!(c.outstanding_requests(), 1);
     assert!(c.poll_event().is_none());
@@ -164,13 +173,13 @@ fn wrong_integrity_is_ignored_without_state_change() {
         )],
         None,
     );
-    c.handle_input(now, server, &bare);
+    c.handle_input(now, from(server, &bare));
     assert_eq!(c.state(), AllocationState::Allocating);
     // The request keeps being retransmitted.
     c.handle_timeout(now + Duration::from_millis(500));
-    assert_eq!(c.poll_transmit().unwrap().data, req);
+    assert_eq!(c.poll_transmit().unwrap().payload, req);
     // The genuine answer still works.
-    c.handle_input(now, server, &success(tid_of(&req), &key()));
+    c.handle_input(now, from(server, &success(tid_of(&req), &key())));
     assert!(matches!(c.poll_event(), Some(Event::Allocated { .. })));
 }
 
@@ -179,9 +188,9 @@ fn unknown_transactions_and_strangers_are_dropped() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
     let (mut c, req) = challenged(now);
-    c.handle_input(now, server, &success(TransactionId([9; 12]), &key()));
+    c.handle_input(now, from(server, &success(TransactionId([9; 12]), &key())));
     let stranger: SocketAddr = "198.51.100.66:3478".parse().unwrap();
-    c.handle_input(now, stranger, &success(tid_of(&req), &key()));
+    c.handle_input(now, from(stranger, &success(tid_of(&req), &key())));
     assert_eq!(c.state(), AllocationState::Allocating);
     assert!(c.poll_event().is_none());
     // A response of the wrong method with the right id is ignored as well.
@@ -192,7 +201,7 @@ fn unknown_transactions_and_strangers_are_dropped() {
         &[],
         Some(&key()),
     );
-    c.handle_input(now, server, &wrong_method);
+    c.handle_input(now, from(server, &wrong_method));
     assert_eq!(c.state(), AllocationState::Allocating);
 }
 
@@ -201,9 +210,9 @@ fn unknown_channel_and_malformed_data_indications_are_ignored() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
     let (mut c, req) = challenged(now);
-    c.handle_input(now, server, &success(tid_of(&req), &key()));
+    c.handle_input(now, from(server, &success(tid_of(&req), &key())));
     let _ = c.poll_event();
-    c.handle_input(now, server, &[0x40, 0x01, 0x00, 0x02, 1, 2, 0, 0]);
+    c.handle_input(now, from(server, &[0x40, 0x01, 0x00, 0x02, 1, 2, 0, 0]));
     let no_data = response(
         TransactionId([3; 12]),
         Method::DATA,
@@ -211,7 +220,7 @@ fn unknown_channel_and_malformed_data_indications_are_ignored() {
         &[Attribute::XorPeerAddress("198.51.100.9:1".parse().unwrap())],
         None,
     );
-    c.handle_input(now, server, &no_data);
+    c.handle_input(now, from(server, &no_data));
     assert!(c.poll_event().is_none());
 }
 
@@ -225,15 +234,15 @@ fn tcp_stream_reassembly_and_broken_stream() {
     assert!(c.poll_transmit().is_none());
     // Deliver the challenge one octet at a time.
     for b in &challenge(&first, "Unauthenticated") {
-        c.handle_input(now, server, std::slice::from_ref(b));
+        c.handle_input(now, from(server, std::slice::from_ref(b)));
     }
-    let second = c.poll_transmit().unwrap().data;
+    let second = c.poll_transmit().unwrap().payload;
     let ok = success(tid_of(&second), &key());
     // Success plus a padded ChannelData for an unknown channel, in two odd pieces.
     let mut stream = ok.clone();
     stream.extend_from_slice(&[0x40, 0x00, 0x00, 0x01, 0xAA, 0, 0, 0]);
-    c.handle_input(now, server, &stream[..7]);
-    c.handle_input(now, server, &stream[7..]);
+    c.handle_input(now, from(server, &stream[..7]));
+    c.handle_input(now, from(server, &stream[7..]));
     assert!(matches!(c.poll_event(), Some(Event::Allocated { .. })));
     // One huge read (a near-maximal STUN indication plus 100 ChannelData frames, 250 kB) is
     // taken in stride: the decoder is fed piecewise.
@@ -252,17 +261,17 @@ fn tcp_stream_reassembly_and_broken_stream() {
         big.extend_from_slice(&[0x40, 0x00, 0x07, 0xD0]);
         big.extend_from_slice(&[0u8; 2000]);
     }
-    c.handle_input(now, server, &big);
+    c.handle_input(now, from(server, &big));
     assert_eq!(c.state(), AllocationState::Allocated);
     assert!(c.poll_event().is_none());
     // Garbage on the stream: the allocation is lost, cleanly.
-    c.handle_input(now, server, &[0xC0, 0, 0, 0]);
+    c.handle_input(now, from(server, &[0xC0, 0, 0, 0]));
     assert_eq!(
         c.poll_event(),
         Some(Event::AllocationLost(Failure::BrokenStream))
     );
     assert_eq!(c.state(), AllocationState::Closed);
-    c.handle_input(now, server, &ok);
+    c.handle_input(now, from(server, &ok));
     assert!(c.poll_event().is_none());
 }
 
@@ -271,25 +280,27 @@ fn tcp_channel_data_is_padded() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
     let (mut c, first) = allocating(Transport::Tls, now);
-    c.handle_input(now, server, &challenge(&first, ""));
-    let second = c.poll_transmit().unwrap().data;
-    c.handle_input(now, server, &success(tid_of(&second), &key()));
+    c.handle_input(now, from(server, &challenge(&first, "")));
+    let second = c.poll_transmit().unwrap().payload;
+    c.handle_input(now, from(server, &success(tid_of(&second), &key())));
     let peer: SocketAddr = "198.51.100.9:4000".parse().unwrap();
     let ch = c.bind_channel(now, peer).unwrap();
-    let bind = c.poll_transmit().unwrap().data;
+    let bind = c.poll_transmit().unwrap().payload;
     c.handle_input(
         now,
-        server,
-        &response(
-            tid_of(&bind),
-            Method::CHANNEL_BIND,
-            Class::SuccessResponse,
-            &[],
-            Some(&key()),
+        from(
+            server,
+            &response(
+                tid_of(&bind),
+                Method::CHANNEL_BIND,
+                Class::SuccessResponse,
+                &[],
+                Some(&key()),
+            ),
         ),
     );
     c.send_to(peer, b"abcde").unwrap();
-    let out = c.poll_transmit().unwrap().data;
+    let out = c.poll_transmit().unwrap().payload;
     assert_eq!(out.len(), 12, "4 header + 5 data + 3 padding");
     assert_eq!(u16::from_be_bytes([out[0], out[1]]), ch);
 }

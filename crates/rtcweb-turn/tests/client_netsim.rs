@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Echo, FakeTurn, ServerAuth, TurnHost};
+use common::{Echo, FakeTurn, ServerAuth, TurnHost, data_count};
 use rtcweb_netsim::{Filtering, HostId, LinkParams, Loss, Mapping, NatConfig, Network, Simulation};
 use rtcweb_stun::Method;
 use rtcweb_turn::oauth::AsRsAlgorithm;
@@ -60,12 +60,12 @@ fn world(
     let client = net.add_host("client", lan, &["192.168.1.2".parse().unwrap()]);
     let mut sim = Simulation::new(net);
     let mut fake = FakeTurn::new(SERVER.parse().unwrap(), auth);
+    let local: SocketAddr = "192.168.1.2:40000".parse().unwrap();
     let mut config = ClientConfig::new(SERVER.parse().unwrap(), Transport::Udp, creds);
     tweak(&mut fake, &mut config);
     sim.attach(server, fake);
     sim.attach(peer, Echo::default());
-    let local: SocketAddr = "192.168.1.2:40000".parse().unwrap();
-    sim.attach(client, TurnHost::new(Client::new(config, [5; 32]), local));
+    sim.attach(client, TurnHost::new(Client::new(config, local, [5; 32])));
     World {
         sim,
         start,
@@ -90,7 +90,7 @@ impl World {
     }
     fn allocate(&mut self) {
         let now = self.sim.now();
-        self.host().client.allocate(now).unwrap();
+        self.host().inner.allocate(now).unwrap();
         assert!(
             self.run(5, |h| h.has(|e| matches!(e, Event::Allocated { .. }))),
             "{:?}",
@@ -121,19 +121,19 @@ fn allocate_permission_channel_and_echo() {
     let peer: SocketAddr = PEER.parse().unwrap();
     let now = w.sim.now();
     // No permission yet: refused locally.
-    assert!(w.host().client.send_to(peer, b"x").is_err());
-    w.host().client.create_permission(now, peer.ip()).unwrap();
-    assert!(w.run(5, |h| h.client.has_permission(peer.ip())));
+    assert!(w.host().inner.send_to(peer, b"x").is_err());
+    w.host().inner.create_permission(now, peer.ip()).unwrap();
+    assert!(w.run(5, |h| h.inner.has_permission(peer.ip())));
 
     // Send indication -> peer echoes -> Data indication.
-    w.host().client.send_to(peer, b"via indication").unwrap();
-    assert!(w.run(5, |h| h.data_count() == 1));
+    w.host().inner.send_to(peer, b"via indication").unwrap();
+    assert!(w.run(5, |h| data_count(h) == 1));
 
     let now = w.sim.now();
-    let ch = w.host().client.bind_channel(now, peer).unwrap();
-    assert!(w.run(5, |h| h.client.channel_for(peer) == Some(ch)));
-    w.host().client.send_to(peer, b"via channel").unwrap();
-    assert!(w.run(5, |h| h.data_count() == 2));
+    let ch = w.host().inner.bind_channel(now, peer).unwrap();
+    assert!(w.run(5, |h| h.inner.channel_for(peer) == Some(ch)));
+    w.host().inner.send_to(peer, b"via channel").unwrap();
+    assert!(w.run(5, |h| data_count(h) == 2));
     let datas: Vec<Vec<u8>> = w
         .host()
         .events
@@ -158,13 +158,13 @@ fn refreshes_keep_allocation_permissions_and_channels_alive_for_an_hour() {
     w.allocate();
     let peer: SocketAddr = PEER.parse().unwrap();
     let now = w.sim.now();
-    w.host().client.bind_channel(now, peer).unwrap();
+    w.host().inner.bind_channel(now, peer).unwrap();
     w.host()
-        .client
+        .inner
         .create_permission(now, "198.51.100.10".parse().unwrap())
         .unwrap();
     w.sim.run_for(Duration::from_secs(3600));
-    assert_eq!(w.host().client.state(), AllocationState::Allocated);
+    assert_eq!(w.host().inner.state(), AllocationState::Allocated);
     assert!(!w.host().has(|e| matches!(e, Event::AllocationLost(_))));
 
     let log = w.turn().log.clone();
@@ -197,8 +197,8 @@ fn refreshes_keep_allocation_permissions_and_channels_alive_for_an_hour() {
     );
 
     // After an hour the channel still carries data.
-    w.host().client.send_to(peer, b"still here").unwrap();
-    assert!(w.run(5, |h| h.data_count() == 1));
+    w.host().inner.send_to(peer, b"still here").unwrap();
+    assert!(w.run(5, |h| data_count(h) == 1));
 }
 
 #[test]
@@ -212,8 +212,12 @@ fn works_under_loss_with_retransmissions() {
         .net_mut()
         .set_link(rtcweb_netsim::Node::Host(w.client), lossy);
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
-    assert!(w.run(60, |h| h.has(|e| matches!(e, Event::Allocated { .. }))));
+    w.host().inner.allocate(now).unwrap();
+    assert!(
+        w.run(60, |h| h.has(|e| matches!(e, Event::Allocated { .. }))),
+        "{:?}",
+        w.host().events
+    );
 }
 
 #[test]
@@ -263,11 +267,11 @@ fn wrong_password_fails_clearly() {
     };
     let mut w = world(creds, users(), |_, _| {});
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(5, |h| {
         h.has(|e| *e == Event::AllocationFailed(Failure::Unauthorized))
     }));
-    assert_eq!(w.host().client.state(), AllocationState::Idle);
+    assert_eq!(w.host().inner.state(), AllocationState::Idle);
 }
 
 #[test]
@@ -280,11 +284,11 @@ fn challenge_loop_is_bounded() {
     };
     let mut w = world(creds, users(), |s, _| s.rotate_nonce_on_401 = true);
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(5, |h| {
         h.has(|e| *e == Event::AllocationFailed(Failure::ChallengeLoop))
     }));
-    assert_eq!(w.host().client.outstanding_requests(), 0);
+    assert_eq!(w.host().inner.outstanding_requests(), 0);
 }
 
 #[test]
@@ -292,15 +296,15 @@ fn error_answers_486_and_508() {
     for code in [486u16, 508] {
         let mut w = world(long_term(), users(), |s, _| s.answer_allocate = Some(code));
         let now = w.sim.now();
-        w.host().client.allocate(now).unwrap();
+        w.host().inner.allocate(now).unwrap();
         assert!(w.run(5, |h| h.has(|e| matches!(e, Event::AllocationFailed(Failure::ErrorResponse { code: c, .. }) if *c == code))));
         let now = w.sim.now();
-        let again = w.host().client.allocate(now);
+        let again = w.host().inner.allocate(now);
         if code == 508 {
             assert_eq!(again, Err(rtcweb_turn::Error::Backoff));
             w.sim.run_for(Duration::from_secs(61));
             let now = w.sim.now();
-            assert!(w.host().client.allocate(now).is_ok());
+            assert!(w.host().inner.allocate(now).is_ok());
         } else {
             assert!(again.is_ok());
         }
@@ -316,14 +320,14 @@ fn try_alternate_300_redirects() {
     let _ = start;
     // Move the server's listening address to the alternate after the redirect.
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(5, |h| h.has(|e| matches!(e, Event::Redirected { .. }))));
-    assert_eq!(w.host().client.server(), alt);
+    assert_eq!(w.host().inner.server(), alt);
     let server = w.server;
     w.sim.endpoint_mut::<FakeTurn>(server).addr = alt;
     assert!(w.run(5, |h| h.has(|e| matches!(e, Event::Allocated { .. }))));
     assert_eq!(
-        w.host().client.relayed_address().unwrap().ip().to_string(),
+        w.host().inner.relayed_address().unwrap().ip().to_string(),
         "203.0.113.1"
     );
 }
@@ -332,7 +336,7 @@ fn try_alternate_300_redirects() {
 fn allocation_mismatch_437() {
     let mut w = world(long_term(), users(), |s, _| s.answer_allocate = Some(437));
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(5, |h| h.has(|e| matches!(
         e,
         Event::AllocationFailed(Failure::ErrorResponse { code: 437, .. })
@@ -348,14 +352,14 @@ fn allocation_mismatch_437() {
         e,
         Event::AllocationLost(Failure::ErrorResponse { code: 437, .. })
     ))));
-    assert_eq!(w.host().client.state(), AllocationState::Closed);
+    assert_eq!(w.host().inner.state(), AllocationState::Closed);
 }
 
 #[test]
 fn server_silence_times_out_and_expiry_is_noticed() {
     let mut w = world(long_term(), users(), |s, _| s.drop_all = true);
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(60, |h| {
         h.has(|e| *e == Event::AllocationFailed(Failure::Timeout))
     }));
@@ -369,10 +373,10 @@ fn deallocate_releases() {
     let mut w = world(long_term(), users(), |_, _| {});
     w.allocate();
     let now = w.sim.now();
-    w.host().client.deallocate(now).unwrap();
+    w.host().inner.deallocate(now).unwrap();
     assert!(w.run(5, |h| h.has(|e| *e == Event::Deallocated)));
     assert!(w.turn().allocs.is_empty());
-    assert_eq!(w.host().client.state(), AllocationState::Closed);
+    assert_eq!(w.host().inner.state(), AllocationState::Closed);
 }
 
 #[test]
@@ -393,7 +397,7 @@ fn turn_rest_credentials() {
     let creds = Credentials::rest(&secret, "bob", now_unix - 1);
     let mut w = world(creds, ServerAuth::Rest { secret, now_unix }, |_, _| {});
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(5, |h| h.has(|e| matches!(e, Event::AllocationFailed(_)))));
 }
 
@@ -437,6 +441,6 @@ fn oauth_self_contained_token() {
         |_, _| {},
     );
     let now = w.sim.now();
-    w.host().client.allocate(now).unwrap();
+    w.host().inner.allocate(now).unwrap();
     assert!(w.run(5, |h| h.has(|e| matches!(e, Event::AllocationFailed(_)))));
 }

@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{DiscoveryHost, Stun5780};
+use common::Stun5780;
 use rtcweb_netsim::{Filtering, Mapping, NatConfig, Network, Simulation};
 use rtcweb_turn::nat::{
     DiscoveryConfig, DiscoveryError, FilteringBehavior, MappingBehavior, NatDiscovery, NatReport,
@@ -41,24 +41,16 @@ fn run(
     let client = net.add_host("client", realm, &[ip]);
     let mut sim = Simulation::new(net);
     let mut stun = Stun5780::new(PRIMARY.parse().unwrap(), OTHER.parse().unwrap());
-    let mut config = DiscoveryConfig::new(PRIMARY.parse().unwrap());
-    config.local = Some(SocketAddr::new(ip, 40000));
+    let sockets = [0, 1, 2, 3].map(|i| SocketAddr::new(ip, 40000 + i));
+    let mut config = DiscoveryConfig::new(PRIMARY.parse().unwrap(), sockets);
     tweak(&mut stun, &mut config);
     sim.attach(server, stun);
-    let disc = NatDiscovery::new(start, config, [3; 32]);
-    sim.attach(
-        client,
-        DiscoveryHost {
-            disc,
-            ip,
-            base_port: 40000,
-        },
-    );
+    let disc = NatDiscovery::new(config, start, [3; 32]);
+    sim.attach(client, disc);
     assert!(sim.run_until(start + Duration::from_secs(3600), |s| {
-        s.endpoint::<DiscoveryHost>(client).disc.is_done()
+        s.endpoint::<NatDiscovery>(client).is_done()
     }));
-    sim.endpoint::<DiscoveryHost>(client)
-        .disc
+    sim.endpoint::<NatDiscovery>(client)
         .result()
         .unwrap()
         .clone()

@@ -1,6 +1,7 @@
 //! `RTCConfiguration`: ICE servers as URLs with their credentials, transport and bundle
 //! policies, the certificate.
 
+use rtcweb_core::Seed;
 use std::net::{IpAddr, SocketAddr};
 
 use rtcweb_dtls::Certificate;
@@ -221,8 +222,8 @@ pub struct RtcConfiguration {
     /// Be an ICE-lite endpoint (a server on a public address).
     pub ice_lite: bool,
     /// Seed for everything random in the protocol state machines (tie-breakers,
-    /// transaction ids, ICE credentials). The driver seeds from the OS.
-    pub seed: u64,
+    /// transaction ids, ICE credentials, SSRCs). The driver seeds from the OS.
+    pub seed: Seed,
     /// A DTLS context to share between connections. Preparing one runs the crypto
     /// provider's self-tests (about a millisecond), so a server making many connections
     /// prepares it once ([`rtcweb_dtls::DtlsContext::new`] with `certificate` and
@@ -281,14 +282,14 @@ impl Default for MediaConfig {
 
 impl RtcConfiguration {
     /// A configuration with no ICE servers, policy all, max-bundle.
-    pub fn new(certificate: Certificate, seed: u64) -> Self {
+    pub fn new(certificate: Certificate, seed: impl Into<Seed>) -> Self {
         Self {
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
             bundle_policy: rtcweb_jsep::BundlePolicy::MaxBundle,
             certificate,
             ice_lite: false,
-            seed,
+            seed: seed.into(),
             dtls_context: None,
             dtls_answer_role: DtlsAnswerRole::Client,
             media: MediaConfig::default(),

@@ -1,8 +1,7 @@
 //! What a `PeerConnection` tells its owner, and what it asks the owner to send.
 
-use std::net::SocketAddr;
-
-pub use rtcweb_ice::{ConnectionState as IceConnectionState, GatheringState, Protocol};
+pub use rtcweb_core::{Protocol, Transmit};
+pub use rtcweb_ice::{ConnectionState as IceConnectionState, GatheringState};
 pub use rtcweb_jsep::{SignalingState, TransceiverId};
 
 use crate::signaling::IceCandidateInit;
@@ -105,17 +104,4 @@ pub enum Event {
     /// A remote candidate uses this mDNS name: resolve it and call
     /// [`crate::PeerConnection::resolve_mdns`].
     ResolveMdns(String),
-}
-
-/// Something to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The local socket to send from.
-    pub source: SocketAddr,
-    /// Where to.
-    pub destination: SocketAddr,
-    /// The datagram (UDP), or stream octets (TCP/TLS to a TURN server).
-    pub payload: Vec<u8>,
-    /// How it travels.
-    pub protocol: Protocol,
 }

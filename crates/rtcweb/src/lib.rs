@@ -47,6 +47,7 @@ pub use media_stats::{
     InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
 };
 pub use pc::PeerConnection;
+pub use rtcweb_core::{Datagram, SansIo, Seed};
 pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, VersionPolicy};
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
 pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};

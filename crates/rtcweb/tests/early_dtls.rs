@@ -16,7 +16,7 @@ use common::{Peer, certificate};
 use rtcweb::{PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription};
 use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, Fingerprint};
 use rtcweb_ice::{Credentials, IceAgent, IceConfig, PairState, Received, Role};
-use rtcweb_netsim::{Datagram, Endpoint, LinkParams, Network, Node, Simulation};
+use rtcweb_netsim::{Datagram, LinkParams, Network, Node, SansIo, Simulation, Transmit};
 
 const A: &str = "198.51.100.1:5000";
 const B: &str = "198.51.100.2:5000";
@@ -47,9 +47,15 @@ impl EagerAnswerer {
     }
 }
 
-impl Endpoint for EagerAnswerer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        if let Received::Data(data) = self.ice.handle_receive(now, d.to, d.from, &d.payload) {
+impl SansIo for EagerAnswerer {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        if let Received::Data(data) = self.ice.handle_input(now, d) {
             let data = data.to_vec();
             self.dtls.handle_input(now, &data);
         }
@@ -63,24 +69,18 @@ impl Endpoint for EagerAnswerer {
             self.dtls.handle_timeout(now);
         }
     }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         if let Some(t) = self.ice.poll_transmit() {
-            return Some(Datagram {
-                from: t.source,
-                to: t.destination,
-                payload: t.payload,
-            });
+            return Some(Transmit::udp(t.source, t.destination, t.payload));
         }
         if !self.started {
             return None;
         }
-        self.dtls.poll_transmit().map(|payload| Datagram {
-            from: self.local,
-            to: self.remote,
-            payload,
-        })
+        self.dtls
+            .poll_transmit()
+            .map(|payload| Transmit::udp(self.local, self.remote, payload))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         let dtls = self.dtls.poll_timeout().filter(|_| self.started);
         self.ice.poll_timeout().into_iter().chain(dtls).min()
     }

@@ -130,7 +130,7 @@ impl Pair {
             let from = self.sides[1 - to].addr;
             let s = &mut self.sides[to];
             s.depth = s.depth.max(depth);
-            s.pc.handle_receive(self.now, s.addr, from, &payload);
+            s.pc.handle_input(self.now, rtcweb::Datagram::udp(from, s.addr, &payload));
             return true;
         }
         let next = self.sides.iter().filter_map(|s| s.pc.poll_timeout()).min();

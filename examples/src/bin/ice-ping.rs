@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rtcweb_ice::{
-    Candidate, ConnectionState, Credentials, IceAgent, IceConfig, IceEvent, Received, Role,
+    Candidate, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceEvent, Role, SansIo,
     TransportPolicy,
 };
 
@@ -197,6 +197,9 @@ fn run(args: Args) -> Result<(), String> {
                 _ => {}
             }
         }
+        // Driven through the uniform face (`SansIo`), every datagram the peer sends arrives
+        // as an `IceEvent::Data`, direct or relayed alike.
+        let mut payloads = Vec::new();
         while let Some(e) = agent.poll_event() {
             match e {
                 IceEvent::LocalCandidate(c) => {
@@ -215,7 +218,39 @@ fn run(args: Args) -> Result<(), String> {
                     );
                 }
                 IceEvent::ConnectionState(s) => println!("state: {s:?}"),
+                IceEvent::Data(p) => payloads.push(p),
                 _ => {}
+            }
+        }
+        for p in payloads {
+            if let Some(rest) = p.strip_prefix(b"PING") {
+                let mut pong = b"PONG".to_vec();
+                pong.extend_from_slice(rest);
+                agent.send_data(now, &pong);
+                if args.role == Role::Controlled {
+                    echoed.insert(rest.to_vec());
+                    if echoed.len() == args.count as usize {
+                        println!("echoed {} pings", args.count);
+                        // Keep answering consent and retransmitted pings a moment.
+                        let linger = Instant::now() + Duration::from_secs(2);
+                        while Instant::now() < linger {
+                            drain(&mut agent, &socket, local, &mut buf);
+                        }
+                        return Ok(());
+                    }
+                }
+            } else if let Some(rest) = p.strip_prefix(b"PONG") {
+                let n = rest
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_be_bytes);
+                // Round trip from the latest transmission of this ping.
+                if let Some(sent) = n
+                    .filter(|n| *n < args.count)
+                    .and_then(|n| sent_at[n as usize].take())
+                {
+                    rtts.push(now - sent);
+                }
             }
         }
         let up = matches!(
@@ -266,48 +301,11 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => {
-                let now = Instant::now();
-                let mut payloads = Vec::new();
-                match agent.handle_receive(now, local, from, &buf[..n]) {
-                    Received::Data(d) => payloads.push(d.to_vec()),
-                    Received::Relayed => {
-                        while let Some(d) = agent.poll_relayed_data() {
-                            payloads.push(d);
-                        }
-                    }
-                    _ => {}
-                }
-                for p in payloads {
-                    if let Some(rest) = p.strip_prefix(b"PING") {
-                        let mut pong = b"PONG".to_vec();
-                        pong.extend_from_slice(rest);
-                        agent.send_data(now, &pong);
-                        if args.role == Role::Controlled {
-                            echoed.insert(rest.to_vec());
-                            if echoed.len() == args.count as usize {
-                                println!("echoed {} pings", args.count);
-                                // Keep answering consent and retransmitted pings a moment.
-                                let linger = Instant::now() + Duration::from_secs(2);
-                                while Instant::now() < linger {
-                                    drain(&mut agent, &socket, local, &mut buf);
-                                }
-                                return Ok(());
-                            }
-                        }
-                    } else if let Some(rest) = p.strip_prefix(b"PONG") {
-                        let n = rest
-                            .get(..4)
-                            .and_then(|b| b.try_into().ok())
-                            .map(u32::from_be_bytes);
-                        // Round trip from the latest transmission of this ping.
-                        if let Some(sent) = n
-                            .filter(|n| *n < args.count)
-                            .and_then(|n| sent_at[n as usize].take())
-                        {
-                            rtts.push(now - sent);
-                        }
-                    }
-                }
+                SansIo::handle_input(
+                    &mut agent,
+                    Instant::now(),
+                    Datagram::udp(from, local, &buf[..n]),
+                );
             }
             Err(e)
                 if matches!(
@@ -336,7 +334,7 @@ fn run(args: Args) -> Result<(), String> {
 fn drain(agent: &mut IceAgent, socket: &UdpSocket, local: SocketAddr, buf: &mut [u8]) {
     let _ = socket.set_read_timeout(Some(Duration::from_millis(20)));
     if let Ok((n, from)) = socket.recv_from(buf) {
-        let _ = agent.handle_receive(Instant::now(), local, from, &buf[..n]);
+        SansIo::handle_input(agent, Instant::now(), Datagram::udp(from, local, &buf[..n]));
     }
     let now = Instant::now();
     if agent.poll_timeout().is_some_and(|t| t <= now) {
@@ -345,6 +343,8 @@ fn drain(agent: &mut IceAgent, socket: &UdpSocket, local: SocketAddr, buf: &mut 
     while let Some(t) = agent.poll_transmit() {
         let _ = socket.send_to(&t.payload, t.destination);
     }
+    // Only consent and checks matter now: what the peer sends is dropped.
+    while agent.poll_event().is_some() {}
 }
 
 fn main() -> ExitCode {

@@ -9,6 +9,7 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use rtcweb_turn::Datagram;
 use rtcweb_turn::nat::{DiscoveryConfig, DiscoveryError, NatDiscovery};
 
 const USAGE: &str =
@@ -107,16 +108,18 @@ fn run(args: Args) -> Result<(), String> {
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
         sockets.push(s);
     }
-    let local0 = sockets[0].local_addr().map_err(|e| e.to_string())?;
-    let mut config = DiscoveryConfig::new(args.server);
-    config.local = Some(local0);
+    let mut addrs = [local; 4];
+    for (a, s) in addrs.iter_mut().zip(&sockets) {
+        *a = s.local_addr().map_err(|e| e.to_string())?;
+    }
+    let mut config = DiscoveryConfig::new(args.server, addrs);
     config.lifetime_probes = args.probes.clone();
-    let mut disc = NatDiscovery::new(Instant::now(), config, seed());
+    let mut disc = NatDiscovery::new(config, Instant::now(), seed());
     let mut buf = [0u8; 2048];
     while !disc.is_done() {
         while let Some(t) = disc.poll_transmit() {
-            if let Some(s) = sockets.get(t.socket)
-                && let Err(e) = s.send_to(&t.data, t.destination)
+            if let Some(i) = addrs.iter().position(|a| *a == t.source)
+                && let Err(e) = sockets[i].send_to(&t.payload, t.destination)
             {
                 eprintln!("natdiscovery: send to {} failed: {e}", t.destination);
             }
@@ -124,7 +127,7 @@ fn run(args: Args) -> Result<(), String> {
         let mut got = false;
         for (i, s) in sockets.iter().enumerate() {
             while let Ok((n, from)) = s.recv_from(&mut buf) {
-                disc.handle_input(Instant::now(), i, from, &buf[..n]);
+                disc.handle_input(Instant::now(), Datagram::udp(from, addrs[i], &buf[..n]));
                 got = true;
             }
         }
@@ -154,7 +157,7 @@ fn run(args: Args) -> Result<(), String> {
         "STUN server:       {} (OTHER-ADDRESS {})",
         args.server, report.other_address
     );
-    println!("local address:     {local0}");
+    println!("local address:     {}", addrs[0]);
     for (i, m) in report.mapped.iter().enumerate() {
         let label = format!(
             "mapped address {}:",

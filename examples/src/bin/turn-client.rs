@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use rtcweb_turn::oauth::AsRsAlgorithm;
-use rtcweb_turn::{Client, ClientConfig, Credentials, Event, Failure, Transport};
+use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Failure, Transport};
 
 const USAGE: &str = "usage: turn-client --server HOST:PORT [--transport udp|tcp|tls] \
 (--user U --password P [--realm R] | --rest-secret S --rest-user U | --oauth-kid K --oauth-key BASE64) \
@@ -191,6 +191,16 @@ enum Conn {
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
+/// What arrived on `conn` from `from`, as the client takes it.
+fn input(from: SocketAddr, local: SocketAddr, protocol: Transport, data: &[u8]) -> Datagram<'_> {
+    Datagram {
+        source: from,
+        destination: local,
+        protocol,
+        payload: data,
+    }
+}
+
 fn tls_config(ca: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
@@ -214,6 +224,16 @@ fn tls_config(ca: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
 }
 
 impl Conn {
+    /// The local address of the socket or connection.
+    fn local_addr(&self) -> Result<SocketAddr, String> {
+        match self {
+            Conn::Udp(s) => s.local_addr(),
+            Conn::Tcp(s) => s.local_addr(),
+            Conn::Tls(s) => s.sock.local_addr(),
+        }
+        .map_err(|e| format!("local address: {e}"))
+    }
+
     fn open(transport: Transport, server: SocketAddr, a: &Args) -> Result<Conn, String> {
         let connect = || {
             TcpStream::connect_timeout(&server, Duration::from_secs(5))
@@ -324,8 +344,9 @@ fn run(a: Args) -> Result<bool, String> {
     let transport = a.transport.unwrap_or(Transport::Udp);
     let mut config = ClientConfig::new(server, transport, credentials(&a)?);
     config.software = Some("rtcweb turn-client".into());
-    let mut client = Client::new(config, random::<32>());
     let mut conn = Conn::open(transport, server, &a)?;
+    let local = conn.local_addr()?;
+    let mut client = Client::new(config, local, random::<32>());
 
     let start = Instant::now();
     let deadline = start + a.timeout;
@@ -348,7 +369,7 @@ fn run(a: Args) -> Result<bool, String> {
             break;
         }
         while let Some(t) = client.poll_transmit() {
-            conn.send(t.destination, &t.data)
+            conn.send(t.destination, &t.payload)
                 .map_err(|e| format!("send to {} failed: {e}", t.destination))?;
         }
         while let Some(event) = client.poll_event() {
@@ -431,7 +452,7 @@ fn run(a: Args) -> Result<bool, String> {
             let until = Instant::now() + Duration::from_secs(2);
             loop {
                 while let Some(t) = client.poll_transmit() {
-                    let _ = conn.send(t.destination, &t.data);
+                    let _ = conn.send(t.destination, &t.payload);
                 }
                 if matches!(client.poll_event(), Some(Event::Deallocated))
                     || Instant::now() >= until
@@ -441,7 +462,7 @@ fn run(a: Args) -> Result<bool, String> {
                 if let Ok(Some((from, n))) =
                     conn.recv(&mut buf, Duration::from_millis(20), client.server())
                 {
-                    client.handle_input(Instant::now(), from, &buf[..n]);
+                    client.handle_input(Instant::now(), input(from, local, transport, &buf[..n]));
                 }
                 let now = Instant::now();
                 if client.poll_timeout().is_some_and(|t| now >= t) {
@@ -465,7 +486,9 @@ fn run(a: Args) -> Result<bool, String> {
             .saturating_duration_since(Instant::now())
             .min(Duration::from_millis(50));
         match conn.recv(&mut buf, wait, client.server()) {
-            Ok(Some((from, n))) => client.handle_input(Instant::now(), from, &buf[..n]),
+            Ok(Some((from, n))) => {
+                client.handle_input(Instant::now(), input(from, local, transport, &buf[..n]))
+            }
             Ok(None) => {}
             Err(e) => return Err(format!("receive failed: {e}")),
         }

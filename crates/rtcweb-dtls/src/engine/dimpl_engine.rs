@@ -42,7 +42,10 @@ impl DimplFactory {
             // WebRTC authenticates both sides: the server must see the client's certificate.
             .require_client_certificate(true);
         if let Some(seed) = config.rng_seed {
-            builder = builder.dangerously_set_rng_seed(seed);
+            // dimpl takes 64 bits: the first eight of our seed.
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&seed.0[..8]);
+            builder = builder.dangerously_set_rng_seed(u64::from_le_bytes(first));
         }
         Ok(DimplFactory {
             config: Arc::new(builder.build().map_err(|e| Error::Config(e.to_string()))?),

@@ -33,7 +33,7 @@ pub fn cert(n: u8) -> Certificate {
 pub fn config(version: VersionPolicy, seed: u64) -> DtlsConfig {
     let mut c = DtlsConfig::default();
     c.version = version;
-    c.rng_seed = Some(seed);
+    c.rng_seed = Some(seed.into());
     c
 }
 

@@ -60,7 +60,7 @@ impl IceAgent {
                     },
                 );
                 let bytes = buf[..len].to_vec();
-                self.send_with(*base, server, bytes.clone(), crate::event::Protocol::Udp);
+                self.send_with(*base, server, bytes.clone(), rtcweb_core::Protocol::Udp);
                 self.gather_tasks.push(GatherTask {
                     base: *base,
                     server,
@@ -143,7 +143,7 @@ impl IceAgent {
             }
         }
         for (base, server, bytes) in resend {
-            self.send_with(base, server, bytes, crate::event::Protocol::Udp);
+            self.send_with(base, server, bytes, rtcweb_core::Protocol::Udp);
         }
         let before = self.gather_tasks.len();
         self.gather_tasks

@@ -20,9 +20,9 @@ use crate::candidate::{
 };
 use crate::config::{Credentials, IceConfig, Role, TransportPolicy};
 use crate::error::Error;
-use crate::event::{ConnectionState, GatheringState, IceEvent, Protocol, Transmit};
+use crate::event::{ConnectionState, GatheringState, IceEvent};
 use crate::pair::{Pair, PairState};
-use crate::rng::Rng;
+use rtcweb_core::{Datagram, Protocol, Rng, SansIo, Seed, Transmit};
 
 use self::consent::Consent;
 use self::gather::GatherTask;
@@ -60,16 +60,14 @@ pub(crate) struct RemoteCandidate {
     pub(crate) addr: Option<SocketAddr>,
 }
 
-/// What a received datagram was, from [`IceAgent::handle_receive`].
+/// What a received datagram was, from [`IceAgent::handle_input`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received<'a> {
     /// A STUN message for the agent; it has been handled.
     Consumed,
-    /// Application data (DTLS, SRTP, ...) from a known remote candidate.
+    /// Application data (DTLS, SRTP, ...) from a known remote candidate. (Data that came
+    /// through a TURN relay is an [`IceEvent::Data`].)
     Data(&'a [u8]),
-    /// The peer sent application data through a TURN relay: take it with
-    /// [`IceAgent::poll_relayed_data`].
-    Relayed,
     /// Dropped: malformed, unauthenticated, or from an unknown address.
     Dropped,
 }
@@ -111,7 +109,6 @@ pub struct IceAgent {
     pub(crate) next_check_at: Option<Instant>,
     pub(crate) gather_tasks: Vec<GatherTask>,
     pub(crate) relays: Vec<Relay>,
-    pub(crate) relayed_data: VecDeque<Vec<u8>>,
     pub(crate) gathering_state: GatheringState,
     pub(crate) state: ConnectionState,
     pub(crate) selected: Option<usize>,
@@ -138,7 +135,7 @@ const MAX_QUEUED_EVENTS: usize = 1024;
 impl IceAgent {
     /// A new agent with random local credentials and tie-breaker drawn from `seed`. The
     /// driver seeds from the OS; tests seed with a constant.
-    pub fn new(config: IceConfig, role: Role, seed: u64) -> Self {
+    pub fn new(config: IceConfig, role: Role, seed: impl Into<Seed>) -> Self {
         let mut rng = Rng::new(seed);
         let tie_breaker = rng.next_u64();
         let local_credentials = Credentials::random(&mut || rng.next_u64());
@@ -160,7 +157,6 @@ impl IceAgent {
             next_check_at: None,
             gather_tasks: Vec::new(),
             relays: Vec::new(),
-            relayed_data: VecDeque::new(),
             gathering_state: GatheringState::New,
             state: ConnectionState::New,
             selected: None,
@@ -459,14 +455,11 @@ impl IceAgent {
         }
     }
 
-    /// Feeds a datagram received on local socket `local` from `remote`.
-    pub fn handle_receive<'a>(
-        &mut self,
-        now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
-        bytes: &'a [u8],
-    ) -> Received<'a> {
+    /// Feeds a datagram that arrived on one of our sockets (or stream octets from a TURN
+    /// server over TCP/TLS). Application data from the peer comes back as
+    /// [`Received::Data`]; data through a relay as [`IceEvent::Data`].
+    pub fn handle_input<'a>(&mut self, now: Instant, input: Datagram<'a>) -> Received<'a> {
+        let (local, remote, bytes) = (input.destination, input.source, input.payload);
         if self.state == ConnectionState::Closed {
             return Received::Dropped;
         }
@@ -563,9 +556,26 @@ impl IceAgent {
         });
     }
 
+    /// Queues an event. When the owner is not polling and the queue is full, relayed data
+    /// is what goes (the newest, or the oldest to make room for a state change): a lost
+    /// datagram is what the layers above expect of a network, a lost state change is not.
     pub(crate) fn push_event(&mut self, event: IceEvent) {
         if self.events.len() >= MAX_QUEUED_EVENTS {
-            self.events.pop_front();
+            if matches!(event, IceEvent::Data(_)) {
+                return;
+            }
+            match self
+                .events
+                .iter()
+                .position(|e| matches!(e, IceEvent::Data(_)))
+            {
+                Some(i) => {
+                    self.events.remove(i);
+                }
+                None => {
+                    self.events.pop_front();
+                }
+            }
         }
         self.events.push_back(event);
     }
@@ -644,5 +654,31 @@ impl IceAgent {
     /// How many remote candidates the agent holds (signalled and peer-reflexive).
     pub fn remote_candidate_count(&self) -> usize {
         self.remotes.len()
+    }
+}
+
+impl SansIo for IceAgent {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = IceEvent;
+
+    /// As [`IceAgent::handle_input`], with data on a direct path queued as
+    /// [`IceEvent::Data`] too (a copy), so that a generic owner sees all of it in one place.
+    fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
+        if let Received::Data(data) = IceAgent::handle_input(self, now, input) {
+            self.push_event(IceEvent::Data(data.to_vec()));
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        IceAgent::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        IceAgent::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<IceEvent> {
+        IceAgent::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        IceAgent::poll_timeout(self)
     }
 }

@@ -5,18 +5,16 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use rtcweb_stun::{Class, Message, Method, is_stun};
-use rtcweb_turn::{AllocationState, Client, ClientConfig, Event as TurnEvent};
+use rtcweb_turn::{AllocationState, Client, Event as TurnEvent};
+
+use crate::event::IceEvent;
 use tracing::debug;
 
 use super::{IceAgent, LocalCandidate, Received};
 use crate::candidate::{
     Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
 };
-use crate::event::Protocol;
-
-/// Relayed datagrams waiting for [`IceAgent::poll_relayed_data`]; beyond this the oldest is
-/// dropped (the owner is not reading).
-const MAX_RELAYED_DATA: usize = 256;
+use rtcweb_core::{Datagram, Protocol};
 
 /// One TURN allocation used by the agent.
 #[derive(Debug)]
@@ -44,12 +42,9 @@ impl IceAgent {
                 .iter()
                 .filter(|b| b.is_ipv4() == config.server.is_ipv4())
             {
-                let protocol = match config.transport {
-                    rtcweb_turn::Transport::Udp => Protocol::Udp,
-                    rtcweb_turn::Transport::Tcp => Protocol::Tcp,
-                    rtcweb_turn::Transport::Tls => Protocol::Tls,
-                };
-                let mut client = Client::new(ClientConfig { ..config.clone() }, self.rng.bytes());
+                let protocol = config.transport;
+                let seed: [u8; 32] = self.rng.bytes();
+                let mut client = Client::new(config.clone(), *base, seed);
                 let settled = client.allocate(now).is_err();
                 self.relays.push(Relay {
                     client,
@@ -79,22 +74,23 @@ impl IceAgent {
         i: usize,
         bytes: &[u8],
     ) -> Received<'static> {
-        let server = self.relays[i].client.server();
-        self.relays[i].client.handle_input(now, server, bytes);
-        let before = self.relayed_data.len();
+        let relay = &mut self.relays[i];
+        let input = Datagram {
+            source: relay.client.server(),
+            destination: relay.base,
+            protocol: relay.protocol,
+            payload: bytes,
+        };
+        relay.client.handle_input(now, input);
         self.drain_relay(now, i);
-        if self.relayed_data.len() > before {
-            Received::Relayed
-        } else {
-            Received::Consumed
-        }
+        Received::Consumed
     }
 
     /// Moves a TURN client's transmits out and acts on its events.
     pub(super) fn drain_relay(&mut self, now: Instant, i: usize) {
         while let Some(t) = self.relays[i].client.poll_transmit() {
             let (base, protocol) = (self.relays[i].base, self.relays[i].protocol);
-            self.send_with(base, t.destination, t.data, protocol);
+            self.send_with(base, t.destination, t.payload, protocol);
         }
         while let Some(event) = self.relays[i].client.poll_event() {
             match event {
@@ -134,10 +130,7 @@ impl IceAgent {
     ) {
         if !is_stun(&data) {
             if self.remotes.iter().any(|r| r.addr == Some(peer)) {
-                if self.relayed_data.len() >= MAX_RELAYED_DATA {
-                    self.relayed_data.pop_front();
-                }
-                self.relayed_data.push_back(data);
+                self.push_event(IceEvent::Data(data));
             }
             return;
         }
@@ -254,13 +247,6 @@ impl IceAgent {
         self.relays
             .iter()
             .all(|r| r.settled || r.client.state() != AllocationState::Allocating)
-    }
-
-    /// The next datagram the peer sent through a TURN relay (application data; checks are
-    /// handled inside). [`IceAgent::handle_receive`] says [`Received::Relayed`] when one
-    /// was queued.
-    pub fn poll_relayed_data(&mut self) -> Option<Vec<u8>> {
-        self.relayed_data.pop_front()
     }
 
     pub(super) fn release_relays(&mut self, now: Instant) {

@@ -11,8 +11,8 @@ use rtcweb_ice::{
     IceEvent, Received, Role,
 };
 use rtcweb_netsim::{
-    Datagram, Endpoint, Filtering, HostId, LinkParams, Mapping, NatConfig, Network, Node,
-    Simulation,
+    Datagram, Filtering, HostId, LinkParams, Mapping, NatConfig, Network, Node, SansIo, Simulation,
+    Transmit,
 };
 use rtcweb_stun::{Attribute, Class, Message, MessageBuilder, MessageType, Method};
 
@@ -35,7 +35,7 @@ pub struct Peer {
     pub data_sent: u32,
     pub data_interval: Option<Duration>,
     next_data: Option<Instant>,
-    pending: VecDeque<Datagram>,
+    pending: VecDeque<Transmit>,
     pub signaling_delay: Duration,
     restarts: u64,
 }
@@ -67,6 +67,13 @@ impl Peer {
                 IceEvent::LocalCandidate(c) => self.outbox.push_back(Signal::Candidate(c.clone())),
                 IceEvent::GatheringState(GatheringState::Complete) => {
                     self.outbox.push_back(Signal::EndOfCandidates)
+                }
+                IceEvent::Data(data) => {
+                    if let [0xAA, n @ ..] = &data[..] {
+                        let n = u32::from_be_bytes(n[..4].try_into().unwrap());
+                        self.data_received.push((now, n));
+                    }
+                    continue;
                 }
                 _ => {}
             }
@@ -134,23 +141,18 @@ impl Peer {
     }
 }
 
-impl Endpoint for Peer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+impl SansIo for Peer {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         self.apply_inbox(now);
-        match self.agent.handle_receive(now, d.to, d.from, &d.payload) {
-            Received::Data([0xAA, n @ ..]) => {
-                let n = u32::from_be_bytes(n[..4].try_into().unwrap());
-                self.data_received.push((now, n));
-            }
-            Received::Relayed => {
-                while let Some(data) = self.agent.poll_relayed_data() {
-                    if let [0xAA, n @ ..] = &data[..] {
-                        let n = u32::from_be_bytes(n[..4].try_into().unwrap());
-                        self.data_received.push((now, n));
-                    }
-                }
-            }
-            _ => {}
+        if let Received::Data([0xAA, n @ ..]) = self.agent.handle_input(now, d) {
+            let n = u32::from_be_bytes(n[..4].try_into().unwrap());
+            self.data_received.push((now, n));
         }
         self.drain_events(now);
     }
@@ -175,19 +177,14 @@ impl Endpoint for Peer {
         self.drain_events(now);
     }
 
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         if let Some(d) = self.pending.pop_front() {
             return Some(d);
         }
-        let t = self.agent.poll_transmit()?;
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.payload,
-        })
+        self.agent.poll_transmit()
     }
 
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         [
             self.agent.poll_timeout(),
             self.inbox.front().map(|(t, _)| *t),
@@ -202,13 +199,19 @@ impl Endpoint for Peer {
 /// Answers Binding requests with XOR-MAPPED-ADDRESS, like any STUN server.
 #[derive(Default)]
 pub struct StunServer {
-    out: VecDeque<Datagram>,
+    out: VecDeque<Transmit>,
     pub requests: usize,
 }
 
-impl Endpoint for StunServer {
-    fn handle_datagram(&mut self, _now: Instant, d: Datagram) {
-        let Ok(msg) = Message::new_checked(&d.payload[..]) else {
+impl SansIo for StunServer {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, _now: Instant, d: Datagram<'_>) {
+        let Ok(msg) = Message::new_checked(d.payload) else {
             return;
         };
         if msg.method() != Method::BINDING || msg.class() != Class::Request {
@@ -219,20 +222,17 @@ impl Endpoint for StunServer {
         let mut b =
             MessageBuilder::new(&mut buf, MessageType::BINDING_SUCCESS, msg.transaction_id())
                 .unwrap();
-        b.attribute(&Attribute::XorMappedAddress(d.from)).unwrap();
+        b.attribute(&Attribute::XorMappedAddress(d.source)).unwrap();
         b.fingerprint().unwrap();
         let len = b.finish();
-        self.out.push_back(Datagram {
-            from: d.to,
-            to: d.from,
-            payload: buf[..len].to_vec(),
-        });
+        self.out
+            .push_back(Transmit::udp(d.destination, d.source, buf[..len].to_vec()));
     }
     fn handle_timeout(&mut self, _now: Instant) {}
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
     }
 }
@@ -288,17 +288,24 @@ impl TurnServer {
     }
 }
 
-impl Endpoint for TurnServer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        if self.relays.contains(&d.to) {
-            self.server.handle_peer(now, d.to, d.from, &d.payload);
+impl SansIo for TurnServer {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        if self.relays.contains(&d.destination) {
+            self.server
+                .handle_peer(now, d.destination, d.source, d.payload);
         } else {
             let tuple = rtcweb_turn_server::FiveTuple::new(
                 rtcweb_turn_server::Transport::Udp,
-                d.from,
-                d.to,
+                d.source,
+                d.destination,
             );
-            self.server.handle_client(now, tuple, &d.payload);
+            self.server.handle_client(now, tuple, d.payload);
         }
         self.drive(now);
     }
@@ -306,16 +313,12 @@ impl Endpoint for TurnServer {
         self.server.handle_timeout(now);
         self.drive(now);
     }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.drive(now);
         let t = self.server.poll_transmit()?;
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.data,
-        })
+        Some(Transmit::udp(t.source, t.destination, t.data))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         self.server.poll_timeout()
     }
 }

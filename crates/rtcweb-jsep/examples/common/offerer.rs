@@ -5,10 +5,18 @@
 /// data channel (`data`). Same seed, same calls: the same offer every time.
 fn offerer(kind: &str) -> Result<rtcweb_jsep::Jsep, String> {
     use rtcweb_jsep::sdp::{Direction, Fingerprint, MediaKind};
-    use rtcweb_jsep::{Jsep, JsepConfig, SendParams, TransceiverInit};
+    use rtcweb_jsep::{IceCredentials, Jsep, JsepConfig, SendParams, TransceiverInit};
     let fingerprint = Fingerprint { algorithm: "sha-256".into(), value: (0u8..32).collect() };
-    let mut jsep =
-        Jsep::new(JsepConfig { fingerprints: vec![fingerprint], seed: 11, ..Default::default() });
+    // The credentials and session id the captured answers were made for (the answers of
+    // GStreamer and Janus repeat the session id), fixed so the offer stays byte for byte.
+    let ice = IceCredentials { ufrag: "dhtwEOkq".into(), pwd: "2qgdLDB42UNG4d2l+WWa1u2G".into() };
+    let mut jsep = Jsep::new(JsepConfig {
+        fingerprints: vec![fingerprint],
+        ice_credentials: Some(ice),
+        session_id: Some(5219334335566430543),
+        seed: 11.into(),
+        ..Default::default()
+    });
     match kind {
         "av-data" => {
             for (media, track, ssrc) in

@@ -9,8 +9,8 @@
 //! use rtcweb_jsep::{Jsep, JsepConfig, SdpType, Description, SignalingState, TransceiverInit};
 //! use rtcweb_jsep::sdp::{Direction, Fingerprint, MediaKind};
 //! let fp = Fingerprint { algorithm: "sha-256".into(), value: vec![0xab; 32] };
-//! let mut a = Jsep::new(JsepConfig { fingerprints: vec![fp.clone()], seed: 1, ..Default::default() });
-//! let mut b = Jsep::new(JsepConfig { fingerprints: vec![fp], seed: 2, ..Default::default() });
+//! let mut a = Jsep::new(JsepConfig { fingerprints: vec![fp.clone()], seed: 1.into(), ..Default::default() });
+//! let mut b = Jsep::new(JsepConfig { fingerprints: vec![fp], seed: 2.into(), ..Default::default() });
 //! a.add_transceiver(TransceiverInit::new(MediaKind::Audio, Direction::SendRecv));
 //! a.add_data_channel();
 //! let offer = a.create_offer(Default::default()).unwrap();
@@ -36,7 +36,8 @@ pub use types::*;
 
 use crate::sdp::{Candidate, Direction, MediaKind, SessionDescription};
 use crate::{Error, Result};
-use rng::SplitMix64;
+use rng::ice_credentials;
+use rtcweb_core::Rng;
 
 /// Who owns an m= section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +86,7 @@ pub struct Jsep {
     data_wanted: bool,
     mlines: Vec<MLine>,
     next_mid: u32,
-    rng: SplitMix64,
+    rng: Rng,
     session_id: u64,
     session_version: u64,
     /// Credentials of the current local description.
@@ -114,12 +115,13 @@ const MAX_EVENTS: usize = 256;
 impl Jsep {
     /// A new session in `stable` with no transceivers.
     pub fn new(config: JsepConfig) -> Self {
-        let mut rng = SplitMix64::new(config.seed);
+        let mut rng = Rng::new(config.seed);
         let local_ice = config
             .ice_credentials
             .clone()
-            .unwrap_or_else(|| rng.ice_credentials());
-        let session_id = rng.next_u64() >> 1;
+            .unwrap_or_else(|| ice_credentials(&mut rng));
+        let drawn = rng.next_u64() >> 1;
+        let session_id = config.session_id.map_or(drawn, |id| id & (u64::MAX >> 1));
         Jsep {
             config,
             state: SignalingState::Stable,
@@ -290,7 +292,7 @@ impl Jsep {
     /// `restartIce()`: the next offer carries new ICE credentials.
     pub fn restart_ice(&mut self) {
         if self.restart_ice.is_none() {
-            self.restart_ice = Some(self.rng.ice_credentials());
+            self.restart_ice = Some(ice_credentials(&mut self.rng));
         }
         self.update_negotiation_needed();
     }
@@ -363,7 +365,7 @@ impl Jsep {
     pub fn create_offer(&mut self, options: OfferOptions) -> Result<String> {
         self.check(Call::CreateOffer)?;
         if options.ice_restart && self.restart_ice.is_none() {
-            self.restart_ice = Some(self.rng.ice_credentials());
+            self.restart_ice = Some(ice_credentials(&mut self.rng));
         }
         let ice = self
             .restart_ice
@@ -537,7 +539,7 @@ impl Jsep {
         }
         if self.ice_changed(offer) {
             // Kept only in the created answer: a rollback must not leave a restart pending.
-            return self.rng.ice_credentials();
+            return ice_credentials(&mut self.rng);
         }
         self.local_ice.clone()
     }

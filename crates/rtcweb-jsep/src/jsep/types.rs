@@ -1,5 +1,6 @@
 //! Plain data that goes in and out of the JSEP state machine.
 
+use rtcweb_core::Seed;
 use std::fmt;
 
 use crate::sdp::{
@@ -198,8 +199,10 @@ pub struct JsepConfig {
     pub extmap_allow_mixed: bool,
     /// Caps on remote descriptions.
     pub limits: Limits,
+    /// The `o=` session id (below 2^63, RFC 3264 section 5); drawn from `seed` when `None`.
+    pub session_id: Option<u64>,
     /// Seed for credentials, session id and other random choices.
-    pub seed: u64,
+    pub seed: Seed,
 }
 
 impl Default for JsepConfig {
@@ -219,7 +222,8 @@ impl Default for JsepConfig {
             accept_data: true,
             extmap_allow_mixed: true,
             limits: Limits::default(),
-            seed: 0,
+            session_id: None,
+            seed: Seed::from_u64(0),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::rtp::RtpPacket;
 impl Session {
     /// Feeds an RTP or RTCP datagram, told apart by RFC 5761 section 4 (payload types
     /// 64..=95 are RTCP).
-    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) -> Result<()> {
+    pub fn handle_input(&mut self, now: Instant, datagram: &[u8]) -> Result<()> {
         match datagram.get(1) {
             Some(b) if (192..=223).contains(b) => self.handle_rtcp(now, datagram),
             _ => self.handle_rtp(now, datagram),

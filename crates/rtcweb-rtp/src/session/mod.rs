@@ -47,8 +47,9 @@ use crate::frame::{AssemblerConfig, Frame, FrameAssembler};
 use crate::rtcp::{ReportBlock, SenderInfo};
 use crate::rtp::ExtensionMap;
 use crate::seq::SeqUnwrapper;
-use clock::{Clock, Rng};
+use clock::Clock;
 use receive::ReceiveStream;
+use rtcweb_core::{Rng, SansIo, Seed};
 use send::SendStream;
 use twcc::{TwccReceiver, TwccSender};
 
@@ -156,13 +157,13 @@ pub enum PacketKind {
     Rtcp,
 }
 
-/// A datagram to protect and send.
+/// A plain RTP or RTCP packet to protect (SRTP) and send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
+pub struct Packet {
     /// RTP or RTCP.
     pub kind: PacketKind,
     /// The plain packet.
-    pub data: Vec<u8>,
+    pub payload: Vec<u8>,
 }
 
 /// How a keyframe was asked for.
@@ -270,7 +271,7 @@ pub struct Session {
     pub(crate) next_report: Instant,
     pub(crate) avg_rtcp_size: f64,
     pub(crate) rrtrs: VecDeque<(u32, u32, Instant)>,
-    pub(crate) transmits: VecDeque<Transmit>,
+    pub(crate) transmits: VecDeque<Packet>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) unknown: VecDeque<u32>,
     pub(crate) stats: SessionStats,
@@ -281,7 +282,7 @@ pub struct Session {
 impl Session {
     /// A session starting at `now`; `seed` drives SSRC, sequence number and RTCP timing
     /// randomness (seed it from the OS in production, fixed in tests).
-    pub fn new(config: SessionConfig, now: Instant, seed: u64) -> Self {
+    pub fn new(config: SessionConfig, now: Instant, seed: impl Into<Seed>) -> Self {
         let mut rng = Rng::new(seed);
         let local_ssrc = config.feedback_ssrc.unwrap_or(rng.next_u64() as u32);
         let twcc_start = rng.next_u64() as u16;
@@ -423,11 +424,14 @@ impl Session {
             self.stats.transmits_dropped += 1;
             return;
         }
-        self.transmits.push_back(Transmit { kind, data });
+        self.transmits.push_back(Packet {
+            kind,
+            payload: data,
+        });
     }
 
-    /// The next datagram to protect and send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next packet to protect and send.
+    pub fn poll_transmit(&mut self) -> Option<Packet> {
         self.transmits.pop_front()
     }
 
@@ -546,7 +550,7 @@ impl Session {
         }
         let t = (self.avg_rtcp_size * n / rtcp_bw.max(1.0)).max(t_min);
         let t = if initial { t / 2.0 } else { t };
-        let t = t * (self.rng.unit() + 0.5) / (std::f64::consts::E - 1.5);
+        let t = t * (self.rng.next_f64() + 0.5) / (std::f64::consts::E - 1.5);
         Duration::from_secs_f64(t.min(3600.0))
     }
 
@@ -557,5 +561,29 @@ impl Session {
     pub(crate) fn set_rtt(&mut self, rtt: Duration) {
         self.rtt = Some(rtt);
         self.push_event(Event::Rtt(rtt));
+    }
+}
+
+impl SansIo for Session {
+    /// One unprotected RTP or RTCP packet.
+    type Input<'a> = &'a [u8];
+    type Transmit = Packet;
+    type Event = Event;
+
+    /// As [`Session::handle_input`]; a malformed packet is counted in the stats.
+    fn handle_input(&mut self, now: Instant, packet: &[u8]) {
+        let _ = Session::handle_input(self, now, packet);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Packet> {
+        Session::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Session::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
     }
 }

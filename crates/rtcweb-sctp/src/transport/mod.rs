@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
+use rtcweb_core::SansIo;
 
 use crate::dcep::DcepMessage;
 use crate::engine::rtc::{RtcSctp, SHUTDOWN_GRACE};
@@ -620,5 +621,29 @@ impl SctpTransport {
         self.readable_mark.iter_mut().for_each(|w| *w = 0);
         self.state = TransportState::Closed;
         self.events.push_back(Event::Closed { reason });
+    }
+}
+
+impl SansIo for SctpTransport {
+    /// One SCTP packet (what one DTLS record carried).
+    type Input<'a> = &'a [u8];
+    /// One SCTP packet, for DTLS to protect and send.
+    type Transmit = Bytes;
+    type Event = Event;
+
+    fn handle_input(&mut self, now: Instant, packet: &[u8]) {
+        SctpTransport::handle_input(self, now, packet);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        SctpTransport::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        SctpTransport::poll_transmit(self, now)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        SctpTransport::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        SctpTransport::poll_timeout(self)
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, State};
-use rtcweb_netsim::{Datagram, Endpoint, HostId, Network};
+use rtcweb_netsim::{Datagram, HostId, Network, SansIo, Transmit};
 use rtcweb_sctp::{ChannelId, Event, Role, SctpConfig, SctpTransport};
 
 /// Decides from a packet's index in its direction and its bytes whether it is lost.
@@ -272,7 +272,7 @@ impl Host {
     ) -> (Host, Host) {
         let (ca, cb) = (cert(1), cert(2));
         let mut cfg = DtlsConfig::default();
-        cfg.rng_seed = Some(seed);
+        cfg.rng_seed = Some(seed.into());
         cfg.handshake_timeout = Duration::from_secs(300);
         cfg.max_retransmissions = 30;
         let ctx_a = DtlsContext::new(cfg.clone(), ca.clone()).unwrap();
@@ -329,9 +329,15 @@ impl Host {
     }
 }
 
-impl Endpoint for Host {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.dtls.handle_input(now, &d.payload);
+impl SansIo for Host {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        self.dtls.handle_input(now, d.payload);
         self.pump_dtls(now);
     }
 
@@ -346,15 +352,11 @@ impl Endpoint for Host {
         }
     }
 
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.drain();
         loop {
             if let Some(payload) = self.dtls.poll_transmit() {
-                return Some(Datagram {
-                    from: self.local,
-                    to: self.peer,
-                    payload,
-                });
+                return Some(Transmit::udp(self.local, self.peer, payload));
             }
             if self.dtls.state() != &State::Connected {
                 return None;
@@ -371,7 +373,7 @@ impl Endpoint for Host {
         }
     }
 
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         [self.dtls.poll_timeout(), self.sctp.poll_timeout()]
             .into_iter()
             .flatten()

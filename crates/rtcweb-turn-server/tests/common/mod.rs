@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rtcweb_netsim::{Datagram, Endpoint};
+use rtcweb_netsim::{Datagram, Recorder, SansIo, Transmit};
 use rtcweb_stun::{
     Attribute, Class, IntegrityKey, Message, MessageBuilder, MessageType, Method,
     PasswordAlgorithm, TransactionId,
@@ -71,15 +71,22 @@ impl ServerHost {
     }
 }
 
-impl Endpoint for ServerHost {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        if self.relays.contains(&d.to) {
-            self.server.handle_peer(now, d.to, d.from, &d.payload);
-        } else if d.to.port() == 3478 || d.to.port() == 3479 {
+impl SansIo for ServerHost {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        if self.relays.contains(&d.destination) {
+            self.server
+                .handle_peer(now, d.destination, d.source, d.payload);
+        } else if d.destination.port() == 3478 || d.destination.port() == 3479 {
             self.server.handle_client(
                 now,
-                FiveTuple::new(Transport::Udp, d.from, d.to),
-                &d.payload,
+                FiveTuple::new(Transport::Udp, d.source, d.destination),
+                d.payload,
             );
         } else {
             self.unclaimed += 1;
@@ -90,7 +97,7 @@ impl Endpoint for ServerHost {
         self.server.handle_timeout(now);
         self.drive_events(now);
     }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.drive_events(now);
         let t = self.server.poll_transmit()?;
         if t.source.port() != 3478 && t.source.port() != 3479 {
@@ -100,72 +107,25 @@ impl Endpoint for ServerHost {
                 t.source
             );
         }
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.data,
-        })
+        Some(Transmit::udp(t.source, t.destination, t.data))
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         self.server.poll_timeout()
     }
 }
 
-/// Our TURN client on a simulated host.
-pub struct TurnHost {
-    pub client: Client,
-    pub local: SocketAddr,
-    pub events: Vec<(Instant, ClientEvent)>,
-}
+/// Our TURN client on a simulated host, with every event it raised.
+pub type TurnHost = Recorder<Client>;
 
-impl TurnHost {
-    pub fn new(client: Client, local: SocketAddr) -> Self {
-        TurnHost {
-            client,
-            local,
-            events: Vec::new(),
-        }
-    }
-    pub fn has(&self, f: impl Fn(&ClientEvent) -> bool) -> bool {
-        self.events.iter().any(|(_, e)| f(e))
-    }
-    pub fn data(&self) -> Vec<Vec<u8>> {
-        self.events
-            .iter()
-            .filter_map(|(_, e)| match e {
-                ClientEvent::Data { data, .. } => Some(data.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.client.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-}
-
-impl Endpoint for TurnHost {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.client.handle_input(now, d.from, &d.payload);
-        self.drain(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.client.handle_timeout(now);
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
-        self.drain(now);
-        let t = self.client.poll_transmit()?;
-        Some(Datagram {
-            from: self.local,
-            to: t.destination,
-            payload: t.data,
+/// The data the client received from peers, in order.
+pub fn data(h: &TurnHost) -> Vec<Vec<u8>> {
+    h.events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::Data { data, .. } => Some(data.clone()),
+            _ => None,
         })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.client.poll_timeout()
-    }
+        .collect()
 }
 
 /// Echoes every datagram back to where it came from.
@@ -173,24 +133,27 @@ impl Endpoint for TurnHost {
 pub struct Echo {
     pub received: usize,
     pub from: Vec<SocketAddr>,
-    out: VecDeque<Datagram>,
+    out: VecDeque<Transmit>,
 }
 
-impl Endpoint for Echo {
-    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
+impl SansIo for Echo {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
         self.received += 1;
-        self.from.push(d.from);
-        self.out.push_back(Datagram {
-            from: d.to,
-            to: d.from,
-            payload: d.payload,
-        });
+        self.from.push(d.source);
+        self.out
+            .push_back(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
     }
     fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
     }
 }
@@ -198,19 +161,26 @@ impl Endpoint for Echo {
 /// Sends scripted datagrams and keeps what comes back (for raw-protocol tests and floods).
 #[derive(Default)]
 pub struct Raw {
-    pub out: VecDeque<Datagram>,
-    pub received: Vec<Datagram>,
+    pub out: VecDeque<Transmit>,
+    pub received: Vec<Transmit>,
 }
 
-impl Endpoint for Raw {
-    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
-        self.received.push(d);
+impl SansIo for Raw {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
+        self.received
+            .push(Transmit::udp(d.source, d.destination, d.payload.to_vec()));
     }
     fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
     }
 }

@@ -6,13 +6,12 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rtcweb_netsim::{Datagram, Endpoint};
+use rtcweb_netsim::{Datagram, Recorder, SansIo, Transmit};
 use rtcweb_stun::channel_data::{self, ChannelData};
 use rtcweb_stun::{
     Attribute, AttributeType, Class, ErrorCode, IntegrityKey, Message, MessageBuilder, MessageType,
     Method, PasswordAlgorithm, TransactionId,
 };
-use rtcweb_turn::nat::NatDiscovery;
 use rtcweb_turn::oauth::{AsRsAlgorithm, decrypt_token};
 use rtcweb_turn::{Client, Event};
 
@@ -34,6 +33,10 @@ pub struct Alloc {
     pub perms: HashMap<IpAddr, Instant>,
     pub channels: HashMap<u16, (SocketAddr, Instant)>,
     pub key: IntegrityKey,
+    /// The Allocate transaction that made it: a retransmission of it is answered with
+    /// success again, not 437 (RFC 8656 section 7.2, as real servers do).
+    pub tid: TransactionId,
+    pub lifetime: u32,
 }
 
 /// A minimal TURN server (UDP), enough to exercise the client: long-term, REST and OAuth
@@ -47,7 +50,7 @@ pub struct FakeTurn {
     pub auth: ServerAuth,
     pub allocs: HashMap<SocketAddr, Alloc>,
     next_port: u16,
-    pub out: VecDeque<Datagram>,
+    pub out: VecDeque<Transmit>,
     /// (time, method, lifetime if any) of every authenticated request accepted.
     pub log: Vec<(Instant, Method, Option<u32>)>,
     pub stale_nonce_once: bool,
@@ -88,7 +91,7 @@ impl FakeTurn {
     }
 
     fn send(&mut self, from: SocketAddr, to: SocketAddr, payload: Vec<u8>) {
-        self.out.push_back(Datagram { from, to, payload });
+        self.out.push_back(Transmit::udp(from, to, payload));
     }
 
     fn respond(
@@ -208,7 +211,7 @@ impl FakeTurn {
         if self.drop_all {
             return;
         }
-        if d.to == self.addr {
+        if d.destination == self.addr {
             self.on_client_datagram(now, d);
         } else {
             self.on_peer_datagram(now, d);
@@ -216,21 +219,22 @@ impl FakeTurn {
     }
 
     fn on_peer_datagram(&mut self, now: Instant, d: Datagram) {
-        let Some((client, alloc)) = self.allocs.iter().find(|(_, a)| a.relayed == d.to) else {
+        let Some((client, alloc)) = self.allocs.iter().find(|(_, a)| a.relayed == d.destination)
+        else {
             return;
         };
         let client = *client;
-        if alloc.expires <= now || alloc.perms.get(&d.from.ip()).is_none_or(|t| *t <= now) {
+        if alloc.expires <= now || alloc.perms.get(&d.source.ip()).is_none_or(|t| *t <= now) {
             return;
         }
         let channel = alloc
             .channels
             .iter()
-            .find(|(_, (p, t))| *p == d.from && *t > now)
+            .find(|(_, (p, t))| *p == d.source && *t > now)
             .map(|(n, _)| *n);
         let payload = if let Some(ch) = channel {
             let mut buf = vec![0u8; d.payload.len() + 8];
-            let n = channel_data::encode(&mut buf, ch, &d.payload, false).unwrap();
+            let n = channel_data::encode(&mut buf, ch, d.payload, false).unwrap();
             buf.truncate(n);
             buf
         } else {
@@ -242,8 +246,8 @@ impl FakeTurn {
                 tid,
             )
             .unwrap();
-            b.attribute(&Attribute::XorPeerAddress(d.from)).unwrap();
-            b.attribute(&Attribute::Data(&d.payload)).unwrap();
+            b.attribute(&Attribute::XorPeerAddress(d.source)).unwrap();
+            b.attribute(&Attribute::Data(d.payload)).unwrap();
             let n = b.finish();
             buf.truncate(n);
             buf
@@ -253,9 +257,9 @@ impl FakeTurn {
     }
 
     fn on_client_datagram(&mut self, now: Instant, d: Datagram) {
-        let client = d.from;
-        if channel_data::is_channel_data(&d.payload) {
-            let Ok(cd) = ChannelData::new_checked(&d.payload[..]) else {
+        let client = d.source;
+        if channel_data::is_channel_data(d.payload) {
+            let Ok(cd) = ChannelData::new_checked(d.payload) else {
                 return;
             };
             let Some(a) = self.allocs.get(&client) else {
@@ -270,7 +274,7 @@ impl FakeTurn {
             }
             return;
         }
-        let Ok(msg) = Message::new_checked(&d.payload[..]) else {
+        let Ok(msg) = Message::new_checked(d.payload) else {
             return;
         };
         if msg.class() == Class::Indication && msg.method() == Method::SEND {
@@ -342,8 +346,22 @@ impl FakeTurn {
                 if let Some(code) = self.answer_allocate {
                     return self.error(client, &msg, code, Some(&key));
                 }
-                if self.allocs.get(&client).is_some_and(|a| a.expires > now) {
-                    return self.error(client, &msg, 437, Some(&key));
+                if let Some(a) = self.allocs.get(&client).filter(|a| a.expires > now) {
+                    if a.tid != msg.transaction_id() {
+                        return self.error(client, &msg, 437, Some(&key));
+                    }
+                    let (relayed, lifetime) = (a.relayed, a.lifetime);
+                    return self.respond(
+                        client,
+                        &msg,
+                        Class::SuccessResponse,
+                        &[
+                            Attribute::XorRelayedAddress(relayed),
+                            Attribute::XorMappedAddress(client),
+                            Attribute::Lifetime(lifetime),
+                        ],
+                        Some(&key),
+                    );
                 }
                 let lifetime = lifetime_attr.unwrap_or(600).clamp(60, 3600);
                 let relayed = SocketAddr::new(self.relay_ip, self.next_port);
@@ -356,6 +374,8 @@ impl FakeTurn {
                         perms: HashMap::new(),
                         channels: HashMap::new(),
                         key: key.clone(),
+                        tid: msg.transaction_id(),
+                        lifetime,
                     },
                 );
                 self.respond(
@@ -425,15 +445,21 @@ impl FakeTurn {
     }
 }
 
-impl Endpoint for FakeTurn {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+impl SansIo for FakeTurn {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         self.handle(now, d);
     }
     fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
     }
 }
@@ -441,79 +467,37 @@ impl Endpoint for FakeTurn {
 /// Echoes every datagram back to its sender.
 #[derive(Default)]
 pub struct Echo {
-    out: VecDeque<Datagram>,
+    out: VecDeque<Transmit>,
     pub received: usize,
 }
 
-impl Endpoint for Echo {
-    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
+impl SansIo for Echo {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
         self.received += 1;
-        self.out.push_back(Datagram {
-            from: d.to,
-            to: d.from,
-            payload: d.payload,
-        });
+        self.out
+            .push_back(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
     }
     fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
     }
 }
 
-/// The TURN client on a netsim host.
-pub struct TurnHost {
-    pub client: Client,
-    pub local: SocketAddr,
-    pub events: Vec<(Instant, Event)>,
-}
+/// The TURN client on a netsim host, with every event it raised.
+pub type TurnHost = Recorder<Client>;
 
-impl TurnHost {
-    pub fn new(client: Client, local: SocketAddr) -> Self {
-        TurnHost {
-            client,
-            local,
-            events: Vec::new(),
-        }
-    }
-    fn drain(&mut self, now: Instant) {
-        while let Some(e) = self.client.poll_event() {
-            self.events.push((now, e));
-        }
-    }
-    pub fn has(&self, f: impl Fn(&Event) -> bool) -> bool {
-        self.events.iter().any(|(_, e)| f(e))
-    }
-    pub fn data_count(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|(_, e)| matches!(e, Event::Data { .. }))
-            .count()
-    }
-}
-
-impl Endpoint for TurnHost {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.client.handle_input(now, d.from, &d.payload);
-        self.drain(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.client.handle_timeout(now);
-        self.drain(now);
-    }
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
-        let t = self.client.poll_transmit()?;
-        Some(Datagram {
-            from: self.local,
-            to: t.destination,
-            payload: t.data,
-        })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.client.poll_timeout()
-    }
+/// How many Data events the client raised.
+pub fn data_count(h: &TurnHost) -> usize {
+    h.count(|e| matches!(e, Event::Data { .. }))
 }
 
 /// An RFC 5780 STUN server on two IPs and two ports.
@@ -521,7 +505,7 @@ pub struct Stun5780 {
     pub primary: SocketAddr,
     pub other: SocketAddr,
     pub advertise_other: bool,
-    out: VecDeque<Datagram>,
+    out: VecDeque<Transmit>,
 }
 
 impl Stun5780 {
@@ -535,15 +519,21 @@ impl Stun5780 {
     }
 }
 
-impl Endpoint for Stun5780 {
-    fn handle_datagram(&mut self, _: Instant, d: Datagram) {
-        let Ok(msg) = Message::new_checked(&d.payload[..]) else {
+impl SansIo for Stun5780 {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
+        let Ok(msg) = Message::new_checked(d.payload) else {
             return;
         };
         if msg.class() != Class::Request || msg.method() != Method::BINDING {
             return;
         }
-        let (mut ip, mut port) = (d.to.ip(), d.to.port());
+        let (mut ip, mut port) = (d.destination.ip(), d.destination.port());
         if let Some(Ok(Attribute::ChangeRequest {
             change_ip,
             change_port,
@@ -567,15 +557,15 @@ impl Endpoint for Stun5780 {
             }
         }
         let from = SocketAddr::new(ip, port);
-        let mut to = d.from;
+        let mut to = d.source;
         if let Some(Ok(Attribute::ResponsePort(p))) = msg.attribute(AttributeType::RESPONSE_PORT) {
-            to = SocketAddr::new(d.from.ip(), p);
+            to = SocketAddr::new(d.source.ip(), p);
         }
         let mut buf = vec![0u8; 200];
         let mut b =
             MessageBuilder::new(&mut buf, MessageType::BINDING_SUCCESS, msg.transaction_id())
                 .unwrap();
-        b.attribute(&Attribute::XorMappedAddress(d.from)).unwrap();
+        b.attribute(&Attribute::XorMappedAddress(d.source)).unwrap();
         b.attribute(&Attribute::ResponseOrigin(from)).unwrap();
         if self.advertise_other {
             b.attribute(&Attribute::OtherAddress(self.other)).unwrap();
@@ -583,54 +573,13 @@ impl Endpoint for Stun5780 {
         b.fingerprint().unwrap();
         let n = b.finish();
         buf.truncate(n);
-        self.out.push_back(Datagram {
-            from,
-            to,
-            payload: buf,
-        });
+        self.out.push_back(Transmit::udp(from, to, buf));
     }
     fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         None
-    }
-}
-
-/// NAT discovery on a netsim host, with its four local sockets on `ip`.
-pub struct DiscoveryHost {
-    pub disc: NatDiscovery,
-    pub ip: IpAddr,
-    pub base_port: u16,
-}
-
-impl DiscoveryHost {
-    fn port_of(&self, socket: usize) -> u16 {
-        self.base_port + socket as u16
-    }
-}
-
-impl Endpoint for DiscoveryHost {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        let socket = usize::from(d.to.port().wrapping_sub(self.base_port));
-        if socket < 4 {
-            self.disc.handle_input(now, socket, d.from, &d.payload);
-        }
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.disc.handle_timeout(now);
-    }
-    fn poll_transmit(&mut self, _: Instant) -> Option<Datagram> {
-        let t = self.disc.poll_transmit()?;
-        let from = SocketAddr::new(self.ip, self.port_of(t.socket));
-        Some(Datagram {
-            from,
-            to: t.destination,
-            payload: t.data,
-        })
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.disc.poll_timeout()
     }
 }

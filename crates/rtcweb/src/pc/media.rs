@@ -3,6 +3,7 @@
 //! `rtcweb-rtp` ([`super::rtp_session`]) sits between SRTP and the application, which then
 //! writes and receives whole frames.
 
+use rtcweb_core::{Rng, Seed};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
@@ -29,8 +30,10 @@ pub(crate) struct MediaState {
     by_payload_type: HashMap<u8, TransceiverId>,
     /// Transceivers a `Track` event was raised for.
     announced: HashSet<TransceiverId>,
-    /// Counter for SSRCs and CNAMEs; seeded so tests are reproducible.
-    next: u64,
+    /// SSRCs, track ids and the session's seed; seeded so tests are reproducible.
+    rng: Option<Rng>,
+    /// The RTP session's own seed.
+    session_seed: Option<Seed>,
     cname: String,
     pub(crate) config: MediaConfig,
     /// The RTP session ([`MediaMode::Session`]), made by the first negotiation with media.
@@ -40,10 +43,12 @@ pub(crate) struct MediaState {
 }
 
 impl MediaState {
-    pub(crate) fn new(seed: u64, config: MediaConfig) -> Self {
+    pub(crate) fn new(seed: Seed, config: MediaConfig) -> Self {
+        let mut rng = Rng::new(seed);
         Self {
-            next: seed ^ 0x55aa_1234,
-            cname: format!("rtcweb-{:08x}", seed as u32),
+            cname: format!("rtcweb-{:08x}", rng.next_u32()),
+            session_seed: Some(seed.derive(1)),
+            rng: Some(rng),
             config,
             ..Self::default()
         }
@@ -54,12 +59,7 @@ impl MediaState {
     }
 
     fn random_u32(&mut self) -> u32 {
-        // SplitMix64 step; SSRCs only need to differ, not to be secret.
-        self.next = self.next.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.next;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) as u32
+        self.rng.get_or_insert_with(|| Rng::new(0)).next_u32()
     }
 
     pub(crate) fn new_send_params(&mut self, kind: &MediaKind) -> SendParams {
@@ -88,7 +88,7 @@ impl MediaState {
         events: &mut VecDeque<Event>,
     ) {
         if self.session_mode() && (self.session.is_some() || rtp_session::has_rtp(n)) {
-            let seed = self.next ^ 0x5e55_1011;
+            let seed = self.session_seed.unwrap_or(Seed::from_u64(0));
             let session = self.session.get_or_insert_with(|| {
                 Box::new(MediaSession::new(now, n, &self.config, &self.cname, seed))
             });
@@ -323,7 +323,7 @@ impl PeerConnection {
             let Some(srtp) = self.srtp_session() else {
                 continue;
             };
-            let mut buf = t.data;
+            let mut buf = t.payload;
             let protected = match t.kind {
                 PacketKind::Rtp => {
                     buf.reserve(srtp.profile().rtp_overhead());

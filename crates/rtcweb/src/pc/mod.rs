@@ -30,7 +30,7 @@ pub(crate) const SCTP_EVENTS_QUEUED: usize = MAX_QUEUED / 4;
 ///
 /// The owner (a driver such as `rtcweb-tokio`, or a test) binds UDP sockets and reports
 /// their addresses with [`PeerConnection::add_local_address`], feeds every datagram to
-/// [`PeerConnection::handle_receive`], sends what [`PeerConnection::poll_transmit`] yields,
+/// [`PeerConnection::handle_input`], sends what [`PeerConnection::poll_transmit`] yields,
 /// calls [`PeerConnection::handle_timeout`] at [`PeerConnection::poll_timeout`], and reacts
 /// to [`PeerConnection::poll_event`]. Offer/answer follows the W3C API.
 pub struct PeerConnection {
@@ -85,6 +85,12 @@ impl std::fmt::Debug for PeerConnection {
     }
 }
 
+/// Labels that give each layer its own stream from [`RtcConfiguration::seed`].
+const SEED_DTLS: u64 = 1;
+const SEED_ICE: u64 = 2;
+const SEED_JSEP: u64 = 3;
+const SEED_MEDIA: u64 = 4;
+
 impl PeerConnection {
     /// A new connection. ICE server URLs must carry IP addresses (see
     /// [`RtcConfiguration::resolve_with`]).
@@ -93,7 +99,7 @@ impl PeerConnection {
             Some(shared) => shared,
             None => {
                 let mut dtls_config = Self::dtls_config();
-                dtls_config.rng_seed = Some(config.seed ^ 0xd715);
+                dtls_config.rng_seed = Some(config.seed.derive(SEED_DTLS));
                 DtlsContext::new(dtls_config, config.certificate.clone())?
             }
         };
@@ -106,7 +112,7 @@ impl PeerConnection {
             bundle_policy: config.bundle_policy,
             ice_lite: config.ice_lite,
             fingerprints: vec![jsep_fingerprint],
-            seed: config.seed,
+            seed: config.seed.derive(SEED_JSEP),
             answer_setup: match config.dtls_answer_role {
                 crate::config::DtlsAnswerRole::Client => rtcweb_jsep::sdp::Setup::Active,
                 crate::config::DtlsAnswerRole::Server => rtcweb_jsep::sdp::Setup::Passive,
@@ -118,7 +124,7 @@ impl PeerConnection {
         }
         let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;
-        let mut ice = IceAgent::new(ice_config, Role::Controlled, config.seed ^ 0x1ce);
+        let mut ice = IceAgent::new(ice_config, Role::Controlled, config.seed.derive(SEED_ICE));
         let creds = jsep.local_ice_credentials();
         ice.set_local_credentials(rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)?);
         Ok(Self {
@@ -139,7 +145,7 @@ impl PeerConnection {
             state: PeerConnectionState::New,
             ice_state: rtcweb_ice::ConnectionState::New,
             candidate_mid: None,
-            media: media::MediaState::new(config.seed, config.media.clone()),
+            media: media::MediaState::new(config.seed.derive(SEED_MEDIA), config.media.clone()),
             data: crate::data_channel::DataState::default(),
 
             out: VecDeque::new(),
@@ -369,4 +375,26 @@ fn ice_config(config: &RtcConfiguration) -> Result<IceConfig, Error> {
         }
     }
     Ok(ice)
+}
+
+impl rtcweb_core::SansIo for PeerConnection {
+    type Input<'a> = rtcweb_core::Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = Event;
+
+    fn handle_input(&mut self, now: Instant, input: rtcweb_core::Datagram<'_>) {
+        PeerConnection::handle_input(self, now, input);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        PeerConnection::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        PeerConnection::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        PeerConnection::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        PeerConnection::poll_timeout(self)
+    }
 }

@@ -212,7 +212,7 @@ impl MediaSession {
         n: &Negotiated,
         config: &MediaConfig,
         cname: &str,
-        seed: u64,
+        seed: rtcweb_core::Seed,
     ) -> Self {
         let reduced_size = rtp_sections(n).all(|m| m.rtcp_rsize);
         let session = Session::new(
@@ -451,7 +451,7 @@ impl MediaSession {
                 r.header_bytes += header;
             }
         }
-        if let Err(e) = self.session.handle_datagram(now, packet) {
+        if let Err(e) = self.session.handle_input(now, packet) {
             trace!(%e, "RTP/RTCP input not used");
         }
         self.drain_events(now, Some(packet), out);
@@ -511,7 +511,7 @@ impl MediaSession {
         }
         self.scratch = events;
         if refeed && let Some(p) = packet {
-            if let Err(e) = self.session.handle_datagram(now, p) {
+            if let Err(e) = self.session.handle_input(now, p) {
                 trace!(%e, "RTP input not used");
             }
             self.drain_events(now, None, out);

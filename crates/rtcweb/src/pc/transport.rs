@@ -1,7 +1,6 @@
 //! Moving bytes between the layers: RFC 7983 demultiplexing of what arrives, routing of
 //! what DTLS and SRTP produce over the selected ICE pair, timers, and ICE/DTLS events.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use rtcweb_dtls::{DtlsEndpoint, DtlsVersion, Event as DtlsEvent};
@@ -12,6 +11,7 @@ use super::PeerConnection;
 use crate::demux::{Demux, classify};
 use crate::event::{Event, Protocol, Transmit};
 use crate::signaling::IceCandidateInit;
+use rtcweb_core::Datagram;
 
 /// DTLS datagrams kept from before the answer (see `hold_early_dtls`).
 const MAX_EARLY_DTLS_DATAGRAMS: usize = 4;
@@ -19,28 +19,16 @@ const MAX_EARLY_DTLS_DATAGRAMS: usize = 4;
 const MAX_EARLY_DTLS_BYTES: usize = 8 * 1024;
 
 impl PeerConnection {
-    /// Feeds a datagram that arrived on local socket `local` from `remote` (or, for a TURN
-    /// server reached over TCP/TLS, the stream octets from that server).
-    pub fn handle_receive(
-        &mut self,
-        now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
-        bytes: &[u8],
-    ) {
+    /// Feeds a datagram that arrived on one of our sockets (or, for a TURN server reached
+    /// over TCP/TLS, the stream octets from that server).
+    pub fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
         if self.closed {
             return;
         }
-        self.stats.bytes_received += bytes.len() as u64;
+        self.stats.bytes_received += input.payload.len() as u64;
         self.stats.packets_received += 1;
-        match self.ice.handle_receive(now, local, remote, bytes) {
-            Received::Data(data) => self.demux(now, data),
-            Received::Relayed => {
-                while let Some(data) = self.ice.poll_relayed_data() {
-                    self.demux(now, &data);
-                }
-            }
-            _ => {}
+        if let Received::Data(data) = self.ice.handle_input(now, input) {
+            self.demux(now, data);
         }
         self.pump(now);
     }
@@ -140,6 +128,8 @@ impl PeerConnection {
                     debug!(%name, "remote mDNS candidate needs resolving");
                     self.push_event(Event::ResolveMdns(name));
                 }
+                // What the peer sent through a TURN relay.
+                IceEvent::Data(data) => self.demux(now, &data),
                 _ => {}
             }
         }

@@ -13,7 +13,7 @@ use rtcweb::{
     PeerConnection, PeerConnectionState, RtcConfiguration, SdpType, SignalingMessage,
     TransceiverId,
 };
-use rtcweb_netsim::{Datagram, Endpoint, HostId, Simulation};
+use rtcweb_netsim::{Datagram, HostId, SansIo, Simulation, Transmit};
 
 /// A certificate from fixed bytes, so runs are reproducible.
 pub fn certificate(n: u8) -> Certificate {
@@ -200,9 +200,15 @@ impl Peer {
     }
 }
 
-impl Endpoint for Peer {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
-        self.pc.handle_receive(now, d.to, d.from, &d.payload);
+impl SansIo for Peer {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
+        self.pc.handle_input(now, d);
         self.drain();
     }
     fn handle_timeout(&mut self, now: Instant) {
@@ -212,15 +218,10 @@ impl Endpoint for Peer {
         }
         self.drain();
     }
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        let t = self.pc.poll_transmit()?;
-        Some(Datagram {
-            from: t.source,
-            to: t.destination,
-            payload: t.payload,
-        })
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        self.pc.poll_transmit()
     }
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         self.pc.poll_timeout()
     }
 }
