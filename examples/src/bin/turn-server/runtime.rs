@@ -353,9 +353,10 @@ impl Runtime {
                     Event::AllocationDeleted {
                         tuple,
                         relay,
+                        username,
                         reason,
                     } => {
-                        tracing::info!(%tuple, %relay, ?reason, "allocation deleted");
+                        tracing::info!(%tuple, %relay, %username, ?reason, "allocation deleted");
                     }
                     _ => {}
                 }
