@@ -18,6 +18,7 @@ mod settings;
 mod stream;
 mod udp;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -58,8 +59,10 @@ fn init_logging(s: &Settings) -> Result<(), String> {
         }
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
+    // Colours only for a terminal: escape codes in a file or the journal are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match s.log_format.unwrap_or_default() {
         LogFormat::Text => builder.init(),
