@@ -2,7 +2,9 @@
 //! peers on relay addresses), time jumps, closed connections and failed relay binds. One
 //! operation signs fuzzer-chosen attributes with genuine long-term credentials and a fresh
 //! nonce, so the authenticated paths (Allocate, Refresh, CreatePermission, ChannelBind with
-//! any attributes) are reached too. Must never panic; state and queues stay bounded.
+//! any attributes) are reached too. Bandwidth limits (per allocation and per user, tiny so
+//! they bite) are on for some inputs, and one operation replaces the credentials as a reload
+//! does. Must never panic; state and queues stay bounded; the metrics agree with the state.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -14,7 +16,8 @@ use rtcweb_stun::{
     PasswordAlgorithm, TransactionId,
 };
 use rtcweb_turn_server::{
-    AuthConfig, Event, FiveTuple, RestSecret, Rfc5780, Server, ServerConfig, StaticUsers, Transport,
+    AuthConfig, BandwidthLimit, Event, FiveTuple, RestSecret, Rfc5780, Server, ServerConfig,
+    StaticUsers, Transport,
 };
 
 const REALM: &str = "fuzz.example";
@@ -74,6 +77,18 @@ fuzz_target!(|data: &[u8]| {
     config.max_queued_transmits = 64;
     config.sha256_password_algorithm = data.first().is_some_and(|b| b & 1 == 1);
     config.peer_policy.allow_private = data.first().is_some_and(|b| b & 2 == 2);
+    if data.first().is_some_and(|b| b & 4 == 4) {
+        config.allocation_bandwidth = Some(BandwidthLimit {
+            bytes_per_second: 200,
+            burst: 300,
+        });
+    }
+    if data.first().is_some_and(|b| b & 8 == 8) {
+        config.user_bandwidth = Some(BandwidthLimit {
+            bytes_per_second: 100,
+            burst: 150,
+        });
+    }
     config.rfc5780 = Rfc5780::new(
         "203.0.113.1:3478".parse().expect("literal"),
         "203.0.113.2:3479".parse().expect("literal"),
@@ -104,7 +119,7 @@ fuzz_target!(|data: &[u8]| {
         rest = tail;
         let len = usize::from(rest.first().copied().unwrap_or(0));
         let chunk = rest.get(1..1 + len).unwrap_or(rest.get(1..).unwrap_or(&[]));
-        match op % 6 {
+        match op % 7 {
             0 => server.handle_client(now, tuple(sel), chunk),
             1 => {
                 let relay = relays
@@ -173,6 +188,18 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             4 => server.handle_connection_closed(now, tuple(sel)),
+            5 => {
+                // A reload: alice stays or goes, the REST secret changes or not.
+                let mut users = StaticUsers::new();
+                if sel & 1 == 0 {
+                    users.insert_password("alice", "wonderland").expect("valid");
+                }
+                server.set_auth(AuthConfig {
+                    users: Some(Box::new(users)),
+                    rest_secrets: vec![RestSecret::new(vec![b's' + (sel >> 1 & 1)])],
+                    ..AuthConfig::default()
+                });
+            }
             _ => bind_ok = sel & 1 == 0,
         }
         rest = rest.get(1 + len..).unwrap_or(&[]);
@@ -190,6 +217,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         let s = server.stats();
+        let m = server.metrics(now);
+        assert_eq!(m.allocations_total(), s.allocations);
+        assert!(m.users <= s.allocations + s.pending_allocations);
+        assert!(m.permissions <= 4 * s.allocations && m.channels <= 4 * s.allocations);
         assert!(s.queued_transmits <= 64);
         assert!(s.allocations + s.pending_allocations + s.reservations <= MAX_ALLOCATIONS + 1);
         assert!(relays.len() <= 2 * (MAX_ALLOCATIONS + 1));

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use rtcweb_stun::{IntegrityKey, PasswordAlgorithm, TransactionId};
 
+use crate::bandwidth::Buckets;
+
 /// How long a permission lasts (RFC 8656 section 9).
 pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
 /// How long a channel binding lasts (RFC 8656 section 12).
@@ -52,6 +54,10 @@ pub(crate) struct Allocation {
     pub channel_by_peer: HashMap<SocketAddr, u16>,
     /// The deadline of the timer heap entry that will sweep this allocation.
     pub scheduled: Instant,
+    /// Its own bandwidth buckets, when a per-allocation limit is configured.
+    pub bandwidth: Option<Buckets>,
+    /// Its user's slot in the server's user table (valid while the allocation lives).
+    pub user: usize,
 }
 
 /// Why a ChannelBind is refused.
@@ -73,6 +79,13 @@ impl Allocation {
 
     pub(crate) fn has_permission(&self, ip: IpAddr, now: Instant) -> bool {
         self.permissions.get(&ip).is_some_and(|e| *e > now)
+    }
+
+    /// Permissions and channel bindings in force at `now` (for metrics).
+    pub(crate) fn live_counts(&self, now: Instant) -> (usize, usize) {
+        let perms = self.permissions.values().filter(|e| **e > now).count();
+        let chans = self.channels.values().filter(|c| c.expires > now).count();
+        (perms, chans)
     }
 
     /// Installs or refreshes a permission. `false` when the limit is reached.

@@ -9,19 +9,33 @@ use rtcweb_turn::oauth::decrypt_token;
 
 use crate::allocation::Identity;
 use crate::credentials::AuthConfig;
+use crate::metrics::AuthFailure;
 use crate::nonce::NonceKey;
 use crate::types::FiveTuple;
 
 /// Why a request does not authenticate, i.e. which error answers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reject {
-    /// 401 with REALM and NONCE: no credentials yet, or wrong ones.
-    Unauthenticated,
-    /// 438 with a fresh NONCE.
-    StaleNonce,
-    /// 400: credentials incomplete or inconsistent.
-    BadRequest,
+    /// No credentials yet: 401 with REALM and NONCE (the normal first round).
+    Challenge,
+    /// Credentials that do not authenticate: 400, 438 (with a fresh NONCE) or 401.
+    Failed(AuthFailure),
 }
+
+impl Reject {
+    /// The error code that answers it.
+    pub(crate) fn code(self) -> u16 {
+        match self {
+            Reject::Challenge => 401,
+            Reject::Failed(AuthFailure::BadRequest) => 400,
+            Reject::Failed(AuthFailure::StaleNonce) => 438,
+            Reject::Failed(AuthFailure::WrongCredentials) => 441,
+            Reject::Failed(_) => 401,
+        }
+    }
+}
+
+const BAD_REQUEST: Reject = Reject::Failed(AuthFailure::BadRequest);
 
 pub(crate) struct Authenticator {
     pub auth: AuthConfig,
@@ -34,7 +48,7 @@ fn text<'a>(msg: &'a Message<&[u8]>, typ: AttributeType) -> Result<Option<&'a st
     match msg.attribute(typ) {
         None => Ok(None),
         Some(Ok(Attribute::Username(s) | Attribute::Realm(s) | Attribute::Nonce(s))) => Ok(Some(s)),
-        Some(_) => Err(Reject::BadRequest),
+        Some(_) => Err(BAD_REQUEST),
     }
 }
 
@@ -70,10 +84,10 @@ impl Authenticator {
                 let alg = PasswordAlgorithm::from_code(a.algorithm).filter(|_| a.params.is_empty());
                 match (same, alg) {
                     (true, Some(alg)) => Ok(alg),
-                    _ => Err(Reject::BadRequest),
+                    _ => Err(BAD_REQUEST),
                 }
             }
-            _ => Err(Reject::BadRequest),
+            _ => Err(BAD_REQUEST),
         }
     }
 
@@ -86,29 +100,30 @@ impl Authenticator {
         unix: u64,
         known: Option<&Identity>,
     ) -> Result<Identity, Reject> {
+        use AuthFailure::*;
         if !msg.has_integrity() && !msg.has_integrity_sha256() {
-            return Err(Reject::Unauthenticated);
+            return Err(Reject::Challenge);
         }
         let username = text(msg, AttributeType::USERNAME)?;
         let realm = text(msg, AttributeType::REALM)?;
         let nonce = text(msg, AttributeType::NONCE)?;
         let (Some(username), Some(realm), Some(nonce)) = (username, realm, nonce) else {
-            return Err(Reject::BadRequest);
+            return Err(BAD_REQUEST);
         };
         if !self.nonces.check(nonce, unix, tuple) {
-            return Err(Reject::StaleNonce);
+            return Err(Reject::Failed(StaleNonce));
         }
         let algorithm = self.algorithm(msg)?;
         if realm != self.realm {
-            return Err(Reject::Unauthenticated);
+            return Err(Reject::Failed(WrongRealm));
         }
         if let Some(id) = known.filter(|id| id.username == username && id.algorithm == algorithm) {
             if id.expires_unix.is_some_and(|e| unix > e) {
-                return Err(Reject::Unauthenticated);
+                return Err(Reject::Failed(Expired));
             }
             return match msg.verify_integrity(&id.key) {
                 Ok(()) => Ok(id.clone()),
-                Err(_) => Err(Reject::Unauthenticated),
+                Err(_) => Err(Reject::Failed(WrongPassword)),
             };
         }
         let verify = |key: IntegrityKey, expires_unix: Option<u64>| -> Option<Identity> {
@@ -121,46 +136,76 @@ impl Authenticator {
         };
         if let Some(Ok(Attribute::AccessToken(token))) = msg.attribute(AttributeType::ACCESS_TOKEN)
         {
-            return self
-                .oauth(username, token, unix)
-                .and_then(|(k, e)| verify(k, Some(e)))
-                .ok_or(Reject::Unauthenticated);
+            let (key, end) = self.oauth(username, token, unix).map_err(Reject::Failed)?;
+            return verify(key, Some(end)).ok_or(Reject::Failed(WrongPassword));
         }
-        if let Some(id) = self.rest(username, unix, algorithm, &verify) {
-            return Ok(id);
-        }
+        let rest = match self.rest(username, unix, algorithm, &verify) {
+            Ok(Some(id)) => return Ok(id),
+            Ok(None) => None,
+            Err(why) => Some(why),
+        };
         let key = self
             .auth
             .users
             .as_ref()
-            .and_then(|u| u.key(username, &self.realm, algorithm))
-            .ok_or(Reject::Unauthenticated)?;
-        verify(key, None).ok_or(Reject::Unauthenticated)
+            .and_then(|u| u.key(username, &self.realm, algorithm));
+        match key {
+            Some(key) => verify(key, None).ok_or(Reject::Failed(WrongPassword)),
+            // A REST-shaped name that no secret verifies says more than "unknown user".
+            None => Err(Reject::Failed(rest.unwrap_or(UnknownUser))),
+        }
     }
 
     /// RFC 7635: the token's session key and its end, if `kid` is ours and the token
     /// decrypts and is current.
-    fn oauth(&self, kid: &str, token: &[u8], unix: u64) -> Option<(IntegrityKey, u64)> {
-        let k = self.auth.oauth_keys.iter().find(|k| k.kid == kid)?;
+    fn oauth(
+        &self,
+        kid: &str,
+        token: &[u8],
+        unix: u64,
+    ) -> Result<(IntegrityKey, u64), AuthFailure> {
+        let k = self
+            .auth
+            .oauth_keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or(AuthFailure::BadToken)?;
         let aad = k.server_name.as_deref().unwrap_or(&self.realm);
-        let block = decrypt_token(&k.key, k.algorithm, aad, token).ok()?;
-        if block.mac_key.is_empty() || !block.is_valid_at(unix) {
-            return None;
+        let block =
+            decrypt_token(&k.key, k.algorithm, aad, token).map_err(|_| AuthFailure::BadToken)?;
+        if block.mac_key.is_empty() {
+            return Err(AuthFailure::BadToken);
+        }
+        if !block.is_valid_at(unix) {
+            return Err(AuthFailure::Expired);
         }
         let end = (block.timestamp >> 16).saturating_add(u64::from(block.lifetime));
-        Some((IntegrityKey::from_bytes(&block.mac_key), end))
+        Ok((IntegrityKey::from_bytes(&block.mac_key), end))
     }
 
     /// TURN REST: a username `<expiry>:<user>` whose password is the HMAC of a current
-    /// secret. Every secret in force is tried, for rotations.
+    /// secret. Every secret in force is tried, for rotations. `Ok(None)` when the name is not
+    /// of that form or no secret is configured.
     fn rest(
         &self,
         username: &str,
         unix: u64,
         algorithm: PasswordAlgorithm,
         verify: &dyn Fn(IntegrityKey, Option<u64>) -> Option<Identity>,
-    ) -> Option<Identity> {
-        let expiry: u64 = username.split(':').next()?.parse().ok()?;
+    ) -> Result<Option<Identity>, AuthFailure> {
+        if self.auth.rest_secrets.is_empty() {
+            return Ok(None);
+        }
+        let Some(expiry) = username
+            .split(':')
+            .next()
+            .and_then(|e| e.parse::<u64>().ok())
+        else {
+            return Ok(None);
+        };
+        if expiry < unix {
+            return Err(AuthFailure::Expired);
+        }
         self.auth
             .rest_secrets
             .iter()
@@ -171,5 +216,7 @@ impl Authenticator {
                     IntegrityKey::long_term(username, &self.realm, &password, algorithm).ok()?;
                 verify(key, Some(expiry))
             })
+            .map(Some)
+            .ok_or(AuthFailure::WrongPassword)
     }
 }

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::bandwidth::BandwidthLimit;
 use crate::error::{Error, Result};
 
 /// The second address pair that turns on RFC 5780 NAT behaviour discovery.
@@ -218,13 +219,18 @@ pub struct ServerConfig {
     /// Accept channel numbers 0x5000-0x7FFF as RFC 5766 did (RFC 8656 allows 0x4000-0x4FFF
     /// only). On by default: RFC 5766 clients such as coturn's `turnutils_uclient` use them.
     pub rfc5766_channel_numbers: bool,
+    /// Bandwidth of each allocation, per direction (`None`, the default: unlimited).
+    pub allocation_bandwidth: Option<BandwidthLimit>,
+    /// Bandwidth of all allocations of one user together, per direction (`None`, the
+    /// default: unlimited).
+    pub user_bandwidth: Option<BandwidthLimit>,
 }
 
 impl ServerConfig {
     /// The defaults: 10 minute allocations (1 hour at most), 10 minute nonces, ports
     /// 49152-65535, 10,000 allocations of which 100 per user, 1000 permissions and channels
-    /// per allocation, channel numbers in RFC 5766's range, no RFC 5780, no relay address (set at
-    /// least one).
+    /// per allocation, channel numbers in RFC 5766's range, no RFC 5780, no bandwidth limit, no
+    /// relay address (set at least one).
     pub fn new(realm: impl Into<String>) -> Self {
         ServerConfig {
             realm: realm.into(),
@@ -247,6 +253,8 @@ impl ServerConfig {
             rfc5780: None,
             max_queued_transmits: 4096,
             rfc5766_channel_numbers: true,
+            allocation_bandwidth: None,
+            user_bandwidth: None,
         }
     }
 
@@ -261,6 +269,16 @@ impl ServerConfig {
         }
         if self.realm.len() > 763 {
             return Err(Error::Config("realm longer than 763 octets"));
+        }
+        for l in [self.allocation_bandwidth, self.user_bandwidth]
+            .into_iter()
+            .flatten()
+        {
+            if l.bytes_per_second == 0 || l.burst == 0 {
+                return Err(Error::Config(
+                    "a bandwidth limit needs a rate and a burst above 0",
+                ));
+            }
         }
         Ok(())
     }

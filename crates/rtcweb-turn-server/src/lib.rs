@@ -13,6 +13,11 @@
 //!   share the nonce secret and credentials need no shared state.
 //! - Quotas per user (486) and in total (508); a peer policy that denies loopback, private,
 //!   link-local, multicast and unspecified peers by default (403).
+//! - Bandwidth limits per allocation and per user ([`BandwidthLimit`], token buckets fed the
+//!   driver's `now`); over-limit datagrams are dropped and counted.
+//! - Operator metrics ([`Server::metrics`]): allocations, relayed packets and bytes, requests
+//!   by method, auth failures by reason, quota refusals, bandwidth drops; credentials replaced
+//!   at run time without touching allocations ([`Server::set_auth`]).
 //!
 //! The core never opens a socket or reads a clock: it asks the driver to bind relay sockets
 //! with [`Event::BindRelay`] and is told the outcome with [`Server::handle_relay_bound`].
@@ -20,19 +25,24 @@
 
 mod allocation;
 mod auth;
+mod bandwidth;
 mod channel;
 mod config;
 mod credentials;
 mod error;
+pub mod metrics;
 mod nonce;
 mod ports;
 mod requests;
 mod server;
 mod types;
+mod users;
 
 pub use allocation::{CHANNEL_COOLDOWN, CHANNEL_LIFETIME, PERMISSION_LIFETIME};
+pub use bandwidth::BandwidthLimit;
 pub use config::{PeerPolicy, Rfc5780, ServerConfig};
 pub use credentials::{AuthConfig, OAuthKey, RestSecret, StaticUsers, UserStore};
 pub use error::{Error, Result};
+pub use metrics::{AuthFailure, Direction, LimitScope, Metrics, QuotaRefusal, RequestKind};
 pub use server::{MAX_EVENTS, RESERVATION_LIFETIME, Server};
 pub use types::{BindId, DeleteReason, Event, FiveTuple, Stats, Transmit, Transport};

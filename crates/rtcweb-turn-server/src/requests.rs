@@ -13,6 +13,8 @@ use rtcweb_stun::{
 
 use crate::allocation::{Allocation, ChannelError, Identity};
 use crate::auth::Reject;
+use crate::bandwidth::Buckets;
+use crate::metrics::{AuthFailure, QuotaRefusal, RequestKind};
 use crate::server::{Pending, RESERVATION_LIFETIME, RequestInfo, Reservation, Server};
 use crate::types::{Event, FiveTuple, Transport};
 
@@ -52,6 +54,14 @@ impl Server {
             fingerprint: msg.has_fingerprint(),
             sha256: msg.has_integrity_sha256(),
         };
+        self.counters.request(match info.method {
+            Method::BINDING => RequestKind::Binding,
+            Method::ALLOCATE => RequestKind::Allocate,
+            Method::REFRESH => RequestKind::Refresh,
+            Method::CREATE_PERMISSION => RequestKind::CreatePermission,
+            Method::CHANNEL_BIND => RequestKind::ChannelBind,
+            _ => RequestKind::Other,
+        });
         match info.method {
             Method::BINDING => self.binding(tuple, msg, &info),
             Method::ALLOCATE
@@ -71,6 +81,7 @@ impl Server {
         unknown: &[AttributeType],
         key: Option<&IntegrityKey>,
     ) {
+        self.counters.error_response(420);
         let typ = MessageType::new(info.method, Class::ErrorResponse);
         let out = self.build(
             typ,
@@ -99,6 +110,7 @@ impl Server {
         code: u16,
         key: Option<&IntegrityKey>,
     ) {
+        self.counters.error_response(code);
         let challenge = code == 401 || code == 438;
         let nonce = challenge.then(|| self.auth.nonces.issue(self.unix_now_cached(), tuple));
         let realm = self.config.realm.clone();
@@ -261,11 +273,10 @@ impl Server {
         let known = self.allocs.get(tuple).map(|a| &a.identity);
         let identity = match self.auth.authenticate(msg, tuple, self.request_unix, known) {
             Ok(id) => id,
-            Err(Reject::Unauthenticated) => {
-                return self.error(tuple, tuple.client, info, 401, None);
+            Err(reject) => {
+                self.count_reject(tuple, msg, info, reject);
+                return self.error(tuple, tuple.client, info, reject.code(), None);
             }
-            Err(Reject::StaleNonce) => return self.error(tuple, tuple.client, info, 438, None),
-            Err(Reject::BadRequest) => return self.error(tuple, tuple.client, info, 400, None),
         };
         let key = identity.key.clone();
         // RFC 8656 section 5: later requests on an allocation use the credentials that made it.
@@ -274,6 +285,12 @@ impl Server {
             .get(tuple)
             .is_some_and(|a| a.identity.username != identity.username)
         {
+            self.count_reject(
+                tuple,
+                msg,
+                info,
+                Reject::Failed(AuthFailure::WrongCredentials),
+            );
             return self.error(tuple, tuple.client, info, 441, Some(&key));
         }
         let unknown: Vec<AttributeType> = msg.unknown_comprehension_required().take(16).collect();
@@ -288,6 +305,45 @@ impl Server {
         };
         if let Err(code) = result {
             self.error(tuple, tuple.client, info, code, Some(&key));
+        }
+    }
+
+    /// Counts and logs a request that did not authenticate.
+    fn count_reject(
+        &mut self,
+        tuple: &FiveTuple,
+        msg: &Message<&[u8]>,
+        info: &RequestInfo,
+        reject: Reject,
+    ) {
+        let why = match reject {
+            Reject::Challenge => {
+                self.counters.auth_challenges += 1;
+                return;
+            }
+            Reject::Failed(why) => why,
+        };
+        self.counters.auth_failure(why);
+        let user = match msg.attribute(AttributeType::USERNAME) {
+            Some(Ok(Attribute::Username(u))) => u,
+            _ => "",
+        };
+        // A stale nonce is routine (clients retry with the fresh one); the rest may be an
+        // operator's business (a wrong password, an expired credential, probing).
+        if why == AuthFailure::StaleNonce {
+            tracing::debug!(client = %tuple, user, method = ?info.method, reason = why.label(), "authentication failed");
+        } else {
+            tracing::info!(client = %tuple, user, method = ?info.method, reason = why.label(), "authentication failed");
+        }
+    }
+
+    /// Counts and logs a request refused for lack of room.
+    fn refuse(&mut self, tuple: &FiveTuple, user: &str, why: QuotaRefusal) -> u16 {
+        self.counters.quota_refusal(why);
+        tracing::info!(client = %tuple, user, reason = why.label(), "quota reached");
+        match why {
+            QuotaRefusal::UserAllocations => 486,
+            _ => 508,
         }
     }
 
@@ -354,18 +410,17 @@ impl Server {
             (None, Some(ip)) => Some(ip),
             (None, None) => return Err(440),
         };
-        if self.per_user.get(&identity.username).copied().unwrap_or(0)
-            >= self.config.max_allocations_per_user
-        {
-            return Err(486);
+        if self.users.allocations(&identity.username) >= self.config.max_allocations_per_user {
+            return Err(self.refuse(tuple, &identity.username, QuotaRefusal::UserAllocations));
         }
         let in_use = self.allocs.len() + self.pending.len() + self.reservations.len();
         if in_use >= self.config.max_allocations && token.is_none() {
-            return Err(508);
+            return Err(self.refuse(tuple, &identity.username, QuotaRefusal::TotalAllocations));
         }
         let lifetime = self.granted_lifetime(msg, true);
         let family_error = additional && self.config.relay_ipv6.is_none();
-        *self.per_user.entry(identity.username.clone()).or_insert(0) += 1;
+        self.users
+            .acquire(&identity.username, now, self.config.user_bandwidth);
         if let Some(token) = token {
             let Some(r) = self.reservations.remove(&token) else {
                 self.user_release(&identity.username);
@@ -392,7 +447,7 @@ impl Server {
             relay_ip.and_then(|ip| self.pick_relay(ip, even_port, reserve_next))
         else {
             self.user_release(&identity.username);
-            return Err(508);
+            return Err(self.refuse(tuple, &identity.username, QuotaRefusal::RelayPorts));
         };
         let p = Pending {
             tuple: *tuple,
@@ -428,6 +483,9 @@ impl Server {
         let expires = now + p.lifetime;
         let key = p.identity.key.clone();
         let username = p.identity.username.clone();
+        // The user's entry was made when the Allocate was accepted and stays while any of its
+        // allocations (this one included) is pending or live.
+        let user = self.users.slot(&username).unwrap_or(usize::MAX);
         let alloc = Allocation {
             relay: p.addr,
             identity: p.identity,
@@ -438,11 +496,17 @@ impl Server {
             channels: HashMap::new(),
             channel_by_peer: HashMap::new(),
             scheduled: expires,
+            bandwidth: self
+                .config
+                .allocation_bandwidth
+                .map(|l| Buckets::new(l, now)),
+            user,
         };
         self.allocs.insert(p.tuple, alloc);
         self.by_relay.insert(p.addr, p.tuple);
         self.schedule_new(p.tuple, expires);
-        tracing::debug!(tuple = %p.tuple, relay = %p.addr, %username, "allocation created");
+        self.counters.allocations_created += 1;
+        tracing::debug!(client = %p.tuple, relay = %p.addr, user = %username, "allocation created");
         self.push_event(Event::AllocationCreated {
             tuple: p.tuple,
             relay: p.addr,
@@ -585,7 +649,8 @@ impl Server {
             .filter(|p| !a.permissions.contains_key(&p.ip()))
             .count();
         if a.permissions.len() + new > limit {
-            return Err(508);
+            let user = a.identity.username.clone();
+            return Err(self.refuse(tuple, &user, QuotaRefusal::Permissions));
         }
         for p in &peers {
             a.permit(p.ip(), now, limit);
@@ -629,11 +694,15 @@ impl Server {
                 tracing::debug!(%tuple, number, %peer, "channel number or peer bound elsewhere");
                 return Err(400);
             }
-            Err(ChannelError::Capacity) => return Err(508),
+            Err(ChannelError::Capacity) => {
+                let user = a.identity.username.clone();
+                return Err(self.refuse(tuple, &user, QuotaRefusal::Channels));
+            }
             Ok(()) => {}
         }
         if !a.permit(peer.ip(), now, perm_limit) {
-            return Err(508);
+            let user = a.identity.username.clone();
+            return Err(self.refuse(tuple, &user, QuotaRefusal::Permissions));
         }
         a.bind_channel(number, peer, now);
         let key = a.identity.key.clone();

@@ -15,12 +15,15 @@ use rtcweb_stun::{
 
 use crate::allocation::{Allocation, Identity};
 use crate::auth::Authenticator;
+use crate::bandwidth::admit;
 use crate::config::ServerConfig;
 use crate::credentials::AuthConfig;
 use crate::error::Result;
+use crate::metrics::{Counters, Direction, Metrics, QuotaRefusal};
 use crate::nonce::NonceKey;
 use crate::ports::PortPool;
 use crate::types::{BindId, DeleteReason, Event, FiveTuple, Stats, Transmit, Transport};
+use crate::users::UserTable;
 
 /// How long a port kept by EVEN-PORT's R bit waits for its RESERVATION-TOKEN (RFC 8656
 /// section 7.2 suggests about 30 seconds).
@@ -97,7 +100,7 @@ pub struct Server {
     epoch_unix: u64,
     pub(crate) allocs: HashMap<FiveTuple, Allocation>,
     pub(crate) by_relay: HashMap<SocketAddr, FiveTuple>,
-    pub(crate) per_user: HashMap<String, usize>,
+    pub(crate) users: UserTable,
     pub(crate) pending: HashMap<BindId, Pending>,
     pub(crate) pending_by_tuple: HashMap<FiveTuple, (BindId, TransactionId)>,
     pub(crate) reservations: HashMap<[u8; 8], Reservation>,
@@ -109,6 +112,7 @@ pub struct Server {
     events: VecDeque<Event>,
     pub(crate) next_bind: u64,
     pub(crate) stats: Stats,
+    pub(crate) counters: Counters,
     /// Unix time of the request being handled (nonces in its answer are issued at it).
     pub(crate) request_unix: u64,
 }
@@ -154,7 +158,7 @@ impl Server {
             epoch_unix: unix_now,
             allocs: HashMap::new(),
             by_relay: HashMap::new(),
-            per_user: HashMap::new(),
+            users: UserTable::default(),
             pending: HashMap::new(),
             pending_by_tuple: HashMap::new(),
             reservations: HashMap::new(),
@@ -166,6 +170,7 @@ impl Server {
             events: VecDeque::new(),
             next_bind: 0,
             stats: Stats::default(),
+            counters: Counters::default(),
             request_unix: unix_now,
         })
     }
@@ -196,8 +201,43 @@ impl Server {
             timers: self.timers.len(),
             queued_transmits: self.transmits.len(),
             queued_events: self.events.len() + self.commands.len(),
+            relayed_to_peers: self.counters.relayed_packets[Direction::ToPeer as usize],
+            relayed_to_clients: self.counters.relayed_packets[Direction::ToClient as usize],
             ..self.stats
         }
+    }
+
+    /// Counters and gauges for an operator; gauges (permissions and channels in force) are
+    /// computed for `now`, walking every allocation, so call it at scrape time, not per
+    /// datagram.
+    pub fn metrics(&self, now: Instant) -> Metrics {
+        let mut m = Metrics {
+            counters: self.counters,
+            pending_allocations: self.pending.len(),
+            reservations: self.reservations.len(),
+            users: self.users.len(),
+            queued_transmits: self.transmits.len(),
+            dropped_transmits: self.stats.dropped_transmits,
+            dropped_events: self.stats.dropped_events,
+            dropped_input: self.stats.dropped_input,
+            ..Metrics::default()
+        };
+        for (tuple, a) in &self.allocs {
+            m.count_allocation(tuple.transport);
+            let (perms, chans) = a.live_counts(now);
+            m.permissions += perms;
+            m.channels += chans;
+        }
+        m
+    }
+
+    /// Replaces the credentials (long-term users, REST secrets, OAuth keys), as a driver does
+    /// on SIGHUP. Allocations are kept: each holds the key it was made with, so its client
+    /// goes on refreshing, binding and relaying (a REST or OAuth credential still ends at its
+    /// expiry); from now on new allocations authenticate against `auth` only.
+    pub fn set_auth(&mut self, auth: AuthConfig) {
+        self.auth.auth = auth;
+        self.counters.auth_reloads += 1;
     }
 
     /// The relayed address of the allocation of `tuple`, if it has one.
@@ -235,12 +275,21 @@ impl Server {
             self.stats.dropped_input += 1;
             return;
         };
-        let Some(alloc) = self.allocs.get(&tuple) else {
+        let Some(alloc) = self.allocs.get_mut(&tuple) else {
             self.stats.dropped_input += 1;
             return;
         };
         if !alloc.has_permission(peer.ip(), now) {
             self.stats.dropped_input += 1;
+            return;
+        }
+        let user = match self.config.user_bandwidth {
+            Some(_) => self.users.buckets(alloc.user),
+            None => None,
+        };
+        let d = Direction::ToClient;
+        if let Err(scope) = admit(alloc.bandwidth.as_mut(), user, now, d, data.len()) {
+            self.counters.limited(scope, d, data.len());
             return;
         }
         let channel = alloc
@@ -253,14 +302,16 @@ impl Server {
             None => data_indication(&mut self.rng, peer, data),
         };
         match out {
-            Some(data) => {
-                self.stats.relayed_to_clients += 1;
-                self.push_transmit(Transmit {
+            Some(out) => {
+                let queued = self.push_transmit(Transmit {
                     transport: tuple.transport,
                     source: tuple.server,
                     destination: tuple.client,
-                    data,
+                    data: out,
                 });
+                if queued {
+                    self.counters.relayed(d, data.len());
+                }
             }
             None => self.stats.dropped_input += 1,
         }
@@ -312,6 +363,8 @@ impl Server {
             }
             self.user_release(&p.identity.username);
             let key = p.identity.key.clone();
+            self.counters.quota_refusal(QuotaRefusal::RelayPorts);
+            tracing::info!(client = %p.tuple, user = %p.identity.username, "no relay port could be bound");
             self.error(&p.tuple, p.tuple.client, &p.request, 508, Some(&key));
             return;
         }
@@ -391,7 +444,7 @@ impl Server {
             self.stats.dropped_input += 1;
             return;
         };
-        let Some(alloc) = self.allocs.get(tuple) else {
+        let Some(alloc) = self.allocs.get_mut(tuple) else {
             self.stats.dropped_input += 1;
             return;
         };
@@ -403,12 +456,21 @@ impl Server {
             self.stats.dropped_input += 1;
             return;
         }
+        let user = match self.config.user_bandwidth {
+            Some(_) => self.users.buckets(alloc.user),
+            None => None,
+        };
+        let d = Direction::ToPeer;
+        if let Err(scope) = admit(alloc.bandwidth.as_mut(), user, now, d, payload.len()) {
+            self.counters.limited(scope, d, payload.len());
+            return;
+        }
         let relay = alloc.relay;
         self.relay_to_peer(relay, peer, payload);
     }
 
     fn send_indication(&mut self, now: Instant, tuple: &FiveTuple, msg: &Message<&[u8]>) {
-        let Some(alloc) = self.allocs.get(tuple) else {
+        let Some(alloc) = self.allocs.get_mut(tuple) else {
             self.stats.dropped_input += 1;
             return;
         };
@@ -427,29 +489,42 @@ impl Server {
             self.stats.dropped_input += 1;
             return;
         }
+        let user = match self.config.user_bandwidth {
+            Some(_) => self.users.buckets(alloc.user),
+            None => None,
+        };
+        let d = Direction::ToPeer;
+        if let Err(scope) = admit(alloc.bandwidth.as_mut(), user, now, d, data.len()) {
+            self.counters.limited(scope, d, data.len());
+            return;
+        }
         let relay = alloc.relay;
         self.relay_to_peer(relay, peer, data);
     }
 
     /// Client data leaves the relayed address for `peer` as a plain UDP datagram.
     fn relay_to_peer(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8]) {
-        self.stats.relayed_to_peers += 1;
-        self.push_transmit(Transmit {
+        let queued = self.push_transmit(Transmit {
             transport: Transport::Udp,
             source: relay,
             destination: peer,
             data: data.to_vec(),
         });
+        if queued {
+            self.counters.relayed(Direction::ToPeer, data.len());
+        }
     }
 
     // ---- plumbing shared with requests.rs ------------------------------------------------
 
-    pub(crate) fn push_transmit(&mut self, t: Transmit) {
+    /// Queues `t`; `false` (and counted) when the queue is full.
+    pub(crate) fn push_transmit(&mut self, t: Transmit) -> bool {
         if self.transmits.len() >= self.config.max_queued_transmits {
             self.stats.dropped_transmits += 1;
-            return;
+            return false;
         }
         self.transmits.push_back(t);
+        true
     }
 
     pub(crate) fn push_event(&mut self, e: Event) {
@@ -527,12 +602,7 @@ impl Server {
     }
 
     pub(crate) fn user_release(&mut self, username: &str) {
-        if let Some(n) = self.per_user.get_mut(username) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_user.remove(username);
-            }
-        }
+        self.users.release(username);
     }
 
     pub(crate) fn delete(&mut self, tuple: &FiveTuple, reason: DeleteReason) {
@@ -542,10 +612,12 @@ impl Server {
         self.by_relay.remove(&a.relay);
         self.user_release(&a.identity.username);
         self.release_addr(a.relay);
-        tracing::debug!(%tuple, relay = %a.relay, ?reason, "allocation deleted");
+        self.counters.deleted(reason);
+        tracing::debug!(client = %tuple, relay = %a.relay, user = %a.identity.username, ?reason, "allocation deleted");
         self.push_event(Event::AllocationDeleted {
             tuple: *tuple,
             relay: a.relay,
+            username: a.identity.username,
             reason,
         });
     }

@@ -120,6 +120,8 @@ pub enum Event {
         tuple: FiveTuple,
         /// The relayed transport address.
         relay: SocketAddr,
+        /// Who made it.
+        username: String,
         /// Why.
         reason: DeleteReason,
     },
@@ -144,9 +146,9 @@ pub struct Stats {
     pub dropped_transmits: u64,
     /// Informational events dropped because the event queue was full.
     pub dropped_events: u64,
-    /// Packets relayed from clients to peers.
+    /// Packets relayed from clients to peers (handed to the driver).
     pub relayed_to_peers: u64,
-    /// Packets relayed from peers to clients.
+    /// Packets relayed from peers to clients (handed to the driver).
     pub relayed_to_clients: u64,
     /// Input that was dropped (malformed, no allocation, no permission...).
     pub dropped_input: u64,

@@ -1,6 +1,7 @@
 //! The event loop around the sans-IO core: one thread, mio readiness, UDP drained in batches
 //! with recvmmsg and answered with sendmmsg, TCP/TLS connections, relay sockets bound and
-//! closed when the core asks, SIGINT/SIGTERM through a signalfd.
+//! closed when the core asks, the metrics endpoint, and signals through a signalfd
+//! (SIGINT/SIGTERM stop, SIGHUP reloads the credentials).
 
 use std::collections::HashMap;
 use std::io;
@@ -14,8 +15,10 @@ use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{setsockopt, sockopt};
-use rtcweb_turn_server::{Event, FiveTuple, Server, Transmit, Transport};
+use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Server, Transmit, Transport};
 
+use crate::http::{self, Progress};
+use crate::prometheus::{self, RuntimeFigures};
 use crate::stream::{Conn, ReadOutcome};
 use crate::udp::{Receiver, Sender};
 
@@ -38,6 +41,19 @@ enum Source {
     Relay(UdpSocket, SocketAddr),
     TcpListener(TcpListener, SocketAddr, bool),
     Conn(Box<Conn>),
+    MetricsListener(TcpListener),
+    Metrics(Box<http::Conn>),
+}
+
+/// Builds new credentials on SIGHUP (the settings file read again), or says why not.
+pub type Reload = Box<dyn FnMut() -> Result<AuthConfig, String>>;
+
+/// What the runtime serves besides TURN.
+pub struct Operations {
+    /// Where to serve `/metrics`.
+    pub metrics: Option<SocketAddr>,
+    /// What SIGHUP does; `None`: SIGHUP is logged and ignored.
+    pub reload: Option<Reload>,
 }
 
 pub struct Runtime {
@@ -57,6 +73,12 @@ pub struct Runtime {
     stream_buf: Vec<u8>,
     /// UDP sockets left with data after their share of a loop turn (fairness under floods).
     ready: Vec<Token>,
+    reload: Option<Reload>,
+    figures: RuntimeFigures,
+    started: Instant,
+    /// Scrape connections open, and the accept counter that orders them.
+    metrics_conns: usize,
+    metrics_serial: u64,
 }
 
 fn tune(socket: &UdpSocket) {
@@ -66,16 +88,18 @@ fn tune(socket: &UdpSocket) {
 }
 
 impl Runtime {
-    /// Binds every listening socket and blocks SIGINT/SIGTERM into a signalfd.
+    /// Binds every listening socket and blocks SIGINT, SIGTERM and SIGHUP into a signalfd.
     pub fn new(
         server: Server,
         udp: &[SocketAddr],
         tcp: &[SocketAddr],
         tls_listen: Option<(SocketAddr, Arc<rustls::ServerConfig>)>,
+        ops: Operations,
     ) -> io::Result<Self> {
         let mut mask = SigSet::empty();
         mask.add(Signal::SIGINT);
         mask.add(Signal::SIGTERM);
+        mask.add(Signal::SIGHUP);
         mask.thread_block().map_err(io::Error::from)?;
         let signals =
             SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK).map_err(io::Error::from)?;
@@ -99,6 +123,11 @@ impl Runtime {
             pending: Vec::new(),
             stream_buf: vec![0u8; 64 * 1024],
             ready: Vec::new(),
+            reload: ops.reload,
+            figures: RuntimeFigures::default(),
+            started: Instant::now(),
+            metrics_conns: 0,
+            metrics_serial: 0,
         };
         for addr in udp {
             let mut s = UdpSocket::bind(*addr)?;
@@ -114,6 +143,12 @@ impl Runtime {
         if let Some((addr, cfg)) = tls_listen {
             rt.tls = Some(cfg);
             rt.listen_tcp(addr, true)?;
+        }
+        if let Some(addr) = ops.metrics {
+            let mut l = TcpListener::bind(addr)?;
+            let t = rt.token();
+            rt.poll.registry().register(&mut l, t, Interest::READABLE)?;
+            rt.sources.insert(t, Source::MetricsListener(l));
         }
         Ok(rt)
     }
@@ -159,22 +194,16 @@ impl Runtime {
             for ev in events.iter() {
                 let token = ev.token();
                 if token == SIGNALS {
-                    if let Ok(Some(sig)) = self.signals.read_signal() {
-                        tracing::info!(signal = sig.ssi_signo, "stopping");
+                    if self.signals_pending() {
+                        return Ok(());
                     }
-                    return Ok(());
+                    continue;
                 }
                 if ev.is_readable() {
                     self.readable(token);
                 }
-                if ev.is_writable()
-                    && let Some(Source::Conn(c)) = self.sources.get_mut(&token)
-                    && !c.flush()
-                {
-                    let _ =
-                        self.poll
-                            .registry()
-                            .reregister(&mut c.stream, token, Interest::READABLE);
+                if ev.is_writable() {
+                    self.writable(token);
                 }
             }
             for token in std::mem::take(&mut self.ready) {
@@ -188,12 +217,163 @@ impl Runtime {
         }
     }
 
+    fn writable(&mut self, token: Token) {
+        match self.sources.get_mut(&token) {
+            Some(Source::Conn(c)) => {
+                let drained = !c.flush();
+                if drained {
+                    let _ =
+                        self.poll
+                            .registry()
+                            .reregister(&mut c.stream, token, Interest::READABLE);
+                }
+            }
+            Some(Source::Metrics(c)) => {
+                let progress = c.write();
+                if progress == Progress::Done {
+                    self.close_metrics(token);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads every queued signal: SIGHUP reloads; `true` when asked to stop.
+    fn signals_pending(&mut self) -> bool {
+        while let Ok(Some(sig)) = self.signals.read_signal() {
+            if sig.ssi_signo == Signal::SIGHUP as i32 as u32 {
+                self.reload();
+                continue;
+            }
+            tracing::info!(signal = sig.ssi_signo, "stopping");
+            return true;
+        }
+        false
+    }
+
+    /// New credentials for new allocations; allocations stay as they are.
+    fn reload(&mut self) {
+        let Some(reload) = self.reload.as_mut() else {
+            tracing::warn!("SIGHUP: nothing to reload");
+            return;
+        };
+        match reload() {
+            Ok(auth) => {
+                tracing::info!(
+                    users = auth.users.is_some(),
+                    rest_secrets = auth.rest_secrets.len(),
+                    oauth_keys = auth.oauth_keys.len(),
+                    allocations = self.server.stats().allocations,
+                    "SIGHUP: credentials reloaded (other settings need a restart)"
+                );
+                self.server.set_auth(auth);
+                self.figures.reloads_ok += 1;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: reload refused, the old credentials stay");
+                self.figures.reloads_failed += 1;
+            }
+        }
+    }
+
     fn readable(&mut self, token: Token) {
         match self.sources.get(&token) {
             Some(Source::Listener(..)) | Some(Source::Relay(..)) => self.read_udp(token),
             Some(Source::TcpListener(..)) => self.accept(token),
             Some(Source::Conn(_)) => self.read_conn(token),
+            Some(Source::MetricsListener(_)) => self.accept_metrics(token),
+            Some(Source::Metrics(_)) => self.read_metrics(token),
             None => {}
+        }
+    }
+
+    fn accept_metrics(&mut self, token: Token) {
+        loop {
+            let Some(Source::MetricsListener(l)) = self.sources.get(&token) else {
+                return;
+            };
+            let mut stream = match l.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!("metrics accept: {e}");
+                    return;
+                }
+            };
+            if self.metrics_conns >= http::MAX_CONNECTIONS {
+                let oldest = self
+                    .sources
+                    .iter()
+                    .filter_map(|(t, s)| match s {
+                        Source::Metrics(c) => Some((c.serial, *t)),
+                        _ => None,
+                    })
+                    .min();
+                if let Some((_, t)) = oldest {
+                    self.close_metrics(t);
+                }
+            }
+            let t = self.token();
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, t, Interest::READABLE)
+                .is_err()
+            {
+                continue;
+            }
+            self.metrics_serial += 1;
+            let conn = http::Conn::new(stream, self.metrics_serial);
+            self.sources.insert(t, Source::Metrics(Box::new(conn)));
+            self.metrics_conns += 1;
+        }
+    }
+
+    fn read_metrics(&mut self, token: Token) {
+        let Some(Source::Metrics(c)) = self.sources.get_mut(&token) else {
+            return;
+        };
+        let progress = match c.read() {
+            Progress::Request(r) => {
+                let answer = match r {
+                    http::Request::Metrics => {
+                        self.figures.connections = self.conn_by_tuple.len();
+                        self.figures.uptime_seconds = self.started.elapsed().as_secs();
+                        let m = self.server.metrics(Instant::now());
+                        let body = prometheus::render(&m, &self.figures);
+                        http::response("200 OK", "text/plain; version=0.0.4; charset=utf-8", &body)
+                    }
+                    http::Request::NotFound => {
+                        http::response("404 Not Found", "text/plain", "try /metrics\n")
+                    }
+                    http::Request::BadMethod => {
+                        http::response("405 Method Not Allowed", "text/plain", "")
+                    }
+                    http::Request::Malformed => http::response("400 Bad Request", "text/plain", ""),
+                };
+                let Some(Source::Metrics(c)) = self.sources.get_mut(&token) else {
+                    return;
+                };
+                let p = c.respond(answer);
+                if p == Progress::Writing {
+                    let _ =
+                        self.poll
+                            .registry()
+                            .reregister(&mut c.stream, token, Interest::WRITABLE);
+                }
+                p
+            }
+            p => p,
+        };
+        if progress == Progress::Done {
+            self.close_metrics(token);
+        }
+    }
+
+    fn close_metrics(&mut self, token: Token) {
+        if let Some(Source::Metrics(mut c)) = self.sources.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            self.metrics_conns = self.metrics_conns.saturating_sub(1);
         }
     }
 
@@ -353,9 +533,10 @@ impl Runtime {
                     Event::AllocationDeleted {
                         tuple,
                         relay,
+                        username,
                         reason,
                     } => {
-                        tracing::info!(%tuple, %relay, ?reason, "allocation deleted");
+                        tracing::info!(%tuple, %relay, %username, ?reason, "allocation deleted");
                     }
                     _ => {}
                 }
