@@ -12,7 +12,7 @@ use rtcweb_stun::{
     Attribute, Class, ErrorCode, IntegrityKey, Message, MessageBuilder, MessageType,
     PasswordAlgorithm,
 };
-use rtcweb_turn::{Client, ClientConfig, Credentials, MAX_EVENTS, Transport};
+use rtcweb_turn::{Client, ClientConfig, Credentials, MAX_EVENTS, Protocol};
 
 fn answer(
     request: &[u8],
@@ -41,9 +41,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let server: SocketAddr = "203.0.113.1:3478".parse().expect("literal");
     let transport = if mode & 1 == 0 {
-        Transport::Udp
+        Protocol::Udp
     } else {
-        Transport::Tcp
+        Protocol::Tcp
     };
     let creds = Credentials::LongTerm {
         username: "u".into(),
@@ -116,7 +116,7 @@ const LOCAL: std::net::SocketAddr = std::net::SocketAddr::new(
 /// `data` from the server on the client's socket.
 fn from_server(
     server: std::net::SocketAddr,
-    protocol: rtcweb_turn::Transport,
+    protocol: rtcweb_turn::Protocol,
     data: &[u8],
 ) -> rtcweb_turn::Datagram<'_> {
     rtcweb_turn::Datagram {

@@ -16,8 +16,8 @@ use rtcweb_stun::{
     PasswordAlgorithm, TransactionId,
 };
 use rtcweb_turn_server::{
-    AuthConfig, BandwidthLimit, Event, FiveTuple, RestSecret, Rfc5780, Server, ServerConfig,
-    StaticUsers, Transport,
+    AuthConfig, BandwidthLimit, Event, FiveTuple, Protocol, RestSecret, Rfc5780, Server,
+    ServerConfig, StaticUsers,
 };
 
 const REALM: &str = "fuzz.example";
@@ -25,9 +25,9 @@ const MAX_ALLOCATIONS: usize = 8;
 
 fn tuple(sel: u8) -> FiveTuple {
     let transport = match sel & 3 {
-        0 | 1 => Transport::Udp,
-        2 => Transport::Tcp,
-        _ => Transport::Tls,
+        0 | 1 => Protocol::Udp,
+        2 => Protocol::Tcp,
+        _ => Protocol::Tls,
     };
     let client = SocketAddr::from((
         [198, 51, 100, 1 + (sel >> 2 & 3)],
@@ -54,7 +54,7 @@ fn nonce_for(server: &mut Server, now: Instant, t: FiveTuple) -> Option<String> 
     server.handle_client(now, t, &buf[..n]);
     let mut nonce = None;
     while let Some(out) = server.poll_transmit() {
-        if let Ok(m) = Message::new_checked(&out.data[..])
+        if let Ok(m) = Message::new_checked(&out.payload[..])
             && let Some(Ok(Attribute::Nonce(s))) = m.attribute(AttributeType::NONCE)
         {
             nonce = Some(s.to_string());

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{
     MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg, setsockopt, sockopt,
 };
-use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Transport};
+use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Protocol};
 
 const BATCH: usize = 32;
 
@@ -213,7 +213,7 @@ fn allocate(server: SocketAddr, seed: u8) -> Result<Alloc, String> {
     };
     let local = client.local_addr().map_err(|e| e.to_string())?;
     let mut c = Client::new(
-        ClientConfig::new(server, Transport::Udp, creds),
+        ClientConfig::new(server, Protocol::Udp, creds),
         local,
         [seed; 32],
     );

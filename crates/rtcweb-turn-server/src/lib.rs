@@ -45,4 +45,4 @@ pub use credentials::{AuthConfig, OAuthKey, RestSecret, StaticUsers, UserStore};
 pub use error::{Error, Result};
 pub use metrics::{AuthFailure, Direction, LimitScope, Metrics, QuotaRefusal, RequestKind};
 pub use server::{MAX_EVENTS, RESERVATION_LIFETIME, Server};
-pub use types::{BindId, DeleteReason, Event, FiveTuple, Stats, Transmit, Transport};
+pub use types::{BindId, DeleteReason, Event, FiveTuple, Protocol, Stats, Transmit};

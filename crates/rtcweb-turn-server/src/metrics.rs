@@ -10,7 +10,7 @@
 //! client that sends N messages of L octets through a relay that delivers them all shows as N
 //! packets and N * L bytes `to_peer`.
 
-use crate::types::{DeleteReason, Transport};
+use crate::types::{DeleteReason, Protocol};
 
 /// Declares a label enum: its variants, their label text and `ALL` in index order.
 macro_rules! label_enum {
@@ -225,26 +225,26 @@ pub struct Metrics {
     pub dropped_input: u64,
 }
 
-fn transport_index(t: Transport) -> usize {
+fn transport_index(t: Protocol) -> usize {
     match t {
-        Transport::Udp => 0,
-        Transport::Tcp => 1,
-        Transport::Tls => 2,
+        Protocol::Udp => 0,
+        Protocol::Tcp => 1,
+        Protocol::Tls => 2,
     }
 }
 
 impl Metrics {
     /// The client transports allocations are counted by.
-    pub const TRANSPORTS: [Transport; 3] = [Transport::Udp, Transport::Tcp, Transport::Tls];
+    pub const TRANSPORTS: [Protocol; 3] = [Protocol::Udp, Protocol::Tcp, Protocol::Tls];
     /// Why allocations end, in the order [`Metrics::allocations_deleted`] is kept.
     pub const DELETE_REASONS: [DeleteReason; 3] = DELETE_REASONS;
 
-    pub(crate) fn count_allocation(&mut self, t: Transport) {
+    pub(crate) fn count_allocation(&mut self, t: Protocol) {
         self.allocations[transport_index(t)] += 1;
     }
 
     /// Live allocations of clients over `transport`.
-    pub fn allocations(&self, transport: Transport) -> usize {
+    pub fn allocations(&self, transport: Protocol) -> usize {
         self.allocations[transport_index(transport)]
     }
 

@@ -88,12 +88,12 @@ impl NonceKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Transport;
+    use crate::types::Protocol;
 
     #[test]
     fn nonce_binds_time_and_address() {
         let t = FiveTuple::new(
-            Transport::Udp,
+            Protocol::Udp,
             "198.51.100.1:5000".parse().unwrap(),
             "203.0.113.1:3478".parse().unwrap(),
         );
@@ -102,7 +102,7 @@ mod tests {
             ..t
         };
         let tcp = FiveTuple {
-            transport: Transport::Tcp,
+            transport: Protocol::Tcp,
             ..t
         };
         for cookie in [false, true] {

@@ -1,8 +1,7 @@
 //! The relay port pool of one relay IP: which ports of the configured range are taken, and a
 //! random choice among the free ones (RFC 8656 section 7.2 asks for unpredictable ports).
 
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::RngCore;
+use rtcweb_core::Rng;
 
 /// A bitmap of the taken ports of `min..=max` (8 KiB at most).
 #[derive(Debug)]
@@ -62,7 +61,7 @@ impl PortPool {
 
     /// A free port (even if `even`; with `pair` also the next port free), marked taken with
     /// its pair. Starts at a random place and walks the range once.
-    pub(crate) fn pick(&mut self, rng: &mut ChaCha20Rng, even: bool, pair: bool) -> Option<u16> {
+    pub(crate) fn pick(&mut self, rng: &mut Rng, even: bool, pair: bool) -> Option<u16> {
         let size = self.size();
         if self.used >= size {
             return None;
@@ -92,11 +91,10 @@ impl PortPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_chacha::rand_core::SeedableRng;
 
     #[test]
     fn picks_free_ports_until_full() {
-        let mut rng = ChaCha20Rng::from_seed([1; 32]);
+        let mut rng = Rng::new([1; 32]);
         let mut p = PortPool::new(50000, 50009);
         let mut got = Vec::new();
         while let Some(port) = p.pick(&mut rng, false, false) {

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rand_chacha::rand_core::RngCore;
 use rtcweb_stun::attributes::AddressFamily;
 use rtcweb_stun::{
     Attribute, AttributeType, Class, ErrorCode, IntegrityKey, Message, MessageType, Method,
@@ -16,7 +15,7 @@ use crate::auth::Reject;
 use crate::bandwidth::Buckets;
 use crate::metrics::{AuthFailure, QuotaRefusal, RequestKind};
 use crate::server::{Pending, RESERVATION_LIFETIME, RequestInfo, Reservation, Server};
-use crate::types::{Event, FiveTuple, Transport};
+use crate::types::{Event, FiveTuple, Protocol};
 
 const UDP: u8 = 17;
 
@@ -30,7 +29,7 @@ fn reason(code: u16) -> &'static str {
         438 => "Stale Nonce",
         440 => "Address Family not Supported",
         441 => "Wrong Credentials",
-        442 => "Unsupported Transport Protocol",
+        442 => "Unsupported Protocol Protocol",
         443 => "Peer Address Family Mismatch",
         486 => "Allocation Quota Reached",
         508 => "Insufficient Capacity",
@@ -159,10 +158,10 @@ impl Server {
     ) {
         if let Some(data) = data {
             self.push_transmit(crate::types::Transmit {
-                transport: tuple.transport,
+                protocol: tuple.transport,
                 source: from,
                 destination: to,
-                data,
+                payload: data,
             });
         }
     }
@@ -224,7 +223,7 @@ impl Server {
             return self.unknown_attributes(tuple, info, &unknown, None);
         }
         // CHANGE-REQUEST and RESPONSE-PORT only make sense on datagrams.
-        let udp = tuple.transport == Transport::Udp;
+        let udp = tuple.transport == Protocol::Udp;
         let source = match (rfc5780, change) {
             (Some(r), Some((ip, port))) if udp => {
                 r.changed(tuple.server, ip, port).unwrap_or(tuple.server)
@@ -469,7 +468,7 @@ impl Server {
     pub(crate) fn finish_allocation(&mut self, now: Instant, p: Pending) {
         let token = p.reserve.map(|addr| {
             let mut t = [0u8; 8];
-            self.rng.fill_bytes(&mut t);
+            self.rng.fill(&mut t);
             self.reservations.insert(
                 t,
                 Reservation {

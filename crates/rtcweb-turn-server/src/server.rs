@@ -7,8 +7,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::SeedableRng;
+use rtcweb_core::Rng;
 use rtcweb_stun::{
     Attribute, AttributeType, Class, Message, MessageBuilder, MessageType, Method, TransactionId,
 };
@@ -22,7 +21,7 @@ use crate::error::Result;
 use crate::metrics::{Counters, Direction, Metrics, QuotaRefusal};
 use crate::nonce::NonceKey;
 use crate::ports::PortPool;
-use crate::types::{BindId, DeleteReason, Event, FiveTuple, Stats, Transmit, Transport};
+use crate::types::{BindId, DeleteReason, Event, FiveTuple, Protocol, Stats, Transmit};
 use crate::users::UserTable;
 
 /// How long a port kept by EVEN-PORT's R bit waits for its RESERVATION-TOKEN (RFC 8656
@@ -77,7 +76,7 @@ pub(crate) struct RequestInfo {
 ///
 /// ```
 /// use std::time::Instant;
-/// use rtcweb_turn_server::{AuthConfig, FiveTuple, Server, ServerConfig, StaticUsers, Transport};
+/// use rtcweb_turn_server::{AuthConfig, FiveTuple, Server, ServerConfig, StaticUsers, Protocol};
 /// let mut users = StaticUsers::new();
 /// users.insert_password("alice", "wonderland")?;
 /// let mut config = ServerConfig::new("example.org");
@@ -86,7 +85,7 @@ pub(crate) struct RequestInfo {
 /// let mut server = Server::new(config, AuthConfig::users(users), now, 1_700_000_000, [7; 32])?;
 /// // A Binding request is answered with the address it came from.
 /// let request = [0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-/// let tuple = FiveTuple::new(Transport::Udp, "198.51.100.7:5000".parse().unwrap(), "203.0.113.1:3478".parse().unwrap());
+/// let tuple = FiveTuple::new(Protocol::Udp, "198.51.100.7:5000".parse().unwrap(), "203.0.113.1:3478".parse().unwrap());
 /// server.handle_client(now, tuple, &request);
 /// let out = server.poll_transmit().unwrap();
 /// assert_eq!(out.destination, tuple.client);
@@ -95,7 +94,7 @@ pub(crate) struct RequestInfo {
 pub struct Server {
     pub(crate) config: ServerConfig,
     pub(crate) auth: Authenticator,
-    pub(crate) rng: ChaCha20Rng,
+    pub(crate) rng: Rng,
     epoch: Instant,
     epoch_unix: u64,
     pub(crate) allocs: HashMap<FiveTuple, Allocation>,
@@ -135,7 +134,7 @@ impl Server {
         auth: AuthConfig,
         now: Instant,
         unix_now: u64,
-        seed: [u8; 32],
+        seed: impl Into<rtcweb_core::Seed>,
     ) -> Result<Self> {
         config.validate()?;
         let pool = |ip: Option<IpAddr>| ip.map(|_| PortPool::new(config.min_port, config.max_port));
@@ -153,7 +152,7 @@ impl Server {
         Ok(Server {
             config,
             auth,
-            rng: ChaCha20Rng::from_seed(seed),
+            rng: Rng::new(seed),
             epoch: now,
             epoch_unix: unix_now,
             allocs: HashMap::new(),
@@ -304,10 +303,10 @@ impl Server {
         match out {
             Some(out) => {
                 let queued = self.push_transmit(Transmit {
-                    transport: tuple.transport,
+                    protocol: tuple.transport,
                     source: tuple.server,
                     destination: tuple.client,
-                    data: out,
+                    payload: out,
                 });
                 if queued {
                     self.counters.relayed(d, data.len());
@@ -505,10 +504,10 @@ impl Server {
     /// Client data leaves the relayed address for `peer` as a plain UDP datagram.
     fn relay_to_peer(&mut self, relay: SocketAddr, peer: SocketAddr, data: &[u8]) {
         let queued = self.push_transmit(Transmit {
-            transport: Transport::Udp,
+            protocol: Protocol::Udp,
             source: relay,
             destination: peer,
-            data: data.to_vec(),
+            payload: data.to_vec(),
         });
         if queued {
             self.counters.relayed(Direction::ToPeer, data.len());
@@ -655,10 +654,9 @@ impl Server {
 
 /// A Data indication carrying `data` from `peer` (RFC 8656 section 11.4), `None` if it does
 /// not fit in one message.
-fn data_indication(rng: &mut ChaCha20Rng, peer: SocketAddr, data: &[u8]) -> Option<Vec<u8>> {
-    use rand_chacha::rand_core::RngCore;
+fn data_indication(rng: &mut Rng, peer: SocketAddr, data: &[u8]) -> Option<Vec<u8>> {
     let mut tid = [0u8; 12];
-    rng.fill_bytes(&mut tid);
+    rng.fill(&mut tid);
     let mut buf = vec![0u8; 20 + 24 + 4 + data.len() + 4];
     let typ = MessageType::new(Method::DATA, Class::Indication);
     let mut b = MessageBuilder::new(&mut buf, typ, TransactionId(tid)).ok()?;

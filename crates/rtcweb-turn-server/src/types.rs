@@ -4,15 +4,15 @@ use std::fmt;
 use std::net::SocketAddr;
 
 /// How a client reaches the server: the same transports as the client's.
-pub use rtcweb_turn::Transport;
+pub use rtcweb_core::{Protocol, Transmit};
 
 /// One octet per transport for the nonce binding, so that a nonce issued over one transport
 /// does not serve another.
-fn protocol_code(transport: Transport) -> u8 {
+fn protocol_code(transport: Protocol) -> u8 {
     match transport {
-        Transport::Udp => 17,
-        Transport::Tcp => 6,
-        Transport::Tls => 56,
+        Protocol::Udp => 17,
+        Protocol::Tcp => 6,
+        Protocol::Tls => 56,
     }
 }
 
@@ -21,7 +21,7 @@ fn protocol_code(transport: Transport) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FiveTuple {
     /// The transport between client and server.
-    pub transport: Transport,
+    pub transport: Protocol,
     /// The client's address as the server sees it (after any NAT).
     pub client: SocketAddr,
     /// The server's address the client sent to.
@@ -30,7 +30,7 @@ pub struct FiveTuple {
 
 impl FiveTuple {
     /// A 5-tuple from its parts.
-    pub fn new(transport: Transport, client: SocketAddr, server: SocketAddr) -> Self {
+    pub fn new(transport: Protocol, client: SocketAddr, server: SocketAddr) -> Self {
         FiveTuple {
             transport,
             client,
@@ -53,20 +53,6 @@ impl fmt::Display for FiveTuple {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?} {} -> {}", self.transport, self.client, self.server)
     }
-}
-
-/// Octets to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The transport: UDP for everything sent to peers; the client's transport otherwise
-    /// (over TCP/TLS the driver writes `data` to the connection of `destination`).
-    pub transport: Transport,
-    /// The local address to send from: a listening address, or a relayed address.
-    pub source: SocketAddr,
-    /// Where to send.
-    pub destination: SocketAddr,
-    /// The datagram, or one frame of the stream.
-    pub data: Vec<u8>,
 }
 
 /// Identifies a relay binding the server asked the driver for.

@@ -12,7 +12,7 @@ use common::*;
 use rtcweb_netsim::{Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation, Transmit};
 use rtcweb_stun::{Attribute, IntegrityKey, Method, TransactionId};
 use rtcweb_turn::oauth::{AsRsAlgorithm, TokenBlock, encrypt_token};
-use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Transport};
+use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Protocol};
 use rtcweb_turn_server::{AuthConfig, OAuthKey, RestSecret, StaticUsers};
 
 const SERVER: &str = "203.0.113.1:3478";
@@ -106,7 +106,7 @@ fn world(
         ServerHost::new(config("203.0.113.1"), all_auth(), start),
     );
     sim.attach(peer, Echo::default());
-    let mut cc = ClientConfig::new(SERVER.parse().unwrap(), Transport::Udp, creds);
+    let mut cc = ClientConfig::new(SERVER.parse().unwrap(), Protocol::Udp, creds);
     tweak(&mut cc);
     sim.attach(
         client,

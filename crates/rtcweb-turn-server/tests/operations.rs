@@ -16,7 +16,7 @@ use rtcweb_stun::{
 use rtcweb_turn::credentials::rest_credentials;
 use rtcweb_turn_server::{
     AuthConfig, AuthFailure, BandwidthLimit, DeleteReason, Direction, FiveTuple, LimitScope,
-    Metrics, QuotaRefusal, RequestKind, RestSecret, ServerConfig, StaticUsers, Transport,
+    Metrics, Protocol, QuotaRefusal, RequestKind, RestSecret, ServerConfig, StaticUsers,
 };
 
 const SERVER: &str = "203.0.113.1:3478";
@@ -118,8 +118,8 @@ fn relayed_packets_and_payload_bytes_are_counted_each_way() {
     let s = b.server.stats();
     assert_eq!((s.relayed_to_peers, s.relayed_to_clients), (53, 50));
     // Gauges: one UDP allocation, two permissions, one channel, one user.
-    assert_eq!(m.allocations(Transport::Udp), 1);
-    assert_eq!(m.allocations(Transport::Tcp), 0);
+    assert_eq!(m.allocations(Protocol::Udp), 1);
+    assert_eq!(m.allocations(Protocol::Tcp), 0);
     assert_eq!((m.permissions, m.channels, m.users), (2, 1, 1));
     // Requests by method: Allocate twice (the 401 round and the real one), one ChannelBind,
     // one CreatePermission; the challenge is no failure.
@@ -442,7 +442,7 @@ fn new_credentials_apply_to_new_allocations_and_old_allocations_keep_working() {
     // Alice's allocation relays both ways, and refreshes, binds and permits with its key.
     b.client_sends(t, &channel_data(b"still here"));
     assert_eq!(b.out.len(), 1);
-    assert_eq!(b.out[0].data, b"still here");
+    assert_eq!(b.out[0].payload, b"still here");
     b.peer_sends(relay, addr(PEER), b"and back");
     assert_eq!(b.out.len(), 1);
     let a = b.refresh(t, tid(10), &[Attribute::Lifetime(600)], &creds);

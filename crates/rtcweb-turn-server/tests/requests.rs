@@ -14,8 +14,8 @@ use rtcweb_stun::channel_data;
 use rtcweb_stun::{Attribute, Class, Method};
 use rtcweb_turn::oauth::{AsRsAlgorithm, TokenBlock, encrypt_token};
 use rtcweb_turn_server::{
-    AuthConfig, DeleteReason, Event, FiveTuple, OAuthKey, RestSecret, Rfc5780, ServerConfig,
-    StaticUsers, Transport,
+    AuthConfig, DeleteReason, Event, FiveTuple, OAuthKey, Protocol, RestSecret, Rfc5780,
+    ServerConfig, StaticUsers,
 };
 
 const SERVER: &str = "203.0.113.1:3478";
@@ -330,7 +330,7 @@ fn ipv6_allocations() {
     assert_eq!(a.code, Some(443));
     b.peer_sends(relay, peer, b"hello v6");
     assert_eq!(b.out.len(), 1);
-    let m = rtcweb_stun::Message::new_checked(&b.out[0].data[..]).unwrap();
+    let m = rtcweb_stun::Message::new_checked(&b.out[0].payload[..]).unwrap();
     assert_eq!(m.method(), Method::DATA);
 }
 
@@ -398,7 +398,7 @@ fn data_to(b: &Bench, peer: SocketAddr) -> Vec<Vec<u8>> {
     b.out
         .iter()
         .filter(|t| t.destination == peer)
-        .map(|t| t.data.clone())
+        .map(|t| t.payload.clone())
         .collect()
 }
 
@@ -419,7 +419,7 @@ fn permissions_and_channels_expire() {
     assert_eq!(data_to(&b, peer), vec![b"ping".to_vec()]);
     b.peer_sends(relay, peer, b"pong");
     assert_eq!(b.out.len(), 1);
-    let back = channel_data::ChannelData::new_checked(&b.out[0].data[..]).unwrap();
+    let back = channel_data::ChannelData::new_checked(&b.out[0].payload[..]).unwrap();
     assert_eq!((back.channel_number(), back.data()), (0x4001, &b"pong"[..]));
     // A peer without permission is not heard.
     b.peer_sends(relay, addr("198.51.100.10:1"), b"stranger");
@@ -450,7 +450,10 @@ fn permissions_and_channels_expire() {
     b.server.handle_peer(b.now, relay, peer, b"pong");
     b.pump();
     assert_eq!(b.out.len(), 1);
-    assert_eq!(parse_indication(&b.out[0].data), (peer, b"pong".to_vec()));
+    assert_eq!(
+        parse_indication(&b.out[0].payload),
+        (peer, b"pong".to_vec())
+    );
     // During the cooldown neither number nor peer can be bound elsewhere...
     let other: SocketAddr = "198.51.100.11:7000".parse().unwrap();
     let a = b.channel_bind(t, tid(5), 0x4001, other, &creds);
@@ -504,7 +507,7 @@ fn allocation_expires_and_its_relay_is_released() {
 fn tcp_connection_close_deletes_the_allocation() {
     let mut b = bench(|_| {});
     let t = FiveTuple::new(
-        Transport::Tcp,
+        Protocol::Tcp,
         "198.51.100.7:5000".parse().unwrap(),
         SERVER.parse().unwrap(),
     );
@@ -514,8 +517,12 @@ fn tcp_connection_close_deletes_the_allocation() {
     let peer: SocketAddr = "198.51.100.9:7000".parse().unwrap();
     b.channel_bind(t, tid(2), 0x4001, peer, &creds);
     b.peer_sends(relay, peer, b"abcde");
-    assert_eq!(b.out[0].transport, Transport::Tcp);
-    assert_eq!(b.out[0].data.len(), 12, "ChannelData is padded on streams");
+    assert_eq!(b.out[0].protocol, Protocol::Tcp);
+    assert_eq!(
+        b.out[0].payload.len(),
+        12,
+        "ChannelData is padded on streams"
+    );
     b.server.handle_connection_closed(b.now, t);
     b.pump();
     assert!(!b.bound.contains(&relay));
@@ -562,7 +569,7 @@ fn binding_with_and_without_rfc5780() {
         b.client_sends(t, &request(Method::BINDING, tid(4), &[change], None));
         assert_eq!(b.out.len(), 1);
         assert_eq!(b.out[0].source, from.parse().unwrap());
-        assert_eq!(parse(&b.out[0].data).origin, Some(from.parse().unwrap()));
+        assert_eq!(parse(&b.out[0].payload).origin, Some(from.parse().unwrap()));
     }
     // On the alternate address, OTHER-ADDRESS is the primary.
     let alt = udp("198.51.100.7:5000", "203.0.113.2:3479");

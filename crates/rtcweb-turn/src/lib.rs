@@ -25,4 +25,4 @@ pub use client::{
 pub use credentials::Credentials;
 pub use error::{Error, Result};
 pub use rtcweb_core::{Datagram, Protocol, SansIo, Seed, Transmit};
-pub use types::{ClientConfig, Event, Failure, Transport};
+pub use types::{ClientConfig, Event, Failure};

@@ -9,18 +9,14 @@ use crate::credentials::Credentials;
 
 pub use rtcweb_core::{Protocol, Transmit};
 
-/// How the client reaches the TURN server: UDP (one message per datagram, retransmissions
-/// per RFC 8489), TCP (messages framed on the byte stream, ChannelData padded, RFC 8656
-/// section 12.5) or TLS over TCP (the same framing; the driver does the TLS bytes). The same
-/// type as everywhere else in rtcweb: [`rtcweb_core::Protocol`].
-pub type Transport = Protocol;
-
 /// Settings of a [`crate::Client`].
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The TURN server.
     pub server: SocketAddr,
-    /// Transport to the server.
+    /// How the client reaches the server: UDP (one message per datagram, retransmissions per
+    /// RFC 8489), TCP (messages framed on the byte stream, ChannelData padded, RFC 8656
+    /// section 12.5) or TLS over TCP (the same framing; the driver does the TLS bytes).
     pub transport: Protocol,
     /// Credentials.
     pub credentials: Credentials,

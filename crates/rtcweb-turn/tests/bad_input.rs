@@ -10,7 +10,7 @@ use rtcweb_stun::{
     PasswordAlgorithm, TransactionId,
 };
 use rtcweb_turn::{
-    AllocationState, Client, ClientConfig, Credentials, Datagram, Event, Failure, Transport,
+    AllocationState, Client, ClientConfig, Credentials, Datagram, Event, Failure, Protocol,
 };
 
 const SERVER: &str = "203.0.113.1:3478";
@@ -21,7 +21,7 @@ fn from(from: SocketAddr, data: &[u8]) -> Datagram<'_> {
     Datagram::udp(from, LOCAL.parse().unwrap(), data)
 }
 
-fn client(transport: Transport) -> Client {
+fn client(transport: Protocol) -> Client {
     let creds = Credentials::LongTerm {
         username: "alice".into(),
         password: "pw".into(),
@@ -69,7 +69,7 @@ fn challenge(request: &[u8], reason: &str) -> Vec<u8> {
 }
 
 /// A client over `transport` that has started allocating, with its first request's octets.
-fn allocating(transport: Transport, now: Instant) -> (Client, Vec<u8>) {
+fn allocating(transport: Protocol, now: Instant) -> (Client, Vec<u8>) {
     let mut c = client(transport);
     c.allocate(now).unwrap();
     let first = c.poll_transmit().unwrap().payload;
@@ -87,7 +87,7 @@ fn key() -> IntegrityKey {
 /// Runs the client to the authenticated Allocate and returns it with that request's octets.
 fn challenged(now: Instant) -> (Client, Vec<u8>) {
     let server: SocketAddr = SERVER.parse().unwrap();
-    let (mut c, first) = allocating(Transport::Udp, now);
+    let (mut c, first) = allocating(Protocol::Udp, now);
     c.handle_input(now, from(server, &challenge(&first, "Unauthenticated")));
     let second = c.poll_transmit().unwrap().payload;
     assert!(Message::new_checked(&second[..]).unwrap().has_integrity());
@@ -228,7 +228,7 @@ fn unknown_channel_and_malformed_data_indications_are_ignored() {
 fn tcp_stream_reassembly_and_broken_stream() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
-    let (mut c, first) = allocating(Transport::Tcp, now);
+    let (mut c, first) = allocating(Protocol::Tcp, now);
     // Over TCP nothing is retransmitted.
     c.handle_timeout(now + Duration::from_secs(10));
     assert!(c.poll_transmit().is_none());
@@ -279,7 +279,7 @@ fn tcp_stream_reassembly_and_broken_stream() {
 fn tcp_channel_data_is_padded() {
     let now = Instant::now();
     let server: SocketAddr = SERVER.parse().unwrap();
-    let (mut c, first) = allocating(Transport::Tls, now);
+    let (mut c, first) = allocating(Protocol::Tls, now);
     c.handle_input(now, from(server, &challenge(&first, "")));
     let second = c.poll_transmit().unwrap().payload;
     c.handle_input(now, from(server, &success(tid_of(&second), &key())));

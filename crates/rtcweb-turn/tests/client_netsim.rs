@@ -10,7 +10,7 @@ use common::{Echo, FakeTurn, ServerAuth, TurnHost, data_count};
 use rtcweb_netsim::{Filtering, HostId, LinkParams, Loss, Mapping, NatConfig, Network, Simulation};
 use rtcweb_stun::Method;
 use rtcweb_turn::oauth::AsRsAlgorithm;
-use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Failure, Transport};
+use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Failure, Protocol};
 
 const SERVER: &str = "203.0.113.1:3478";
 const PEER: &str = "198.51.100.9:4000";
@@ -61,7 +61,7 @@ fn world(
     let mut sim = Simulation::new(net);
     let mut fake = FakeTurn::new(SERVER.parse().unwrap(), auth);
     let local: SocketAddr = "192.168.1.2:40000".parse().unwrap();
-    let mut config = ClientConfig::new(SERVER.parse().unwrap(), Transport::Udp, creds);
+    let mut config = ClientConfig::new(SERVER.parse().unwrap(), Protocol::Udp, creds);
     tweak(&mut fake, &mut config);
     sim.attach(server, fake);
     sim.attach(peer, Echo::default());

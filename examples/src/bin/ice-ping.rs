@@ -141,7 +141,7 @@ fn run(args: Args) -> Result<(), String> {
         };
         config.turn_servers.push(rtcweb_turn::ClientConfig::new(
             turn,
-            rtcweb_turn::Transport::Udp,
+            rtcweb_turn::Protocol::Udp,
             credentials,
         ));
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use rtcweb_turn::oauth::AsRsAlgorithm;
-use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Failure, Transport};
+use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Failure, Protocol};
 
 const USAGE: &str = "usage: turn-client --server HOST:PORT [--transport udp|tcp|tls] \
 (--user U --password P [--realm R] | --rest-secret S --rest-user U | --oauth-kid K --oauth-key BASE64) \
@@ -28,7 +28,7 @@ const USAGE: &str = "usage: turn-client --server HOST:PORT [--transport udp|tcp|
 struct Args {
     server: Option<SocketAddr>,
     server_host: String,
-    transport: Option<Transport>,
+    transport: Option<Protocol>,
     user: Option<String>,
     password: Option<String>,
     realm: Option<String>,
@@ -80,9 +80,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--transport" => {
                 a.transport = Some(match value()?.as_str() {
-                    "udp" => Transport::Udp,
-                    "tcp" => Transport::Tcp,
-                    "tls" => Transport::Tls,
+                    "udp" => Protocol::Udp,
+                    "tcp" => Protocol::Tcp,
+                    "tls" => Protocol::Tls,
                     other => return Err(format!("unknown transport {other} (udp, tcp or tls)")),
                 })
             }
@@ -192,7 +192,7 @@ enum Conn {
 }
 
 /// What arrived on `conn` from `from`, as the client takes it.
-fn input(from: SocketAddr, local: SocketAddr, protocol: Transport, data: &[u8]) -> Datagram<'_> {
+fn input(from: SocketAddr, local: SocketAddr, protocol: Protocol, data: &[u8]) -> Datagram<'_> {
     Datagram {
         source: from,
         destination: local,
@@ -234,13 +234,13 @@ impl Conn {
         .map_err(|e| format!("local address: {e}"))
     }
 
-    fn open(transport: Transport, server: SocketAddr, a: &Args) -> Result<Conn, String> {
+    fn open(transport: Protocol, server: SocketAddr, a: &Args) -> Result<Conn, String> {
         let connect = || {
             TcpStream::connect_timeout(&server, Duration::from_secs(5))
                 .map_err(|e| format!("cannot connect to {server}: {e}"))
         };
         Ok(match transport {
-            Transport::Udp => {
+            Protocol::Udp => {
                 let any = if server.is_ipv4() {
                     "0.0.0.0:0"
                 } else {
@@ -249,12 +249,12 @@ impl Conn {
                 let s = UdpSocket::bind(any).map_err(|e| format!("cannot bind UDP socket: {e}"))?;
                 Conn::Udp(s)
             }
-            Transport::Tcp => {
+            Protocol::Tcp => {
                 let s = connect()?;
                 let _ = s.set_nodelay(true);
                 Conn::Tcp(s)
             }
-            Transport::Tls => {
+            Protocol::Tls => {
                 let config = tls_config(a.tls_ca.as_deref())?;
                 let name = a.tls_name.clone().unwrap_or_else(|| a.server_host.clone());
                 let name = rustls::pki_types::ServerName::try_from(name)
@@ -341,7 +341,7 @@ fn run(a: Args) -> Result<bool, String> {
     let server = a.server.ok_or(USAGE)?;
     let peer = a.peer.ok_or(format!("--peer is required\n{USAGE}"))?;
     let count = a.count.ok_or(format!("--count is required\n{USAGE}"))?;
-    let transport = a.transport.unwrap_or(Transport::Udp);
+    let transport = a.transport.unwrap_or(Protocol::Udp);
     let mut config = ClientConfig::new(server, transport, credentials(&a)?);
     config.software = Some("rtcweb turn-client".into());
     let mut conn = Conn::open(transport, server, &a)?;

@@ -301,7 +301,7 @@ impl SansIo for TurnServer {
                 .handle_peer(now, d.destination, d.source, d.payload);
         } else {
             let tuple = rtcweb_turn_server::FiveTuple::new(
-                rtcweb_turn_server::Transport::Udp,
+                rtcweb_turn_server::Protocol::Udp,
                 d.source,
                 d.destination,
             );
@@ -316,7 +316,7 @@ impl SansIo for TurnServer {
     fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.drive(now);
         let t = self.server.poll_transmit()?;
-        Some(Transmit::udp(t.source, t.destination, t.data))
+        Some(Transmit::udp(t.source, t.destination, t.payload))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         self.server.poll_timeout()
@@ -467,7 +467,7 @@ pub fn turn_config(role: Role) -> IceConfig {
     };
     let server = rtcweb_turn::ClientConfig::new(
         STUN.parse().unwrap(),
-        rtcweb_turn::Transport::Udp,
+        rtcweb_turn::Protocol::Udp,
         credentials,
     );
     IceConfig {

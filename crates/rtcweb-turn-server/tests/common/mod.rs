@@ -12,7 +12,7 @@ use rtcweb_stun::{
     PasswordAlgorithm, TransactionId,
 };
 use rtcweb_turn::{Client, Event as ClientEvent};
-use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Server, ServerConfig, Transport};
+use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Protocol, Server, ServerConfig};
 
 pub const REALM: &str = "example.org";
 pub const UNIX_START: u64 = 1_700_000_000;
@@ -85,7 +85,7 @@ impl SansIo for ServerHost {
         } else if d.destination.port() == 3478 || d.destination.port() == 3479 {
             self.server.handle_client(
                 now,
-                FiveTuple::new(Transport::Udp, d.source, d.destination),
+                FiveTuple::new(Protocol::Udp, d.source, d.destination),
                 d.payload,
             );
         } else {
@@ -107,7 +107,7 @@ impl SansIo for ServerHost {
                 t.source
             );
         }
-        Some(Transmit::udp(t.source, t.destination, t.data))
+        Some(Transmit::udp(t.source, t.destination, t.payload))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         self.server.poll_timeout()
@@ -348,7 +348,7 @@ impl Bench {
             .filter(|t| t.destination == tuple.client)
             .collect();
         assert_eq!(mine.len(), 1, "expected one answer, got {:?}", self.out);
-        parse(&mine[0].data)
+        parse(&mine[0].payload)
     }
 
     pub fn advance(&mut self, d: Duration) {
@@ -452,7 +452,7 @@ impl Bench {
 
 pub fn udp(client: &str, server: &str) -> FiveTuple {
     FiveTuple::new(
-        Transport::Udp,
+        Protocol::Udp,
         client.parse().unwrap(),
         server.parse().unwrap(),
     )

@@ -361,9 +361,9 @@ fn ice_config(config: &RtcConfiguration) -> Result<IceConfig, Error> {
                         },
                     };
                     let transport = match (parsed.scheme, parsed.transport) {
-                        (Scheme::Turns, _) => rtcweb_turn::Transport::Tls,
-                        (_, crate::config::UrlTransport::Tcp) => rtcweb_turn::Transport::Tcp,
-                        _ => rtcweb_turn::Transport::Udp,
+                        (Scheme::Turns, _) => rtcweb_turn::Protocol::Tls,
+                        (_, crate::config::UrlTransport::Tcp) => rtcweb_turn::Protocol::Tcp,
+                        _ => rtcweb_turn::Protocol::Udp,
                     };
                     ice.turn_servers.push(rtcweb_turn::ClientConfig::new(
                         addr,

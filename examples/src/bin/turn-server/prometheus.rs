@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use rtcweb_turn_server::metrics::{COUNTED_ERROR_CODES, delete_reason_label};
 use rtcweb_turn_server::{
-    AuthFailure, Direction, LimitScope, Metrics, QuotaRefusal, RequestKind, Transport,
+    AuthFailure, Direction, LimitScope, Metrics, Protocol, QuotaRefusal, RequestKind,
 };
 
 /// What the runtime adds to the core's figures.
@@ -51,11 +51,11 @@ impl Out {
     }
 }
 
-fn transport_label(t: Transport) -> &'static str {
+fn transport_label(t: Protocol) -> &'static str {
     match t {
-        Transport::Udp => "udp",
-        Transport::Tcp => "tcp",
-        Transport::Tls => "tls",
+        Protocol::Udp => "udp",
+        Protocol::Tcp => "tcp",
+        Protocol::Tls => "tls",
     }
 }
 

@@ -15,7 +15,7 @@ use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{setsockopt, sockopt};
-use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Server, Transmit, Transport};
+use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Protocol, Server, Transmit};
 
 use crate::http::{self, Progress};
 use crate::prometheus::{self, RuntimeFigures};
@@ -402,7 +402,7 @@ impl Runtime {
                 } else {
                     self.server.handle_client(
                         now,
-                        FiveTuple::new(Transport::Udp, from, local),
+                        FiveTuple::new(Protocol::Udp, from, local),
                         data,
                     );
                 }
@@ -433,7 +433,7 @@ impl Runtime {
                 continue;
             }
             let _ = stream.set_nodelay(true);
-            let transport = if tls { Transport::Tls } else { Transport::Tcp };
+            let transport = if tls { Protocol::Tls } else { Protocol::Tcp };
             let tuple = FiveTuple::new(transport, peer, local);
             let t = self.token();
             if self
@@ -558,8 +558,8 @@ impl Runtime {
         // run per socket means one system call per socket. The sort is stable, so the order
         // per socket, and so per destination, is kept.
         // Usually already grouped (one flow per batch): then no sort, and no allocation.
-        if !pending.is_sorted_by_key(|t| (t.transport, t.source)) {
-            pending.sort_by_key(|t| (t.transport, t.source));
+        if !pending.is_sorted_by_key(|t| (t.protocol, t.source)) {
+            pending.sort_by_key(|t| (t.protocol, t.source));
         }
         let mut i = 0;
         while i < pending.len() {
@@ -568,17 +568,19 @@ impl Runtime {
             let mut j = i + 1;
             while j < pending.len()
                 && pending[j].source == first.source
-                && pending[j].transport == first.transport
+                && pending[j].protocol == first.protocol
             {
                 j += 1;
             }
             let run = &pending[i..j];
-            if first.transport == Transport::Udp {
+            if first.protocol == Protocol::Udp {
                 if let Some(t) = self.udp_by_addr.get(&first.source)
                     && let Some(Source::Listener(s, _) | Source::Relay(s, _)) = self.sources.get(t)
                 {
-                    let batch: Vec<(SocketAddr, &[u8])> =
-                        run.iter().map(|t| (t.destination, &t.data[..])).collect();
+                    let batch: Vec<(SocketAddr, &[u8])> = run
+                        .iter()
+                        .map(|t| (t.destination, &t.payload[..]))
+                        .collect();
                     self.sender.send(s, &batch);
                 }
             } else {
@@ -588,7 +590,7 @@ impl Runtime {
                         continue;
                     };
                     if let Some(Source::Conn(c)) = self.sources.get_mut(&token) {
-                        c.send(&t.data);
+                        c.send(&t.payload);
                         if c.flush() {
                             let _ = self.poll.registry().reregister(
                                 &mut c.stream,
