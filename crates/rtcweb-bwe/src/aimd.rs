@@ -22,14 +22,14 @@ use crate::time::{MS, Micros, SEC};
 /// Multiplicative decrease factor (draft section 5.5: beta in [0.8, 0.95], libwebrtc 0.85).
 pub(crate) const BETA: f64 = 0.85;
 /// Deepest decrease when draining a standing queue.
-const MIN_DRAIN_BETA: f64 = 0.5;
+const MIN_DRAIN_BETA: f64 = 0.4;
 /// Time a standing queue should take to drain after a decrease.
-const DRAIN_TIME: Micros = 500 * MS;
-/// After a deep (draining) decrease, the rate returns to the plain decrease level once
-/// the standing queue is below this...
+const DRAIN_TIME: Micros = 300 * MS;
+/// After a deep (draining) decrease, the rate rises with the shrinking queue and is back
+/// at the plain decrease level once the standing queue is below this...
 const DRAINED_QUEUE: Micros = 20 * MS;
-/// ...if that happens within this time.
-const RESTORE_WINDOW: Micros = 2 * SEC;
+/// ...or this long after the decrease, whichever comes first.
+const DRAIN_WINDOW: Micros = 2 * SEC;
 /// Multiplicative increase per second (draft section 5.5: eta = 1.08).
 const ETA: f64 = 1.08;
 /// Assumed delay of the over-use detector's reaction, added to the RTT for the additive
@@ -67,8 +67,8 @@ pub(crate) struct Aimd {
     last_decrease: Option<Micros>,
     rtt: Micros,
     in_alr: bool,
-    /// The plain-decrease rate to return to after a draining decrease, and when it was set.
-    restore: Option<(f64, Micros)>,
+    /// While draining a standing queue: the delivery rate at the decrease, and when.
+    drain: Option<(f64, Micros)>,
 }
 
 impl Aimd {
@@ -84,7 +84,7 @@ impl Aimd {
             last_decrease: None,
             rtt: 200 * MS,
             in_alr: false,
-            restore: None,
+            drain: None,
         }
     }
 
@@ -121,7 +121,7 @@ impl Aimd {
             self.current = bps.clamp(self.min, self.max);
             self.last_change = Some(now);
             self.link.on_probe(bps);
-            self.restore = None;
+            self.drain = None;
         }
     }
 
@@ -131,7 +131,7 @@ impl Aimd {
         if bps.is_finite() {
             self.current = bps.clamp(self.min, self.max);
             self.last_change = Some(now);
-            self.restore = None;
+            self.drain = None;
         }
     }
 
@@ -152,8 +152,7 @@ impl Aimd {
             return;
         }
         self.state = State::Decrease;
-        let drain_beta = (1.0 - queue as f64 / DRAIN_TIME as f64).clamp(MIN_DRAIN_BETA, BETA);
-        let plain = BETA * delivered;
+        let drain_beta = drain_beta(queue);
         let mut new = drain_beta * delivered;
         if new > self.current {
             // Never increase on an over-use; fall back to the capacity estimate.
@@ -165,37 +164,54 @@ impl Aimd {
             self.link.reset();
         }
         self.link.on_overuse(delivered);
-        self.restore = (drain_beta < BETA && plain > new).then_some((plain, now));
+        if drain_beta < BETA {
+            self.drain = Some((delivered, now));
+        } else if new < self.current {
+            // A plain decrease ends any drain; an over-use signal that finds the rate
+            // already below the plain level (the queue is still draining) does not.
+            self.drain = None;
+        }
         self.set_decreased(new, now);
     }
 
     /// The detector reports `usage` (normal or under-use); `acked` is the filtered
     /// acknowledged rate and `queue` the standing queue.
-    pub(crate) fn on_usage(&mut self, now: Micros, usage: Usage, acked: Option<f64>, queue: Micros) {
-        match usage {
-            Usage::Over => return,
-            Usage::Under => {
-                self.state = State::Hold;
-                return;
-            }
-            Usage::Normal => {
-                if self.state != State::Increase {
-                    self.state = State::Increase;
-                    self.last_change = Some(now);
-                }
-            }
+    pub(crate) fn on_usage(
+        &mut self,
+        now: Micros,
+        usage: Usage,
+        acked: Option<f64>,
+        queue: Micros,
+    ) {
+        if usage == Usage::Over {
+            return;
         }
-        if let Some((plain, at)) = self.restore {
-            if now.saturating_sub(at) > RESTORE_WINDOW {
-                self.restore = None;
-            } else if queue < DRAINED_QUEUE {
-                self.restore = None;
-                if plain > self.current {
-                    self.current = plain.clamp(self.min, self.max);
-                    self.last_change = Some(now);
-                    return;
-                }
+        if let Some((capacity, at)) = self.drain {
+            // Draining: as the queue shrinks the rate rises back towards the plain
+            // decrease level, which it reaches once the queue is gone.
+            let beta = if queue < DRAINED_QUEUE {
+                BETA
+            } else {
+                drain_beta(queue)
+            };
+            let rate = (beta * capacity).clamp(self.min, self.max);
+            if rate > self.current {
+                self.current = rate;
             }
+            if queue < DRAINED_QUEUE || now.saturating_sub(at) > DRAIN_WINDOW {
+                self.drain = None;
+            }
+            self.state = State::Hold;
+            self.last_change = Some(now);
+            return;
+        }
+        if usage == Usage::Under {
+            self.state = State::Hold;
+            return;
+        }
+        if self.state != State::Increase {
+            self.state = State::Increase;
+            self.last_change = Some(now);
         }
         let last = self.last_change.unwrap_or(now);
         let dt = now.saturating_sub(last).clamp(0, SEC) as f64 / SEC as f64;
@@ -225,25 +241,35 @@ impl Aimd {
         self.last_decrease = Some(now);
     }
 
-    /// A second decrease needs one RTT (clamped to 10..200 ms) to have passed since the
-    /// last change, so the first can take effect, unless the rate got through is less than
-    /// half the estimate.
+    /// A further decrease waits until the last one can show in the feedback (one RTT plus
+    /// the detector's delay, clamped to 100..300 ms), unless the rate got through is less
+    /// than half the estimate. Deciding again sooner sees the same queue and cuts twice.
     fn time_to_reduce(&self, now: Micros, delivered: f64) -> bool {
-        let interval = self.rtt.clamp(10 * MS, 200 * MS);
-        self.last_change
+        let interval = (self.rtt + DETECTOR_DELAY).clamp(100 * MS, 300 * MS);
+        self.last_decrease
             .is_none_or(|t| now.saturating_sub(t) >= interval)
             || delivered < 0.5 * self.current
+    }
+
+    /// Whether a standing queue is being drained.
+    pub(crate) fn draining(&self) -> bool {
+        self.drain.is_some()
     }
 
     /// Bits per second gained per second near the capacity: one average packet of a
     /// frame per response time (RTT plus the detector's delay).
     fn additive_rate(&self) -> f64 {
         let frame_bytes = self.current / 8.0 / FRAME_RATE;
-        let packets = (frame_bytes / PACKET_BYTES).ceil().max(1.0);
-        let packet_bits = frame_bytes / packets * 8.0;
+        let packet_bits = frame_bytes.min(PACKET_BYTES) * 8.0;
         let response = (self.rtt + DETECTOR_DELAY) as f64 / SEC as f64;
         (packet_bits / response).max(MIN_ADDITIVE)
     }
+}
+
+/// The decrease factor that drains a standing queue of `queue` within [`DRAIN_TIME`]:
+/// sending at `(1 - queue / DRAIN_TIME)` of the capacity frees exactly that.
+fn drain_beta(queue: Micros) -> f64 {
+    (1.0 - queue as f64 / DRAIN_TIME as f64).clamp(MIN_DRAIN_BETA, BETA)
 }
 
 #[cfg(test)]
@@ -279,11 +305,15 @@ mod tests {
     fn a_large_queue_drains_then_the_rate_returns() {
         let mut a = Aimd::new(2.3e6, 1e4, 1e8);
         a.set_rtt(50 * MS);
-        a.on_overuse(SEC, Some(0.8e6), 250 * MS);
-        assert!((a.estimate() - 0.4e6).abs() < 1.0, "{}", a.estimate());
-        a.on_usage(SEC + 300 * MS, Usage::Under, Some(0.8e6), 100 * MS);
+        a.on_overuse(SEC, Some(0.8e6), 240 * MS);
+        assert!((a.estimate() - 0.4 * 0.8e6).abs() < 1.0, "{}", a.estimate());
+        assert!(a.draining());
+        // Half drained: half way back.
+        a.on_usage(SEC + 300 * MS, Usage::Under, Some(0.8e6), 120 * MS);
+        assert!((a.estimate() - 0.6 * 0.8e6).abs() < 1.0, "{}", a.estimate());
         a.on_usage(SEC + 600 * MS, Usage::Normal, Some(0.8e6), 5 * MS);
         assert!((a.estimate() - 0.68e6).abs() < 1.0, "{}", a.estimate());
+        assert!(!a.draining());
     }
 
     #[test]

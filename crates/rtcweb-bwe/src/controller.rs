@@ -10,18 +10,22 @@ use crate::alr::AlrDetector;
 use crate::delay_based::DelayBased;
 use crate::error::{Error, Result};
 use crate::event::{Event, Limit, ProbeCluster, TargetRate};
-use crate::history::{Reported, Sent, SendHistory};
-use crate::input::{Constraints, Input, LossReport, PacketResult, ProbeClusterId, SentPacket};
+use crate::history::{Reported, SendHistory, Sent};
+use crate::input::{
+    Constraints, Input, LossReport, PacketKind, PacketResult, ProbeClusterId, SentPacket,
+};
 use crate::loss_based::LossBased;
 use crate::probe_controller::ProbeController;
 use crate::probe_estimator::ProbeEstimator;
 use crate::time::{Clock, MS, Micros, SEC, duration_micros, to_duration};
+use crate::train::TrainDetector;
 use crate::{Bitrate, overuse::Usage};
 
 /// How often `handle_timeout` wants to run (ALR, probe timeouts, feedback timeout).
 const PROCESS_INTERVAL: Micros = 25 * MS;
-/// The delivery rate a decrease is based on spans this much arrival time.
-const DELIVERY_SPAN: Micros = 250 * MS;
+/// The delivery rate a decrease is based on spans this much arrival time (during an
+/// over-use the bottleneck is saturated, so a short span is already exact).
+const DELIVERY_SPAN: Micros = 150 * MS;
 /// Without transport feedback for this long while sending, the estimate is halved (and
 /// again after each further interval).
 const FEEDBACK_TIMEOUT: Micros = SEC;
@@ -40,6 +44,10 @@ const RR_LOW_LOSS: f64 = 0.02;
 const RR_HIGH_LOSS: f64 = 0.10;
 /// Probe clusters waiting in the event queue at most.
 const MAX_QUEUED_PROBES: usize = 8;
+/// A packet sent within this factor of the previous packet's time at the pacing rate
+/// (plus the slack, for timer granularity) continues a packet train.
+const TRAIN_GAP_FACTOR: f64 = 1.5;
+const TRAIN_GAP_SLACK: Micros = 500;
 
 /// Settings of a [`BandwidthEstimator`].
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +101,23 @@ pub struct Stats {
     pub skipped: u64,
     /// Probe results obtained.
     pub probe_results: u64,
+    /// Bytes of audio and video sent.
+    pub media_bytes: u64,
+    /// Bytes of retransmissions sent.
+    pub retransmitted_bytes: u64,
+    /// Bytes of padding sent.
+    pub padding_bytes: u64,
+}
+
+/// A received packet of the report being processed.
+#[derive(Debug, Clone, Copy)]
+struct Acked {
+    seq: u64,
+    arrival: Micros,
+    send: Micros,
+    size: u32,
+    probe: Option<ProbeClusterId>,
+    continues: bool,
 }
 
 /// A send-side bandwidth estimator after draft-ietf-rmcat-gcc-02 (and libwebrtc's
@@ -128,8 +153,11 @@ pub struct BandwidthEstimator {
     alr: AlrDetector,
     probes: ProbeController,
     probe_results: ProbeEstimator,
-    /// Received packets of the report being processed: (arrival, send, size, probe).
-    scratch: Vec<(Micros, Micros, u32, Option<ProbeClusterId>)>,
+    trains: TrainDetector,
+    /// Received packets of the report being processed.
+    scratch: Vec<Acked>,
+    /// The last packet sent: (seq, send time, size, part of a probe).
+    last_packet: Option<(u64, Micros, u32, bool)>,
     min: f64,
     max: f64,
     padding: f64,
@@ -182,7 +210,9 @@ impl BandwidthEstimator {
             alr: AlrDetector::default(),
             probes: ProbeController::new(config.initial_probing, config.periodic_alr_probing, max),
             probe_results: ProbeEstimator::default(),
+            trains: TrainDetector::default(),
             scratch: Vec::with_capacity(256),
+            last_packet: None,
             min,
             max,
             padding: config.padding.as_f64(),
@@ -342,15 +372,32 @@ impl BandwidthEstimator {
     fn on_sent(&mut self, now: Micros, p: &SentPacket) {
         let send = self.clock.micros(p.send_time);
         let size = u32::try_from(p.size).unwrap_or(u32::MAX);
+        let probe = p.probe_cluster.is_some();
+        let continues = self
+            .last_packet
+            .is_some_and(|(seq, at, prev_size, prev_probe)| {
+                let paced = f64::from(prev_size) * 8e6 / self.current.pacing.as_f64().max(1.0);
+                !probe
+                    && !prev_probe
+                    && seq.wrapping_add(1) == p.seq
+                    && (send.saturating_sub(at) as f64)
+                        <= TRAIN_GAP_FACTOR * paced + TRAIN_GAP_SLACK as f64
+            });
+        self.last_packet = Some((p.seq, send, size, probe));
         self.history.insert(Sent {
             seq: p.seq,
             send_us: send,
             size,
-            kind: p.kind,
             probe: p.probe_cluster,
             reported: Reported::No,
+            continues,
         });
         self.stats.sent += 1;
+        match p.kind {
+            PacketKind::Padding => self.stats.padding_bytes += p.size as u64,
+            PacketKind::Retransmission => self.stats.retransmitted_bytes += p.size as u64,
+            PacketKind::Audio | PacketKind::Video => self.stats.media_bytes += p.size as u64,
+        }
         self.bytes_sent = self.bytes_sent.saturating_add(u64::from(size));
         self.last_sent = Some(now);
         if p.probe_cluster.is_none() {
@@ -387,17 +434,25 @@ impl BandwidthEstimator {
                     s.reported = Reported::Received;
                     self.stats.received += 1;
                     newest_send = Some(newest_send.map_or(s.send_us, |n| n.max(s.send_us)));
-                    self.scratch.push((arrival, s.send_us, s.size, s.probe));
+                    self.scratch.push(Acked {
+                        seq: r.seq,
+                        arrival,
+                        send: s.send_us,
+                        size: s.size,
+                        probe: s.probe,
+                        continues: s.continues,
+                    });
                 }
             }
         }
-        self.scratch.sort_unstable_by_key(|p| (p.0, p.1));
+        self.scratch.sort_unstable_by_key(|p| (p.arrival, p.send));
         let mut probe: Option<f64> = None;
-        for &(arrival, send, size, cluster) in &self.scratch {
-            self.acked.on_acked(arrival, size);
-            self.delay.on_packet(send, arrival);
-            if let Some(id) = cluster {
-                if let Some(r) = self.probe_results.on_packet(id, send, arrival, size) {
+        for p in &self.scratch {
+            self.acked.on_acked(p.arrival, p.size);
+            self.delay.on_packet(p.send, p.arrival);
+            self.trains.on_packet(p.seq, p.arrival, p.size, p.continues);
+            if let Some(id) = p.probe {
+                if let Some(r) = self.probe_results.on_packet(id, p.send, p.arrival, p.size) {
                     probe = Some(probe.map_or(r, |p| p.max(r)));
                 }
             }
@@ -421,6 +476,11 @@ impl BandwidthEstimator {
         }
         let combined = self.combined().0;
         self.probes.on_estimate(now, combined, probe.is_some());
+        if probe.is_some() || self.in_alr || self.delay.aimd.draining() {
+            self.trains.reset();
+        } else if let Some(hint) = self.trains.capacity_hint(combined) {
+            self.probes.on_capacity_hint(now, hint);
+        }
         self.collect_probes();
     }
 

@@ -3,7 +3,7 @@
 //! sizes and probe clusters. A ring indexed by sequence number: fixed memory, no
 //! allocation per packet, old entries overwritten.
 
-use crate::input::{PacketKind, ProbeClusterId};
+use crate::input::ProbeClusterId;
 use crate::time::Micros;
 
 /// What the feedback said about a packet so far.
@@ -23,9 +23,10 @@ pub(crate) struct Sent {
     pub(crate) seq: u64,
     pub(crate) send_us: Micros,
     pub(crate) size: u32,
-    pub(crate) kind: PacketKind,
     pub(crate) probe: Option<ProbeClusterId>,
     pub(crate) reported: Reported,
+    /// Sent right behind the packet before it at the pacing rate (part of a train).
+    pub(crate) continues: bool,
 }
 
 /// The ring of sent packets.
@@ -65,10 +66,7 @@ impl SendHistory {
     /// The packet sent with `seq`, if it is still remembered.
     pub(crate) fn get_mut(&mut self, seq: u64) -> Option<&mut Sent> {
         let i = (seq & self.mask) as usize;
-        self.slots
-            .get_mut(i)?
-            .as_mut()
-            .filter(|s| s.seq == seq)
+        self.slots.get_mut(i)?.as_mut().filter(|s| s.seq == seq)
     }
 
     /// The highest sequence number sent.
@@ -86,9 +84,9 @@ mod tests {
             seq,
             send_us: seq as i64,
             size: 100,
-            kind: PacketKind::Video,
             probe: None,
             reported: Reported::No,
+            continues: false,
         }
     }
 

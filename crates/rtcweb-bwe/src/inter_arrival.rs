@@ -159,7 +159,10 @@ mod tests {
     fn late_packets_and_clock_jumps_are_skipped() {
         let mut ia = InterArrival::default();
         assert!(ia.add(0, 0).is_none());
-        assert!(ia.add(10 * MS, 10 * MS).is_none(), "first group has no predecessor");
+        assert!(
+            ia.add(10 * MS, 10 * MS).is_none(),
+            "first group has no predecessor"
+        );
         assert_eq!(ia.add(5 * MS, 11 * MS), None, "sent before the group");
         assert!(ia.add(20 * MS, 20 * MS).is_some());
         assert!(ia.add(30 * MS, 30 * MS).is_some());

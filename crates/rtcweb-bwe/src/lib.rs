@@ -19,6 +19,7 @@
 //! | ALR detector | application-limited periods, from what was sent against a budget |
 //! | probe controller | start-up probes, exponential search, probes on a raised maximum, on leaving ALR, after drops |
 //! | probe estimator | the rate a probe cluster got through |
+//! | packet trains | frames paced at 2.5x the target that arrive unsaturated hint at spare capacity |
 //! | pacer | leaky bucket with a burst budget, priority classes, bounded queue, probes and padding |
 //!
 //! Inputs are plain records ([`Input`]): nothing here depends on an RTP stack, so an SFU
@@ -83,6 +84,7 @@ mod probe_controller;
 mod probe_estimator;
 mod rate;
 mod time;
+mod train;
 mod trendline;
 
 pub use controller::{BandwidthEstimator, Config, Stats};
@@ -91,5 +93,5 @@ pub use event::{Event, Limit, ProbeCluster, TargetRate};
 pub use input::{
     Constraints, Input, LossReport, PacketKind, PacketResult, ProbeClusterId, SentPacket,
 };
-pub use pacer::{PacerConfig, PacerStats, Pacer, PacketClass, PaddingRequest, Transmit};
+pub use pacer::{Pacer, PacerConfig, PacerStats, PacketClass, PaddingRequest, Transmit};
 pub use rate::Bitrate;

@@ -308,8 +308,7 @@ mod tests {
     #[test]
     fn a_policer_is_found_where_loss_starts() {
         // Everything above 1 Mbit/s is dropped; delay says nothing (no queue).
-        let e = converge(2.5e6, |r| if r > 1e6 { (r - 1e6) / r } else { 0.0 })
-            .expect("limited");
+        let e = converge(2.5e6, |r| if r > 1e6 { (r - 1e6) / r } else { 0.0 }).expect("limited");
         assert!((0.85e6..=1.1e6).contains(&e), "{e}");
     }
 }

@@ -31,9 +31,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::Bitrate;
 use crate::event::ProbeCluster;
 use crate::input::ProbeClusterId;
-use crate::Bitrate;
 
 /// Probe clusters waiting behind the active one, at most.
 const MAX_PENDING_PROBES: usize = 4;
@@ -269,8 +269,14 @@ impl<T> Pacer<T> {
         if let Some(t) = self.poll_probe(now) {
             return Some(t);
         }
+        let probing = self.probe.is_some();
         if !self.config.pace_audio && !self.queues[PacketClass::Audio.index()].is_empty() {
             return self.pop(None);
+        }
+        // While a probe is on, everything else (but audio) waits for it: the cluster is all
+        // that is sent, so its arrival rate measures the path.
+        if probing {
+            return None;
         }
         if self.len > 0 && self.media_debt <= self.burst_bytes() {
             return self.pop(None);
@@ -297,8 +303,15 @@ impl<T> Pacer<T> {
         let last = self.last?;
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        if let Some(p) = self.probe.or_else(|| self.pending_probes.front().map(|c| active(*c))) {
+        if let Some(p) = self
+            .probe
+            .or_else(|| self.pending_probes.front().map(|c| active(*c)))
+        {
             consider(p.start.map_or(last, |s| s + probe_offset(&p)));
+            if !self.config.pace_audio && !self.queues[PacketClass::Audio.index()].is_empty() {
+                consider(last);
+            }
+            return next;
         }
         if self.len > 0 {
             if !self.config.pace_audio && !self.queues[PacketClass::Audio.index()].is_empty() {

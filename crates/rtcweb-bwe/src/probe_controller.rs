@@ -44,6 +44,13 @@ const MIN_DROP_PROBE_INTERVAL: Micros = 5 * SEC;
 const ALR_PROBE_INTERVAL: Micros = 5 * SEC;
 /// Clusters waiting to be handed out.
 const MAX_PENDING: usize = 4;
+/// Probes on a capacity hint (packet trains arriving unsaturated) wait at least this long
+/// after the previous one...
+const HINT_INTERVAL: Micros = 2 * SEC;
+/// ...doubled after each one that did not raise the estimate, up to this.
+const MAX_HINT_INTERVAL: Micros = 32 * SEC;
+/// A hint probe succeeded if the estimate rose by this factor.
+const HINT_SUCCESS: f64 = 1.2;
 
 /// The probe controller.
 #[derive(Debug)]
@@ -63,6 +70,9 @@ pub(crate) struct ProbeController {
     last_alr_exit_probe: Option<Micros>,
     drop: Option<(f64, Micros)>,
     last_drop_probe: Option<Micros>,
+    /// The estimate before the last hint probe, and when it was sent.
+    hint_probe: Option<(f64, Micros)>,
+    hint_interval: Micros,
 }
 
 impl ProbeController {
@@ -84,6 +94,8 @@ impl ProbeController {
             last_alr_exit_probe: None,
             drop: None,
             last_drop_probe: None,
+            hint_probe: None,
+            hint_interval: HINT_INTERVAL,
         }
     }
 
@@ -122,14 +134,17 @@ impl ProbeController {
             self.drop = Some((self.estimate, now));
         }
         self.estimate = bps;
-        if probe_result {
-            if let Some(threshold) = self.further_above.take() {
-                if bps > threshold {
-                    self.probe(now, &[FURTHER_SCALE * bps], true);
-                    return;
-                }
+        if let Some((before, at)) = self.hint_probe {
+            if bps >= HINT_SUCCESS * before && now > at {
+                self.hint_interval = HINT_INTERVAL;
             }
-            self.waiting_since = None;
+        }
+        // Results of the clusters of one round arrive one by one; the search goes on as
+        // soon as one clears the threshold, and waits for the others (or the timeout)
+        // otherwise.
+        if probe_result && self.further_above.is_some_and(|t| bps > t) {
+            self.probe(now, &[FURTHER_SCALE * bps], true);
+            return;
         }
         if !self.in_alr {
             return;
@@ -147,6 +162,23 @@ impl ProbeController {
                 self.probe(now, &[target], false);
             }
         }
+    }
+
+    /// Packet trains showed the path carrying `hint` bit/s, well above the estimate.
+    pub(crate) fn on_capacity_hint(&mut self, now: Micros, hint: f64) {
+        if self.waiting_since.is_some() || self.in_alr || self.estimate >= self.max {
+            return;
+        }
+        if let Some((_, at)) = self.hint_probe {
+            if now.saturating_sub(at) < self.hint_interval {
+                return;
+            }
+        }
+        self.hint_probe = Some((self.estimate, now));
+        // Twice the estimate, not the hint itself: on a shared bottleneck the hint is the
+        // link's rate, not what is free of it.
+        let _ = hint;
+        self.probe(now, &[FURTHER_SCALE * self.estimate], true);
     }
 
     /// Whether the sender is application limited.
@@ -171,6 +203,11 @@ impl ProbeController {
         {
             self.waiting_since = None;
             self.further_above = None;
+            if let Some((before, at)) = self.hint_probe {
+                if self.estimate < HINT_SUCCESS * before && at + RESULT_TIMEOUT < now {
+                    self.hint_interval = (self.hint_interval * 2).min(MAX_HINT_INTERVAL);
+                }
+            }
         }
         if self.periodic_alr && self.waiting_since.is_none() {
             if let Some(start) = alr_start {
@@ -240,9 +277,11 @@ mod tests {
         // 1.8 Mbit/s got through: search on at 3.6.
         p.on_estimate(100 * MS, 1.8e6, true);
         assert_eq!(p.poll().map(|c| c.bitrate.bps()), Some(3_600_000));
-        // Only 2.4 of 3.6 (below 70 %): stop.
+        // Only 2.4 of 3.6 (below 70 %): stop once the wait for more results times out.
         p.on_estimate(200 * MS, 2.4e6, true);
         assert!(p.poll().is_none());
+        assert!(p.probing());
+        p.on_timeout(1300 * MS, None);
         assert!(!p.probing());
     }
 
@@ -256,6 +295,7 @@ mod tests {
         assert_eq!(p.poll().map(|c| c.bitrate.bps()), Some(2_000_000));
         p.on_estimate(SEC + 100 * MS, 1.2e6, true);
         assert!(p.poll().is_none());
+        p.on_timeout(2100 * MS, None);
         p.on_alr(2 * SEC, true);
         p.on_alr(3 * SEC, false);
         assert_eq!(p.poll().map(|c| c.bitrate.bps()), Some(2_400_000));

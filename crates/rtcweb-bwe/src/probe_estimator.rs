@@ -13,11 +13,12 @@ const SLOTS: usize = 8;
 const MIN_RECEIVED_RATIO: f64 = 0.8;
 /// Intervals longer than this are not a probe any more.
 const MAX_INTERVAL: Micros = SEC;
-/// Arriving faster than twice the send rate is a measurement artefact.
+/// Arrivals squeezed into less than half the send interval are a measurement artefact.
 const MAX_VALID_RATIO: f64 = 2.0;
-/// Below this ratio of receive to send rate the link was saturated...
+/// Arrivals spread over more than the send interval divided by this mean the bottleneck
+/// was saturated...
 const SATURATED_RATIO: f64 = 0.9;
-/// ...and the result is this fraction of the receive rate.
+/// ...and the result is this fraction of the receive rate (cross traffic shares it).
 const SATURATED_MARGIN: f64 = 0.95;
 
 #[derive(Debug, Clone, Copy)]
@@ -93,21 +94,23 @@ impl ProbeEstimator {
         let recv_interval = s.last_arrival.saturating_sub(s.first_arrival);
         if !(1..=MAX_INTERVAL).contains(&send_interval)
             || !(1..=MAX_INTERVAL).contains(&recv_interval)
+            || (recv_interval as f64) < send_interval as f64 / MAX_VALID_RATIO
         {
             return None;
         }
-        // The last packet sent does not count towards the send interval (it starts it, as
-        // seen from the far end), nor the first one received towards the receive interval.
-        let send_rate = (s.bytes - u64::from(s.last_send_size)) as f64 * 8e6 / send_interval as f64;
-        let recv_rate =
-            (s.bytes - u64::from(s.first_arrival_size)) as f64 * 8e6 / recv_interval as f64;
-        if recv_rate > MAX_VALID_RATIO * send_rate || send_rate <= 0.0 {
-            return None;
-        }
-        Some(if recv_rate < SATURATED_RATIO * send_rate {
-            SATURATED_MARGIN * recv_rate
+        // Packet k of a cluster is sent (size of packets before it) / rate after the first,
+        // so the last packet's bytes do not count towards the send interval. Where the
+        // bottleneck was saturated, an arrival marks the end of that packet's own
+        // transmission, so the first packet's bytes do not count towards the receive
+        // interval. Probes mix media and padding sizes, so the two must not be confused.
+        let after_first = (s.bytes - u64::from(s.first_arrival_size)) as f64 * 8e6;
+        let before_last = (s.bytes - u64::from(s.last_send_size)) as f64 * 8e6;
+        let send_rate = before_last / send_interval as f64;
+        let saturated = recv_interval as f64 * SATURATED_RATIO > send_interval as f64;
+        Some(if saturated {
+            SATURATED_MARGIN * after_first / recv_interval as f64
         } else {
-            send_rate.min(recv_rate)
+            send_rate.min(before_last / recv_interval as f64)
         })
     }
 }
@@ -140,7 +143,11 @@ mod tests {
         }
         let r = result.expect("result");
         assert!((r - 0.95 * 2e6).abs() < 1e3, "{r}");
-        assert_eq!(p.on_packet(ProbeClusterId(9), 0, 0, 1000), None, "unknown cluster");
+        assert_eq!(
+            p.on_packet(ProbeClusterId(9), 0, 0, 1000),
+            None,
+            "unknown cluster"
+        );
     }
 
     #[test]
