@@ -1,15 +1,16 @@
 //! The rate controller (draft-ietf-rmcat-gcc-02 section 5.5): additive-increase /
 //! multiplicative-decrease driven by the over-use signal.
 //!
-//! - Over-use: decrease to `beta` times what is actually getting through (the delivery
-//!   rate), which puts the sender just under its share of the bottleneck so the queue it
-//!   built can drain. When the one-way delay shows that a large standing queue was built
-//!   (a capacity drop), the decrease goes deeper so that queue drains within about half
-//!   a second, and once it has drained the rate returns to the plain `beta` level.
+//! - Over-use: decrease to what is actually getting through (the delivery rate) times a
+//!   factor that drains the standing queue the one-way delay shows within 300 ms: 0.9
+//!   for the 10-30 ms a steady-state over-use leaves, down to 0.4 for a queue of 180 ms
+//!   or more (a capacity drop). After a deep decrease the rate rises as the queue shrinks
+//!   and is back at 0.9 of the delivery rate once it is drained.
 //! - Under-use (the queue is draining): hold, so the drain is not disturbed.
 //! - Normal: increase. Multiplicatively (8 % per second) while the capacity is unknown or
-//!   was left behind; additively (about one packet per response time) near the capacity
-//!   measured at the last over-uses ([`LinkCapacity`]).
+//!   was left behind; additively (one full packet per response time, the same for every
+//!   flow so that competing flows converge) near the capacity measured at the last
+//!   over-uses ([`LinkCapacity`]).
 //!
 //! An increase never takes the estimate above 1.5 times the acknowledged rate (plus a
 //! little), and none happens while the sender is application limited: an estimate that
@@ -19,8 +20,12 @@ use crate::link_capacity::LinkCapacity;
 use crate::overuse::Usage;
 use crate::time::{MS, Micros, SEC};
 
-/// Multiplicative decrease factor (draft section 5.5: beta in [0.8, 0.95], libwebrtc 0.85).
-pub(crate) const BETA: f64 = 0.85;
+/// Multiplicative decrease factor when the standing queue is small (draft section 5.5:
+/// beta in [0.8, 0.95]). libwebrtc uses 0.85 whatever the queue; here a larger queue
+/// deepens the cut (see [`drain_beta`]), so the plain factor can be 0.9: the sawtooth
+/// loses less (about 95 % utilisation against 92 % on the simulated link), and with
+/// shorter cycles two flows converge as fast per second as with 0.85.
+pub(crate) const BETA: f64 = 0.9;
 /// Deepest decrease when draining a standing queue.
 const MIN_DRAIN_BETA: f64 = 0.4;
 /// Time a standing queue should take to drain after a decrease.
@@ -37,8 +42,9 @@ const ETA: f64 = 1.08;
 const DETECTOR_DELAY: Micros = 100 * MS;
 /// Lowest additive increase, bit/s per second.
 const MIN_ADDITIVE: f64 = 4_000.0;
-/// Packet size and frame rate assumed for the additive increase (one packet per
-/// response time).
+/// Packet size and frame rate for the additive increase: one packet per response time,
+/// a full packet unless frames are smaller (libwebrtc uses the average packet of a frame,
+/// which makes a flow at a higher rate grow faster and slows convergence).
 const PACKET_BYTES: f64 = 1200.0;
 const FRAME_RATE: f64 = 30.0;
 /// Increase cap above the acknowledged rate: 1.5x plus 10 kbit/s (draft section 5.5).
@@ -290,13 +296,13 @@ mod tests {
         assert!((a.estimate() - 1.08e6).abs() < 1e3, "{}", a.estimate());
         t += 100 * MS;
         a.on_overuse(t, Some(1.0e6), 10 * MS);
-        assert!((a.estimate() - 0.85e6).abs() < 1.0);
+        assert!((a.estimate() - 0.9e6).abs() < 1.0);
         // Near the now known capacity the increase is additive and slow.
         t += 100 * MS;
-        a.on_usage(t, Usage::Normal, Some(0.85e6), 0);
+        a.on_usage(t, Usage::Normal, Some(0.9e6), 0);
         let before = a.estimate();
         t += SEC;
-        a.on_usage(t, Usage::Normal, Some(0.85e6), 0);
+        a.on_usage(t, Usage::Normal, Some(0.9e6), 0);
         let gain = a.estimate() - before;
         assert!(gain > 20_000.0 && gain < 80_000.0, "{gain}");
     }
@@ -312,7 +318,7 @@ mod tests {
         a.on_usage(SEC + 300 * MS, Usage::Under, Some(0.8e6), 120 * MS);
         assert!((a.estimate() - 0.6 * 0.8e6).abs() < 1.0, "{}", a.estimate());
         a.on_usage(SEC + 600 * MS, Usage::Normal, Some(0.8e6), 5 * MS);
-        assert!((a.estimate() - 0.68e6).abs() < 1.0, "{}", a.estimate());
+        assert!((a.estimate() - 0.72e6).abs() < 1.0, "{}", a.estimate());
         assert!(!a.draining());
     }
 

@@ -13,7 +13,7 @@
 //! | inter-arrival grouping | packets sent within 5 ms form a group; bursts delivered together join it |
 //! | trendline | least-squares slope of the accumulated delay variation over 20 groups |
 //! | over-use detector | the slope against an adaptive threshold: normal, over-use, under-use |
-//! | AIMD rate control | multiplicative/additive increase, decrease to 0.85 of the delivery rate (deeper to drain a large queue), link capacity band |
+//! | AIMD rate control | multiplicative/additive increase, decrease to 0.9 of the delivery rate (deeper to drain a large queue), link capacity band |
 //! | acknowledged bitrate | Bayesian filter of the arrival rate, and the raw delivery rate |
 //! | loss-based estimator | maximum-likelihood fit of inherent and congestion loss (libwebrtc's loss-based v2 model) |
 //! | ALR detector | application-limited periods, from what was sent against a budget |

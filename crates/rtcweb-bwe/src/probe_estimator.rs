@@ -1,7 +1,15 @@
 //! Probe results: the rate a probe cluster got through, from the feedback on its packets.
-//! A cluster sent at rate `S` that arrives at rate `R` proves the path carries at least
-//! `min(S, R)`; when `R` is clearly below `S` the bottleneck was saturated and `R` is
-//! close to its capacity (taken with a small margin, since cross traffic shares it).
+//!
+//! Each pair of consecutive packets tells one of two stories. If the second arrived
+//! later after the first than it was sent, it waited for the first at the bottleneck:
+//! the bottleneck was busy, and the gap is that packet's transmission time there, so
+//! `size / gap` is the bottleneck's rate (packet-pair dispersion). Otherwise the
+//! bottleneck had room. When most pairs waited, the result is the rate over the waiting
+//! pairs, with a small margin (cross traffic shares the link); otherwise it is the rate
+//! the cluster was sent at, which the path carried. Looking at pairs rather than at the
+//! cluster's first and last packet matters because a cluster mixes sizes (queued media
+//! first, then padding): a large first packet holds the bottleneck while the small ones
+//! behind it catch up, which makes the spans of a saturated cluster look unsaturated.
 
 use crate::event::ProbeCluster;
 use crate::input::ProbeClusterId;
@@ -13,12 +21,11 @@ const SLOTS: usize = 8;
 const MIN_RECEIVED_RATIO: f64 = 0.8;
 /// Intervals longer than this are not a probe any more.
 const MAX_INTERVAL: Micros = SEC;
-/// Arrivals squeezed into less than half the send interval are a measurement artefact.
-const MAX_VALID_RATIO: f64 = 2.0;
-/// Arrivals spread over more than the send interval divided by this mean the bottleneck
-/// was saturated...
-const SATURATED_RATIO: f64 = 0.9;
-/// ...and the result is this fraction of the receive rate (cross traffic shares it).
+/// A pair waited when its arrival gap exceeds its send gap by this factor plus the
+/// slack (timestamp resolution).
+const WAIT_FACTOR: f64 = 1.1;
+const WAIT_SLACK: Micros = 250;
+/// The saturated result is this fraction of the measured bottleneck rate.
 const SATURATED_MARGIN: f64 = 0.95;
 
 #[derive(Debug, Clone, Copy)]
@@ -31,9 +38,13 @@ struct Stats {
     first_send: Micros,
     last_send: Micros,
     last_send_size: u32,
-    first_arrival: Micros,
-    last_arrival: Micros,
-    first_arrival_size: u32,
+    /// The previous packet (send, arrival), in send order.
+    prev: Option<(Micros, Micros)>,
+    pairs: u32,
+    /// Pairs that waited, their bytes and their arrival gaps.
+    waited: u32,
+    waited_bytes: u64,
+    waited_time: Micros,
 }
 
 /// Measures probe clusters.
@@ -55,14 +66,17 @@ impl ProbeEstimator {
             first_send: Micros::MAX,
             last_send: Micros::MIN,
             last_send_size: 0,
-            first_arrival: Micros::MAX,
-            last_arrival: Micros::MIN,
-            first_arrival_size: 0,
+            prev: None,
+            pairs: 0,
+            waited: 0,
+            waited_bytes: 0,
+            waited_time: 0,
         });
         self.next = (self.next + 1) % SLOTS;
     }
 
-    /// A probe packet arrived; returns the cluster's result (bit/s) once it has one.
+    /// A probe packet arrived (packets come in arrival order); returns the cluster's
+    /// result (bit/s) once it has one.
     pub(crate) fn on_packet(
         &mut self,
         id: ProbeClusterId,
@@ -73,45 +87,41 @@ impl ProbeEstimator {
         let s = self.slots.iter_mut().flatten().find(|s| s.id == id)?;
         s.packets += 1;
         s.bytes = s.bytes.saturating_add(u64::from(size));
-        if send < s.first_send {
-            s.first_send = send;
-        }
+        s.first_send = s.first_send.min(send);
         if send >= s.last_send {
             s.last_send = send;
             s.last_send_size = size;
         }
-        if arrival < s.first_arrival {
-            s.first_arrival = arrival;
-            s.first_arrival_size = size;
+        match s.prev {
+            Some((ps, pa)) if send > ps && arrival >= pa => {
+                let (send_gap, arrival_gap) = (send - ps, arrival - pa);
+                s.pairs += 1;
+                if arrival_gap as f64 > WAIT_FACTOR * send_gap as f64 + WAIT_SLACK as f64 {
+                    s.waited += 1;
+                    s.waited_bytes = s.waited_bytes.saturating_add(u64::from(size));
+                    s.waited_time = s.waited_time.saturating_add(arrival_gap);
+                }
+                s.prev = Some((send, arrival));
+            }
+            // Reordered: not a pair.
+            Some(_) => {}
+            None => s.prev = Some((send, arrival)),
         }
-        s.last_arrival = s.last_arrival.max(arrival);
         if f64::from(s.packets) < MIN_RECEIVED_RATIO * f64::from(s.min_probes)
             || (s.bytes as f64) < MIN_RECEIVED_RATIO * s.min_bytes as f64
         {
             return None;
         }
         let send_interval = s.last_send.saturating_sub(s.first_send);
-        let recv_interval = s.last_arrival.saturating_sub(s.first_arrival);
-        if !(1..=MAX_INTERVAL).contains(&send_interval)
-            || !(1..=MAX_INTERVAL).contains(&recv_interval)
-            || (recv_interval as f64) < send_interval as f64 / MAX_VALID_RATIO
-        {
+        if !(1..=MAX_INTERVAL).contains(&send_interval) || s.pairs == 0 {
             return None;
         }
-        // Packet k of a cluster is sent (size of packets before it) / rate after the first,
-        // so the last packet's bytes do not count towards the send interval. Where the
-        // bottleneck was saturated, an arrival marks the end of that packet's own
-        // transmission, so the first packet's bytes do not count towards the receive
-        // interval. Probes mix media and padding sizes, so the two must not be confused.
-        let after_first = (s.bytes - u64::from(s.first_arrival_size)) as f64 * 8e6;
-        let before_last = (s.bytes - u64::from(s.last_send_size)) as f64 * 8e6;
-        let send_rate = before_last / send_interval as f64;
-        let saturated = recv_interval as f64 * SATURATED_RATIO > send_interval as f64;
-        Some(if saturated {
-            SATURATED_MARGIN * after_first / recv_interval as f64
-        } else {
-            send_rate.min(before_last / recv_interval as f64)
-        })
+        if 2 * s.waited >= s.pairs && (1..=MAX_INTERVAL).contains(&s.waited_time) {
+            return Some(SATURATED_MARGIN * s.waited_bytes as f64 * 8e6 / s.waited_time as f64);
+        }
+        // Packet k of a cluster is sent (bytes before it) / rate after the first, so the
+        // last packet's bytes do not count towards the send interval.
+        Some((s.bytes - u64::from(s.last_send_size)) as f64 * 8e6 / send_interval as f64)
     }
 }
 
@@ -148,6 +158,49 @@ mod tests {
             None,
             "unknown cluster"
         );
+    }
+
+    #[test]
+    fn a_large_first_packet_does_not_hide_saturation() {
+        let mut p = ProbeEstimator::default();
+        p.register(&ProbeCluster {
+            id: ProbeClusterId(3),
+            bitrate: Bitrate::from_kbps(900),
+            min_probes: 5,
+            min_bytes: 1688,
+        });
+        // A 1078-byte media packet, then 225-byte padding 2 ms apart, through 400 kbit/s
+        // (the first takes 21.6 ms there, each padding packet 4.5 ms).
+        let sends = [0, 9_584, 11_584, 13_584, 15_584];
+        let mut result = None;
+        let mut free = 0;
+        for (i, &send) in sends.iter().enumerate() {
+            let size = if i == 0 { 1078 } else { 225 };
+            let arrival = free.max(send) + i64::from(size) * 8_000_000 / 400_000;
+            free = arrival;
+            result = p.on_packet(ProbeClusterId(3), send, arrival, size).or(result);
+        }
+        let r = result.expect("result");
+        assert!((r - 0.95 * 400_000.0).abs() < 1e3, "{r}");
+    }
+
+    #[test]
+    fn mixed_sizes_on_a_fast_path_report_the_send_rate() {
+        let mut p = ProbeEstimator::default();
+        p.register(&ProbeCluster {
+            id: ProbeClusterId(4),
+            bitrate: Bitrate::from_kbps(900),
+            min_probes: 5,
+            min_bytes: 1688,
+        });
+        let sends = [0, 9_584, 11_584, 13_584, 15_584];
+        let mut result = None;
+        for (i, &send) in sends.iter().enumerate() {
+            let size = if i == 0 { 1078 } else { 225 };
+            result = p.on_packet(ProbeClusterId(4), send, send + 30 * MS, size).or(result);
+        }
+        let r = result.expect("result");
+        assert!((r - 900_000.0).abs() < 2e3, "{r}");
     }
 
     #[test]
