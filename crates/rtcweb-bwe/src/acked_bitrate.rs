@@ -95,21 +95,16 @@ impl AckedBitrate {
         let mut oldest = newest;
         for i in (0..self.delivery_len - 1).rev() {
             let s = self.delivery_at(i);
-            if newest.0 - s.0 > span {
+            if newest.0.saturating_sub(s.0) > span {
                 break;
             }
             oldest = s;
         }
-        let dt = newest.0 - oldest.0;
+        let dt = newest.0.saturating_sub(oldest.0);
         if dt < span / 2 || dt <= 0 {
             return None;
         }
-        Some((newest.1 - oldest.1) as f64 * 8.0 * 1e6 / dt as f64)
-    }
-
-    /// Forgets the filtered estimate (the path changed).
-    pub(crate) fn reset(&mut self) {
-        *self = Self::default();
+        Some(newest.1.saturating_sub(oldest.1) as f64 * 8.0 * 1e6 / dt as f64)
     }
 
     fn delivery_at(&self, i: usize) -> (Micros, u64) {
@@ -123,11 +118,11 @@ impl AckedBitrate {
             Some((t, _)) if arrival < t => {
                 // Reordered across reports: counted, but no sample in the past. A receiver
                 // clock that went far backwards restarts the ring.
-                if t - arrival > 1_000 * MS {
+                if t.saturating_sub(arrival) > 1_000 * MS {
                     self.delivery_len = 0;
                 }
             }
-            Some((t, _)) if arrival - t < DELIVERY_SPACING => {
+            Some((t, _)) if arrival.saturating_sub(t) < DELIVERY_SPACING => {
                 let i = (self.delivery_head + self.delivery_len - 1) % DELIVERY_SAMPLES;
                 self.delivery[i].1 = self.delivered;
             }
@@ -155,7 +150,7 @@ impl AckedBitrate {
                 self.window_elapsed = 0;
             }
             Some(prev) => {
-                let gap = arrival - prev;
+                let gap = arrival.saturating_sub(prev);
                 self.window_elapsed = self.window_elapsed.saturating_add(gap);
                 if gap > window {
                     // Nothing arrived for a whole window: what came before is stale.

@@ -24,7 +24,6 @@ pub(crate) struct AlrDetector {
     budget: f64,
     last: Option<Micros>,
     start: Option<Micros>,
-    ended: Option<Micros>,
 }
 
 impl AlrDetector {
@@ -51,11 +50,6 @@ impl AlrDetector {
         self.start
     }
 
-    /// When the last ALR period ended.
-    pub(crate) fn alr_ended(&self) -> Option<Micros> {
-        self.ended
-    }
-
     fn max_budget(&self) -> f64 {
         self.rate * USAGE_RATIO / 8.0 * (WINDOW as f64 / 1e6)
     }
@@ -63,7 +57,7 @@ impl AlrDetector {
     fn advance(&mut self, now: Micros) {
         let last = *self.last.get_or_insert(now);
         if now > last {
-            self.budget += self.rate * USAGE_RATIO / 8.0 * ((now - last) as f64 / 1e6);
+            self.budget += self.rate * USAGE_RATIO / 8.0 * (now.saturating_sub(last) as f64 / 1e6);
             self.last = Some(now);
         }
     }
@@ -79,7 +73,6 @@ impl AlrDetector {
             self.start = Some(now);
         } else if self.start.is_some() && ratio < STOP_RATIO {
             self.start = None;
-            self.ended = Some(now);
         }
     }
 }
@@ -110,6 +103,5 @@ mod tests {
             a.on_sent(t, 1250);
         }
         assert!(a.alr_start().is_none());
-        assert!(a.alr_ended().is_some());
     }
 }

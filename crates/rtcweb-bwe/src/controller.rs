@@ -249,7 +249,11 @@ impl BandwidthEstimator {
         self.now = self.now.max(now_us);
         self.start(now_us);
         match input {
-            Input::Sent(p) => self.on_sent(now_us, &p),
+            Input::Sent(p) => {
+                // Only the ALR state can change here, and it updates the target itself.
+                self.on_sent(now_us, &p);
+                return Ok(());
+            }
             Input::Feedback(results) => self.on_feedback(now_us, results),
             Input::Loss(report) => self.on_loss_report(now_us, report),
             Input::Rtt(rtt) => {
@@ -581,6 +585,7 @@ impl BandwidthEstimator {
             self.delay.aimd.set_alr(in_alr);
             self.probes.on_alr(now, in_alr);
             self.collect_probes();
+            self.update_target();
         }
     }
 

@@ -99,6 +99,7 @@ impl DelayBased {
     }
 
     /// The detector's last verdict.
+    #[cfg(test)]
     pub(crate) fn usage(&self) -> Usage {
         self.usage
     }

@@ -34,8 +34,6 @@ pub(crate) struct Sent {
 pub(crate) struct SendHistory {
     slots: Vec<Option<Sent>>,
     mask: u64,
-    /// Highest sequence number recorded.
-    newest: Option<u64>,
 }
 
 impl SendHistory {
@@ -45,7 +43,6 @@ impl SendHistory {
         Self {
             slots: vec![None; n],
             mask: n as u64 - 1,
-            newest: None,
         }
     }
 
@@ -60,18 +57,12 @@ impl SendHistory {
         if let Some(slot) = self.slots.get_mut(i) {
             *slot = Some(sent);
         }
-        self.newest = Some(self.newest.map_or(sent.seq, |n| n.max(sent.seq)));
     }
 
     /// The packet sent with `seq`, if it is still remembered.
     pub(crate) fn get_mut(&mut self, seq: u64) -> Option<&mut Sent> {
         let i = (seq & self.mask) as usize;
         self.slots.get_mut(i)?.as_mut().filter(|s| s.seq == seq)
-    }
-
-    /// The highest sequence number sent.
-    pub(crate) fn newest(&self) -> Option<u64> {
-        self.newest
     }
 }
 
@@ -101,6 +92,5 @@ mod tests {
         assert_eq!(h.get_mut(99).map(|s| s.send_us), Some(99));
         assert!(h.get_mut(100).is_none());
         assert!(h.get_mut(u64::MAX).is_none());
-        assert_eq!(h.newest(), Some(99));
     }
 }

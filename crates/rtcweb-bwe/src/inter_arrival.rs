@@ -51,7 +51,7 @@ impl Group {
     }
 
     fn belongs(&self, send: Micros, arrival: Micros) -> bool {
-        if send - self.first_send <= BURST_INTERVAL {
+        if send.saturating_sub(self.first_send) <= BURST_INTERVAL {
             return true;
         }
         let arrival_delta = arrival.saturating_sub(self.last_arrival);

@@ -79,6 +79,10 @@ pub(crate) struct LossBased {
     bandwidth: Option<f64>,
     inherent: f64,
     state: LossState,
+    /// `TEMPORAL_WEIGHT^age`, computed once.
+    weights: [f64; WINDOW],
+    /// The weighted loss fraction of the window, updated with each observation.
+    loss: f64,
 }
 
 impl Default for LossBased {
@@ -91,6 +95,8 @@ impl Default for LossBased {
             bandwidth: None,
             inherent: 0.01,
             state: LossState::NotLimited,
+            weights: std::array::from_fn(|age| TEMPORAL_WEIGHT.powi(age as i32)),
+            loss: 0.0,
         }
     }
 }
@@ -148,12 +154,25 @@ impl LossBased {
         }
         self.obs[self.count as usize % WINDOW] = o;
         self.count = self.count.saturating_add(1);
+        let (mut lost, mut packets) = (0.0, 0.0);
+        for (o, w) in self.weighted() {
+            lost += w * o.lost;
+            packets += w * o.packets;
+        }
+        self.loss = if packets > 0.0 { lost / packets } else { 0.0 };
         true
     }
 
     /// Re-estimates after a new observation, given the delay-based estimate and the
     /// acknowledged rate (bit/s).
     pub(crate) fn update(&mut self, delay_based: f64, acked: Option<f64>) {
+        if self.loss == 0.0 {
+            // No loss in the window: nothing to explain, no limit (and no logarithms).
+            self.inherent = MIN_INHERENT;
+            self.state = LossState::NotLimited;
+            self.bandwidth = Some(delay_based);
+            return;
+        }
         let current = *self.bandwidth.get_or_insert(delay_based);
         let mut best = (current, self.inherent, f64::NEG_INFINITY);
         let extra = [acked, Some(delay_based)];
@@ -199,12 +218,7 @@ impl LossBased {
 
     /// The weighted average loss fraction over the window.
     pub(crate) fn loss(&self) -> f64 {
-        let (mut lost, mut packets) = (0.0, 0.0);
-        for (o, w) in self.weighted() {
-            lost += w * o.lost;
-            packets += w * o.packets;
-        }
-        if packets > 0.0 { lost / packets } else { 0.0 }
+        self.loss
     }
 
     /// Sets the estimate when the path is known to have changed (a probe raised it).
@@ -220,7 +234,7 @@ impl LossBased {
         let newest = self.count as usize;
         (0..n).map(move |age| {
             let i = (newest + WINDOW - 1 - age) % WINDOW;
-            (&self.obs[i], TEMPORAL_WEIGHT.powi(age as i32))
+            (&self.obs[i], self.weights[age])
         })
     }
 

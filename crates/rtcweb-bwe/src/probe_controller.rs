@@ -220,6 +220,7 @@ impl ProbeController {
     }
 
     /// Whether a probe is in flight (its result not yet in).
+    #[cfg(test)]
     pub(crate) fn probing(&self) -> bool {
         self.waiting_since.is_some()
     }

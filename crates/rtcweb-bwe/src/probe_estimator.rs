@@ -94,7 +94,7 @@ impl ProbeEstimator {
         }
         match s.prev {
             Some((ps, pa)) if send > ps && arrival >= pa => {
-                let (send_gap, arrival_gap) = (send - ps, arrival - pa);
+                let (send_gap, arrival_gap) = (send.saturating_sub(ps), arrival.saturating_sub(pa));
                 s.pairs += 1;
                 if arrival_gap as f64 > WAIT_FACTOR * send_gap as f64 + WAIT_SLACK as f64 {
                     s.waited += 1;
@@ -178,7 +178,9 @@ mod tests {
             let size = if i == 0 { 1078 } else { 225 };
             let arrival = free.max(send) + i64::from(size) * 8_000_000 / 400_000;
             free = arrival;
-            result = p.on_packet(ProbeClusterId(3), send, arrival, size).or(result);
+            result = p
+                .on_packet(ProbeClusterId(3), send, arrival, size)
+                .or(result);
         }
         let r = result.expect("result");
         assert!((r - 0.95 * 400_000.0).abs() < 1e3, "{r}");
@@ -197,7 +199,9 @@ mod tests {
         let mut result = None;
         for (i, &send) in sends.iter().enumerate() {
             let size = if i == 0 { 1078 } else { 225 };
-            result = p.on_packet(ProbeClusterId(4), send, send + 30 * MS, size).or(result);
+            result = p
+                .on_packet(ProbeClusterId(4), send, send + 30 * MS, size)
+                .or(result);
         }
         let r = result.expect("result");
         assert!((r - 900_000.0).abs() < 2e3, "{r}");
