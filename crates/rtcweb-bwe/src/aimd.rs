@@ -225,10 +225,10 @@ impl Aimd {
         if self.in_alr {
             return;
         }
-        if let Some(acked) = acked {
-            if acked > self.link.upper() {
-                self.link.reset();
-            }
+        if let Some(acked) = acked
+            && acked > self.link.upper()
+        {
+            self.link.reset();
         }
         let increased = if self.link.estimate().is_some() {
             self.current + self.additive_rate() * dt

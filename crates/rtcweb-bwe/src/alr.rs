@@ -20,7 +20,9 @@ const STOP_RATIO: f64 = 0.50;
 /// The ALR detector.
 #[derive(Debug, Default)]
 pub(crate) struct AlrDetector {
-    rate: f64,
+    /// Budget refill, bytes per microsecond, and its cap, bytes.
+    refill: f64,
+    max: f64,
     budget: f64,
     last: Option<Micros>,
     start: Option<Micros>,
@@ -29,7 +31,8 @@ pub(crate) struct AlrDetector {
 impl AlrDetector {
     /// The estimate the budget follows (bit/s).
     pub(crate) fn set_rate(&mut self, bps: f64) {
-        self.rate = bps.max(0.0);
+        self.refill = bps.max(0.0) * USAGE_RATIO / 8.0 / 1e6;
+        self.max = self.refill * WINDOW as f64;
     }
 
     /// `bytes` were sent at `now`.
@@ -50,20 +53,16 @@ impl AlrDetector {
         self.start
     }
 
-    fn max_budget(&self) -> f64 {
-        self.rate * USAGE_RATIO / 8.0 * (WINDOW as f64 / 1e6)
-    }
-
     fn advance(&mut self, now: Micros) {
         let last = *self.last.get_or_insert(now);
         if now > last {
-            self.budget += self.rate * USAGE_RATIO / 8.0 * (now.saturating_sub(last) as f64 / 1e6);
+            self.budget += self.refill * now.saturating_sub(last) as f64;
             self.last = Some(now);
         }
     }
 
     fn clamp_and_check(&mut self, now: Micros) {
-        let max = self.max_budget();
+        let max = self.max;
         self.budget = self.budget.clamp(-max, max);
         if max <= 0.0 {
             return;

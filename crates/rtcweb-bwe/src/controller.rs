@@ -168,6 +168,8 @@ pub struct BandwidthEstimator {
     /// The latest `now` seen.
     now: Micros,
     next_process: Micros,
+    /// `next_process` as an instant (None before the first call).
+    next_process_at: Option<Instant>,
     last_feedback: Option<Micros>,
     last_sent: Option<Micros>,
     last_timeout_cut: Option<Micros>,
@@ -176,6 +178,8 @@ pub struct BandwidthEstimator {
     last_rr: Option<(Micros, u64)>,
     in_alr: bool,
     current: TargetRate,
+    /// Microseconds one byte takes at the pacing rate.
+    us_per_paced_byte: f64,
     emitted: Option<TargetRate>,
     probe_events: VecDeque<ProbeCluster>,
     stats: Stats,
@@ -222,6 +226,7 @@ impl BandwidthEstimator {
             started: false,
             now: 0,
             next_process: 0,
+            next_process_at: None,
             last_feedback: None,
             last_sent: None,
             last_timeout_cut: None,
@@ -229,6 +234,7 @@ impl BandwidthEstimator {
             bytes_sent: 0,
             last_rr: None,
             in_alr: false,
+            us_per_paced_byte: 8e6 / (start * config.pacing_factor).max(1.0),
             current,
             emitted: None,
             probe_events: VecDeque::with_capacity(MAX_QUEUED_PROBES),
@@ -276,6 +282,7 @@ impl BandwidthEstimator {
             return;
         }
         self.next_process = now_us + PROCESS_INTERVAL;
+        self.next_process_at = self.clock.instant(self.next_process);
         self.alr.on_time(now_us);
         self.update_alr(now_us);
         self.probes.on_timeout(now_us, self.alr.alr_start());
@@ -295,10 +302,7 @@ impl BandwidthEstimator {
     /// When [`BandwidthEstimator::handle_timeout`] should next run (None before the first
     /// input).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if !self.started {
-            return None;
-        }
-        self.clock.instant(self.next_process)
+        self.next_process_at
     }
 
     /// The current rates (as last emitted or about to be).
@@ -368,6 +372,7 @@ impl BandwidthEstimator {
         }
         self.started = true;
         self.next_process = now + PROCESS_INTERVAL;
+        self.next_process_at = self.clock.instant(self.next_process);
         self.alr.set_rate(self.delay.aimd.estimate());
         self.probes.start(now, self.delay.aimd.estimate());
         self.collect_probes();
@@ -380,7 +385,7 @@ impl BandwidthEstimator {
         let continues = self
             .last_packet
             .is_some_and(|(seq, at, prev_size, prev_probe)| {
-                let paced = f64::from(prev_size) * 8e6 / self.current.pacing.as_f64().max(1.0);
+                let paced = f64::from(prev_size) * self.us_per_paced_byte;
                 !probe
                     && !prev_probe
                     && seq.wrapping_add(1) == p.seq
@@ -455,10 +460,10 @@ impl BandwidthEstimator {
             self.acked.on_acked(p.arrival, p.size);
             self.delay.on_packet(p.send, p.arrival);
             self.trains.on_packet(p.seq, p.arrival, p.size, p.continues);
-            if let Some(id) = p.probe {
-                if let Some(r) = self.probe_results.on_packet(id, p.send, p.arrival, p.size) {
-                    probe = Some(probe.map_or(r, |p| p.max(r)));
-                }
+            if let Some(id) = p.probe
+                && let Some(r) = self.probe_results.on_packet(id, p.send, p.arrival, p.size)
+            {
+                probe = Some(probe.map_or(r, |p| p.max(r)));
             }
         }
         if let Some(send) = newest_send {
@@ -523,12 +528,12 @@ impl BandwidthEstimator {
         self.max = c.max.as_f64();
         self.padding = c.padding.as_f64();
         self.delay.aimd.set_bounds(self.min, self.max);
-        if let Some(start) = c.start {
-            if self.last_feedback.is_none() {
-                self.delay
-                    .aimd
-                    .scale_to(now, start.as_f64().clamp(self.min, self.max));
-            }
+        if let Some(start) = c.start
+            && self.last_feedback.is_none()
+        {
+            self.delay
+                .aimd
+                .scale_to(now, start.as_f64().clamp(self.min, self.max));
         }
         self.probes.on_max(now, old_max, self.max);
         self.collect_probes();
@@ -549,10 +554,10 @@ impl BandwidthEstimator {
 
     fn current_rtt(&self) -> Micros {
         let now = self.now;
-        if let Some((rtt, at)) = self.rtt_sample {
-            if now.saturating_sub(at) < RTT_SAMPLE_FRESH {
-                return rtt;
-            }
+        if let Some((rtt, at)) = self.rtt_sample
+            && now.saturating_sub(at) < RTT_SAMPLE_FRESH
+        {
+            return rtt;
         }
         match self.rtt_min {
             (Some(c), Some(p), _) => c.min(p),
@@ -599,15 +604,15 @@ impl BandwidthEstimator {
         } else {
             Limit::Delay
         };
-        if let Some(l) = self.loss.estimate() {
-            if l < est {
-                (est, limit) = (l, Limit::Loss);
-            }
+        if let Some(l) = self.loss.estimate()
+            && l < est
+        {
+            (est, limit) = (l, Limit::Loss);
         }
-        if let Some(r) = self.receiver_limit {
-            if r < est {
-                (est, limit) = (r, Limit::Receiver);
-            }
+        if let Some(r) = self.receiver_limit
+            && r < est
+        {
+            (est, limit) = (r, Limit::Receiver);
         }
         (est, limit)
     }
@@ -621,6 +626,7 @@ impl BandwidthEstimator {
             (target, limit) = (self.min, Limit::Min);
         }
         self.alr.set_rate(target);
+        self.us_per_paced_byte = 8e6 / (target * self.config.pacing_factor).max(1.0);
         let rtt = to_duration(self.current_rtt());
         self.current = TargetRate {
             target: Bitrate::from_f64(target),

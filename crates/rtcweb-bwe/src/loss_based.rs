@@ -192,10 +192,11 @@ impl LossBased {
             }
         }
         let (mut bw, q, _) = best;
-        if self.state == LossState::Limited && bw > current {
-            if let Some(a) = acked {
-                bw = bw.min(current.max(RAMPUP_ACKED_FACTOR * a));
-            }
+        if self.state == LossState::Limited
+            && bw > current
+            && let Some(a) = acked
+        {
+            bw = bw.min(current.max(RAMPUP_ACKED_FACTOR * a));
         }
         self.inherent = q;
         let bw = bw.min(self.instant_upper_bound());

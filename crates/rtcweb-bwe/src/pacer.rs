@@ -189,6 +189,9 @@ pub struct Pacer<T> {
     probe: Option<ActiveProbe>,
     pending_probes: VecDeque<ProbeCluster>,
     stats: PacerStats,
+    /// 8 / max queue time (s) and the burst (s), precomputed.
+    drain_factor: f64,
+    burst_secs: f64,
 }
 
 impl<T> Pacer<T> {
@@ -196,6 +199,8 @@ impl<T> Pacer<T> {
     pub fn new(config: PacerConfig) -> Self {
         Self {
             pacing: config.initial_rate.as_f64().max(MIN_RATE),
+            drain_factor: 8.0 / config.max_queue_time.as_secs_f64().max(1e-3),
+            burst_secs: config.burst.as_secs_f64(),
             config,
             queues: Default::default(),
             len: 0,
@@ -367,12 +372,12 @@ impl<T> Pacer<T> {
     /// The rate the queue drains at: the pacing rate, or faster when the queue would take
     /// longer than the maximum queue time.
     fn rate(&self) -> f64 {
-        let needed = self.queued_bytes as f64 * 8.0 / self.config.max_queue_time.as_secs_f64();
-        self.pacing.max(needed)
+        self.pacing
+            .max(self.queued_bytes as f64 * self.drain_factor)
     }
 
     fn burst_bytes(&self) -> f64 {
-        self.rate() * self.config.burst.as_secs_f64() / 8.0
+        self.rate() * self.burst_secs / 8.0
     }
 
     fn advance(&mut self, now: Instant) {

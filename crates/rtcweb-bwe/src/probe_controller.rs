@@ -134,10 +134,11 @@ impl ProbeController {
             self.drop = Some((self.estimate, now));
         }
         self.estimate = bps;
-        if let Some((before, at)) = self.hint_probe {
-            if bps >= HINT_SUCCESS * before && now > at {
-                self.hint_interval = HINT_INTERVAL;
-            }
+        if let Some((before, at)) = self.hint_probe
+            && bps >= HINT_SUCCESS * before
+            && now > at
+        {
+            self.hint_interval = HINT_INTERVAL;
         }
         // Results of the clusters of one round arrive one by one; the search goes on as
         // soon as one clears the threshold, and waits for the others (or the timeout)
@@ -169,10 +170,10 @@ impl ProbeController {
         if self.waiting_since.is_some() || self.in_alr || self.estimate >= self.max {
             return;
         }
-        if let Some((_, at)) = self.hint_probe {
-            if now.saturating_sub(at) < self.hint_interval {
-                return;
-            }
+        if let Some((_, at)) = self.hint_probe
+            && now.saturating_sub(at) < self.hint_interval
+        {
+            return;
         }
         self.hint_probe = Some((self.estimate, now));
         // Twice the estimate, not the hint itself: on a shared bottleneck the hint is the
@@ -203,18 +204,20 @@ impl ProbeController {
         {
             self.waiting_since = None;
             self.further_above = None;
-            if let Some((before, at)) = self.hint_probe {
-                if self.estimate < HINT_SUCCESS * before && at + RESULT_TIMEOUT < now {
-                    self.hint_interval = (self.hint_interval * 2).min(MAX_HINT_INTERVAL);
-                }
+            if let Some((before, at)) = self.hint_probe
+                && self.estimate < HINT_SUCCESS * before
+                && at + RESULT_TIMEOUT < now
+            {
+                self.hint_interval = (self.hint_interval * 2).min(MAX_HINT_INTERVAL);
             }
         }
-        if self.periodic_alr && self.waiting_since.is_none() {
-            if let Some(start) = alr_start {
-                let since = self.last_probe.map_or(start, |p| p.max(start));
-                if now.saturating_sub(since) >= ALR_PROBE_INTERVAL && self.estimate > 0.0 {
-                    self.probe(now, &[FURTHER_SCALE * self.estimate], true);
-                }
+        if self.periodic_alr
+            && self.waiting_since.is_none()
+            && let Some(start) = alr_start
+        {
+            let since = self.last_probe.map_or(start, |p| p.max(start));
+            if now.saturating_sub(since) >= ALR_PROBE_INTERVAL && self.estimate > 0.0 {
+                self.probe(now, &[FURTHER_SCALE * self.estimate], true);
             }
         }
     }

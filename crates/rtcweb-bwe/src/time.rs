@@ -18,17 +18,26 @@ pub(crate) const SEC: Micros = 1_000_000;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Clock {
     epoch: Option<Instant>,
+    /// The last conversion: a sent packet's time is usually the `now` of the same call.
+    last: Option<(Instant, Micros)>,
 }
 
 impl Clock {
     /// `t` in microseconds since the epoch; the first call fixes the epoch at `t`.
     pub(crate) fn micros(&mut self, t: Instant) -> Micros {
+        if let Some((at, us)) = self.last
+            && at == t
+        {
+            return us;
+        }
         let epoch = *self.epoch.get_or_insert(t);
-        if t >= epoch {
+        let us = if t >= epoch {
             duration_micros(t - epoch)
         } else {
             -duration_micros(epoch - t)
-        }
+        };
+        self.last = Some((t, us));
+        us
     }
 
     /// The instant `us` microseconds after the epoch (None before the epoch is set).
@@ -48,7 +57,11 @@ impl Clock {
 
 /// A duration in whole microseconds, saturating at `i64::MAX`.
 pub(crate) fn duration_micros(d: Duration) -> Micros {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+    i64::try_from(d.as_secs())
+        .ok()
+        .and_then(|s| s.checked_mul(SEC))
+        .and_then(|us| us.checked_add(i64::from(d.subsec_micros())))
+        .unwrap_or(i64::MAX)
 }
 
 /// A non-negative microsecond count as a `Duration` (negative gives zero).

@@ -45,14 +45,16 @@ impl TrainDetector {
     /// A received packet, in arrival order; `continues` says it was sent right behind
     /// packet `seq - 1` at the pacing rate.
     pub(crate) fn on_packet(&mut self, seq: u64, arrival: Micros, size: u32, continues: bool) {
-        if let Some(r) = self.run.as_mut() {
-            if continues && seq == r.last_seq.wrapping_add(1) && arrival >= r.last_arrival {
-                r.last_seq = seq;
-                r.last_arrival = arrival;
-                r.bytes = r.bytes.saturating_add(u64::from(size));
-                r.packets += 1;
-                return;
-            }
+        if let Some(r) = self.run.as_mut()
+            && continues
+            && seq == r.last_seq.wrapping_add(1)
+            && arrival >= r.last_arrival
+        {
+            r.last_seq = seq;
+            r.last_arrival = arrival;
+            r.bytes = r.bytes.saturating_add(u64::from(size));
+            r.packets += 1;
+            return;
         }
         self.finish();
         self.run = Some(Run {

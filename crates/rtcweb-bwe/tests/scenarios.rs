@@ -335,3 +335,32 @@ fn leaving_alr_probes_up_quickly() {
     println!("FIGURE leaving ALR at 300 kbit/s: target >= 80 % of capacity {reach:.1} s later");
     assert!(reach <= 3.0, "{reach}");
 }
+
+#[test]
+fn other_links_keep_utilisation_and_delay() {
+    // (name, capacity kbit/s, jitter ms, queue ms, one-way ms); one seed each.
+    let links = [
+        ("jitter-5ms", 2500, 5, 300, 25),
+        ("400k-150ms-queue", 400, 0, 150, 25),
+        ("400k-10ms-jitter", 400, 10, 150, 25),
+        ("1M-150ms-queue", 1000, 0, 150, 25),
+        ("1M-2ms-rtt", 1000, 0, 150, 1),
+        ("10M", 10_000, 0, 300, 25),
+        ("2.5M-200ms-rtt", 2500, 0, 300, 100),
+    ];
+    for (name, capacity, jitter, queue, one_way) in links {
+        let mut s = Scenario::standard(name, kbps(capacity));
+        s.jitter = Duration::from_millis(jitter);
+        s.queue = Duration::from_millis(queue);
+        s.one_way = Duration::from_millis(one_way);
+        let r = run(&s);
+        let util = r.utilization(secs(10.0), secs(30.0));
+        let queue = r.queue_ms(secs(10.0), secs(30.0));
+        println!(
+            "FIGURE {name}: utilisation 10-30 s {:.1} %, mean queueing delay {queue:.1} ms, max {:.0} ms",
+            100.0 * util,
+            r.max_queue_ms(secs(10.0), secs(30.0))
+        );
+        assert!(util >= 0.9 && queue <= 50.0, "{name}: {util:.3} {queue:.1}");
+    }
+}

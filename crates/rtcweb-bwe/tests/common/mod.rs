@@ -158,14 +158,14 @@ pub fn run(s: &Scenario) -> Report {
     let mut capacity = s.capacity[0].1;
     let mut t = Duration::ZERO;
     while t < s.duration {
-        if let Some(&(_, c)) = s.capacity.iter().rev().find(|(at, _)| *at <= t) {
-            if c != capacity {
-                capacity = c;
-                let (up, down) = bottleneck(s, c);
-                sim.net_mut()
-                    .set_link_directions(Node::Host(rx_host), up, down);
-                sim.endpoint_mut::<Receiver>(rx_host).capacity_bps = c.as_f64();
-            }
+        if let Some(&(_, c)) = s.capacity.iter().rev().find(|(at, _)| *at <= t)
+            && c != capacity
+        {
+            capacity = c;
+            let (up, down) = bottleneck(s, c);
+            sim.net_mut()
+                .set_link_directions(Node::Host(rx_host), up, down);
+            sim.endpoint_mut::<Receiver>(rx_host).capacity_bps = c.as_f64();
         }
         t += s.sample;
         sim.run_until(start + t, |_| false);
