@@ -14,10 +14,10 @@
 //!   the new item's class (stale video goes before fresh video, video before
 //!   retransmissions), and hands it back; if every queued item outranks the new one, the
 //!   new one is handed back. Nothing is ever dropped silently.
-//! - **Queue time.** When the queue would take longer than
-//!   [`PacerConfig::max_queue_time`] to drain at the pacing rate, the pacer drains it
-//!   faster (at the rate that empties it in that time): a frame that waits seconds is
-//!   worth less than a brief overshoot the estimator will correct.
+//! - **Queue time.** When the queue would not be empty by the time its oldest item has
+//!   waited [`PacerConfig::max_queue_time`], the pacer drains it faster (at the rate that
+//!   meets that deadline): a frame that waits seconds is worth less than a brief overshoot
+//!   the estimator will correct.
 //! - **Probes and padding.** A probe cluster from the estimator is sent at its own rate,
 //!   with queued media if there is any and padding otherwise, each packet tagged with the
 //!   cluster. When the queue is empty and a padding rate is set, padding is requested up to
@@ -45,6 +45,8 @@ const PROBE_PACKET_TIME: Duration = Duration::from_millis(2);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Rates are floored here so a queue always drains.
 const MIN_RATE: f64 = 1000.0;
+/// A queue past its deadline drains within this time.
+const MIN_DRAIN_TIME: Duration = Duration::from_millis(10);
 
 /// Priority class of a queued packet, highest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,9 +191,11 @@ pub struct Pacer<T> {
     probe: Option<ActiveProbe>,
     pending_probes: VecDeque<ProbeCluster>,
     stats: PacerStats,
-    /// 8 / max queue time (s) and the burst (s), precomputed.
-    drain_factor: f64,
+    /// The burst (s), precomputed.
     burst_secs: f64,
+    /// The drain rate (bit/s) as of the last update: the pacing rate, or what empties the
+    /// queue by the oldest item's deadline.
+    rate: f64,
 }
 
 impl<T> Pacer<T> {
@@ -199,7 +203,7 @@ impl<T> Pacer<T> {
     pub fn new(config: PacerConfig) -> Self {
         Self {
             pacing: config.initial_rate.as_f64().max(MIN_RATE),
-            drain_factor: 8.0 / config.max_queue_time.as_secs_f64().max(1e-3),
+            rate: config.initial_rate.as_f64().max(MIN_RATE),
             burst_secs: config.burst.as_secs_f64(),
             config,
             queues: Default::default(),
@@ -219,6 +223,7 @@ impl<T> Pacer<T> {
     pub fn set_rates(&mut self, pacing: Bitrate, padding: Bitrate) {
         self.pacing = pacing.as_f64().max(MIN_RATE);
         self.padding = padding.as_f64();
+        self.update_rate();
     }
 
     /// Queues a probe cluster (from [`crate::Event::ProbeCluster`]); it starts when the
@@ -258,6 +263,7 @@ impl<T> Pacer<T> {
         });
         self.len += 1;
         self.queued_bytes += u64::from(size);
+        self.update_rate();
         evicted
     }
 
@@ -369,11 +375,25 @@ impl<T> Pacer<T> {
         self.stats
     }
 
-    /// The rate the queue drains at: the pacing rate, or faster when the queue would take
-    /// longer than the maximum queue time.
+    /// The rate the queue drains at: the pacing rate, or faster when the queue would not
+    /// be empty by the time its oldest item has waited the maximum queue time.
     fn rate(&self) -> f64 {
-        self.pacing
-            .max(self.queued_bytes as f64 * self.drain_factor)
+        self.rate
+    }
+
+    fn update_rate(&mut self) {
+        self.rate = self.pacing;
+        let (Some(now), Some(oldest)) = (self.last, self.oldest_enqueued()) else {
+            return;
+        };
+        let waited = now.saturating_duration_since(oldest);
+        let left = self
+            .config
+            .max_queue_time
+            .saturating_sub(waited)
+            .max(MIN_DRAIN_TIME);
+        let needed = self.queued_bytes as f64 * 8.0 / left.as_secs_f64();
+        self.rate = self.pacing.max(needed);
     }
 
     fn burst_bytes(&self) -> f64 {
@@ -389,6 +409,9 @@ impl<T> Pacer<T> {
         self.media_debt = (self.media_debt - self.rate() * dt / 8.0).max(0.0);
         self.padding_debt = (self.padding_debt - self.padding * dt / 8.0).max(0.0);
         self.last = Some(now);
+        if self.len > 0 {
+            self.update_rate();
+        }
     }
 
     fn account(&mut self, bytes: u64) {
