@@ -409,9 +409,6 @@ impl<T> Pacer<T> {
         self.media_debt = (self.media_debt - self.rate() * dt / 8.0).max(0.0);
         self.padding_debt = (self.padding_debt - self.padding * dt / 8.0).max(0.0);
         self.last = Some(now);
-        if self.len > 0 {
-            self.update_rate();
-        }
     }
 
     fn account(&mut self, bytes: u64) {
@@ -425,6 +422,8 @@ impl<T> Pacer<T> {
         self.len -= 1;
         self.queued_bytes -= u64::from(q.size);
         self.account(u64::from(q.size));
+        // Once per packet, not per poll: a queue behind its deadline releases often.
+        self.update_rate();
         Some(Transmit::Packet {
             item: q.item,
             size: q.size as usize,
