@@ -17,7 +17,8 @@
 //! - **Queue time.** When the queue would not be empty by the time its oldest item has
 //!   waited [`PacerConfig::max_queue_time`], the pacer drains it faster (at the rate that
 //!   meets that deadline): a frame that waits seconds is worth less than a brief overshoot
-//!   the estimator will correct.
+//!   the estimator will correct. (A queue that drains within an eighth of that time at
+//!   the pacing rate skips the check, so an item can be late by at most that eighth.)
 //! - **Probes and padding.** A probe cluster from the estimator is sent at its own rate,
 //!   with queued media if there is any and padding otherwise, each packet tagged with the
 //!   cluster. When the queue is empty and a padding rate is set, padding is requested up to
@@ -191,8 +192,9 @@ pub struct Pacer<T> {
     probe: Option<ActiveProbe>,
     pending_probes: VecDeque<ProbeCluster>,
     stats: PacerStats,
-    /// The burst (s), precomputed.
+    /// The burst and an eighth of the maximum queue time (s), precomputed.
     burst_secs: f64,
+    deadline_check_secs: f64,
     /// The drain rate (bit/s) as of the last update: the pacing rate, or what empties the
     /// queue by the oldest item's deadline.
     rate: f64,
@@ -205,6 +207,7 @@ impl<T> Pacer<T> {
             pacing: config.initial_rate.as_f64().max(MIN_RATE),
             rate: config.initial_rate.as_f64().max(MIN_RATE),
             burst_secs: config.burst.as_secs_f64(),
+            deadline_check_secs: config.max_queue_time.as_secs_f64() / 8.0,
             config,
             queues: Default::default(),
             len: 0,
@@ -383,6 +386,12 @@ impl<T> Pacer<T> {
 
     fn update_rate(&mut self) {
         self.rate = self.pacing;
+        // A queue that drains in an eighth of the maximum queue time at the pacing rate
+        // needs no deadline arithmetic (the common case, kept cheap): its items leave at
+        // most that late after their deadline.
+        if (self.queued_bytes as f64) * 8.0 < self.pacing * self.deadline_check_secs {
+            return;
+        }
         let (Some(now), Some(oldest)) = (self.last, self.oldest_enqueued()) else {
             return;
         };
