@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rtcweb_bwe::{
     BandwidthEstimator, Config, Event, Input, Pacer, PacerConfig, PacketClass, PacketKind,
-    PacketResult, ProbeClusterId, SentPacket, Transmit,
+    PacketResult, ProbeClusterId, Release, SentPacket,
 };
 
 fn thread_cpu() -> Duration {
@@ -135,12 +135,12 @@ impl Loop {
         self.events();
         while let Some(tx) = self.pacer.poll_transmit(self.now) {
             match tx {
-                Transmit::Packet {
+                Release::Packet {
                     size,
                     probe_cluster,
                     ..
                 } => self.send(size, PacketKind::Video, probe_cluster),
-                Transmit::Padding(p) => self.send(p.bytes, PacketKind::Padding, p.probe_cluster),
+                Release::Padding(p) => self.send(p.bytes, PacketKind::Padding, p.probe_cluster),
             }
             self.events();
         }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use rtcweb_bwe::{
-    BandwidthEstimator, Bitrate, Config, Constraints, Event, Input, LossReport, Pacer,
-    PacerConfig, PacketClass, PacketKind, PacketResult, ProbeClusterId, SentPacket, Transmit,
+    BandwidthEstimator, Bitrate, Config, Constraints, Event, Input, LossReport, Pacer, PacerConfig,
+    PacketClass, PacketKind, PacketResult, ProbeClusterId, Release, SentPacket,
 };
 
 /// Reads little-endian integers from the input, zero when it runs out.
@@ -59,7 +59,11 @@ fuzz_target!(|data: &[u8]| {
             0 => {
                 // A sent packet: usually the next sequence number, sometimes a wild one.
                 let wild = b.u8();
-                seq = if wild == 0xff { b.u64() } else { seq.wrapping_add(u64::from(wild % 3)) };
+                seq = if wild == 0xff {
+                    b.u64()
+                } else {
+                    seq.wrapping_add(u64::from(wild % 3))
+                };
                 let probe = b.u8();
                 let kind = match b.u8() % 4 {
                     0 => PacketKind::Audio,
@@ -70,13 +74,16 @@ fuzz_target!(|data: &[u8]| {
                 let send_time = now
                     .checked_sub(Duration::from_micros(u64::from(b.u16())))
                     .unwrap_or(now);
-                let _ = bwe.handle_input(now, Input::Sent(SentPacket {
-                    seq,
-                    size: usize::from(b.u16()),
-                    send_time,
-                    kind,
-                    probe_cluster: (probe < 64).then_some(ProbeClusterId(u32::from(probe % 8))),
-                }));
+                let _ = bwe.handle_input(
+                    now,
+                    Input::Sent(SentPacket {
+                        seq,
+                        size: usize::from(b.u16()),
+                        send_time,
+                        kind,
+                        probe_cluster: (probe < 64).then_some(ProbeClusterId(u32::from(probe % 8))),
+                    }),
+                );
             }
             1 => {
                 records.clear();
@@ -85,7 +92,11 @@ fuzz_target!(|data: &[u8]| {
                 let mut arrival = i64::from(b.u32() as i32) * 64;
                 for i in 0..n {
                     let step = b.u8();
-                    let s = if step == 0xfe { b.u64() } else { base.wrapping_add(i as u64) };
+                    let s = if step == 0xfe {
+                        b.u64()
+                    } else {
+                        base.wrapping_add(i as u64)
+                    };
                     arrival = match b.u8() {
                         0 => i64::from(b.u32()) << 30,
                         1..=200 => arrival.saturating_add(i64::from(b.u16())),
@@ -100,10 +111,13 @@ fuzz_target!(|data: &[u8]| {
                 let _ = bwe.handle_input(now, Input::Feedback(&records));
             }
             2 => {
-                let _ = bwe.handle_input(now, Input::Loss(LossReport {
-                    lost: u64::from(b.u16()),
-                    expected: u64::from(b.u16()),
-                }));
+                let _ = bwe.handle_input(
+                    now,
+                    Input::Loss(LossReport {
+                        lost: u64::from(b.u16()),
+                        expected: u64::from(b.u16()),
+                    }),
+                );
             }
             3 => {
                 let rtt = Duration::from_micros(u64::from(b.u32()));
@@ -136,19 +150,28 @@ fuzz_target!(|data: &[u8]| {
             8 => {
                 // Release what the pacer allows and record it, as a sender would.
                 for _ in 0..64 {
-                    let Some(tx) = pacer.poll_transmit(now) else { break };
+                    let Some(tx) = pacer.poll_transmit(now) else {
+                        break;
+                    };
                     let (size, kind, probe_cluster) = match tx {
-                        Transmit::Packet { size, probe_cluster, .. } => (size, PacketKind::Video, probe_cluster),
-                        Transmit::Padding(p) => (p.bytes, PacketKind::Padding, p.probe_cluster),
+                        Release::Packet {
+                            size,
+                            probe_cluster,
+                            ..
+                        } => (size, PacketKind::Video, probe_cluster),
+                        Release::Padding(p) => (p.bytes, PacketKind::Padding, p.probe_cluster),
                     };
                     seq = seq.wrapping_add(1);
-                    let _ = bwe.handle_input(now, Input::Sent(SentPacket {
-                        seq,
-                        size,
-                        send_time: now,
-                        kind,
-                        probe_cluster,
-                    }));
+                    let _ = bwe.handle_input(
+                        now,
+                        Input::Sent(SentPacket {
+                            seq,
+                            size,
+                            send_time: now,
+                            kind,
+                            probe_cluster,
+                        }),
+                    );
                 }
                 pacer.handle_timeout(now);
                 let _ = pacer.poll_timeout();
@@ -172,7 +195,10 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = bwe.poll_timeout();
         let (history, probes, scratch) = bwe.memory_bounds();
-        assert!(history <= 256 && probes <= 8 && scratch <= 512, "{history} {probes} {scratch}");
+        assert!(
+            history <= 256 && probes <= 8 && scratch <= 512,
+            "{history} {probes} {scratch}"
+        );
         assert!(pacer.len() <= MAX_PACKETS);
     }
 });

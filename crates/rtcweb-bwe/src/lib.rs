@@ -52,8 +52,8 @@
 //! // Release what the pacer allows; every packet sent is recorded with its sequence number.
 //! while let Some(tx) = pacer.poll_transmit(t0) {
 //!     let (size, kind, probe_cluster) = match tx {
-//!         Transmit::Packet { size, probe_cluster, .. } => (size, PacketKind::Video, probe_cluster),
-//!         Transmit::Padding(p) => (p.bytes, PacketKind::Padding, p.probe_cluster),
+//!         Release::Packet { size, probe_cluster, .. } => (size, PacketKind::Video, probe_cluster),
+//!         Release::Padding(p) => (p.bytes, PacketKind::Padding, p.probe_cluster),
 //!     };
 //!     seq += 1;
 //!     bwe.handle_input(t0, Input::Sent(SentPacket { seq, size, send_time: t0, kind, probe_cluster }))
@@ -93,5 +93,5 @@ pub use event::{Event, Limit, ProbeCluster, TargetRate};
 pub use input::{
     Constraints, Input, LossReport, PacketKind, PacketResult, ProbeClusterId, SentPacket,
 };
-pub use pacer::{Pacer, PacerConfig, PacerStats, PacketClass, PaddingRequest, Transmit};
+pub use pacer::{Pacer, PacerConfig, PacerStats, PacketClass, PaddingRequest, Release};
 pub use rate::Bitrate;

@@ -116,7 +116,7 @@ pub struct PaddingRequest {
 
 /// What the pacer releases.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transmit<T> {
+pub enum Release<T> {
     /// A queued packet.
     Packet {
         /// The item as pushed.
@@ -162,7 +162,7 @@ pub struct PacerStats {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use rtcweb_bwe::{Bitrate, PacerConfig, Pacer, PacketClass, Transmit};
+/// use rtcweb_bwe::{Bitrate, PacerConfig, Pacer, PacketClass, Release};
 ///
 /// let t0 = Instant::now();
 /// let mut pacer: Pacer<u32> = Pacer::new(PacerConfig::default());
@@ -171,12 +171,12 @@ pub struct PacerStats {
 ///     assert!(pacer.push(t0, i, 1200, PacketClass::Video).is_none());
 /// }
 /// // The burst budget (5 ms = 600 bytes) lets the first one go at once...
-/// assert!(matches!(pacer.poll_transmit(t0), Some(Transmit::Packet { item: 0, .. })));
+/// assert!(matches!(pacer.poll_transmit(t0), Some(Release::Packet { item: 0, .. })));
 /// assert!(pacer.poll_transmit(t0).is_none());
 /// // ...the next when the debt is back within the budget, 5 ms later.
 /// let next = pacer.poll_timeout().unwrap();
 /// assert!(next - t0 >= Duration::from_millis(5) && next - t0 < Duration::from_micros(5_010));
-/// assert!(matches!(pacer.poll_transmit(next), Some(Transmit::Packet { item: 1, .. })));
+/// assert!(matches!(pacer.poll_transmit(next), Some(Release::Packet { item: 1, .. })));
 /// ```
 #[derive(Debug)]
 pub struct Pacer<T> {
@@ -277,7 +277,7 @@ impl<T> Pacer<T> {
 
     /// The next thing to send at `now`, if the budget allows. Call until `None`, then
     /// again at [`Pacer::poll_timeout`].
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit<T>> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Release<T>> {
         self.advance(now);
         let now = self.last.unwrap_or(now);
         if let Some(t) = self.poll_probe(now) {
@@ -304,7 +304,7 @@ impl<T> Pacer<T> {
                 .clamp(MIN_PADDING, self.config.max_padding_size.max(MIN_PADDING));
             self.account(bytes as u64);
             self.stats.padding_bytes += bytes as u64;
-            return Some(Transmit::Padding(PaddingRequest {
+            return Some(Release::Padding(PaddingRequest {
                 bytes,
                 probe_cluster: None,
             }));
@@ -426,21 +426,21 @@ impl<T> Pacer<T> {
         self.stats.released += 1;
     }
 
-    fn pop(&mut self, probe: Option<ProbeClusterId>) -> Option<Transmit<T>> {
+    fn pop(&mut self, probe: Option<ProbeClusterId>) -> Option<Release<T>> {
         let q = self.queues.iter_mut().find_map(|q| q.pop_front())?;
         self.len -= 1;
         self.queued_bytes -= u64::from(q.size);
         self.account(u64::from(q.size));
         // Once per packet, not per poll: a queue behind its deadline releases often.
         self.update_rate();
-        Some(Transmit::Packet {
+        Some(Release::Packet {
             item: q.item,
             size: q.size as usize,
             probe_cluster: probe,
         })
     }
 
-    fn poll_probe(&mut self, now: Instant) -> Option<Transmit<T>> {
+    fn poll_probe(&mut self, now: Instant) -> Option<Release<T>> {
         if self.probe.is_none() {
             self.probe = self.pending_probes.pop_front().map(active);
         }
@@ -465,14 +465,14 @@ impl<T> Pacer<T> {
             let bytes = bytes.clamp(MIN_PADDING, self.config.max_padding_size.max(MIN_PADDING));
             self.account(bytes as u64);
             self.stats.padding_bytes += bytes as u64;
-            Some(Transmit::Padding(PaddingRequest {
+            Some(Release::Padding(PaddingRequest {
                 bytes,
                 probe_cluster: Some(id),
             }))
         };
         let size = match &out {
-            Some(Transmit::Packet { size, .. }) => *size as u64,
-            Some(Transmit::Padding(r)) => r.bytes as u64,
+            Some(Release::Packet { size, .. }) => *size as u64,
+            Some(Release::Padding(r)) => r.bytes as u64,
             None => 0,
         };
         p.bytes += size;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rtcweb_bwe::{
     BandwidthEstimator, Bitrate, Config, Event, Input, Pacer, PacerConfig, PacketClass, PacketKind,
-    PacketResult, SentPacket, Transmit,
+    PacketResult, Release, SentPacket,
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -136,12 +136,12 @@ impl Loop {
         self.events();
         while let Some(tx) = self.pacer.poll_transmit(self.now) {
             match tx {
-                Transmit::Packet {
+                Release::Packet {
                     size,
                     probe_cluster,
                     ..
                 } => self.send(size, PacketKind::Video, probe_cluster),
-                Transmit::Padding(p) => self.send(p.bytes, PacketKind::Padding, p.probe_cluster),
+                Release::Padding(p) => self.send(p.bytes, PacketKind::Padding, p.probe_cluster),
             }
             self.events();
         }

@@ -3,16 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use rtcweb_bwe::{
-    Bitrate, Pacer, PacerConfig, PacketClass, ProbeCluster, ProbeClusterId, Transmit,
-};
+use rtcweb_bwe::{Bitrate, Pacer, PacerConfig, PacketClass, ProbeCluster, ProbeClusterId, Release};
 
 /// Releases everything due at `now`, returning the items (padding as `None`).
 fn release(p: &mut Pacer<u32>, now: Instant) -> Vec<Option<u32>> {
     std::iter::from_fn(|| p.poll_transmit(now))
         .map(|t| match t {
-            Transmit::Packet { item, .. } => Some(item),
-            Transmit::Padding(_) => None,
+            Release::Packet { item, .. } => Some(item),
+            Release::Padding(_) => None,
         })
         .collect()
 }
@@ -143,7 +141,7 @@ fn a_probe_goes_at_its_rate_media_first_then_padding_all_tagged() {
     while p.probing() {
         while let Some(t) = p.poll_transmit(now) {
             match t {
-                Transmit::Packet {
+                Release::Packet {
                     item,
                     size,
                     probe_cluster,
@@ -152,7 +150,7 @@ fn a_probe_goes_at_its_rate_media_first_then_padding_all_tagged() {
                     bytes += size;
                     media += 1;
                 }
-                Transmit::Padding(r) => {
+                Release::Padding(r) => {
                     assert_eq!(r.probe_cluster, Some(id));
                     bytes += r.bytes;
                 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use rtcweb_bwe::{
     BandwidthEstimator, Bitrate, Config, Event, Input, Pacer, PacerConfig, PacketClass, PacketKind,
-    PacketResult, SentPacket, TargetRate, Transmit,
+    PacketResult, Release, SentPacket, TargetRate,
 };
-use rtcweb_netsim::{Datagram, Endpoint, Rng};
+use rtcweb_netsim::{Datagram, Rng, SansIo, Transmit};
 
 use super::wire::{self, MediaHeader};
 
@@ -151,8 +151,14 @@ impl Sender {
     }
 }
 
-impl Endpoint for Sender {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+impl SansIo for Sender {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         let mut fb = std::mem::take(&mut self.feedback);
         if wire::parse_feedback(&d.payload, &mut fb) {
             self.bwe
@@ -170,17 +176,17 @@ impl Endpoint for Sender {
         self.events();
     }
 
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         if now < self.epoch + self.spec.start {
             return None;
         }
         let (size, kind, probe_cluster) = match self.pacer.poll_transmit(now)? {
-            Transmit::Packet {
+            Release::Packet {
                 item: (kind, _),
                 size,
                 probe_cluster,
             } => (size, kind, probe_cluster),
-            Transmit::Padding(p) => (p.bytes, PacketKind::Padding, p.probe_cluster),
+            Release::Padding(p) => (p.bytes, PacketKind::Padding, p.probe_cluster),
         };
         self.seq += 1;
         if probe_cluster.is_some() {
@@ -210,14 +216,10 @@ impl Endpoint for Sender {
             seq: self.seq,
             send_us: (now - self.epoch).as_micros() as u64,
         };
-        Some(Datagram {
-            from: self.from,
-            to: self.to,
-            payload: wire::media(header, size),
-        })
+        Some(Transmit::udp(self.from, self.to, wire::media(header, size)))
     }
 
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         [
             self.next_frame,
             self.next_audio,
@@ -256,7 +258,7 @@ pub struct Receiver {
     flows: Vec<RxFlow>,
     next_feedback: Instant,
     interval: Duration,
-    out: VecDeque<Datagram>,
+    out: VecDeque<Transmit>,
     /// Propagation delay of the bottleneck direction and its current capacity, to tell
     /// queueing delay from the rest.
     pub one_way: Duration,
@@ -290,11 +292,8 @@ impl Receiver {
                     continue;
                 }
                 let records = std::mem::take(&mut f.late);
-                self.out.push_back(Datagram {
-                    from: self.addr,
-                    to,
-                    payload: wire::feedback(&records),
-                });
+                self.out
+                    .push_back(Transmit::udp(self.addr, to, wire::feedback(&records)));
                 continue;
             };
             let first = f
@@ -309,24 +308,27 @@ impl Receiver {
             }
             f.arrivals.clear();
             f.reported_up_to = Some(highest);
-            self.out.push_back(Datagram {
-                from: self.addr,
-                to,
-                payload: wire::feedback(&records),
-            });
+            self.out
+                .push_back(Transmit::udp(self.addr, to, wire::feedback(&records)));
         }
     }
 }
 
-impl Endpoint for Receiver {
-    fn handle_datagram(&mut self, now: Instant, d: Datagram) {
+impl SansIo for Receiver {
+    type Input<'a> = Datagram<'a>;
+    type Transmit = Transmit;
+    type Event = ();
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         let Some(h) = wire::parse_media(&d.payload) else {
             return;
         };
         let Some(f) = self.flows.get_mut(usize::from(h.flow)) else {
             return;
         };
-        f.sender = Some(d.from);
+        f.sender = Some(d.source);
         let arrival = (now - self.epoch).as_micros() as i64;
         if f.reported_up_to.is_some_and(|r| h.seq <= r) {
             f.late.push(PacketResult {
@@ -357,11 +359,11 @@ impl Endpoint for Receiver {
         }
     }
 
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.out.pop_front()
     }
 
-    fn poll_timeout(&mut self) -> Option<Instant> {
+    fn poll_timeout(&self) -> Option<Instant> {
         Some(self.next_feedback)
     }
 }
