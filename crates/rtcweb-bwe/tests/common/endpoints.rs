@@ -160,7 +160,7 @@ impl SansIo for Sender {
     }
     fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         let mut fb = std::mem::take(&mut self.feedback);
-        if wire::parse_feedback(&d.payload, &mut fb) {
+        if wire::parse_feedback(d.payload, &mut fb) {
             self.bwe
                 .handle_input(now, Input::Feedback(&fb))
                 .expect("feedback");
@@ -322,7 +322,7 @@ impl SansIo for Receiver {
         None
     }
     fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
-        let Some(h) = wire::parse_media(&d.payload) else {
+        let Some(h) = wire::parse_media(d.payload) else {
             return;
         };
         let Some(f) = self.flows.get_mut(usize::from(h.flow)) else {
