@@ -24,6 +24,7 @@
 //! at once, as immediate AVPF feedback, in a compound packet led by an empty RR (or alone
 //! when `reduced_size` is set after `a=rtcp-rsize`).
 
+mod cc;
 mod clock;
 mod inbound;
 mod nack;
@@ -33,6 +34,7 @@ mod rtcp_io;
 mod send;
 mod twcc;
 
+pub use cc::CongestionConfig;
 pub use nack::NackConfig;
 pub use receive::ReceiveStats;
 pub use send::SendStats;
@@ -125,6 +127,9 @@ pub struct SessionConfig {
     pub max_events: usize,
     /// SSRC for RTCP when there is no send stream; random if `None`.
     pub feedback_ssrc: Option<u32>,
+    /// Bandwidth estimation and pacing of the send path (`None`: packets leave as they are
+    /// written, and no estimate is made). See [`CongestionConfig`].
+    pub congestion_control: Option<CongestionConfig>,
 }
 
 impl Default for SessionConfig {
@@ -144,6 +149,7 @@ impl Default for SessionConfig {
             max_transmits: 4096,
             max_events: 1024,
             feedback_ssrc: None,
+            congestion_control: None,
         }
     }
 }
@@ -214,6 +220,9 @@ pub enum Event {
     },
     /// The round-trip time was measured.
     Rtt(Duration),
+    /// The bandwidth estimator's new rates (congestion control on): the encoders should
+    /// follow `target`.
+    TargetBitrate(rtcweb_bwe::TargetRate),
     /// A remote source left.
     Bye {
         /// Its SSRC.
@@ -248,6 +257,8 @@ pub struct SessionStats {
     pub transmits_dropped: u64,
     /// Events dropped because the event queue was full.
     pub events_dropped: u64,
+    /// RTP packets dropped because the pacer's queue was full.
+    pub paced_dropped: u64,
 }
 
 const UNKNOWN_SSRCS_REMEMBERED: usize = 64;
@@ -277,6 +288,7 @@ pub struct Session {
     pub(crate) stats: SessionStats,
     payloads: Payloads,
     lost_scratch: Vec<u64>,
+    pub(crate) cc: Option<cc::CongestionControl>,
 }
 
 impl Session {
@@ -309,7 +321,13 @@ impl Session {
             stats: SessionStats::default(),
             payloads: Payloads::new(),
             lost_scratch: Vec::new(),
+            cc: None,
         };
+        s.cc = s
+            .config
+            .congestion_control
+            .clone()
+            .map(cc::CongestionControl::new);
         s.next_report = now + s.report_interval(true);
         s
     }
@@ -464,6 +482,11 @@ impl Session {
                 earliest(self.keyframe_request_due(i));
             }
         }
+        earliest(
+            self.cc
+                .as_ref()
+                .and_then(cc::CongestionControl::poll_timeout),
+        );
         t
     }
 
@@ -483,6 +506,7 @@ impl Session {
     /// Does what is due at `now`: NACKs and their retries, transport feedback, frame
     /// assembly timeouts and regular reports.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.cc_timeout(now);
         let rtt = self.rtt;
         let mut nacks = Vec::new();
         let mut lost = Vec::new();
@@ -558,9 +582,10 @@ impl Session {
         self.avg_rtcp_size += (size as f64 + RTCP_OVERHEAD - self.avg_rtcp_size) / 16.0;
     }
 
-    pub(crate) fn set_rtt(&mut self, rtt: Duration) {
+    pub(crate) fn set_rtt(&mut self, now: Instant, rtt: Duration) {
         self.rtt = Some(rtt);
         self.push_event(Event::Rtt(rtt));
+        self.cc_rtt(now, rtt);
     }
 }
 
