@@ -81,6 +81,9 @@ pub enum PeerEvent {
         /// PLI or FIR.
         kind: rtcweb::KeyframeRequest,
     },
+    /// The bandwidth estimate changed (`rtcweb::MediaConfig::congestion_control`): the
+    /// encoders together should produce `target`.
+    TargetBitrate(rtcweb::TargetRate),
 }
 
 /// The application's event stream. Dropping it is fine: events are then discarded.
@@ -604,6 +607,7 @@ fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::Mdns
             Event::KeyframeRequest { transceiver, kind } => {
                 Some(PeerEvent::KeyframeRequest { transceiver, kind })
             }
+            Event::TargetBitrate(rate) => Some(PeerEvent::TargetBitrate(rate)),
             Event::ResolveMdns(name) => {
                 let (shared, mdns) = (shared.clone(), mdns.clone());
                 tokio::spawn(async move {

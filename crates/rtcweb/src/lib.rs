@@ -47,6 +47,7 @@ pub use media_stats::{
     InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
 };
 pub use pc::PeerConnection;
+pub use rtcweb_bwe::{Bitrate, Limit, TargetRate};
 pub use rtcweb_core::{Datagram, SansIo, Seed};
 pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, VersionPolicy};
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};

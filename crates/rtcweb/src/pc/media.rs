@@ -54,6 +54,11 @@ impl MediaState {
         }
     }
 
+    /// The bandwidth estimator's latest target, when the RTP session runs one.
+    pub(crate) fn target_bitrate(&self) -> Option<rtcweb_bwe::TargetRate> {
+        self.session.as_ref()?.session.target_bitrate()
+    }
+
     fn session_mode(&self) -> bool {
         self.config.mode == MediaMode::Session
     }

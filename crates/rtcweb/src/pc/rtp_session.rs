@@ -221,6 +221,7 @@ impl MediaSession {
                 cname: cname.to_owned(),
                 reduced_size,
                 ntp_base: ntp_at(now, config),
+                congestion_control: config.congestion_control.clone(),
                 ..SessionConfig::default()
             },
             now,
@@ -495,6 +496,7 @@ impl MediaSession {
                 }
                 RtpEvent::TransportFeedback(packets) => out.push(Event::TransportFeedback(packets)),
                 RtpEvent::Remb { bitrate, .. } => out.push(Event::Remb { bitrate }),
+                RtpEvent::TargetBitrate(rate) => out.push(Event::TargetBitrate(rate)),
                 RtpEvent::SenderReport { ssrc, info } => {
                     if let Some(r) = self.receivers.iter_mut().find(|r| r.config.ssrc == ssrc) {
                         r.last_sr = Some((now, info.packet_count, info.octet_count));
