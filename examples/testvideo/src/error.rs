@@ -15,6 +15,9 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// Writing a file failed.
+    #[error("write: {0}")]
+    Io(String),
     /// The encoder library refused a call.
     #[error("{library}: {call} failed: {detail}")]
     Codec {

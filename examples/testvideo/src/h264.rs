@@ -56,6 +56,8 @@ fn make(fps: f32, bps: u32) -> Result<Encoder, Error> {
         .profile(Profile::Baseline)
         .level(Level::Level_3_1)
         .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+        // Key frames only on request: a scene-change IDR is a burst the path did not ask for.
+        .scene_change_detect(false)
         // One thread: the machine this runs on also runs the browser it sends to.
         .num_threads(1);
     Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| codec("create", e))

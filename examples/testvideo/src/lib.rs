@@ -27,7 +27,7 @@ mod vp8;
 pub use error::Error;
 #[cfg(feature = "h264")]
 pub use h264::H264Encoder;
-pub use pattern::{I420, Pattern};
+pub use pattern::{I420, Pattern, write_y4m};
 #[cfg(feature = "vp8")]
 pub use vp8::Vp8Encoder;
 
@@ -42,7 +42,11 @@ pub struct EncodedFrame {
 
 /// What both encoders do.
 pub trait VideoEncoder {
-    /// Encodes one picture; `None` when the encoder's rate control skipped it.
+    /// Encodes the next picture; `None` when the encoder's rate control skipped it.
+    ///
+    /// Every call counts as one frame interval (1/fps) for the rate control, whatever time
+    /// passed: a picture dropped before encoding must not hand the next frame the budget of
+    /// two (which would come out as a burst right after a stall).
     fn encode(&mut self, picture: &I420) -> Result<Option<EncodedFrame>, Error>;
     /// Sets the target bitrate from the next frame on (no key frame).
     fn set_bitrate(&mut self, bps: u32) -> Result<(), Error>;

@@ -76,6 +76,29 @@ impl I420 {
     }
 }
 
+/// Writes `frames` frames of the pattern as a YUV4MPEG2 stream (the format Chromium's
+/// `--use-file-for-fake-video-capture` plays), so a browser can send the same content.
+pub fn write_y4m(
+    out: &mut impl std::io::Write,
+    width: usize,
+    height: usize,
+    fps: u32,
+    frames: usize,
+) -> Result<(), Error> {
+    let mut pattern = Pattern::new(width, height)?;
+    let io = |e: std::io::Error| Error::Io(e.to_string());
+    writeln!(
+        out,
+        "YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg"
+    )
+    .map_err(io)?;
+    for _ in 0..frames {
+        out.write_all(b"FRAME\n").map_err(io)?;
+        out.write_all(pattern.next_frame().data()).map_err(io)?;
+    }
+    out.flush().map_err(io)
+}
+
 /// The test pattern: [`Pattern::next_frame`] draws frame after frame into one picture.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -207,6 +230,15 @@ mod tests {
         // Tiny pictures still draw (box and noise block shrink).
         let mut p = Pattern::new(2, 2).unwrap();
         assert_eq!(p.next_frame().data().len(), 6);
+    }
+
+    #[test]
+    fn y4m_has_a_header_and_whole_frames() {
+        let mut out = Vec::new();
+        write_y4m(&mut out, 4, 2, 30, 3).unwrap();
+        let header = b"YUV4MPEG2 W4 H2 F30:1 Ip A1:1 C420jpeg\n";
+        assert!(out.starts_with(header));
+        assert_eq!(out.len(), header.len() + 3 * (6 + 12));
     }
 
     #[test]

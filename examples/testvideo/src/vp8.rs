@@ -26,6 +26,7 @@ pub struct Vp8Encoder {
     width: usize,
     height: usize,
     max_kbps: u32,
+    /// Frames encoded: the presentation time in 1/fps units.
     pts: i64,
     keyframe_wanted: bool,
 }
@@ -36,7 +37,6 @@ impl std::fmt::Debug for Vp8Encoder {
             .field("width", &self.width)
             .field("height", &self.height)
             .field("target_kbps", &self.cfg.rc_target_bitrate)
-            .field("pts", &self.pts)
             .finish_non_exhaustive()
     }
 }

@@ -123,6 +123,19 @@ impl Conditions {
         Ok(c)
     }
 
+    /// The fixed one-way delay.
+    pub fn delay(&self) -> Duration {
+        self.delay
+    }
+
+    /// How long a `len`-byte frame takes to leave at the rate limit (zero without one).
+    pub fn serialization(&self, len: usize) -> Duration {
+        if self.rate_kbit == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(len as f64 * 8.0 / (self.rate_kbit as f64 * 1000.0))
+    }
+
     /// The netsim model of these conditions. The queue is sized in bytes at the current rate,
     /// never below one full-size frame (so a frame always fits an empty queue).
     pub fn params(&self) -> LinkParams {

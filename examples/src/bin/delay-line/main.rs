@@ -16,13 +16,18 @@
 //! `--direction ab` limits a line to one direction). On SIGTERM or SIGINT it prints, per
 //! direction, what it forwarded and dropped and how late frames left against their
 //! scheduled time (the error it adds to the model), then exits.
+//!
+//! `--log FILE` writes a JSON line per direction every 250 ms: bytes and frames that left,
+//! frames dropped, and the time accepted frames wait in the rate limiter's queue (departure
+//! minus arrival, less the fixed delay and the frame's own serialisation; jitter, when set,
+//! counts as waiting) — the queueing delay each sender causes, measured where it happens.
 
 mod conditions;
 mod port;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +58,9 @@ struct Cli {
     /// A FIFO (created if missing) whose lines change the link options while running.
     #[arg(long, value_name = "FIFO")]
     control: Option<PathBuf>,
+    /// Write per-direction counters here every 250 ms (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
     /// Seed of the loss and jitter draws.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -130,7 +138,23 @@ impl Counters {
     }
 }
 
+/// What one direction did in the current log interval.
+#[derive(Default)]
+struct Interval {
+    bytes: u64,
+    frames: u64,
+    dropped: u64,
+    queued: u64,
+    wait_sum: f64,
+    wait_max: f64,
+}
+
+/// Log interval.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 struct Bridge {
+    /// Per-direction counters of the current log interval (when logging).
+    interval: [Interval; 2],
     ports: [Port; 2],
     /// links[i]: frames arriving on ports[i].
     links: [Link; 2],
@@ -169,6 +193,17 @@ impl Bridge {
             let c = &mut self.counters[i];
             match self.links[i].transit(now, n) {
                 Ok(d) => {
+                    let cond = &self.conditions[i];
+                    let wait = d
+                        .first
+                        .saturating_duration_since(now)
+                        .saturating_sub(cond.delay() + cond.serialization(n))
+                        .as_secs_f64()
+                        * 1000.0;
+                    let iv = &mut self.interval[i];
+                    iv.queued += 1;
+                    iv.wait_sum += wait;
+                    iv.wait_max = iv.wait_max.max(wait);
                     for at in std::iter::once(d.first).chain(d.second) {
                         if self.held.len() >= self.max_frames {
                             c.over_capacity += 1;
@@ -183,8 +218,14 @@ impl Bridge {
                         }));
                     }
                 }
-                Err(DropReason::QueueFull) => c.queue_full += 1,
-                Err(_) => c.lost += 1,
+                Err(DropReason::QueueFull) => {
+                    c.queue_full += 1;
+                    self.interval[i].dropped += 1;
+                }
+                Err(_) => {
+                    c.lost += 1;
+                    self.interval[i].dropped += 1;
+                }
             }
         }
         Ok(())
@@ -209,11 +250,33 @@ impl Bridge {
             let c = &mut self.counters[1 - h.out];
             c.forwarded += 1;
             c.bytes += h.frame.len() as u64;
+            let iv = &mut self.interval[1 - h.out];
+            iv.frames += 1;
+            iv.bytes += h.frame.len() as u64;
             c.late_sum_us += late;
             c.late_max_us = c.late_max_us.max(late);
             c.late_over_200us += u64::from(late > 200);
             c.late_over_1ms += u64::from(late > 1000);
         }
+    }
+}
+
+impl Bridge {
+    /// Writes and resets the interval counters: one JSON line per direction.
+    fn flush_log(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        for (i, dir) in ["ab", "ba"].into_iter().enumerate() {
+            let iv = std::mem::take(&mut self.interval[i]);
+            writeln!(
+                out,
+                "{{\"t\": {t:.3}, \"dir\": \"{dir}\", \"bytes\": {}, \"frames\": {}, \
+                 \"dropped\": {}, \"queued\": {}, \"waitMsSum\": {:.3}, \"waitMsMax\": {:.3}}}",
+                iv.bytes, iv.frames, iv.dropped, iv.queued, iv.wait_sum, iv.wait_max
+            )?;
+        }
+        out.flush()
     }
 }
 
@@ -252,6 +315,7 @@ fn run(cli: Cli) -> Result<(), String> {
     // later. (A real-time scheduling class, as interop/shaped-path asks for, has no slack.)
     let _ = nix::sys::prctl::set_timerslack(1_000);
     let mut bridge = Bridge {
+        interval: Default::default(),
         ports,
         links: [
             Link::new(Default::default(), cli.seed),
@@ -275,9 +339,22 @@ fn run(cli: Cli) -> Result<(), String> {
         .map_err(|e| format!("sigprocmask: {e}"))?;
     let sigfd = SignalFd::with_flags(&signals, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|e| format!("signalfd: {e}"))?;
+    let mut log = cli
+        .log
+        .as_ref()
+        .map(|p| {
+            std::fs::File::create(p)
+                .map(std::io::BufWriter::new)
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .transpose()?;
+    let mut next_log = Instant::now() + LOG_EVERY;
     let mut buf = vec![0u8; 65_536];
     let mut next: Option<Instant> = None;
     loop {
+        if log.is_some() {
+            next = Some(next.map_or(next_log, |n| n.min(next_log)));
+        }
         let timeout =
             next.map(|at| TimeSpec::from_duration(at.saturating_duration_since(Instant::now())));
         let (ready_a, ready_b, ready_ctl, stop) = {
@@ -313,6 +390,12 @@ fn run(cli: Cli) -> Result<(), String> {
             read_control(c, &mut pending, &mut bridge);
         }
         next = bridge.depart()?;
+        if let Some(out) = log.as_mut()
+            && Instant::now() >= next_log
+        {
+            bridge.flush_log(out).map_err(|e| format!("--log: {e}"))?;
+            next_log += LOG_EVERY;
+        }
     }
     for i in 0..2 {
         println!("{}", bridge.counters[i].report(&bridge.direction(i)));

@@ -1,17 +1,31 @@
-//! `media-peer --listen 127.0.0.1:8080 [--send DIR] [--report FILE] [--no-twcc]`
+//! `media-peer --listen 127.0.0.1:8080 [--send DIR | --send-test-pattern [--codec vp8|h264]
+//! [--max-bitrate BPS]] [--report FILE] [--no-twcc]`
 //!
 //! A media endpoint on the RTP session (`rtcweb::MediaMode::Session`): answers one
 //! `POST /offer` at a time (the webrtc-echoes convention, JSON `RTCSessionDescriptionInit`
 //! both ways, every candidate in the SDP), receives the offerer's video as whole frames, and
-//! with `--send DIR` sends back on the same transceiver the VP8 frames stored one per file in
-//! DIR (sorted by name, e.g. `gst-launch-1.0 ... ! vp8enc ! multifilesink
-//! location=DIR/frame-%05d.vp8`), 30 per second, looping, restarting at the first frame (a
-//! key frame) when the peer asks for a key frame.
+//! sends video back on the same transceiver:
+//!
+//! - `--send DIR`: the VP8 frames stored one per file in DIR (sorted by name, e.g.
+//!   `gst-launch-1.0 ... ! vp8enc ! multifilesink location=DIR/frame-%05d.vp8`), 30 per
+//!   second, looping, restarting at the first frame (a key frame) when the peer asks for a
+//!   key frame;
+//! - `--send-test-pattern`: a moving 640x480 test pattern at 30 frames per second encoded
+//!   live (`--codec`: VP8 by libvpx or H.264 by OpenH264), whose target bitrate follows the
+//!   bandwidth estimate (`PeerEvent::TargetBitrate`, capped by `--max-bitrate`, which is
+//!   also the estimator's maximum), with a key frame whenever the peer asks (PLI, FIR).
+//!   Needs the `test-pattern` feature (`cargo build --release -p rtcweb-examples --features
+//!   test-pattern --bin media-peer`).
 //!
 //! What it received and sent is written as JSON to `--report` every half second (replaced
 //! atomically): frames and key frames per codec, the resolutions VP8 key frames announce,
-//! the key frame requests it got, and its `getStats()` report. `--no-twcc` turns off
-//! transport-wide CC (no feedback to the sender's bandwidth estimator), for comparison.
+//! the key frame requests it got, the bandwidth estimate (target, pacing and padding rates,
+//! RTT, loss, which estimate limits it) sampled four times a second with the bytes encoded,
+//! sent as RTP and sent on the socket by then, and its `getStats()` report. `--no-twcc` turns
+//! off transport-wide CC (no feedback to the sender's bandwidth estimator), for comparison.
+
+mod pattern;
+mod report;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,48 +33,48 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
+use rtcweb::rtp::session::CongestionConfig;
 use rtcweb::{
     Direction, MediaConfig, MediaKind, MediaMode, PeerConnectionState, SdpType, SessionDescription,
     SignalingMessage, TransceiverId,
 };
+use rtcweb_bwe::{Bitrate, PacerConfig};
 use rtcweb_tokio::signaling::Signaling;
 use rtcweb_tokio::signaling::http::{HttpSession, HttpSignalingServer};
 use rtcweb_tokio::{Events, PeerConfig, PeerEvent, RtcPeerConnection};
 use tracing::{info, warn};
 
-const USAGE: &str = "usage: media-peer --listen ADDR:PORT [--send DIR] [--report FILE] [--no-twcc]";
+use pattern::{Codec, FPS, PatternSender};
+use report::{BweLog, Received};
+
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
-const FPS: u32 = 30;
 
+/// A media endpoint on rtcweb's RTP session (see the module docs).
+#[derive(Debug, Parser)]
+#[command(name = "media-peer")]
 struct Args {
+    /// Address for the HTTP offer/answer endpoint; media binds to the same IP.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Send the VP8 frames stored one per file in DIR, looping.
+    #[arg(long, value_name = "DIR", conflicts_with = "send_test_pattern")]
     send: Option<PathBuf>,
+    /// Send a live-encoded moving test pattern whose bitrate follows the estimate.
+    #[arg(long)]
+    send_test_pattern: bool,
+    /// The test pattern's codec.
+    #[arg(long, value_enum, default_value_t = Codec::Vp8, requires = "send_test_pattern")]
+    codec: Codec,
+    /// Highest bitrate the estimator may reach and the encoder may use, bit/s.
+    #[arg(long, value_name = "BPS", default_value_t = 2_500_000)]
+    max_bitrate: u32,
+    /// Write the JSON report here every half second.
+    #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    twcc: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        listen: "127.0.0.1:8080".parse().map_err(|_| "default address")?,
-        send: None,
-        report: None,
-        twcc: true,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--listen" => {
-                let v = value()?;
-                args.listen = v.parse().map_err(|e| format!("bad --listen {v}: {e}"))?;
-            }
-            "--send" => args.send = Some(value()?.into()),
-            "--report" => args.report = Some(value()?.into()),
-            "--no-twcc" => args.twcc = false,
-            _ => return Err(USAGE.into()),
-        }
-    }
-    Ok(args)
+    /// No transport-wide CC feedback (and no estimate from it).
+    #[arg(long)]
+    no_twcc: bool,
 }
 
 /// The VP8 frames to send, in order.
@@ -82,6 +96,23 @@ fn load_frames(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
+/// What media-peer sends back.
+enum Source {
+    Nothing,
+    Files(Vec<Vec<u8>>),
+    Pattern(Codec),
+}
+
+impl Source {
+    fn codec_name(&self) -> Option<&'static str> {
+        match self {
+            Source::Nothing => None,
+            Source::Files(_) => Some("VP8"),
+            Source::Pattern(c) => Some(c.rtpmap_name()),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -90,18 +121,21 @@ async fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let frames = match args.send.as_ref().map(load_frames).transpose() {
-        Ok(f) => f.unwrap_or_default(),
-        Err(e) => {
+    let args = Args::parse();
+    let source = if args.send_test_pattern {
+        if let Err(e) = pattern::check_available(args.codec) {
             eprintln!("media-peer: {e}");
             return ExitCode::FAILURE;
+        }
+        Source::Pattern(args.codec)
+    } else {
+        match args.send.as_ref().map(load_frames).transpose() {
+            Ok(Some(f)) => Source::Files(f),
+            Ok(None) => Source::Nothing,
+            Err(e) => {
+                eprintln!("media-peer: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     };
     let (http, mut sessions) = match HttpSignalingServer::bind(args.listen).await {
@@ -120,14 +154,22 @@ async fn main() -> ExitCode {
     println!("media-peer: POST http://{}/offer", http.local_addr());
     // One peer at a time: each offer replaces the previous connection.
     while let Some(session) = sessions.recv().await {
-        if let Err(e) = serve(&args, &frames, session).await {
+        if let Err(e) = serve(&args, &source, session).await {
             warn!(error = %e, "offer refused");
         }
     }
     ExitCode::SUCCESS
 }
 
-async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Result<(), String> {
+fn congestion_config(max_bitrate: u32) -> Result<CongestionConfig, String> {
+    let estimator = rtcweb_bwe::Config {
+        max: Bitrate::from_bps(u64::from(max_bitrate)),
+        ..rtcweb_bwe::Config::default()
+    };
+    CongestionConfig::new(estimator, PacerConfig::default()).map_err(|e| e.to_string())
+}
+
+async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result<(), String> {
     let offer = match session.recv().await.map_err(|e| e.to_string())? {
         Some(SignalingMessage::Description(d)) if d.sdp_type == SdpType::Offer => d,
         other => return Err(format!("expected an offer, got {other:?}")),
@@ -136,7 +178,8 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         bind: vec![SocketAddr::new(args.listen.ip(), 0)],
         media: MediaConfig {
             mode: MediaMode::Session,
-            transport_cc: args.twcc,
+            transport_cc: !args.no_twcc,
+            congestion_control: Some(congestion_config(args.max_bitrate)?),
             ..MediaConfig::default()
         },
         ..PeerConfig::default()
@@ -151,7 +194,7 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         .iter()
         .find(|t| t.kind == MediaKind::Video && t.created_by_remote)
         .map(|t| t.id);
-    if let Some(t) = video.filter(|_| !frames.is_empty()) {
+    if let Some(t) = video.filter(|_| source.codec_name().is_some()) {
         pc.set_direction(t, Direction::SendRecv)
             .map_err(|e| e.to_string())?;
     }
@@ -172,7 +215,10 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         warn!("gathering did not complete in time");
     }
     let sdp = pc.local_description().ok_or("no local description")?;
-    let vp8 = payload_type(&sdp, "VP8");
+    let send_pt = source.codec_name().and_then(|c| payload_type(&sdp, c));
+    if source.codec_name().is_some() && send_pt.is_none() {
+        warn!(codec = ?source.codec_name(), "the answer has no payload type for the codec to send");
+    }
     session
         .send(SignalingMessage::Description(SessionDescription::answer(
             sdp.clone(),
@@ -181,7 +227,7 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         .map_err(|e| e.to_string())?;
     info!("answered");
     let names = codec_names(&sdp);
-    run(args, pc, events, frames, video.zip(vp8), names).await;
+    run(args, pc, events, source, video.zip(send_pt), names).await;
     Ok(())
 }
 
@@ -204,32 +250,35 @@ fn codec_names(sdp: &str) -> BTreeMap<u8, String> {
         .collect()
 }
 
-/// What the connection received, for the report.
-#[derive(Default)]
-struct Received {
-    frames: BTreeMap<String, (u64, u64)>,
-    vp8_resolutions: Vec<(u16, u16)>,
-    last_keyframe_resolution: Option<(u16, u16)>,
-    bytes: u64,
-    keyframe_requests: u64,
-    frames_sent: u64,
-    loops: u64,
+/// The next frame of the test pattern, or never when there is none.
+async fn next_encoded(sender: &mut Option<PatternSender>) -> Option<pattern::Encoded> {
+    match sender {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run(
     args: &Args,
     pc: RtcPeerConnection,
     mut events: Events,
-    frames: &[Vec<u8>],
+    source: &Source,
     send: Option<(TransceiverId, u8)>,
     names: BTreeMap<u8, String>,
 ) {
+    let files: &[Vec<u8>] = match source {
+        Source::Files(f) => f,
+        _ => &[],
+    };
     let mut got = Received::default();
+    let mut bwe = BweLog::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1) / FPS);
     let mut report = tokio::time::interval(Duration::from_millis(500));
+    let mut sample = tokio::time::interval(Duration::from_millis(250));
     let mut connected = false;
     let mut next = 0usize;
     let mut timestamp: u32 = 0;
+    let mut encoder: Option<PatternSender> = None;
     loop {
         tokio::select! {
             e = events.recv() => {
@@ -238,8 +287,27 @@ async fn run(
                     PeerEvent::ConnectionState(s) => {
                         info!(state = ?s, "connection state");
                         connected = s == PeerConnectionState::Connected;
+                        if connected
+                            && encoder.is_none()
+                            && send.is_some()
+                            && let Source::Pattern(codec) = source
+                        {
+                            let start = bwe.last.map_or(300_000, |r| r.target.bps() as u32);
+                            match PatternSender::start(*codec, start, args.max_bitrate) {
+                                Ok(s) => encoder = Some(s),
+                                Err(e) => warn!(error = %e, "no test pattern"),
+                            }
+                        }
                         if matches!(s, PeerConnectionState::Failed | PeerConnectionState::Closed) {
                             break;
+                        }
+                    }
+                    PeerEvent::TargetBitrate(rate) => {
+                        bwe.events += 1;
+                        bwe.last = Some(rate);
+                        tracing::debug!(target_bps = rate.target.bps(), limit = ?rate.limit, "target");
+                        if let Some(s) = &encoder {
+                            s.set_target(rate.target.bps().min(u64::from(u32::MAX)) as u32);
                         }
                     }
                     PeerEvent::Frame { frame, .. } => {
@@ -262,65 +330,59 @@ async fn run(
                         info!(?kind, "key frame requested");
                         got.keyframe_requests += 1;
                         next = 0;
+                        if let Some(s) = &encoder {
+                            s.request_keyframe();
+                        }
                     }
                     _ => {}
                 }
             }
-            _ = tick.tick(), if connected && send.is_some() => {
-                let (Some((t, pt)), Some(frame)) = (send, frames.get(next)) else { continue };
+            f = next_encoded(&mut encoder) => {
+                let (Some(f), Some((t, pt))) = (f, send) else {
+                    // The encoder stopped (its error is logged).
+                    encoder = None;
+                    continue;
+                };
+                tracing::debug!(len = f.data.len(), key = f.keyframe, ts = f.rtp_timestamp, "encoded");
+                got.encoded_frames += 1;
+                got.encoded_key_frames += u64::from(f.keyframe);
+                got.encoded_bytes += f.data.len() as u64;
+                match pc.write_frame(t, pt, f.rtp_timestamp, &f.data) {
+                    Ok(()) => got.frames_sent += 1,
+                    Err(e) => warn!(error = %e, "frame not sent"),
+                }
+            }
+            _ = tick.tick(), if connected && !files.is_empty() => {
+                let (Some((t, pt)), Some(frame)) = (send, files.get(next)) else { continue };
                 match pc.write_frame(t, pt, timestamp, frame) {
                     Ok(()) => got.frames_sent += 1,
                     Err(e) => warn!(error = %e, "frame not sent"),
                 }
                 timestamp = timestamp.wrapping_add(90_000 / FPS);
                 next += 1;
-                if next == frames.len() {
+                if next == files.len() {
                     next = 0;
                     got.loops += 1;
                 }
             }
+            _ = sample.tick(), if connected => {
+                if let Some(s) = &encoder {
+                    got.capture_drops = s.capture_drops();
+                }
+                bwe.sample(&got, &pc.stats());
+            }
             _ = report.tick() => {
                 if let Some(path) = &args.report {
-                    write_report(path, &got, &pc.stats().to_json());
+                    report::write(path, &got, &bwe, &pc.stats());
                 }
             }
         }
     }
+    drop(encoder);
     if let Some(path) = &args.report {
-        write_report(path, &got, &pc.stats().to_json());
+        report::write(path, &got, &bwe, &pc.stats());
     }
     pc.close();
-}
-
-fn write_report(path: &PathBuf, got: &Received, stats: &str) {
-    let frames: Vec<String> = got
-        .frames
-        .iter()
-        .map(|(name, (n, k))| format!("\"{name}\": {{\"frames\": {n}, \"keyFrames\": {k}}}"))
-        .collect();
-    let res: Vec<String> = got
-        .vp8_resolutions
-        .iter()
-        .map(|(w, h)| format!("[{w}, {h}]"))
-        .collect();
-    let last = got
-        .last_keyframe_resolution
-        .map_or("null".into(), |(w, h)| format!("[{w}, {h}]"));
-    let json = format!(
-        "{{\"received\": {{{}}}, \"vp8KeyFrameResolutions\": [{}], \
-         \"lastKeyFrameResolution\": {last}, \"bytesReceived\": {}, \
-         \"keyFrameRequests\": {}, \"framesSent\": {}, \"fixtureLoops\": {}, \"stats\": {stats}}}",
-        frames.join(", "),
-        res.join(", "),
-        got.bytes,
-        got.keyframe_requests,
-        got.frames_sent,
-        got.loops,
-    );
-    let tmp = path.with_extension("tmp");
-    if std::fs::write(&tmp, json).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
-    }
 }
 
 #[cfg(test)]
@@ -334,5 +396,27 @@ mod tests {
         assert_eq!(payload_type(sdp, "vp8"), Some(96));
         assert_eq!(payload_type(sdp, "AV1"), Some(45));
         assert_eq!(payload_type(sdp, "H264"), None);
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        let a = Args::try_parse_from([
+            "media-peer",
+            "--listen",
+            "198.18.71.2:8080",
+            "--send-test-pattern",
+            "--codec",
+            "h264",
+            "--max-bitrate",
+            "1000000",
+        ])
+        .unwrap();
+        assert!(a.send_test_pattern);
+        assert_eq!(a.codec, Codec::H264);
+        assert_eq!(a.max_bitrate, 1_000_000);
+        assert!(
+            Args::try_parse_from(["media-peer", "--send", "d", "--send-test-pattern"]).is_err()
+        );
+        assert!(congestion_config(1_000_000).is_ok());
     }
 }

@@ -1,0 +1,228 @@
+//! `--send-test-pattern`: a moving test pattern encoded live on a thread of its own (an
+//! encoder takes milliseconds a frame; the connection's tasks must not wait for it), whose
+//! target bitrate follows the bandwidth estimate and which makes a key frame when the
+//! receiver asks for one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use rtcweb_testvideo::{Pattern, VideoEncoder};
+use tracing::warn;
+
+/// The codec of the test pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Codec {
+    /// H.264 constrained baseline (OpenH264).
+    H264,
+    /// VP8 (libvpx).
+    Vp8,
+}
+
+impl Codec {
+    /// The encoding name in `a=rtpmap`.
+    pub fn rtpmap_name(self) -> &'static str {
+        match self {
+            Codec::H264 => "H264",
+            Codec::Vp8 => "VP8",
+        }
+    }
+}
+
+/// Picture size and rate of the pattern (what browsers' cameras default to).
+pub const WIDTH: usize = 640;
+/// See [`WIDTH`].
+pub const HEIGHT: usize = 480;
+/// Frames per second.
+pub const FPS: u32 = 30;
+
+/// One encoded frame, ready for `write_frame`.
+pub struct Encoded {
+    pub data: Vec<u8>,
+    pub keyframe: bool,
+    pub rtp_timestamp: u32,
+}
+
+struct Shared {
+    target_bps: AtomicU32,
+    keyframe: AtomicBool,
+    stop: AtomicBool,
+    capture_drops: AtomicU64,
+}
+
+/// The encoding thread and the frames it makes.
+pub struct PatternSender {
+    shared: Arc<Shared>,
+    frames: tokio::sync::mpsc::Receiver<Encoded>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn make_encoder(
+    codec: Codec,
+    start_bps: u32,
+    max_bps: u32,
+) -> Result<Box<dyn VideoEncoder>, String> {
+    #[cfg(feature = "test-pattern")]
+    {
+        Ok(match codec {
+            Codec::H264 => Box::new(
+                rtcweb_testvideo::H264Encoder::new(FPS, start_bps, max_bps)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Codec::Vp8 => Box::new(
+                rtcweb_testvideo::Vp8Encoder::new(WIDTH, HEIGHT, FPS, start_bps, max_bps)
+                    .map_err(|e| e.to_string())?,
+            ),
+        })
+    }
+    #[cfg(not(feature = "test-pattern"))]
+    {
+        let _ = (codec, start_bps, max_bps);
+        Err(
+            "this media-peer was built without its encoders: cargo build --release \
+             -p rtcweb-examples --features test-pattern --bin media-peer"
+                .into(),
+        )
+    }
+}
+
+/// Checks that the encoders are built in, before any offer is answered.
+pub fn check_available(codec: Codec) -> Result<(), String> {
+    make_encoder(codec, 300_000, 300_000).map(drop)
+}
+
+impl PatternSender {
+    /// Starts encoding at `start_bps` (never above `max_bps`).
+    pub fn start(codec: Codec, start_bps: u32, max_bps: u32) -> Result<Self, String> {
+        let shared = Arc::new(Shared {
+            target_bps: AtomicU32::new(start_bps.min(max_bps)),
+            keyframe: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            capture_drops: AtomicU64::new(0),
+        });
+        // One frame in hand: see the capture in encode_loop.
+        let (tx, frames) = tokio::sync::mpsc::channel(1);
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("test-pattern".into())
+            .spawn(move || {
+                // The encoders hold C state that stays on the thread that made it.
+                let encoder = make_encoder(codec, start_bps.min(max_bps), max_bps);
+                match encoder {
+                    Ok(e) => {
+                        let _ = ready_tx.send(Ok(()));
+                        encode_loop(e, &s, &tx);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|e| format!("encoder thread: {e}"))?;
+        ready
+            .recv()
+            .map_err(|_| "the encoder thread ended".to_string())??;
+        Ok(Self {
+            shared,
+            frames,
+            thread: Some(thread),
+        })
+    }
+
+    /// The encoder's target from the next frame on.
+    pub fn set_target(&self, bps: u32) {
+        self.shared.target_bps.store(bps, Ordering::Relaxed);
+    }
+
+    /// Makes the next frame a key frame.
+    pub fn request_keyframe(&self) {
+        self.shared.keyframe.store(true, Ordering::Relaxed);
+    }
+
+    /// Pictures dropped before encoding because the connection was behind.
+    pub fn capture_drops(&self) -> u64 {
+        self.shared.capture_drops.load(Ordering::Relaxed)
+    }
+
+    /// The next encoded frame.
+    pub async fn next(&mut self) -> Option<Encoded> {
+        self.frames.recv().await
+    }
+}
+
+impl Drop for PatternSender {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        // Unblocks a send waiting for room.
+        self.frames.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn encode_loop(
+    mut encoder: Box<dyn VideoEncoder>,
+    shared: &Shared,
+    tx: &tokio::sync::mpsc::Sender<Encoded>,
+) {
+    let Ok(mut pattern) = Pattern::new(WIDTH, HEIGHT) else {
+        return;
+    };
+    let period = Duration::from_secs(1) / FPS;
+    let mut applied = shared.target_bps.load(Ordering::Relaxed);
+    let mut next = Instant::now();
+    while !shared.stop.load(Ordering::Relaxed) {
+        let target = shared.target_bps.load(Ordering::Relaxed);
+        if target != applied {
+            if let Err(e) = encoder.set_bitrate(target) {
+                warn!(error = %e, "encoder refused the target");
+            }
+            applied = target;
+        }
+        if shared.keyframe.swap(false, Ordering::Relaxed) {
+            encoder.request_keyframe();
+        }
+        // The capture: a picture every period. When the connection has not taken the last
+        // frame yet (its task was slow), this picture is dropped before encoding, as a
+        // camera pipeline drops behind a busy encoder: queueing encoded frames would send
+        // them later in a burst, and dropping an encoded one would break the references.
+        let index = pattern.frames();
+        let picture = pattern.next_frame();
+        // 90 kHz from the capture index: the receiver sees the real capture times.
+        let rtp_timestamp = (index * u64::from(90_000 / FPS)) as u32;
+        let permit = match tx.try_reserve() {
+            Ok(p) => Some(p),
+            Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
+                shared.capture_drops.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => return,
+        };
+        if let Some(permit) = permit {
+            match encoder.encode(picture) {
+                Ok(Some(f)) => permit.send(Encoded {
+                    data: f.data,
+                    keyframe: f.keyframe,
+                    rtp_timestamp,
+                }),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(error = %e, "encoding failed");
+                    return;
+                }
+            }
+        }
+        next += period;
+        let now = Instant::now();
+        match next.checked_duration_since(now) {
+            Some(wait) => std::thread::sleep(wait),
+            // More than a frame behind (a slow machine): drop the backlog of ticks.
+            None if now - next > period => next = now,
+            None => {}
+        }
+    }
+}
