@@ -474,19 +474,24 @@ async fn drive(
     let mut closing_since: Option<Instant> = None;
     let mut buf = vec![0u8; crate::io::MAX_DATAGRAM];
     let mut due_now = 0u32;
+    // The datagrams of one send: their buffers go back to the connection after they left,
+    // so the next ones reuse them (`PeerConnection::recycle`).
+    let mut batch: Vec<rtcweb::Transmit> = Vec::with_capacity(SEND_BATCH);
     loop {
-        let (transmits, deadline, done) = {
+        let (deadline, done) = {
             let mut inner = shared.lock();
+            for t in batch.drain(..) {
+                inner.pc.recycle(t.payload);
+            }
             if inner.dropped && !inner.pc.connection_state().eq(&PeerConnectionState::Closed) {
                 inner.pc.close(Instant::now());
             }
             regulate_reads(&mut inner);
             dispatch_events(&shared, &mut inner, &mdns);
             regulate_reads(&mut inner);
-            let mut out = Vec::new();
             while let Some(t) = inner.pc.poll_transmit() {
-                out.push(t);
-                if out.len() == SEND_BATCH {
+                batch.push(t);
+                if batch.len() == SEND_BATCH {
                     break;
                 }
             }
@@ -503,10 +508,10 @@ async fn drive(
                     slot.set_closed();
                 }
             }
-            (out, inner.pc.poll_timeout(), closed)
+            (inner.pc.poll_timeout(), closed)
         };
-        let more = transmits.len() == SEND_BATCH;
-        sockets.send_all(transmits).await;
+        let more = batch.len() == SEND_BATCH;
+        sockets.send_all(&batch).await;
         if more {
             // More to send: first take in what arrived meanwhile (acknowledgements open the
             // window, and the peer should not wait for them behind our whole burst).
