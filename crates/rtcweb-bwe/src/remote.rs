@@ -221,7 +221,7 @@ impl RemoteEstimator {
         self.now = self.now.max(now_us);
         let before = self.ssrcs.len();
         self.ssrcs
-            .retain(|&(_, seen)| now_us.saturating_sub(seen) < STREAM_TIMEOUT && seen <= now_us);
+            .retain(|&(_, seen)| now_us.saturating_sub(seen) < STREAM_TIMEOUT);
         if before > 0 && self.ssrcs.is_empty() {
             self.reset();
         }
