@@ -222,6 +222,8 @@ impl MediaSession {
                 reduced_size,
                 ntp_base: ntp_at(now, config),
                 congestion_control: config.congestion_control.clone(),
+                // `goog-remb` is never negotiated (see `session_codecs`).
+                generate_remb: false,
                 ..SessionConfig::default()
             },
             now,
