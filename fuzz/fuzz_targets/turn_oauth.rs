@@ -217,6 +217,19 @@ fn client_allocates(
     authorized.insert(t, (kid, vec![0x5a; 20]));
 }
 
+/// Whether two keys give the same HMAC-SHA1: a key shorter than the block (64 octets) is
+/// padded with zeros, so `[1]` and `[1, 0]` are one key (the fuzzer found that out).
+fn same_hmac_key(a: &[u8], b: &[u8]) -> bool {
+    let trim = |k: &[u8]| -> Vec<u8> {
+        if k.len() > 64 {
+            return k.to_vec();
+        }
+        let end = k.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+        k[..end].to_vec()
+    };
+    trim(a) == trim(b)
+}
+
 /// The kid and session key each allocation was authorized with: later requests on the
 /// allocation may be signed with that key whatever token they carry (the server keeps the
 /// key of an authenticated allocation, as for long-term credentials).
@@ -319,12 +332,12 @@ fn signed_request(
     let by_token = genuine
         && block.is_valid_at(unix)
         && !block.mac_key.is_empty()
-        && key_bytes == block.mac_key;
+        && same_hmac_key(&key_bytes, &block.mac_key);
     // Authorized by the allocation: same kid, signed with the key it was allocated with.
     let by_allocation = had_allocation
         && authorized
             .get(&t)
-            .is_some_and(|(k, key)| *k == kid && *key == key_bytes);
+            .is_some_and(|(k, key)| *k == kid && same_hmac_key(key, &key_bytes));
     let mut answered_success = false;
     while let Some(out) = server.poll_transmit() {
         let Ok(m) = Message::new_checked(&out.data[..]) else {
