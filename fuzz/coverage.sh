@@ -8,6 +8,7 @@
 #   bash fuzz/coverage.sh               every target that has a corpus
 #   bash fuzz/coverage.sh T1 T2 ...     these targets only
 #   FUZZ_COVERAGE_SKIP_BUILD=1 ...      reuse the profiles of the last run (table only)
+#   FUZZ_CORPUS=DIR ...                 corpora in DIR/<target> instead of fuzz/corpus
 #
 # Build corpora first, e.g. `bash fuzz/corpus.sh 180` (3 min per target).
 set -euo pipefail
@@ -22,17 +23,18 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
 fi
+corpus=${FUZZ_CORPUS:-corpus}
 mkdir -p coverage
 objects=()
 profiles=()
 for t in "${targets[@]}"; do
-  if [ -z "$(ls -A "corpus/$t" 2>/dev/null)" ]; then
+  if [ -z "$(ls -A "$corpus/$t" 2>/dev/null)" ]; then
     echo "no corpus for $t: skipped (run fuzz/corpus.sh first)" >&2
     continue
   fi
   if [ -z "${FUZZ_COVERAGE_SKIP_BUILD:-}" ]; then
-    echo "coverage of $t ($(ls "corpus/$t" | wc -l) inputs)" >&2
-    cargo fuzz coverage "$t" "corpus/$t" >"coverage/$t.log" 2>&1 \
+    echo "coverage of $t ($(ls "$corpus/$t" | wc -l) inputs)" >&2
+    cargo fuzz coverage "$t" "$corpus/$t" >"coverage/$t.log" 2>&1 \
       || { tail -20 "coverage/$t.log" >&2; exit 1; }
   fi
   objects+=("target/$host/coverage/$host/release/$t")
