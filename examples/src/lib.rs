@@ -1,5 +1,7 @@
 //! What the example programs of rtcweb share. Each binary in `src/bin` is one example; they
-//! do real I/O (sockets, clocks, signals) around the sans-IO protocol crates.
+//! do real I/O (sockets, clocks, signals) around the sans-IO protocol crates, and the two
+//! teaching examples in `examples/` (`hello-peers`, `sans-io-udp`) show the API in a few
+//! dozen lines each.
 //!
 //! The modules here hold what more than one binary needs, so that each binary keeps only
 //! what it is an example of:
