@@ -179,6 +179,8 @@ async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result
         media: MediaConfig {
             mode: MediaMode::Session,
             transport_cc: !args.no_twcc,
+            // `--no-twcc` means no bandwidth feedback from us at all.
+            remb: !args.no_twcc,
             congestion_control: Some(congestion_config(args.max_bitrate)?),
             ..MediaConfig::default()
         },
