@@ -32,6 +32,7 @@ mod nack;
 mod outbound;
 mod receive;
 mod remb;
+mod resend_budget;
 mod rtcp_io;
 mod send;
 mod twcc;

@@ -204,6 +204,12 @@ impl Session {
         if !SendStream::may_resend(stored.last_resent, now, rtt) {
             return;
         }
+        if let Some(cc) = self.cc.as_mut()
+            && !cc.may_resend(now, stored.packet.len())
+        {
+            s.stats.resends_over_budget += 1;
+            return;
+        }
         stored.last_resent = Some(now);
         let Some(packet) = self.rtx_copy(now, i, seq) else {
             return;

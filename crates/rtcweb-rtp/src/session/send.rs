@@ -53,6 +53,9 @@ pub struct SendStats {
     pub retransmissions: u64,
     /// Sequence numbers NACKed by the peer.
     pub nacked: u64,
+    /// NACKed packets not resent because congestion control's retransmission budget (the
+    /// target bitrate over a second) was spent.
+    pub resends_over_budget: u64,
     /// NACKed packets no longer in the retransmission buffer.
     pub nack_misses: u64,
     /// Keyframe requests received (PLI and FIR).
