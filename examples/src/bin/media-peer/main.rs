@@ -24,6 +24,7 @@
 //! sent as RTP and sent on the socket by then, and its `getStats()` report. `--no-twcc` turns
 //! off transport-wide CC (no feedback to the sender's bandwidth estimator), for comparison.
 
+mod dropper;
 mod pattern;
 mod report;
 
@@ -370,6 +371,7 @@ async fn run(
             _ = sample.tick(), if connected => {
                 if let Some(s) = &encoder {
                     got.capture_drops = s.capture_drops();
+                    got.rate_drops = s.rate_drops();
                 }
                 bwe.sample(&got, &pc.stats());
             }

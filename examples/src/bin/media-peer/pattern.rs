@@ -2,7 +2,8 @@
 //! encoder takes milliseconds a frame; the connection's tasks must not wait for it), whose
 //! target bitrate follows the bandwidth estimate, whose picture size steps down and up with
 //! it (320x240, 480x360, 640x480, as browsers scale their cameras), and which makes a key
-//! frame when the receiver asks for one.
+//! frame when the receiver asks for one. Pictures are skipped while the encoder is over its
+//! target (dropper.rs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 use rtcweb_testvideo::{Pattern, VideoEncoder};
 use tracing::warn;
+
+use crate::dropper::FrameDropper;
 
 /// The codec of the test pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,6 +120,7 @@ struct Shared {
     keyframe: AtomicBool,
     stop: AtomicBool,
     capture_drops: AtomicU64,
+    rate_drops: AtomicU64,
 }
 
 /// The encoding thread and the frames it makes.
@@ -169,6 +173,7 @@ impl PatternSender {
             keyframe: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             capture_drops: AtomicU64::new(0),
+            rate_drops: AtomicU64::new(0),
         });
         // One frame in hand: see the capture in encode_loop.
         let (tx, frames) = tokio::sync::mpsc::channel(1);
@@ -216,6 +221,12 @@ impl PatternSender {
         self.shared.capture_drops.load(Ordering::Relaxed)
     }
 
+    /// Pictures skipped before encoding because the encoder was over its target (see
+    /// [`FrameDropper`]).
+    pub fn rate_drops(&self) -> u64 {
+        self.shared.rate_drops.load(Ordering::Relaxed)
+    }
+
     /// The next encoded frame.
     pub async fn next(&mut self) -> Option<Encoded> {
         self.frames.recv().await
@@ -250,6 +261,7 @@ fn encode_loop(
     let period = Duration::from_secs(1) / FPS;
     let mut applied = shared.target_bps.load(Ordering::Relaxed);
     let mut next = Instant::now();
+    let mut dropper = FrameDropper::default();
     while !shared.stop.load(Ordering::Relaxed) {
         let target = shared.target_bps.load(Ordering::Relaxed);
         if let Some((w, h)) = ladder.update(Instant::now(), target.min(max_bps)) {
@@ -285,7 +297,12 @@ fn encode_loop(
         // 90 kHz from the capture count: the receiver sees the real capture times.
         let rtp_timestamp = (captured * u64::from(90_000 / FPS)) as u32;
         captured += 1;
+        let skip = dropper.next_picture(target.min(max_bps), period);
         let permit = match tx.try_reserve() {
+            Ok(_) if skip => {
+                shared.rate_drops.fetch_add(1, Ordering::Relaxed);
+                None
+            }
             Ok(p) => Some(p),
             Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
                 shared.capture_drops.fetch_add(1, Ordering::Relaxed);
@@ -295,11 +312,14 @@ fn encode_loop(
         };
         if let Some(permit) = permit {
             match encoder.encode(picture) {
-                Ok(Some(f)) => permit.send(Encoded {
-                    data: f.data,
-                    keyframe: f.keyframe,
-                    rtp_timestamp,
-                }),
+                Ok(Some(f)) => {
+                    dropper.encoded(f.data.len());
+                    permit.send(Encoded {
+                        data: f.data,
+                        keyframe: f.keyframe,
+                        rtp_timestamp,
+                    })
+                }
                 Ok(None) => {}
                 Err(e) => {
                     warn!(error = %e, "encoding failed");

@@ -26,6 +26,8 @@ pub struct Received {
     pub encoded_bytes: u64,
     /// Test pattern: pictures dropped before encoding (the connection was behind).
     pub capture_drops: u64,
+    /// Test pattern: pictures skipped before encoding (the encoder was over its target).
+    pub rate_drops: u64,
 }
 
 /// The estimate over time, sampled with the counters that give the sent rate.
@@ -98,6 +100,7 @@ pub fn write(path: &Path, got: &Received, bwe: &BweLog, stats: &StatsReport) {
             "keyFrames": got.encoded_key_frames,
             "bytes": got.encoded_bytes,
             "captureDrops": got.capture_drops,
+            "rateDrops": got.rate_drops,
         },
         "bwe": {
             "events": bwe.events,
