@@ -10,9 +10,10 @@ use std::time::Duration;
 /// How much more than its target the encoder may have put out before pictures are skipped:
 /// this many seconds of the target (room for a key frame and the encoder's normal swing).
 const ALLOWANCE: Duration = Duration::from_millis(200);
-/// At most this many pictures in a row are skipped: a longer gap would be a freeze at the
-/// receiver (a frame interval over three times the mean).
-const MAX_IN_A_ROW: u32 = 2;
+/// At most this many pictures in a row are skipped. A receiver counts a freeze when a frame
+/// interval passes three times the mean (at 30 frames/s about 180 ms): two skipped in a row
+/// (100 ms) plus the jitter of a loaded bottleneck queue made one in suite 71.
+const MAX_IN_A_ROW: u32 = 1;
 
 /// A leaky bucket of the encoder's output in bits, drained at the target bitrate.
 #[derive(Debug, Default)]
@@ -55,7 +56,7 @@ mod tests {
     }
 
     #[test]
-    fn after_a_drop_in_target_pictures_are_skipped_but_never_three_in_a_row() {
+    fn after_a_drop_in_target_pictures_are_skipped_but_never_two_in_a_row() {
         let mut d = FrameDropper::default();
         // At 600 kbit/s, then the target halves while the encoder still makes 600 kbit/s.
         for _ in 0..30 {
