@@ -19,7 +19,7 @@ impl I420 {
     pub fn new(width: usize, height: usize) -> Result<Self, Error> {
         let why = if width == 0 || height == 0 {
             Some("empty")
-        } else if width % 2 != 0 || height % 2 != 0 {
+        } else if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             Some("4:2:0 needs even sizes")
         } else if width > 4096 || height > 4096 {
             Some("larger than 4096")
