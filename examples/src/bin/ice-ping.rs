@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rtcweb_ice::{
-    Candidate, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceEvent, Role, SansIo,
-    TransportPolicy,
+    Candidate, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceEvent, IceRole,
+    SansIo, TransportPolicy,
 };
 
 const USAGE: &str = "usage: ice-ping --local IP[:PORT] --role controlling|controlled --out FILE --in FILE \
@@ -24,7 +24,7 @@ const USAGE: &str = "usage: ice-ping --local IP[:PORT] --role controlling|contro
 
 struct Args {
     local: SocketAddr,
-    role: Role,
+    role: IceRole,
     out: String,
     input: String,
     stun: Option<SocketAddr>,
@@ -46,7 +46,7 @@ fn resolve(v: &str) -> Result<SocketAddr, String> {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         local: "0.0.0.0:0".parse().map_err(|_| "internal")?,
-        role: Role::Controlled,
+        role: IceRole::Controlled,
         out: String::new(),
         input: String::new(),
         stun: None,
@@ -72,8 +72,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--role" => {
                 a.role = match value()?.as_str() {
-                    "controlling" => Role::Controlling,
-                    "controlled" => Role::Controlled,
+                    "controlling" => IceRole::Controlling,
+                    "controlled" => IceRole::Controlled,
                     r => return Err(format!("bad --role {r}")),
                 }
             }
@@ -227,7 +227,7 @@ fn run(args: Args) -> Result<(), String> {
                 let mut pong = b"PONG".to_vec();
                 pong.extend_from_slice(rest);
                 agent.send_data(now, &pong);
-                if args.role == Role::Controlled {
+                if args.role == IceRole::Controlled {
                     echoed.insert(rest.to_vec());
                     if echoed.len() == args.count as usize {
                         println!("echoed {} pings", args.count);
@@ -257,7 +257,7 @@ fn run(args: Args) -> Result<(), String> {
             agent.state(),
             ConnectionState::Connected | ConnectionState::Completed
         );
-        if up && args.role == Role::Controlling && next_ping.is_none() {
+        if up && args.role == IceRole::Controlling && next_ping.is_none() {
             next_ping = Some((0u32, now));
         }
         if let Some((n, at)) = next_ping
@@ -288,7 +288,7 @@ fn run(args: Args) -> Result<(), String> {
                 let _ = socket.send_to(&t.payload, t.destination);
             }
         }
-        if args.role == Role::Controlling && rtts.len() == args.count as usize {
+        if args.role == IceRole::Controlling && rtts.len() == args.count as usize {
             break;
         }
         let wait = agent.poll_timeout().map_or(Duration::from_millis(20), |t| {

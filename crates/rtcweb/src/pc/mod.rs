@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint};
-use rtcweb_ice::{IceAgent, IceConfig, Role, TransportPolicy};
+use rtcweb_ice::{IceAgent, IceConfig, IceRole, TransportPolicy};
 use rtcweb_jsep::{Jsep, JsepConfig};
 use tracing::debug;
 
@@ -124,7 +124,11 @@ impl PeerConnection {
         }
         let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;
-        let mut ice = IceAgent::new(ice_config, Role::Controlled, config.seed.derive(SEED_ICE));
+        let mut ice = IceAgent::new(
+            ice_config,
+            IceRole::Controlled,
+            config.seed.derive(SEED_ICE),
+        );
         let creds = jsep.local_ice_credentials();
         ice.set_local_credentials(rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)?);
         Ok(Self {

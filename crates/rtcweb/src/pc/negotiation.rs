@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use rtcweb_ice::Role;
+use rtcweb_ice::IceRole;
 use rtcweb_jsep::{JsepEvent, OfferOptions, TransceiverId, TransceiverInit};
 use tracing::debug;
 
@@ -43,7 +43,7 @@ impl PeerConnection {
             && !self.ice.is_lite()
             && self.jsep.remote_description().is_none()
         {
-            self.ice.set_role(Role::Controlling);
+            self.ice.set_role(IceRole::Controlling);
         }
         self.apply_local_credentials(now);
         if self.candidate_mid.is_none() {
@@ -75,7 +75,7 @@ impl PeerConnection {
             && !self.ice.is_lite()
             && self.jsep.local_description().is_none()
         {
-            self.ice.set_role(Role::Controlled);
+            self.ice.set_role(IceRole::Controlled);
         }
         self.apply_remote_ice(now)?;
         self.after_description(now);
