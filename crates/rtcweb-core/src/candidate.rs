@@ -263,7 +263,9 @@ impl FromStr for Candidate {
         if s.len() > MAX_CANDIDATE_LEN {
             return Err(Error::MalformedCandidate("too long"));
         }
-        let s = s.trim();
+        // ASCII whitespace only, as the fields are split: `trim` would also take a vertical
+        // tab off the last field, and the candidate would not format back to itself.
+        let s = s.trim_ascii();
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s
             .strip_prefix("candidate:")
@@ -420,5 +422,11 @@ mod tests {
             Candidate::parse_value("1 1 sctp 1 192.0.2.1 1 typ host").unwrap_err(),
             Error::UnsupportedTransport("sctp".into())
         );
+        // Found by fuzz target core_values: a vertical tab ends the last field, not the line.
+        let c: Candidate = "candidate:1 1 udp 1 192.0.2.1 1 typ host x y\u{b}"
+            .parse()
+            .unwrap();
+        assert_eq!(c.extension("x"), Some("y\u{b}"));
+        assert_eq!(c.to_string().parse::<Candidate>(), Ok(c));
     }
 }
