@@ -264,7 +264,7 @@ pub enum MediaMode {
 }
 
 /// Media settings of a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MediaConfig {
     /// Raw packets or an RTP session.
     pub mode: MediaMode,
@@ -277,6 +277,18 @@ pub struct MediaConfig {
     /// does). `None`: NTP time counts from the connection's first media negotiation, which
     /// RTT measurement does not mind but lip sync across connections does.
     pub wall_clock: Option<(std::time::Instant, std::time::Duration)>,
+    /// Bandwidth estimation and pacing of what we send (session mode): every media packet
+    /// leaves through a pacer at the estimator's pacing rate, and
+    /// [`crate::Event::TargetBitrate`] tells the application what its encoders should
+    /// produce. `None`: packets leave as they are written and no estimate is made.
+    /// Data channels are not paced and not counted: SCTP has its own congestion control,
+    /// and the delay-based estimate sees the queueing they cause (as in browsers).
+    pub congestion_control: Option<rtcweb_rtp::session::CongestionConfig>,
+    /// Receiver-side estimates for a peer that gets no transport-wide CC feedback from us
+    /// (session mode): when the peer negotiated `goog-remb` and not the transport-wide CC
+    /// extension, we estimate from `abs-send-time` and send REMB. Off only to compare a
+    /// sender's estimate without any feedback from us.
+    pub remb: bool,
 }
 
 impl Default for MediaConfig {
@@ -285,6 +297,8 @@ impl Default for MediaConfig {
             mode: MediaMode::Raw,
             transport_cc: true,
             wall_clock: None,
+            congestion_control: Some(rtcweb_rtp::session::CongestionConfig::default()),
+            remb: true,
         }
     }
 }

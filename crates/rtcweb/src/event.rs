@@ -25,7 +25,7 @@ pub enum PeerConnectionState {
 }
 
 /// An event from [`crate::PeerConnection::poll_event`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// Something changed that needs an offer/answer exchange.
@@ -100,6 +100,10 @@ pub enum Event {
         /// Bits per second.
         bitrate: u64,
     },
+    /// The bandwidth estimate changed ([`crate::MediaConfig::congestion_control`]): the
+    /// encoders together should produce `target` (media and retransmissions); the rest is
+    /// how it was reached (the limiting estimate, RTT, loss).
+    TargetBitrate(crate::TargetRate),
     /// A data channel event.
     DataChannel(crate::data_channel::DataChannelEvent),
     /// A remote candidate uses this mDNS name: resolve it and call

@@ -44,6 +44,10 @@ pub struct CandidatePairStats {
     pub nominated: bool,
     /// `currentRoundTripTime` in seconds.
     pub current_round_trip_time: Option<f64>,
+    /// `availableOutgoingBitrate` in bit/s: the bandwidth estimator's target, on the
+    /// selected pair, when congestion control runs ([`crate::MediaConfig::congestion_control`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_outgoing_bitrate: Option<f64>,
 }
 
 /// `RTCDataChannelStats`.
@@ -105,10 +109,12 @@ impl PeerConnection {
             .iter()
             .position(|p| p.selected)
             .map(|i| format!("CP{i}"));
+        let available = self.media.target_bitrate().map(|r| r.target.as_f64());
         let candidate_pairs = pairs
             .iter()
             .enumerate()
             .map(|(i, p)| CandidatePairStats {
+                available_outgoing_bitrate: available.filter(|_| p.selected),
                 id: format!("CP{i}"),
                 local_candidate: p.local.to_string(),
                 remote_candidate: p.remote.to_string(),

@@ -38,6 +38,7 @@ impl Session {
             }
         }
         let ssrc = p.ssrc();
+        self.remb_on_rtp(now, ssrc, ext.abs_send_time, packet.len());
         if let Some(i) = self.receivers.iter().position(|r| r.config.ssrc == ssrc) {
             return self.on_media(
                 now,

@@ -10,7 +10,8 @@
 //!   RTT-aware retries and a bound, RTX unwrapping, frame assembly with key frame detection
 //!   and PLI on unrecoverable loss, receiver reports, transport-wide CC feedback;
 //! - **both**: RTT from LSR/DLSR (and from XR RRTR/DLRR when only receiving), PLI/FIR in and
-//!   out, REMB and BYE in.
+//!   out, REMB in (a bound on the send rate) and out (from a receive-side estimator, for
+//!   peers that get no transport-wide CC feedback), BYE in.
 //!
 //! Packets go in with [`Session::handle_rtp`] / [`Session::handle_rtcp`] (already
 //! SRTP-unprotected) and come out of [`Session::poll_transmit`] (to be protected and sent).
@@ -24,15 +25,18 @@
 //! at once, as immediate AVPF feedback, in a compound packet led by an empty RR (or alone
 //! when `reduced_size` is set after `a=rtcp-rsize`).
 
+mod cc;
 mod clock;
 mod inbound;
 mod nack;
 mod outbound;
 mod receive;
+mod remb;
 mod rtcp_io;
 mod send;
 mod twcc;
 
+pub use cc::CongestionConfig;
 pub use nack::NackConfig;
 pub use receive::ReceiveStats;
 pub use send::SendStats;
@@ -125,6 +129,15 @@ pub struct SessionConfig {
     pub max_events: usize,
     /// SSRC for RTCP when there is no send stream; random if `None`.
     pub feedback_ssrc: Option<u32>,
+    /// Bandwidth estimation and pacing of the send path (`None`: packets leave as they are
+    /// written, and no estimate is made). See [`CongestionConfig`].
+    pub congestion_control: Option<CongestionConfig>,
+    /// Send REMB to a peer that gets no transport-wide CC feedback from us: when received
+    /// media carries abs-send-time and the extension map has no transport-wide CC id, a
+    /// receive-side estimator (rtcweb-bwe's `RemoteEstimator`) runs on it and its
+    /// estimate goes back as REMB. On by default; turn it off when the peer did not
+    /// negotiate `goog-remb`.
+    pub generate_remb: bool,
 }
 
 impl Default for SessionConfig {
@@ -144,6 +157,8 @@ impl Default for SessionConfig {
             max_transmits: 4096,
             max_events: 1024,
             feedback_ssrc: None,
+            congestion_control: None,
+            generate_remb: true,
         }
     }
 }
@@ -214,6 +229,9 @@ pub enum Event {
     },
     /// The round-trip time was measured.
     Rtt(Duration),
+    /// The bandwidth estimator's new rates (congestion control on): the encoders should
+    /// follow `target`.
+    TargetBitrate(rtcweb_bwe::TargetRate),
     /// A remote source left.
     Bye {
         /// Its SSRC.
@@ -248,6 +266,8 @@ pub struct SessionStats {
     pub transmits_dropped: u64,
     /// Events dropped because the event queue was full.
     pub events_dropped: u64,
+    /// RTP packets dropped because the pacer's queue was full.
+    pub paced_dropped: u64,
 }
 
 const UNKNOWN_SSRCS_REMEMBERED: usize = 64;
@@ -277,6 +297,8 @@ pub struct Session {
     pub(crate) stats: SessionStats,
     payloads: Payloads,
     lost_scratch: Vec<u64>,
+    pub(crate) cc: Option<cc::CongestionControl>,
+    pub(crate) remb: Option<rtcweb_bwe::RemoteEstimator>,
 }
 
 impl Session {
@@ -309,7 +331,15 @@ impl Session {
             stats: SessionStats::default(),
             payloads: Payloads::new(),
             lost_scratch: Vec::new(),
+            cc: None,
+            remb: None,
         };
+        s.remb = remb::new_estimator(s.config.generate_remb);
+        s.cc = s
+            .config
+            .congestion_control
+            .clone()
+            .map(cc::CongestionControl::new);
         s.next_report = now + s.report_interval(true);
         s
     }
@@ -464,6 +494,12 @@ impl Session {
                 earliest(self.keyframe_request_due(i));
             }
         }
+        earliest(
+            self.cc
+                .as_ref()
+                .and_then(cc::CongestionControl::poll_timeout),
+        );
+        earliest(self.remb_timeout());
         t
     }
 
@@ -483,6 +519,8 @@ impl Session {
     /// Does what is due at `now`: NACKs and their retries, transport feedback, frame
     /// assembly timeouts and regular reports.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.cc_timeout(now);
+        self.remb_handle_timeout(now);
         let rtt = self.rtt;
         let mut nacks = Vec::new();
         let mut lost = Vec::new();
@@ -558,9 +596,11 @@ impl Session {
         self.avg_rtcp_size += (size as f64 + RTCP_OVERHEAD - self.avg_rtcp_size) / 16.0;
     }
 
-    pub(crate) fn set_rtt(&mut self, rtt: Duration) {
+    pub(crate) fn set_rtt(&mut self, now: Instant, rtt: Duration) {
         self.rtt = Some(rtt);
         self.push_event(Event::Rtt(rtt));
+        self.cc_rtt(now, rtt);
+        self.remb_rtt(now, rtt);
     }
 }
 

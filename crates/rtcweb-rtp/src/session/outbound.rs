@@ -2,20 +2,23 @@
 
 use std::time::Instant;
 
+use rtcweb_bwe::PacketClass;
+
+use super::Session;
 use super::send::SendStream;
-use super::{PacketKind, Session};
 use crate::error::{Error, Result};
 use crate::rtp::{ExtensionKind, HeaderExtensions, RtpPacket, RtpRepr};
 
 impl Session {
-    fn abs_send_time(&self, now: Instant) -> u32 {
+    pub(crate) fn abs_send_time(&self, now: Instant) -> u32 {
         // 6.18 fixed point seconds, 24 bits.
         ((self.clock.ntp(now) >> 14) & 0x00ff_ffff) as u32
     }
 
     /// Writes one RTP packet of send stream `ssrc`; returns its sequence number. The
     /// session writes the mid, rid, abs-send-time and transport-wide sequence number
-    /// extensions (those that are mapped).
+    /// extensions (those that are mapped). With congestion control on, the packet waits in
+    /// the pacer and gets its transport-wide sequence number when it leaves.
     pub fn write_rtp(
         &mut self,
         now: Instant,
@@ -70,7 +73,13 @@ impl Session {
         s.last_timestamp = timestamp;
         s.last_send = Some(now);
         s.history.store(seq, packet.clone());
-        self.push_transmit(PacketKind::Rtp, packet);
+        let audio = s.codec(payload_type).is_some_and(|c| !c.codec.is_video());
+        let class = if audio {
+            PacketClass::Audio
+        } else {
+            PacketClass::Video
+        };
+        self.send_rtp(now, packet, class);
         Ok(seq)
     }
 
@@ -108,10 +117,9 @@ impl Session {
         if map.id(ExtensionKind::AbsSendTime).is_some() {
             values.abs_send_time = Some(self.abs_send_time(now));
         }
-        // The header length does not depend on the sequence number's value.
-        let size_guess = 12 + 40 + payload.len();
+        // A slot for the transport-wide sequence number, written when the packet leaves.
         if map.id(ExtensionKind::TransportWideCc).is_some() {
-            values.transport_cc = Some(self.twcc_tx.on_send(now, size_guess));
+            values.transport_cc = Some(0);
         }
         let mut scratch = [0u8; 1100];
         let extension = self.config.extensions.write(&values, &mut scratch)?;
@@ -197,12 +205,22 @@ impl Session {
             return;
         }
         stored.last_resent = Some(now);
-        let original = stored.packet.clone();
-        let Ok(p) = RtpPacket::new_checked(&original[..]) else {
+        let Some(packet) = self.rtx_copy(now, i, seq) else {
             return;
         };
+        self.senders[i].stats.retransmissions += 1;
+        self.send_rtp(now, packet, PacketClass::Retransmission);
+    }
+
+    /// Packet `seq` of send stream `i` again: on its RTX stream when RTX is negotiated
+    /// (RFC 4588: the original sequence number, then the payload), as it was otherwise. Its
+    /// transport-wide sequence number is fresh (written when it leaves).
+    pub(crate) fn rtx_copy(&mut self, now: Instant, i: usize, seq: u16) -> Option<Vec<u8>> {
+        let s = &mut self.senders[i];
+        let original = s.history.get_mut(seq)?.packet.clone();
+        let p = RtpPacket::new_checked(&original[..]).ok()?;
         let rtx_pt = s.codec(p.payload_type()).and_then(|c| c.rtx_payload_type);
-        let packet = match (s.config.rtx_ssrc, rtx_pt) {
+        match (s.config.rtx_ssrc, rtx_pt) {
             (Some(_), Some(rtx_pt)) => {
                 let rtx_seq = s.next_rtx_seq;
                 s.next_rtx_seq = rtx_seq.wrapping_add(1);
@@ -217,7 +235,7 @@ impl Session {
                     playout_delay: media.playout_delay,
                     ..HeaderExtensions::default()
                 };
-                match self.build_rtp(
+                self.build_rtp(
                     now,
                     i,
                     rtx_pt,
@@ -227,26 +245,11 @@ impl Session {
                     &payload,
                     true,
                     &media,
-                ) {
-                    Ok(v) => v,
-                    Err(_) => return,
-                }
+                )
+                .ok()
             }
-            _ => {
-                // No RTX: resend the original, with a new transport-wide sequence number.
-                let mut copy = original.clone();
-                if let Some(id) = self.config.extensions.id(ExtensionKind::TransportWideCc) {
-                    let tseq = self.twcc_tx.on_send(now, copy.len());
-                    if let Ok(mut v) = RtpPacket::new_checked(&mut copy[..])
-                        && let Some(d) = v.extension_mut(id).filter(|d| d.len() == 2)
-                    {
-                        d.copy_from_slice(&tseq.to_be_bytes());
-                    }
-                }
-                copy
-            }
-        };
-        self.senders[i].stats.retransmissions += 1;
-        self.push_transmit(PacketKind::Rtp, packet);
+            // No RTX: the original bytes; `send_rtp` rewrites the transport-wide number.
+            _ => Some(original),
+        }
     }
 }

@@ -48,12 +48,12 @@ impl Session {
                         self.push_event(Event::SenderReport { ssrc, info });
                     }
                     for b in sr.report_blocks() {
-                        self.on_report_block(now_mid, b);
+                        self.on_report_block(now, now_mid, b);
                     }
                 }
                 RtcpPacket::ReceiverReport(rr) => {
                     for b in rr.report_blocks() {
-                        self.on_report_block(now_mid, b);
+                        self.on_report_block(now, now_mid, b);
                     }
                 }
                 RtcpPacket::Nack(n) => {
@@ -86,6 +86,7 @@ impl Session {
                     self.twcc_tx.on_feedback(&fb, &mut feedback);
                 }
                 RtcpPacket::Remb(r) => {
+                    self.cc_remb(now, r.bitrate);
                     let e = Event::Remb {
                         bitrate: r.bitrate,
                         ssrcs: r.ssrcs().take(64).collect(),
@@ -112,7 +113,7 @@ impl Session {
                         if self.is_ours(item.ssrc)
                             && let Some(r) = rtt(now_mid, item.last_rr, item.delay_since_last_rr)
                         {
-                            self.set_rtt(r);
+                            self.set_rtt(now, r);
                         }
                     }
                 }
@@ -120,20 +121,22 @@ impl Session {
             }
         }
         if !feedback.is_empty() {
+            self.cc_feedback(now, &feedback);
             self.push_event(Event::TransportFeedback(feedback));
         }
         Ok(())
     }
 
-    fn on_report_block(&mut self, now_mid: u32, b: ReportBlock) {
+    fn on_report_block(&mut self, now: Instant, now_mid: u32, b: ReportBlock) {
         let Some(s) = self.senders.iter_mut().find(|s| s.config.ssrc == b.ssrc) else {
             return;
         };
         s.stats.last_report = Some(b);
         let ssrc = b.ssrc;
         self.push_event(Event::ReceiverReport { ssrc, report: b });
+        self.cc_report(now, ssrc, b.fraction_lost, b.extended_highest_sequence);
         if let Some(r) = rtt(now_mid, b.last_sr, b.delay_since_last_sr) {
-            self.set_rtt(r);
+            self.set_rtt(now, r);
         }
     }
 
@@ -145,7 +148,7 @@ impl Session {
     }
 
     /// Sends feedback packets, led by an empty RR and SDES unless reduced size is on.
-    fn send_feedback(&mut self, packets: &[RtcpRepr<'_>]) {
+    pub(crate) fn send_feedback(&mut self, packets: &[RtcpRepr<'_>]) {
         match rtcp::compound_to_vec(packets) {
             Ok(v) => self.send_led_feedback(&v),
             Err(e) => debug!(%e, "RTCP not written"),

@@ -104,6 +104,11 @@ impl SendStream {
         self.config.codecs.iter().find(|c| c.payload_type == pt)
     }
 
+    /// The RTX payload type of the stream's first codec that has one (for padding).
+    pub fn rtx_payload_type(&self) -> Option<u8> {
+        self.config.codecs.iter().find_map(|c| c.rtx_payload_type)
+    }
+
     /// The RTP timestamp of `now` extrapolated from the last packet (for an SR).
     pub fn rtp_time(&self, now: Instant) -> u32 {
         let Some(last) = self.last_send else {

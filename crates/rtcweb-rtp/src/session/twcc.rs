@@ -48,8 +48,9 @@ impl TwccSender {
         }
     }
 
-    /// The next sequence number, recorded as sent at `now`.
-    pub fn on_send(&mut self, now: Instant, size: usize) -> u16 {
+    /// The next sequence number (extended; the wire carries its low 16 bits), recorded as
+    /// sent at `now`.
+    pub fn on_send(&mut self, now: Instant, size: usize) -> u64 {
         let seq = self.next;
         self.next += 1;
         if self.history.len() >= SEND_HISTORY {
@@ -57,7 +58,7 @@ impl TwccSender {
             self.first += 1;
         }
         self.history.push_back(Sent { at: now, size });
-        seq as u16
+        seq
     }
 
     /// Extends `seq` to the sent packet nearest the newest.
@@ -225,7 +226,7 @@ mod tests {
             let sent = t0 + Duration::from_millis(5 * i);
             let seq = tx.on_send(sent, 1000 + i as usize);
             if i % 4 != 3 {
-                rx.on_packet(sent + Duration::from_millis(30 + i), seq);
+                rx.on_packet(sent + Duration::from_millis(30 + i), seq as u16);
             }
         }
         let mut msgs = Vec::new();

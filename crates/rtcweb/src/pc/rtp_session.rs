@@ -100,11 +100,6 @@ pub(crate) fn session_codecs() -> (Vec<SdpCodec>, Vec<SdpCodec>) {
                 c.name.eq_ignore_ascii_case("rtx") && c.fmtp.as_deref() == Some("apt=114");
             !resilience && !red_rtx
         })
-        .map(|mut c| {
-            // The session sends no REMB: transport-wide CC is its feedback.
-            c.rtcp_fb.retain(|f| f != "goog-remb");
-            c
-        })
         .collect();
     video.push(SdpCodec::new(45, "AV1", 90000, None).with_rtcp_fb(&fb));
     video.push(SdpCodec::new(46, "rtx", 90000, None).with_fmtp("apt=45"));
@@ -221,6 +216,15 @@ impl MediaSession {
                 cname: cname.to_owned(),
                 reduced_size,
                 ntp_base: ntp_at(now, config),
+                congestion_control: config.congestion_control.clone(),
+                // REMB for a peer that negotiated it; the session sends it only when
+                // transport-wide CC is not mapped (that feedback is better).
+                generate_remb: config.remb
+                    && rtp_sections(n).any(|m| {
+                        m.codecs
+                            .iter()
+                            .any(|c| c.rtcp_fb.iter().any(|f| f == "goog-remb"))
+                    }),
                 ..SessionConfig::default()
             },
             now,
@@ -495,6 +499,7 @@ impl MediaSession {
                 }
                 RtpEvent::TransportFeedback(packets) => out.push(Event::TransportFeedback(packets)),
                 RtpEvent::Remb { bitrate, .. } => out.push(Event::Remb { bitrate }),
+                RtpEvent::TargetBitrate(rate) => out.push(Event::TargetBitrate(rate)),
                 RtpEvent::SenderReport { ssrc, info } => {
                     if let Some(r) = self.receivers.iter_mut().find(|r| r.config.ssrc == ssrc) {
                         r.last_sr = Some((now, info.packet_count, info.octet_count));
