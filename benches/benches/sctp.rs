@@ -18,9 +18,7 @@ use rtc_sctp::{
     Event as RtcEvent, Payload, PayloadProtocolIdentifier, ServerConfig, StreamEvent,
     TransportConfig,
 };
-use rtcweb_dtls::{
-    Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, Role as DtlsRole, State, VersionPolicy,
-};
+use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, State, VersionPolicy};
 use rtcweb_sctp::{ChannelId, ChannelOptions, Event, Role, SctpConfig, SctpTransport};
 
 const BULK_MESSAGE: usize = 64 * 1024;
@@ -62,9 +60,9 @@ impl Wire {
         );
         let now = Instant::now();
         let mut a =
-            DtlsEndpoint::new(&xa, DtlsRole::Client, vec![cb.fingerprint().clone()], now).unwrap();
+            DtlsEndpoint::new(&xa, Role::Client, vec![cb.fingerprint().clone()], now).unwrap();
         let mut b =
-            DtlsEndpoint::new(&xb, DtlsRole::Server, vec![ca.fingerprint().clone()], now).unwrap();
+            DtlsEndpoint::new(&xb, Role::Server, vec![ca.fingerprint().clone()], now).unwrap();
         while a.state() != &State::Connected || b.state() != &State::Connected {
             while let Some(d) = a.poll_transmit() {
                 b.handle_input(now, &d);

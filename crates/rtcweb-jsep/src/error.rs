@@ -27,6 +27,10 @@ pub enum Error {
         line: usize,
         /// What is wrong with it.
         reason: String,
+        /// When the line holds a value shared with other layers (`a=fingerprint`,
+        /// `a=setup`, `a=candidate`), what is wrong with that value, typed: for example
+        /// [`rtcweb_core::Error::UnsupportedHashFunction`] for a fingerprint made with `md5`.
+        value: Option<rtcweb_core::Error>,
     },
     /// The call is not allowed in the current signaling state.
     #[error("{call} is not allowed in signaling state {state}")]

@@ -2,22 +2,6 @@
 
 use crate::Error;
 
-/// The DTLS role of this side (from `a=setup`), which decides who starts the SCTP handshake
-/// and which stream ids we pick (RFC 8832 section 6: the DTLS client uses even ids, the
-/// server odd ones).
-///
-/// Either side may send INIT, and peers differ in who does: when the peer's INIT crosses
-/// ours, it is answered as RFC 9260 section 5.2.1 says, and one association results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// DTLS client: sends the SCTP INIT (and answers the peer's, if it sends one too), uses
-    /// even stream ids.
-    Client,
-    /// DTLS server: answers the INIT (or also sends one, with
-    /// [`SctpConfig::server_initiates`]), uses odd stream ids.
-    Server,
-}
-
 /// Settings of an [`SctpTransport`](crate::SctpTransport). Build with `Default` and change
 /// the fields you need (the SDP values come from the local and remote descriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -53,8 +53,8 @@ pub use channel::{
     ChannelId, ChannelInfo, ChannelOptions, ChannelState, ChannelStats, Message, MessageKind,
     Priority, Reliability,
 };
-pub use config::{Role, SctpConfig};
+pub use config::SctpConfig;
 pub use error::Error;
 pub use event::{CloseReason, Event, TransportState, TransportStats};
-pub use rtcweb_core::SansIo;
+pub use rtcweb_core::{Role, SansIo};
 pub use transport::SctpTransport;

@@ -301,12 +301,7 @@ impl PeerConnection {
             0 => Some(0),
             n => usize::try_from(n).ok(),
         };
-        let role = if role.is_client() {
-            rtcweb_sctp::Role::Client
-        } else {
-            rtcweb_sctp::Role::Server
-        };
-        let mut sctp = match SctpTransport::new(config, role) {
+        let mut sctp = match SctpTransport::new(config, *role) {
             Ok(s) => s,
             Err(e) => {
                 warn!(error = %e, "SCTP transport could not be created");

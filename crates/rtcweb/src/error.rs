@@ -19,7 +19,13 @@ pub enum Error {
     /// Offer/answer failed (JSEP); the message names the W3C exception.
     #[error("{0}")]
     Jsep(#[from] rtcweb_jsep::Error),
-    /// A candidate that does not parse, or that the agent cannot use.
+    /// A value given at the API edge that does not parse: the candidate string of
+    /// `addIceCandidate` (`OperationError` in a browser). Its
+    /// [`category`](rtcweb_core::Error::category) says whether it is malformed or names
+    /// something unsupported.
+    #[error("{0}")]
+    Value(#[from] rtcweb_core::Error),
+    /// A candidate or ICE credentials that the agent cannot use.
     #[error("candidate: {0}")]
     Candidate(#[from] rtcweb_ice::Error),
     /// DTLS setup failed.

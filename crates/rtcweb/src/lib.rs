@@ -40,8 +40,8 @@ pub use data_channel::{
 pub use demux::{Demux, classify, is_rtcp};
 pub use error::Error;
 pub use event::{
-    Event, GatheringState, IceConnectionState, PeerConnectionState, Protocol, SignalingState,
-    TransceiverId, Transmit,
+    Candidate, DtlsVersion, Event, GatheringState, IceConnectionState, PeerConnectionState,
+    Protocol, SignalingState, TransceiverId, Transmit,
 };
 pub use media_stats::{
     InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,

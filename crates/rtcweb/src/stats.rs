@@ -168,7 +168,7 @@ impl PeerConnection {
                 packets_sent: self.stats.packets_sent,
                 packets_received: self.stats.packets_received,
                 dtls_state,
-                tls_version: self.dtls_version,
+                tls_version: self.dtls_version.map(rtcweb_dtls::DtlsVersion::as_str),
                 srtp_cipher: self.srtp_profile,
                 selected_candidate_pair_id: selected,
             },

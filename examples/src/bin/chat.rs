@@ -325,16 +325,22 @@ async fn start_peer(
                 PeerEvent::DataChannel(dc) if dc.label() == "chat" => chat(dc),
                 PeerEvent::ConnectionState(s) => {
                     if s == rtcweb::PeerConnectionState::Connected {
-                        let (local, remote) = pc.selected_candidate_pair().unwrap_or_default();
+                        let pair = pc.selected_candidate_pair();
+                        let kind =
+                            |c: Option<&rtcweb::Candidate>| c.map_or("?", |c| c.kind.as_sdp());
+                        let (local, remote) =
+                            (pair.as_ref().map(|p| &p.0), pair.as_ref().map(|p| &p.1));
                         let (dtls, _) = pc.dtls_info();
                         say(&format!(
                             "connected to {peer_name} in {} ms via {} -> {} ({})",
                             started.elapsed().as_millis(),
-                            candidate_type(&local),
-                            candidate_type(&remote),
-                            dtls.unwrap_or("?"),
+                            kind(local),
+                            kind(remote),
+                            dtls.map_or("?", rtcweb::DtlsVersion::as_str),
                         ));
-                        say(&format!("pair with {peer_name}: {local} | {remote}"));
+                        if let Some((local, remote)) = &pair {
+                            say(&format!("pair with {peer_name}: {local} | {remote}"));
+                        }
                     } else if matches!(
                         s,
                         rtcweb::PeerConnectionState::Failed | rtcweb::PeerConnectionState::Closed
@@ -356,15 +362,4 @@ async fn start_peer(
         }
     });
     Ok(handle)
-}
-
-/// `host`, `srflx`, `prflx` or `relay` from a `candidate:` string.
-fn candidate_type(candidate: &str) -> &str {
-    let mut parts = candidate.split_whitespace();
-    while let Some(p) = parts.next() {
-        if p == "typ" {
-            return parts.next().unwrap_or("?");
-        }
-    }
-    "?"
 }

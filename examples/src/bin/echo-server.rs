@@ -220,7 +220,7 @@ async fn echo(
             PeerEvent::DtlsConnected {
                 version,
                 srtp_profile,
-            } => info!(version, ?srtp_profile, "DTLS connected"),
+            } => info!(%version, ?srtp_profile, "DTLS connected"),
             PeerEvent::DataChannel(dc) => {
                 info!(label = dc.label(), "data channel");
                 tokio::spawn(echo_channel(dc));

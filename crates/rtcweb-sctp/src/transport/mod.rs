@@ -143,8 +143,13 @@ impl std::fmt::Debug for SctpTransport {
 }
 
 impl SctpTransport {
-    /// A transport for the given SDP values and DTLS role. Nothing is sent before
-    /// [`start`](Self::start).
+    /// A transport for the given SDP values and DTLS role (from `a=setup`), which decides who
+    /// starts the SCTP handshake and which stream ids we pick (RFC 8832 section 6: the DTLS
+    /// client uses even ids, the server odd ones). The [`Role::Client`] sends INIT; the
+    /// [`Role::Server`] answers it, or also sends one with [`SctpConfig::server_initiates`].
+    /// Either side may send INIT, and peers differ in who does: when the peer's INIT crosses
+    /// ours, it is answered as RFC 9260 section 5.2.1 says, and one association results.
+    /// Nothing is sent before [`start`](Self::start).
     pub fn new(config: SctpConfig, role: Role) -> Result<Self, Error> {
         config.validate()?;
         Ok(SctpTransport {

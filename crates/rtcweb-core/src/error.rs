@@ -1,0 +1,68 @@
+//! The crate's one error type: what is wrong with a value that crosses layers.
+
+use crate::setup::Setup;
+
+/// A shared value (fingerprint, `a=setup`, candidate) that is malformed, names something rtcweb
+/// does not implement, or does not go with another value.
+///
+/// [`Error::category`] says which, and so what the caller can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An `a=fingerprint` value that is not `<hash-func> <hex:hex:...>` with as many bytes as
+    /// the hash function gives.
+    #[error("malformed fingerprint: {0}")]
+    MalformedFingerprint(String),
+    /// A well-formed fingerprint whose hash function we do not implement (`md5`, `md2`, or a
+    /// name we do not know).
+    #[error("unsupported fingerprint hash function {0:?}")]
+    UnsupportedHashFunction(String),
+    /// An `a=setup` value other than `active`, `passive`, `actpass` or `holdconn`.
+    #[error("malformed a=setup value {0:?}")]
+    MalformedSetup(String),
+    /// A candidate attribute (RFC 8839 section 5.1) that does not follow the grammar; the
+    /// text names the field at fault.
+    #[error("malformed candidate: {0}")]
+    MalformedCandidate(&'static str),
+    /// A well-formed candidate over a transport other than UDP or TCP.
+    #[error("unsupported candidate transport {0:?}")]
+    UnsupportedTransport(String),
+    /// The two `a=setup` values do not give exactly one DTLS client (RFC 8842 section 5).
+    #[error("incompatible a=setup: local {local}, remote {remote}")]
+    IncompatibleSetup {
+        /// Our `a=setup`.
+        local: Setup,
+        /// The peer's `a=setup`.
+        remote: Setup,
+    },
+}
+
+/// What kind of problem an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The text does not follow the value's grammar: whoever wrote it (usually the peer) is
+    /// at fault, and the description or candidate that carried it must be refused.
+    Malformed,
+    /// Well-formed, but it names an algorithm or transport rtcweb does not implement: the
+    /// value cannot be used with this peer as it is configured.
+    Unsupported,
+    /// Each value is fine on its own, but they do not work together (two `a=setup:active`):
+    /// the negotiation that paired them must be redone.
+    Incompatible,
+}
+
+impl Error {
+    /// The category of this error.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            Error::MalformedFingerprint(_)
+            | Error::MalformedSetup(_)
+            | Error::MalformedCandidate(_) => ErrorCategory::Malformed,
+            Error::UnsupportedHashFunction(_) | Error::UnsupportedTransport(_) => {
+                ErrorCategory::Unsupported
+            }
+            Error::IncompatibleSetup { .. } => ErrorCategory::Incompatible,
+        }
+    }
+}
