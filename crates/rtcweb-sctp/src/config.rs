@@ -18,6 +18,16 @@ pub enum Role {
     Server,
 }
 
+/// Which SCTP engine runs the association (issue 21 compares them; one will remain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SctpEngine {
+    /// webrtc-rs' `rtc-sctp`, with the adapter's workarounds.
+    #[default]
+    RtcSctp,
+    /// `dcsctp`, the dcSCTP authors' Rust implementation (with patches/dcsctp).
+    Dcsctp,
+}
+
 /// Settings of an [`SctpTransport`](crate::SctpTransport). Build with `Default` and change
 /// the fields you need (the SDP values come from the local and remote descriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +65,18 @@ pub struct SctpConfig {
     /// crossing INITs are resolved as for the client. Stream ids still follow the DTLS role.
     /// Default `false`.
     pub server_initiates: bool,
+    /// The SCTP engine. Default [`SctpEngine::RtcSctp`].
+    pub engine: SctpEngine,
+    /// Seed for the engine's random values (initial TSN, verification tags): `Some` makes
+    /// runs reproducible (tests, simulations); `None` draws them at random. Default `None`.
+    pub rng_seed: Option<u64>,
+    /// Offer RFC 8260 user message interleaving (I-DATA), used when the peer offers it too: a
+    /// large message no longer holds back the other channels. Default `true`.
+    pub message_interleaving: bool,
+    /// Offer RFC 9653 zero checksum with DTLS as the alternate error detection method: the
+    /// SCTP packets ride in DTLS records, whose authentication catches what CRC32c would.
+    /// Used when the peer offers it too. Only for a transport carried in DTLS. Default `true`.
+    pub zero_checksum: bool,
 }
 
 impl Default for SctpConfig {
@@ -69,6 +91,10 @@ impl Default for SctpConfig {
             receive_window: 1024 * 1024,
             max_streams: u16::MAX,
             server_initiates: false,
+            engine: SctpEngine::RtcSctp,
+            rng_seed: None,
+            message_interleaving: true,
+            zero_checksum: true,
         }
     }
 }

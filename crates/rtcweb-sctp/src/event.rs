@@ -114,8 +114,15 @@ pub struct TransportStats {
     pub t3_timeouts: u64,
     /// Fast retransmissions.
     pub fast_retransmits: u64,
+    /// Packets that carried retransmitted DATA (rtc-sctp: retransmission events, T3-rtx
+    /// expirations plus fast retransmissions).
+    pub retransmitted_packets: u64,
     /// Smoothed round-trip time (zero before the first measurement).
     pub srtt: Duration,
+    /// RFC 8260 user message interleaving (I-DATA) is in use: both sides offered it.
+    pub message_interleaving: bool,
+    /// RFC 9653 zero checksum is in use: both sides offered it (over DTLS).
+    pub zero_checksum: bool,
     /// Bytes sent on every channel and not yet acknowledged (the send buffer's fill; the
     /// channels' W3C `bufferedAmount` counts only what is not yet transmitted).
     pub buffered_amount: u64,

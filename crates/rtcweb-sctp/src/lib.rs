@@ -53,7 +53,7 @@ pub use channel::{
     ChannelId, ChannelInfo, ChannelOptions, ChannelState, ChannelStats, Message, MessageKind,
     Priority, Reliability,
 };
-pub use config::{Role, SctpConfig};
+pub use config::{Role, SctpConfig, SctpEngine};
 pub use error::Error;
 pub use event::{CloseReason, Event, TransportState, TransportStats};
 pub use rtcweb_core::SansIo;

@@ -63,6 +63,12 @@ pub(crate) mod logging {
     use std::string::String;
 
     pub fn log_packet(name: &str, ts: SocketTime, sent: bool, data: &[u8]) {
+        // rtcweb patch: the hex dump below costs more than the rest of the packet's
+        // processing, so it is built only when it will be logged.
+        #[cfg(not(test))]
+        if !log::log_enabled!(log::Level::Info) {
+            return;
+        }
         let s = data.iter().fold(String::new(), |mut output, c| {
             let _ = write!(output, " {c:02x}");
             output

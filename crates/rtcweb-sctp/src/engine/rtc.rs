@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use rtc_sctp::{
@@ -31,15 +31,13 @@ use super::backlog::UnreadBound;
 use super::crossing::{Crossing, Inbound};
 use super::forward_tsn::ForwardTsnBound;
 use super::wire::{self, CT_ABORT, CT_INIT, CT_SHUTDOWN, CT_SHUTDOWN_ACK, CT_SHUTDOWN_COMPLETE};
-use super::{Engine, EngineEvent, EngineState, EngineStats, Read, StreamPolicy};
+use super::{Engine, EngineEvent, EngineState, EngineStats, Read, SHUTDOWN_GRACE, StreamPolicy};
 use crate::{CloseReason, Error, Reliability, Role, SctpConfig};
 
 /// The port rtc-sctp puts in every packet.
 const ENGINE_PORT: u16 = 5000;
 /// Handshakes a server keeps at once (one per distinct INIT it answered).
 const MAX_HANDSHAKES: usize = 4;
-/// How long a graceful shutdown may take before the association is aborted.
-pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// rtc-sctp needs addresses; over DTLS there are none, so both sides use this one.
 fn placeholder_addr() -> SocketAddr {
@@ -70,6 +68,11 @@ pub(crate) struct RtcSctp {
     last_packet_chunks: u8,
     forward_tsn: ForwardTsnBound,
     unread: UnreadBound,
+    /// Streams with a complete message in the engine, each once.
+    readable: VecDeque<u16>,
+    readable_mark: Vec<u64>,
+    /// The newest TSN seen in an outgoing DATA chunk (first transmissions are newer).
+    highest_tsn_sent: Option<u32>,
 }
 
 /// Bits of `last_packet_chunks`.
@@ -115,6 +118,9 @@ impl RtcSctp {
             last_packet_chunks: 0,
             forward_tsn: ForwardTsnBound::new(config.receive_window),
             unread: UnreadBound::default(),
+            readable: VecDeque::new(),
+            readable_mark: Vec::new(),
+            highest_tsn_sent: None,
         }
     }
 
@@ -207,7 +213,17 @@ impl RtcSctp {
                     while assoc.accept_stream().is_some() {}
                 }
                 SctpEvent::Stream(StreamEvent::Readable { id }) => {
-                    self.events.push_back(EngineEvent::Readable(id));
+                    let (word, bit) = (usize::from(id) / 64, 1u64 << (id % 64));
+                    // Grown to the highest stream seen (at most 1024 words for 65536 streams).
+                    if self.readable_mark.len() <= word {
+                        self.readable_mark.resize(word + 1, 0);
+                    }
+                    if let Some(w) = self.readable_mark.get_mut(word)
+                        && *w & bit == 0
+                    {
+                        *w |= bit;
+                        self.readable.push_back(id);
+                    }
                 }
                 SctpEvent::Stream(StreamEvent::BufferedAmountReleased { id, n_bytes }) => {
                     self.events.push_back(EngineEvent::Released {
@@ -370,6 +386,23 @@ impl RtcSctp {
     fn next_transmit(&mut self) -> Option<Bytes> {
         let packet = self.transmits.pop_front()?;
         self.forward_tsn.observe_outbound(&packet);
+        // First transmissions are read off the packets: a DATA chunk whose TSN is past every
+        // TSN sent before is new; a retransmission repeats an old one.
+        for chunk in wire::data_chunks(&packet) {
+            let newer = self
+                .highest_tsn_sent
+                .is_none_or(|h| wire::serial_ahead(h, chunk.tsn).is_some());
+            if !newer {
+                continue;
+            }
+            self.highest_tsn_sent = Some(chunk.tsn);
+            if chunk.ppid != crate::ppid::DCEP {
+                self.events.push_back(EngineEvent::Transmitted {
+                    stream: chunk.stream,
+                    bytes: chunk.len,
+                });
+            }
+        }
         if wire::chunk_types(&packet).any(|t| t == CT_SHUTDOWN_COMPLETE)
             && let Some((_, a)) = self.main.as_mut()
         {
@@ -398,23 +431,32 @@ impl RtcSctp {
         Ok(())
     }
 
-    fn read_inner(&mut self, id: u16, max_len: usize) -> Read {
-        let Ok(a) = self.assoc() else {
-            return Read::Empty;
-        };
-        let Ok(mut s) = a.stream(id) else {
-            return Read::Empty;
-        };
-        match s.read_sctp() {
-            Ok(Some(chunks)) => match chunks.to_payload(max_len) {
-                Ok(data) => Read::Message {
-                    ppid: ppid_of(chunks.ppi),
-                    data: data.freeze(),
-                },
-                Err(_) => Read::TooLarge(chunks.len()),
-            },
-            Ok(None) | Err(_) => Read::Empty,
+    fn read_inner(&mut self, max_len: usize) -> Read {
+        while let Some(&id) = self.readable.front() {
+            let Ok(a) = self.assoc() else {
+                return Read::Empty;
+            };
+            if let Ok(mut s) = a.stream(id)
+                && let Ok(Some(chunks)) = s.read_sctp()
+            {
+                return match chunks.to_payload(max_len) {
+                    Ok(data) => Read::Message {
+                        stream: id,
+                        ppid: ppid_of(chunks.ppi),
+                        data: data.freeze(),
+                    },
+                    Err(_) => Read::TooLarge {
+                        stream: id,
+                        len: chunks.len(),
+                    },
+                };
+            }
+            self.readable.pop_front();
+            if let Some(w) = self.readable_mark.get_mut(usize::from(id) / 64) {
+                *w &= !(1u64 << (id % 64));
+            }
         }
+        Read::Empty
     }
 
     fn gather_transmits(&mut self, now: Instant) {
@@ -549,8 +591,8 @@ impl Engine for RtcSctp {
         self.unread
             .set_reading(reading, self.forward_tsn.acknowledged());
     }
-    fn read(&mut self, id: u16, max_len: usize) -> Read {
-        self.guarded(|e| e.read_inner(id, max_len))
+    fn read(&mut self, max_len: usize) -> Read {
+        self.guarded(|e| e.read_inner(max_len))
             .unwrap_or(Read::Empty)
     }
     fn reset_stream(&mut self, now: Instant, id: u16) -> Result<(), Error> {
@@ -620,7 +662,11 @@ impl Engine for RtcSctp {
             sacks_received: s.get_num_sacks(),
             t3_timeouts: s.get_num_t3timeouts(),
             fast_retransmits: s.get_num_fast_retrans(),
+            // rtc-sctp counts retransmission events, not packets.
+            retransmitted_packets: s.get_num_t3timeouts() + s.get_num_fast_retrans(),
             rtt: a.rtt(),
+            message_interleaving: false,
+            zero_checksum: false,
         }
     }
 }

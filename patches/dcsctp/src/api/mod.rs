@@ -432,6 +432,11 @@ pub struct Options {
 
     /// If true, allows handover even if there is outstanding data on the connection.
     pub enable_handover_with_outstanding_data: bool,
+
+    /// Seed of the socket's random number generator (initial TSNs, verification tags, tie
+    /// tags). `None` seeds it from the thread's generator; `Some` makes every value the
+    /// socket draws a function of the seed, for reproducible tests. (rtcweb patch.)
+    pub rng_seed: Option<u64>,
 }
 
 impl Default for Options {
@@ -488,6 +493,7 @@ impl Default for Options {
             zero_checksum_alternate_error_detection_method:
                 ZERO_CHECKSUM_ALTERNATE_ERROR_DETECTION_METHOD_NONE,
             enable_handover_with_outstanding_data: false,
+            rng_seed: None,
         }
     }
 }

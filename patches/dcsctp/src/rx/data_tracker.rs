@@ -77,6 +77,8 @@ pub struct DataTracker {
     duplicates: Vec<Tsn>,
     delayed_ack_timer: Timer,
     delayed_ack_max_timeout: Duration,
+    /// The a_rwnd of the last SACK made (rtcweb patch, for window updates).
+    last_advertised_rwnd: u32,
 }
 
 impl DataTracker {
@@ -93,7 +95,13 @@ impl DataTracker {
                 None,
             ),
             delayed_ack_max_timeout: options.delayed_ack_max_timeout,
+            last_advertised_rwnd: u32::MAX,
         }
+    }
+
+    /// The a_rwnd of the last SACK made (`u32::MAX` before the first). (rtcweb patch.)
+    pub fn last_advertised_rwnd(&self) -> u32 {
+        self.last_advertised_rwnd
     }
 
     pub fn update_rto(&mut self, rto: Duration) {
@@ -311,6 +319,7 @@ impl DataTracker {
         // is an RFC draft at
         // <https://datatracker.ietf.org/doc/html/draft-tuexen-tsvwg-sctp-multipath>.
         let cumulative_tsn_ack = self.last_cumulative_acked_tsn;
+        self.last_advertised_rwnd = a_rwnd;
 
         let gap_ack_blocks: Vec<GapAckBlock> = self
             .additional_tsn_blocks

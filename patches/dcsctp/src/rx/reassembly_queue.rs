@@ -29,6 +29,12 @@ use std::ops::DerefMut;
 
 pub const HIGH_WATERMARK_LIMIT: f32 = 0.9;
 
+/// What a reassembled message waiting to be read counts against the receive window beyond
+/// its payload: its own bookkeeping (rtcweb patch). Without it a peer sending one-byte
+/// messages to a reader that has paused fills close to a million message buffers per
+/// mebibyte of window.
+pub const READY_MESSAGE_OVERHEAD: usize = 64;
+
 enum DeferredOperation {
     Data(Tsn, Data),
     ForwardTsn(Tsn, Vec<SkippedStream>),
@@ -73,6 +79,10 @@ pub struct ReassemblyQueue {
     deferred_reset_streams: Option<DeferredResetStreams>,
     rx_messages_count: usize,
     reassembled_messages: VecDeque<Message>,
+    /// What `reassembled_messages` counts against the window, kept as they come and go
+    /// rather than summed on every call (rtcweb patch: `queued_bytes` is called for every
+    /// DATA chunk and every SACK, and summing made it linear in the unread messages).
+    ready_bytes: usize,
 }
 
 impl ReassemblyQueue {
@@ -91,6 +101,7 @@ impl ReassemblyQueue {
             deferred_reset_streams: None,
             rx_messages_count: 0,
             reassembled_messages: VecDeque::new(),
+            ready_bytes: 0,
         }
     }
 
@@ -99,7 +110,9 @@ impl ReassemblyQueue {
     }
 
     pub fn get_next_message(&mut self) -> Option<Message> {
-        self.reassembled_messages.pop_front()
+        let message = self.reassembled_messages.pop_front()?;
+        self.ready_bytes -= message.payload.len() + READY_MESSAGE_OVERHEAD;
+        Some(message)
     }
 
     pub fn rx_messages_count(&self) -> usize {
@@ -122,14 +135,13 @@ impl ReassemblyQueue {
 
         self.streams.add(tsn, data, &mut |message| {
             self.rx_messages_count += 1;
+            self.ready_bytes += message.payload.len() + READY_MESSAGE_OVERHEAD;
             self.reassembled_messages.push_back(message);
         });
     }
 
     pub fn queued_bytes(&self) -> usize {
-        let ready_messages_bytes: usize =
-            self.reassembled_messages.iter().map(|m| m.payload.len()).sum();
-        ready_messages_bytes + self.streams.queued_bytes() + self.deferred_bytes
+        self.ready_bytes + self.streams.queued_bytes() + self.deferred_bytes
     }
 
     pub fn is_above_watermark(&self) -> bool {
@@ -161,8 +173,14 @@ impl ReassemblyQueue {
 
         self.streams.handle_forward_tsn(new_cumulative_ack, &skipped_streams, &mut |message| {
             self.rx_messages_count += 1;
+            self.ready_bytes += message.payload.len() + READY_MESSAGE_OVERHEAD;
             self.reassembled_messages.push_back(message);
         });
+    }
+
+    /// The window: what the queue holds before it stops taking data. (rtcweb patch.)
+    pub fn window_bytes(&self) -> usize {
+        self.watermark_bytes
     }
 
     /// The remaining bytes until the queue has reached the watermark limit.
@@ -330,7 +348,7 @@ mod tests {
                 );
             }
             assert_eq!(q.messages_ready_count(), 4);
-            assert_eq!(q.queued_bytes(), 4 * 4);
+            assert_eq!(q.queued_bytes(), 4 * (4 + READY_MESSAGE_OVERHEAD));
             assert_no_partial_message_in_queue(&mut q);
         }
     }
@@ -356,7 +374,7 @@ mod tests {
         assert_eq!(q.messages_ready_count(), 0);
 
         q.add(Tsn(20), seq.ordered("klmnop", "E"));
-        assert_eq!(q.queued_bytes(), 16);
+        assert_eq!(q.queued_bytes(), 16 + READY_MESSAGE_OVERHEAD);
         assert_eq!(q.messages_ready_count(), 1);
         assert_no_partial_message_in_queue(&mut q);
     }
@@ -379,7 +397,7 @@ mod tests {
         assert_eq!(q.queued_bytes(), 3);
 
         q.add(Tsn(16), seq.unordered("g", ""));
-        assert_eq!(q.queued_bytes(), 4);
+        assert_eq!(q.queued_bytes(), 4 + READY_MESSAGE_OVERHEAD);
         assert_eq!(q.messages_ready_count(), 1);
         assert_no_partial_message_in_queue(&mut q);
     }
@@ -400,7 +418,7 @@ mod tests {
         assert_eq!(q.messages_ready_count(), 0);
 
         q.handle_forward_tsn(Tsn(13), vec![SkippedStream::ForwardTsn(StreamId(1), Ssn(0))]);
-        assert_eq!(q.queued_bytes(), 4);
+        assert_eq!(q.queued_bytes(), 4 + READY_MESSAGE_OVERHEAD);
         assert_eq!(q.messages_ready_count(), 1);
         assert_no_partial_message_in_queue(&mut q);
     }

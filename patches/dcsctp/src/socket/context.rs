@@ -79,6 +79,9 @@ pub(crate) struct Context {
     pub peer_implementation: SctpImplementation,
 
     pub tx_error_counter: TxErrorCounter,
+
+    /// Where initial TSNs and tags come from ([`Options::rng_seed`]). (rtcweb patch.)
+    pub rng: fastrand::Rng,
 }
 
 impl Context {
@@ -131,7 +134,14 @@ impl Context {
                     {
                         tcb.start_ssn_reset_request(
                             now,
-                            self.send_queue.get_streams_ready_to_reset(),
+                            // rtcweb patch: as many streams as fit in this packet (2 bytes
+                            // each after the RE-CONFIG chunk header and the 16-byte request
+                            // header); the rest go in the next request. One request for every
+                            // stream would not fit once a few hundred are closed together, and
+                            // the builder then dropped it.
+                            self.send_queue.get_streams_ready_to_reset(
+                                (builder.bytes_remaining().saturating_sub(20) / 2).max(1),
+                            ),
                             builder,
                         );
                     }

@@ -196,6 +196,19 @@ pub struct Socket {
     ctx: Context,
 }
 
+// rtcweb patch: a socket can move to another thread.
+//
+// SAFETY: `Rc` is not `Send` because two clones of one `Rc` on two threads would update its
+// count without synchronisation. Every `Rc` a `Socket` holds (the shared time and event sink,
+// and their clones in the context, send queue and transmission control block) is created in
+// `Socket::new` or from those, is stored only inside this `Socket`, and is never handed out by
+// any method (events, messages, metrics and handover state are plain owned data). Moving the
+// `Socket` therefore moves every clone together, and they are only ever touched from the one
+// thread that owns the `Socket` at the time. `Socket` stays `!Sync`: `&Socket` is not shared
+// across threads.
+#[allow(unsafe_code)]
+unsafe impl Send for Socket {}
+
 fn closest_timeout(a: Option<SocketTime>, b: Option<SocketTime>) -> Option<SocketTime> {
     match (a, b) {
         (None, None) => None,
@@ -240,6 +253,7 @@ impl Socket {
             tx_messages_count: 0,
             peer_implementation: SctpImplementation::Unknown,
             tx_error_counter: TxErrorCounter::new(options.max_retransmissions),
+            rng: options.rng_seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed),
         };
         Socket { name: name.into(), now, state: State::Closed, ctx }
     }
@@ -472,7 +486,25 @@ impl DcSctpSocket for Socket {
     }
 
     fn get_next_message(&mut self) -> Option<Message> {
-        self.state.tcb_mut()?.reassembly_queue.get_next_message()
+        let tcb = self.state.tcb_mut()?;
+        let message = tcb.reassembly_queue.get_next_message()?;
+        // rtcweb patch: a window update. Messages wait in the reassembly queue until read and
+        // count against the window, so a reader that pauses closes it; without an update the
+        // sender learns that it opened again only when its next probe or retransmission
+        // (after a backed-off RTO) is answered. RFC 9260 section 6.2 allows a SACK "to update
+        // the offered window as the receiving application consumes new data"; one goes out
+        // when the last advertised window was below half of the full one and reading has
+        // opened it by another quarter, so a reader that keeps up sends none.
+        let window = tcb.reassembly_queue.window_bytes();
+        let advertised = tcb.data_tracker.last_advertised_rwnd() as usize;
+        let rwnd = tcb.reassembly_queue.remaining_bytes();
+        if advertised < window / 2 && rwnd >= advertised + (window / 4).max(1) {
+            let mut b = tcb.new_packet();
+            b.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
+            let now = *self.now.borrow();
+            self.ctx.send_buffered_packets_with(&mut self.state, now, &mut b);
+        }
+        Some(message)
     }
 
     fn connect(&mut self) {

@@ -2456,7 +2456,11 @@ mod tests {
         let metrics = socket_a.get_metrics().unwrap();
         // The reassembled message is still in the socket, and not consumed, so the receiver window
         // size doesn't recover to its initial value.
-        assert_eq!(metrics.peer_rwnd_bytes, initial_a_rwnd - (payload_size as u32));
+        assert_eq!(
+            metrics.peer_rwnd_bytes,
+            initial_a_rwnd
+                - (payload_size + crate::rx::reassembly_queue::READY_MESSAGE_OVERHEAD) as u32
+        );
         assert_eq!(metrics.unack_data_count, 0);
         assert_eq!(metrics.tx_packets_count, 3);
         assert_eq!(metrics.rx_packets_count, 3);

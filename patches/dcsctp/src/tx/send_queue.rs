@@ -466,10 +466,12 @@ impl SendQueue {
         self.streams.iter().any(|(_, stream)| stream.pause_state == PauseState::Paused)
     }
 
-    pub fn get_streams_ready_to_reset(&mut self) -> Vec<StreamId> {
+    /// At most `max` of the streams ready to be reset (rtcweb patch: a request must fit in one
+    /// packet; the rest stay ready for the next request).
+    pub fn get_streams_ready_to_reset(&mut self, max: usize) -> Vec<StreamId> {
         let mut ready: Vec<StreamId> = Vec::new();
         self.streams.iter_mut().for_each(|(stream_id, stream)| {
-            if stream.pause_state == PauseState::Paused {
+            if stream.pause_state == PauseState::Paused && ready.len() < max {
                 stream.pause_state = PauseState::Resetting;
                 ready.push(*stream_id);
             }
@@ -955,7 +957,7 @@ mod tests {
         q.prepare_reset_stream(StreamId(1));
         assert_eq!(q.total_buffered_amount(), 5);
 
-        assert_eq!(q.get_streams_ready_to_reset(), vec![StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), vec![StreamId(1)]);
         q.commit_reset_streams();
         q.prepare_reset_stream(StreamId(2));
         assert_eq!(q.total_buffered_amount(), 0);
@@ -987,7 +989,7 @@ mod tests {
 
         assert!(q.produce(START_TIME, 50).is_none());
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), vec![StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), vec![StreamId(1)]);
 
         q.commit_reset_streams();
         assert_eq!(q.total_buffered_amount(), 50);
@@ -1047,7 +1049,7 @@ mod tests {
         q.prepare_reset_stream(StreamId(1));
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(1)]);
         q.commit_reset_streams();
 
         let chunk_three = q.produce(START_TIME, 50).unwrap();
@@ -1071,7 +1073,7 @@ mod tests {
         q.prepare_reset_stream(StreamId(1));
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(1)]);
         q.commit_reset_streams();
 
         let chunk_three = q.produce(START_TIME, 50).unwrap();
@@ -1097,7 +1099,7 @@ mod tests {
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         add(&mut q, StreamId(3), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(3)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(3)]);
         q.commit_reset_streams();
 
         let chunk_one = q.produce(START_TIME, 50).unwrap();
@@ -1126,7 +1128,7 @@ mod tests {
         // Buffered
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(1)]);
         q.rollback_reset_streams();
 
         let chunk_one = q.produce(START_TIME, 50).unwrap();
