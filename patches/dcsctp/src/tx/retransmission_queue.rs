@@ -364,7 +364,22 @@ impl RetransmissionQueue {
         }
 
         // Update of outstanding_data_ is now done. Congestion control remains.
+        let old_a_rwnd = self.a_rwnd;
         self.a_rwnd = sack.a_rwnd as usize;
+
+        // rtcweb patch: the peer's window reopened. What was sent while it was closed (less
+        // than a packet) were zero window probes (RFC 9260 section 6.1, rule A), which a full
+        // receiver drops without a trace; they would otherwise wait for T3-rtx, backed off by
+        // every probe that went unanswered while the window stayed closed (seconds after a
+        // long pause). A SACK that opens the window without acknowledging anything marks them
+        // for retransmission at once, so data flows a round trip after the window update.
+        if old_a_rwnd < self.mtu
+            && self.a_rwnd >= self.mtu
+            && ack_info.payload_bytes_acked == 0
+            && self.outstanding_data.unacked_items() > 0
+        {
+            self.outstanding_data.nack_all(now);
+        }
 
         log::debug!(
             "Received SACK, cum_tsn_ack={} ({}), unacked_payload_bytes={} ({}), rwnd={} ({})",
