@@ -366,11 +366,11 @@ fn bench(c: &mut Criterion) {
         g.sample_size(10).measurement_time(Duration::from_secs(4));
         g.throughput(Throughput::Bytes((BULK_MESSAGE * BULK_COUNT) as u64));
         let mut ours_rtcsctp = OurPair::new(wire(), MTU, SctpEngine::RtcSctp);
-        g.bench_function("rtcweb-sctp/rtc-sctp", |b| {
+        g.bench_function("rtcweb-sctp on rtc-sctp", |b| {
             b.iter_custom(|iters| cpu(iters, || ours_rtcsctp.transfer(&bulk, BULK_COUNT)))
         });
         let mut ours_dcsctp = OurPair::new(wire(), MTU, SctpEngine::Dcsctp);
-        g.bench_function("rtcweb-sctp/dcsctp", |b| {
+        g.bench_function("rtcweb-sctp on dcsctp", |b| {
             b.iter_custom(|iters| cpu(iters, || ours_dcsctp.transfer(&bulk, BULK_COUNT)))
         });
         let mut theirs = RtcPair::new(wire(), MTU);
@@ -383,11 +383,11 @@ fn bench(c: &mut Criterion) {
         g.sample_size(10).measurement_time(Duration::from_secs(4));
         g.throughput(Throughput::Elements(SMALL_COUNT as u64));
         let mut ours_rtcsctp = OurPair::new(wire(), MTU, SctpEngine::RtcSctp);
-        g.bench_function("rtcweb-sctp/rtc-sctp", |b| {
+        g.bench_function("rtcweb-sctp on rtc-sctp", |b| {
             b.iter_custom(|iters| cpu(iters, || ours_rtcsctp.transfer(&small, SMALL_COUNT)))
         });
         let mut ours_dcsctp = OurPair::new(wire(), MTU, SctpEngine::Dcsctp);
-        g.bench_function("rtcweb-sctp/dcsctp", |b| {
+        g.bench_function("rtcweb-sctp on dcsctp", |b| {
             b.iter_custom(|iters| cpu(iters, || ours_dcsctp.transfer(&small, SMALL_COUNT)))
         });
         let mut theirs = RtcPair::new(wire(), MTU);
@@ -402,11 +402,11 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(4));
     g.throughput(Throughput::Bytes((BULK_MESSAGE * BULK_COUNT) as u64));
     let mut ours_rtcsctp = OurPair::new(Wire::plain(), 8192, SctpEngine::RtcSctp);
-    g.bench_function("rtcweb-sctp/rtc-sctp", |b| {
+    g.bench_function("rtcweb-sctp on rtc-sctp", |b| {
         b.iter_custom(|iters| cpu(iters, || ours_rtcsctp.transfer(&bulk, BULK_COUNT)))
     });
     let mut ours_dcsctp = OurPair::new(Wire::plain(), 8192, SctpEngine::Dcsctp);
-    g.bench_function("rtcweb-sctp/dcsctp", |b| {
+    g.bench_function("rtcweb-sctp on dcsctp", |b| {
         b.iter_custom(|iters| cpu(iters, || ours_dcsctp.transfer(&bulk, BULK_COUNT)))
     });
     let mut theirs = RtcPair::new(Wire::plain(), 8192);

@@ -69,6 +69,8 @@ pub(crate) struct Dcsctp {
     connected: bool,
     shutdown_deadline: Option<Instant>,
     closed: Option<CloseReason>,
+    /// Messages were queued since the socket last packetized (see [`Dcsctp::flush`]).
+    unflushed: bool,
 }
 
 impl Dcsctp {
@@ -113,6 +115,7 @@ impl Dcsctp {
             connected: false,
             shutdown_deadline: None,
             closed: None,
+            unflushed: false,
         }
     }
 
@@ -299,10 +302,12 @@ impl Dcsctp {
             transmitted: false,
         }));
         let socket = self.socket.as_mut().ok_or(Error::Closed)?;
-        let message = Message::new(StreamId(id), PpId(ppid), data.to_vec());
-        match socket.send(message, &options) {
+        // Without a copy when the transport holds the only reference (its own copy of the
+        // application's slice).
+        let message = Message::new(StreamId(id), PpId(ppid), Vec::from(data));
+        match socket.enqueue(message, &options) {
             Ok(()) => {
-                self.pump();
+                self.unflushed = true;
                 Ok(())
             }
             Err(e) => {
@@ -314,6 +319,20 @@ impl Dcsctp {
                 Err(Error::Engine(e.to_string()))
             }
         }
+    }
+}
+
+impl Dcsctp {
+    /// Packetizes the messages queued since the last time: sends only queue them, so that
+    /// messages sent in a row share packets (and DTLS records).
+    fn flush(&mut self) {
+        self.unflushed = false;
+        self.guarded(|e| {
+            if let Some(s) = e.socket.as_mut() {
+                s.flush();
+            }
+            e.pump();
+        });
     }
 }
 
@@ -394,6 +413,9 @@ impl Engine for Dcsctp {
     }
 
     fn poll_transmit(&mut self, _now: Instant) -> Option<Bytes> {
+        if self.transmits.is_empty() && self.unflushed {
+            self.flush();
+        }
         self.transmits.pop_front()
     }
 
@@ -458,6 +480,8 @@ impl Engine for Dcsctp {
 
     fn reset_stream(&mut self, now: Instant, id: u16) -> Result<(), Error> {
         let _ = now;
+        // What was sent before closing goes first (a reset drops what is still queued).
+        self.flush();
         let socket = self.socket.as_mut().ok_or(Error::Closed)?;
         socket
             .reset_streams(&[StreamId(id)])
@@ -476,6 +500,7 @@ impl Engine for Dcsctp {
             return;
         }
         self.shutdown_deadline = Some(now + SHUTDOWN_GRACE);
+        self.flush();
         self.guarded(|e| {
             e.advance(now);
             if let Some(s) = e.socket.as_mut() {

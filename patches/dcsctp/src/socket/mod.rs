@@ -258,6 +258,25 @@ impl Socket {
         Socket { name: name.into(), now, state: State::Closed, ctx }
     }
 
+    /// Queues a message like [`DcSctpSocket::send`] but does not packetize it yet: what is
+    /// queued goes out at the next [`Self::flush`], or earlier with anything that sends (an
+    /// incoming SACK, a timer). (rtcweb patch: `send` builds packets at once, so a caller
+    /// sending many small messages in a row got one packet, and one DTLS record, per message
+    /// while the congestion window allowed; queueing them and flushing once bundles them.)
+    pub fn enqueue(&mut self, message: Message, send_options: &SendOptions) -> Result<(), SendError> {
+        validate_send(&mut self.state, &mut self.ctx, &message, send_options)?;
+        let now = *self.now.borrow();
+        self.ctx.tx_messages_count += 1;
+        self.ctx.send_queue.add(now, message, send_options);
+        Ok(())
+    }
+
+    /// Packetizes what [`Self::enqueue`] queued, as far as the windows allow. (rtcweb patch.)
+    pub fn flush(&mut self) {
+        let now = *self.now.borrow();
+        self.ctx.send_buffered_packets(&mut self.state, now);
+    }
+
     fn handle_abort(&mut self, chunk: AbortChunk) {
         if self.state.tcb().is_none() {
             // From <https://datatracker.ietf.org/doc/html/rfc9260#section-3.3.7>:
