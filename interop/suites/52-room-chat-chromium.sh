@@ -8,6 +8,8 @@
 #   chromium-first: Chromium calls chat (its offer carries audio, video and the data channel).
 # Both must exchange one chat line over the data channel, Chromium's camera must reach chat
 # (>= 100 video packets sent by Chromium and RTP decrypted by chat), and chat must exit 0.
+# RFC 9653 zero checksum must be negotiated with Chromium over DTLS and seen on the wire: SCTP
+# packets from Chromium (as DTLS hands them to chat) with checksum 0.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -47,13 +49,19 @@ for order in rust-first chromium-first; do
     exit $failed
   ' || code=$?
   grep -v '^page ' "$W/$order-chromium.log" | sed 's/^/  /' || true
-  sed 's/^/  /' "$W/$order-chat.err" | grep -E 'connected|media from|received|timeout|error|negotiation with' || true
+  sed 's/^/  /' "$W/$order-chat.err" | grep -E 'connected|media from|received|timeout|error|negotiation with|sctp with' || true
   if [ $code -eq 0 ] && grep -qx 'chromium: hello from chromium' "$W/$order-chat.out" \
       && grep -q 'chromium room: PASSED' "$W/$order-chromium.log"; then
     echo "PASS $order: chat and Chromium exchanged lines"; passes=$((passes + 1))
   else
     echo "FAIL $order: exit $code"; grep '^page ' "$W/$order-chromium.log" | tail -15 | sed 's/^/    /' || true
     fails=$((fails + 1))
+  fi
+  if grep -qE 'sctp with chromium: zero checksum true, [1-9][0-9]* packets received with checksum 0' "$W/$order-chat.err"; then
+    echo "PASS $order: zero checksum with Chromium ($(grep -oE '[0-9]+ packets received with checksum 0' "$W/$order-chat.err" | head -1))"
+    passes=$((passes + 1))
+  else
+    echo "FAIL $order: zero checksum not in use with Chromium"; fails=$((fails + 1))
   fi
   if grep -q 'media from chromium: [1-9]' "$W/$order-chat.err"; then
     echo "PASS $order: Chromium's camera reached chat ($(grep -o 'media from chromium: [0-9]* RTP packets' "$W/$order-chat.err" | tail -1))"

@@ -22,9 +22,9 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SctpEngine {
     /// webrtc-rs' `rtc-sctp`, with the adapter's workarounds.
-    #[default]
     RtcSctp,
     /// `dcsctp`, the dcSCTP authors' Rust implementation (with patches/dcsctp).
+    #[default]
     Dcsctp,
 }
 
@@ -65,7 +65,7 @@ pub struct SctpConfig {
     /// crossing INITs are resolved as for the client. Stream ids still follow the DTLS role.
     /// Default `false`.
     pub server_initiates: bool,
-    /// The SCTP engine. Default [`SctpEngine::RtcSctp`].
+    /// The SCTP engine. Default [`SctpEngine::Dcsctp`].
     pub engine: SctpEngine,
     /// Seed for the engine's random values (initial TSN, verification tags): `Some` makes
     /// runs reproducible (tests, simulations); `None` draws them at random. Default `None`.
@@ -91,7 +91,7 @@ impl Default for SctpConfig {
             receive_window: 1024 * 1024,
             max_streams: u16::MAX,
             server_initiates: false,
-            engine: SctpEngine::RtcSctp,
+            engine: SctpEngine::Dcsctp,
             rng_seed: None,
             message_interleaving: true,
             zero_checksum: true,

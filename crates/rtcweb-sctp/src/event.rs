@@ -123,6 +123,8 @@ pub struct TransportStats {
     pub message_interleaving: bool,
     /// RFC 9653 zero checksum is in use: both sides offered it (over DTLS).
     pub zero_checksum: bool,
+    /// Packets received with checksum 0 (what the peer sends when zero checksum is in use).
+    pub zero_checksum_packets_received: u64,
     /// Bytes sent on every channel and not yet acknowledged (the send buffer's fill; the
     /// channels' W3C `bufferedAmount` counts only what is not yet transmitted).
     pub buffered_amount: u64,

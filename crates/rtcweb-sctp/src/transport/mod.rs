@@ -193,6 +193,9 @@ impl SctpTransport {
     pub fn handle_input(&mut self, now: Instant, packet: &[u8]) {
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
+        if packet.get(8..12) == Some(&[0; 4]) {
+            self.stats.zero_checksum_packets_received += 1;
+        }
         if matches!(self.state, TransportState::New | TransportState::Closed) {
             self.stats.packets_ignored += 1;
             return;
