@@ -18,16 +18,6 @@ pub enum Role {
     Server,
 }
 
-/// Which SCTP engine runs the association (issue 21 compares them; one will remain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SctpEngine {
-    /// webrtc-rs' `rtc-sctp`, with the adapter's workarounds.
-    RtcSctp,
-    /// `dcsctp`, the dcSCTP authors' Rust implementation (with patches/dcsctp).
-    #[default]
-    Dcsctp,
-}
-
 /// Settings of an [`SctpTransport`](crate::SctpTransport). Build with `Default` and change
 /// the fields you need (the SDP values come from the local and remote descriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +55,6 @@ pub struct SctpConfig {
     /// crossing INITs are resolved as for the client. Stream ids still follow the DTLS role.
     /// Default `false`.
     pub server_initiates: bool,
-    /// The SCTP engine. Default [`SctpEngine::Dcsctp`].
-    pub engine: SctpEngine,
     /// Seed for the engine's random values (initial TSN, verification tags): `Some` makes
     /// runs reproducible (tests, simulations); `None` draws them at random. Default `None`.
     pub rng_seed: Option<u64>,
@@ -91,7 +79,6 @@ impl Default for SctpConfig {
             receive_window: 1024 * 1024,
             max_streams: u16::MAX,
             server_initiates: false,
-            engine: SctpEngine::Dcsctp,
             rng_seed: None,
             message_interleaving: true,
             zero_checksum: true,

@@ -106,16 +106,7 @@ pub struct TransportStats {
     pub channels_opened: u64,
     /// Channels that reached [`ChannelState::Closed`](crate::ChannelState::Closed).
     pub channels_closed: u64,
-    /// DATA chunks received (the engine's count, duplicates included).
-    pub data_chunks_received: u64,
-    /// SACK chunks received.
-    pub sacks_received: u64,
-    /// Retransmission timer (T3-rtx) expirations.
-    pub t3_timeouts: u64,
-    /// Fast retransmissions.
-    pub fast_retransmits: u64,
-    /// Packets that carried retransmitted DATA (rtc-sctp: retransmission events, T3-rtx
-    /// expirations plus fast retransmissions).
+    /// Packets that carried retransmitted DATA.
     pub retransmitted_packets: u64,
     /// Smoothed round-trip time (zero before the first measurement).
     pub srtt: Duration,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{Pair, closed, data_chunks, messages, opened};
 use rtcweb_sctp::{
     ChannelId, ChannelOptions, ChannelState, CloseReason, Error, Event, MessageKind, Priority,
-    Reliability, SctpEngine, TransportState,
+    Reliability, TransportState,
 };
 
 fn open_pair(options: ChannelOptions) -> (Pair, ChannelId) {
@@ -20,6 +20,7 @@ fn open_pair(options: ChannelOptions) -> (Pair, ChannelId) {
     (p, id)
 }
 
+#[test]
 fn in_band_channel_carries_every_option_to_the_peer() {
     let options = ChannelOptions::new("données")
         .protocol("wamp.2.json")
@@ -53,6 +54,7 @@ fn in_band_channel_carries_every_option_to_the_peer() {
     assert!(p.b.channel(id).unwrap().ordered);
 }
 
+#[test]
 fn stream_ids_follow_the_dtls_role() {
     let mut p = Pair::connected();
     let a: Vec<_> = (0..3)
@@ -78,6 +80,7 @@ fn stream_ids_follow_the_dtls_role() {
     assert_eq!(p.b.channel(ChannelId(4)).unwrap().label, "a2");
 }
 
+#[test]
 fn channels_created_before_the_association_open_with_it() {
     let mut p = Pair::new(common::config(), common::config());
     let id =
@@ -114,6 +117,7 @@ fn channels_created_before_the_association_open_with_it() {
     );
 }
 
+#[test]
 fn every_ppid_and_size_arrives_intact_in_order() {
     let (mut p, id) = open_pair(ChannelOptions::new("sizes"));
     let big: Vec<u8> = (0..256 * 1024).map(|i| (i * 7 % 251) as u8).collect();
@@ -165,6 +169,7 @@ fn every_ppid_and_size_arrives_intact_in_order() {
 
 /// Paused reads hold messages in the association (its window closes, the sender waits:
 /// nothing is lost); resuming delivers every one, in order.
+#[test]
 fn paused_reads_hold_messages_back_and_resuming_delivers_them_in_order() {
     let (mut p, id) = open_pair(ChannelOptions::new("slow reader"));
     p.b.pause_reads(p.now, true);
@@ -200,6 +205,7 @@ fn paused_reads_hold_messages_back_and_resuming_delivers_them_in_order() {
 /// Empty messages (one byte on the wire, none in the event) count against the receive
 /// window like any other: an owner that does not poll holds a bounded number of them, the
 /// rest wait in the engine and then at the peer.
+#[test]
 fn empty_messages_cannot_fill_an_unpolled_queue_without_bound() {
     let (mut p, id) = open_pair(ChannelOptions::new("empty"));
     let received_before = p.b.stats().messages_received;
@@ -238,6 +244,7 @@ fn empty_messages_cannot_fill_an_unpolled_queue_without_bound() {
     assert!(messages(&p.b_events, id).iter().all(|m| m.data.is_empty()));
 }
 
+#[test]
 fn max_message_size_is_enforced_on_send_and_receive() {
     // The peer advertises 64 KiB by omission (RFC 8841 section 6.1).
     let mut cfg = common::config();
@@ -273,6 +280,7 @@ fn max_message_size_is_enforced_on_send_and_receive() {
 /// W3C: `bufferedAmount` is what was sent and not yet transmitted. Data on the wire but
 /// unacknowledged (here every SACK is lost) no longer counts, though it still fills the
 /// send buffer; a retransmission does not count it again.
+#[test]
 fn buffered_amount_counts_until_transmission_not_acknowledgement() {
     let (mut p, id) = open_pair(ChannelOptions::new("w3c"));
     // Some traffic first opens the congestion window, so that what follows leaves at once.
@@ -313,6 +321,7 @@ fn buffered_amount_counts_until_transmission_not_acknowledgement() {
     assert_eq!(messages(&p.b_events, id).len(), 3);
 }
 
+#[test]
 fn send_says_would_block_instead_of_buffering_without_bound() {
     let mut cfg = common::config();
     cfg.send_buffer_limit = 100_000;
@@ -392,19 +401,19 @@ fn close_and_reuse(closer_is_a: bool) {
     assert_eq!(p.a.stats().channels_closed, 1);
 }
 
+#[test]
 fn closing_by_stream_reset_from_the_opener_frees_the_id() {
     close_and_reuse(true);
 }
 
+#[test]
 fn closing_by_stream_reset_from_the_peer_frees_the_id() {
     close_and_reuse(false);
 }
 
-/// RFC 8831 section 6.7 with data still flowing towards the side that closes. rtc-sctp
-/// 0.21.1 stops reading a stream once it has sent its reset and defers the peer's reset until
-/// the stream is read, so its stream can stay half-reset; the channel still closes on both
-/// sides (we take the peer's reset request as the answer), and its id stays out of use while
-/// the engine holds the stream (docs/decisions/sctp-engine-rtc-sctp.md).
+/// RFC 8831 section 6.7 with data still flowing towards the side that closes (rtc-sctp, the
+/// previous engine, left such a stream half-reset): the channel closes on both sides.
+#[test]
 fn closing_while_the_peer_is_sending() {
     let (mut p, id) = open_pair(ChannelOptions::new("busy"));
     for i in 0..50u32 {
@@ -436,6 +445,7 @@ fn closing_while_the_peer_is_sending() {
     assert!(p.run_until(|p| messages(&p.b_events, next).len() == 1));
 }
 
+#[test]
 fn a_thousand_channels_open_and_close() {
     let mut p = Pair::connected();
     let mut ids = Vec::new();
@@ -484,6 +494,7 @@ fn assert_everything_closed(events: &[Event], ids: &[ChannelId], reason: &CloseR
     );
 }
 
+#[test]
 fn shutdown_closes_every_channel_on_both_sides_after_delivering() {
     let mut p = Pair::connected();
     let ids: Vec<_> = (0..4)
@@ -512,6 +523,7 @@ fn shutdown_closes_every_channel_on_both_sides_after_delivering() {
     ));
 }
 
+#[test]
 fn abort_closes_every_channel_on_both_sides() {
     for aborter_is_a in [true, false] {
         let mut p = Pair::connected();
@@ -540,6 +552,7 @@ fn abort_closes_every_channel_on_both_sides() {
     }
 }
 
+#[test]
 fn shutdown_never_answered_ends_in_failure() {
     let mut p = Pair::connected();
     p.drop_a_to_b = Box::new(|_, _| true);
@@ -554,6 +567,7 @@ fn shutdown_never_answered_ends_in_failure() {
     assert!(p.now - p.start >= Duration::from_secs(30));
 }
 
+#[test]
 fn ports_other_than_5000_from_sdp() {
     let mut a = common::config();
     let mut b = common::config();
@@ -581,6 +595,7 @@ fn ports_other_than_5000_from_sdp() {
     assert!(!q.run_until(|q| q.b.state() == TransportState::Connected));
 }
 
+#[test]
 fn invalid_options_are_refused() {
     let mut p = Pair::connected();
     let both = ChannelOptions::new("x")
@@ -597,6 +612,7 @@ fn invalid_options_are_refused() {
     ));
 }
 
+#[test]
 fn unordered_channel_delivers_every_message_under_loss() {
     let (mut p, id) = open_pair(ChannelOptions::new("u").ordered(false));
     // Drop every 7th packet from a to b.
@@ -618,9 +634,10 @@ fn unordered_channel_delivers_every_message_under_loss() {
     );
 }
 
-/// The `sctp_input` fuzz target's first find: an ERROR chunk whose cause claims 48 bytes in
-/// a 4-byte value made rtc-sctp slice out of bounds. It is dropped before the engine now, and
-/// the association carries on.
+/// The `sctp_input` fuzz target's first find with rtc-sctp (the previous engine, which sliced
+/// out of bounds): an ERROR chunk whose cause claims 48 bytes in a 4-byte value is refused,
+/// and the association carries on.
+#[test]
 fn error_cause_longer_than_its_chunk_is_dropped() {
     let (mut p, id) = open_pair(ChannelOptions::new("after"));
     p.b.send_text(p.now, id, "tag").unwrap();
@@ -634,7 +651,8 @@ fn error_cause_longer_than_its_chunk_is_dropped() {
     p.a.handle_input(p.now, &pk);
     assert!(p.run_until(|p| messages(&p.a_events, id).len() == 1));
     assert_eq!(p.a.state(), TransportState::Connected);
-    if common::config().engine == SctpEngine::Dcsctp {
+    // The same causes in an ABORT: a valid one, so it ends the association.
+    {
         let mut packet = pk[..8].to_vec();
         packet.extend_from_slice(&[0; 4]);
         packet.extend_from_slice(&[0x06, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
@@ -668,22 +686,19 @@ fn crc32c_for_test(data: &[u8]) -> u32 {
     !crc
 }
 
-/// The `sctp_handshake` fuzz target's find: rtc-sctp steps from one error cause to the next
-/// without the padding, so an odd-length cause followed by padded, valid causes made it read
-/// a 23 816-byte cause where the padding was, and slice out of bounds. Dropped before the
-/// engine; the association carries on.
-fn error_causes_the_engine_would_misread_are_dropped() {
+/// The `sctp_handshake` fuzz target's find with rtc-sctp (the previous engine stepped from
+/// cause to cause without the padding and sliced out of bounds): an odd-length cause followed
+/// by padded, valid causes is read as causes. In an ERROR it changes nothing; in an ABORT it
+/// ends the association as any ABORT does.
+#[test]
+fn odd_length_error_causes_are_read_with_their_padding() {
     let (mut p, id) = open_pair(ChannelOptions::new("after"));
     p.b.send_text(p.now, id, "tag").unwrap();
     let pk = p.b.poll_transmit(p.now).unwrap();
-    // The ABORT is a valid one (an odd-length cause, padded, then two more): rtc-sctp
-    // misreads it and the adapter drops it; dcsctp reads it right, and it ends the
-    // association, so it is sent last there.
-    let kinds: &[u8] = match common::config().engine {
-        SctpEngine::RtcSctp => &[0x06, 0x09],
-        SctpEngine::Dcsctp => &[0x09],
-    };
-    for &kind in kinds {
+    // An ERROR whose first cause has an odd length (padded), then two more causes: read as
+    // causes, it changes nothing.
+    {
+        let kind = 0x09;
         let mut packet = pk[..8].to_vec(); // ports and a's verification tag
         packet.extend_from_slice(&[0; 4]);
         packet.extend_from_slice(&[kind, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
@@ -696,7 +711,8 @@ fn error_causes_the_engine_would_misread_are_dropped() {
     p.a.handle_input(p.now, &pk);
     assert!(p.run_until(|p| messages(&p.a_events, id).len() == 1));
     assert_eq!(p.a.state(), TransportState::Connected);
-    if common::config().engine == SctpEngine::Dcsctp {
+    // The same causes in an ABORT: a valid one, so it ends the association.
+    {
         let mut packet = pk[..8].to_vec();
         packet.extend_from_slice(&[0; 4]);
         packet.extend_from_slice(&[0x06, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
@@ -713,27 +729,3 @@ fn error_causes_the_engine_would_misread_are_dropped() {
         );
     }
 }
-
-common::both_engines!(
-    in_band_channel_carries_every_option_to_the_peer,
-    stream_ids_follow_the_dtls_role,
-    channels_created_before_the_association_open_with_it,
-    every_ppid_and_size_arrives_intact_in_order,
-    paused_reads_hold_messages_back_and_resuming_delivers_them_in_order,
-    empty_messages_cannot_fill_an_unpolled_queue_without_bound,
-    max_message_size_is_enforced_on_send_and_receive,
-    buffered_amount_counts_until_transmission_not_acknowledgement,
-    send_says_would_block_instead_of_buffering_without_bound,
-    closing_by_stream_reset_from_the_opener_frees_the_id,
-    closing_by_stream_reset_from_the_peer_frees_the_id,
-    closing_while_the_peer_is_sending,
-    a_thousand_channels_open_and_close,
-    shutdown_closes_every_channel_on_both_sides_after_delivering,
-    abort_closes_every_channel_on_both_sides,
-    shutdown_never_answered_ends_in_failure,
-    ports_other_than_5000_from_sdp,
-    invalid_options_are_refused,
-    unordered_channel_delivers_every_message_under_loss,
-    error_cause_longer_than_its_chunk_is_dropped,
-    error_causes_the_engine_would_misread_are_dropped,
-);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{Host, TwoHosts, messages, next_timeout, opened};
 use rtcweb_netsim::{LinkParams, Loss, Node, Simulation};
 use rtcweb_sctp::{
-    ChannelId, ChannelOptions, Event, Role, SctpConfig, SctpEngine, SctpTransport, TransportState,
+    ChannelId, ChannelOptions, Event, Role, SctpConfig, SctpTransport, TransportState,
 };
 
 const INIT: u8 = 1;
@@ -292,6 +292,7 @@ impl Wire {
     }
 }
 
+#[test]
 fn inits_that_cross_in_flight_make_one_association() {
     let mut w = Wire::new(0.0, 1);
     w.client.sctp.start(w.now).unwrap();
@@ -306,6 +307,7 @@ fn inits_that_cross_in_flight_make_one_association() {
     assert!(answered_an_init(&w.client.sent) && answered_an_init(&w.server.sent));
 }
 
+#[test]
 fn peer_init_that_arrives_before_ours_is_sent() {
     let mut w = Wire::new(0.0, 2);
     w.server.sctp.start(w.now).unwrap();
@@ -317,6 +319,7 @@ fn peer_init_that_arrives_before_ours_is_sent() {
     assert!(answered_an_init(&w.client.sent));
 }
 
+#[test]
 fn peer_init_that_arrives_after_it_answered_ours() {
     let mut w = Wire::new(0.0, 3);
     w.client.sctp.start(w.now).unwrap();
@@ -334,16 +337,12 @@ fn peer_init_that_arrives_after_it_answered_ours() {
     // Now the server's INIT: the client is in COOKIE-ECHOED.
     w.deliver_to_client(|_| true);
     w.finish("peer INIT after its INIT ACK");
-    // The rtc-sctp adapter drops it (the peer is answering ours); dcsctp answers it as RFC
-    // 9260 section 5.2.1 says for COOKIE-ECHOED (INIT ACK with the same tags). Either way
-    // one association results (`finish`).
-    let answered = answered_an_init(&w.client.sent);
-    match common::config().engine {
-        SctpEngine::RtcSctp => assert!(!answered, "dropped, not answered"),
-        SctpEngine::Dcsctp => assert!(answered, "answered"),
-    }
+    // Answered as RFC 9260 section 5.2.1 says for COOKIE-ECHOED (an INIT ACK with the same
+    // tags); one association results all the same (`finish`).
+    assert!(answered_an_init(&w.client.sent), "answered");
 }
 
+#[test]
 fn peer_init_that_arrives_after_the_association_is_up() {
     let mut w = Wire::new(0.0, 4);
     w.client.sctp.start(w.now).unwrap();
@@ -357,24 +356,16 @@ fn peer_init_that_arrives_after_the_association_is_up() {
         w.client.sctp.handle_input(w.now, p);
     }
     w.client.pump(w.now);
-    // The rtc-sctp adapter drops it; dcsctp answers it as RFC 9260 section 5.2.2 says (an
-    // INIT ACK with a new tag, which the peer, already established, discards). The
-    // association carries on either way.
-    match common::config().engine {
-        SctpEngine::RtcSctp => {
-            assert_eq!(w.client.sent.len(), sent, "a late INIT is not answered");
-        }
-        SctpEngine::Dcsctp => {
-            let answers = w.client.sent.split_off(sent);
-            assert!(!answers.is_empty(), "answered");
-            assert!(answers.iter().all(|p| first_chunk(p) == Some(INIT_ACK)));
-            // Its new tag belongs to no association (the peer drops that INIT ACK): leave
-            // it out of the one-association check.
-        }
-    }
+    // Answered as RFC 9260 section 5.2.2 says: an INIT ACK with a new tag, which the peer,
+    // already established, discards. The association carries on.
+    let answers = w.client.sent.split_off(sent);
+    assert!(!answers.is_empty(), "answered");
+    assert!(answers.iter().all(|p| first_chunk(p) == Some(INIT_ACK)));
+    // Its new tag belongs to no association: left out of the one-association check.
     w.finish("after the late INIT");
 }
 
+#[test]
 fn peer_that_ignores_our_init_and_waits_for_an_answer_to_its_own() {
     // werift as the offerer: ICE-controlling, so it sends INIT and drops ours.
     let mut w = Wire::new(0.0, 5);
@@ -386,6 +377,7 @@ fn peer_that_ignores_our_init_and_waits_for_an_answer_to_its_own() {
     assert!(answered_an_init(&w.client.sent) && !answered_an_init(&w.server.sent));
 }
 
+#[test]
 fn peer_that_ignores_our_init_sent_its_own_first() {
     let mut w = Wire::new(0.0, 6);
     w.server_ignores = is_init;
@@ -397,6 +389,7 @@ fn peer_that_ignores_our_init_sent_its_own_first() {
     assert!(answered_an_init(&w.client.sent) && !answered_an_init(&w.server.sent));
 }
 
+#[test]
 fn crossing_inits_under_loss() {
     for seed in 0..150 {
         for ignores in [false, true] {
@@ -483,6 +476,7 @@ fn over_dtls(loss: f64, seed: u64, server_ignores_init: bool) {
     assert_one_association(&ha.sctp_sent, &hb.sctp_sent);
 }
 
+#[test]
 fn crossing_inits_over_dtls() {
     for seed in 0..4 {
         over_dtls(0.0, seed, false);
@@ -490,20 +484,9 @@ fn crossing_inits_over_dtls() {
     }
 }
 
+#[test]
 fn crossing_inits_over_dtls_with_loss() {
     for seed in 0..12 {
         over_dtls(0.2, seed, seed % 2 == 1);
     }
 }
-
-common::both_engines!(
-    inits_that_cross_in_flight_make_one_association,
-    peer_init_that_arrives_before_ours_is_sent,
-    peer_init_that_arrives_after_it_answered_ours,
-    peer_init_that_arrives_after_the_association_is_up,
-    peer_that_ignores_our_init_and_waits_for_an_answer_to_its_own,
-    peer_that_ignores_our_init_sent_its_own_first,
-    crossing_inits_under_loss,
-    crossing_inits_over_dtls,
-    crossing_inits_over_dtls_with_loss,
-);

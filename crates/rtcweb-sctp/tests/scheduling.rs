@@ -5,7 +5,6 @@
 //! (a window update, not a retransmission timeout), and on a pair without DTLS: heartbeats,
 //! RFC 9653 zero checksum, runs reproducible from the seed.
 #![allow(clippy::unwrap_used)] // test helpers unwrap what the test itself set up
-#![allow(unused_macros, unused_imports)] // the shared helpers' engine macro is not used here
 
 mod common;
 
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{Host, Pair, TwoHosts, messages, opened};
 use rtcweb_netsim::{LinkParams, Node, Simulation};
-use rtcweb_sctp::{ChannelId, ChannelOptions, Error, Priority, SctpConfig, SctpEngine};
+use rtcweb_sctp::{ChannelId, ChannelOptions, Error, Priority, SctpConfig};
 
 const ONE_WAY: Duration = Duration::from_millis(20);
 const RTT: Duration = Duration::from_millis(40);
@@ -69,6 +68,7 @@ fn setup(
 
 /// With RFC 8260 interleaving, 100-byte messages sent while a 16 MiB message is on its way
 /// on another channel arrive within a few round trips, long before it.
+#[test]
 fn a_big_message_does_not_hold_back_another_channel() {
     let (mut sim, a, b, bulk, chat) = setup(
         big_config(),
@@ -128,6 +128,7 @@ fn a_big_message_does_not_hold_back_another_channel() {
 /// 4 MiB queued: every message of the first arrives within a few round trips (first-in
 /// first-out puts it behind the 4 MiB: rtc-sctp took 3.4-4.2 s on a 20 Mbit/s path), and the
 /// bulk still flows.
+#[test]
 fn a_high_priority_channel_keeps_its_rate_beside_a_bulk_channel() {
     let mut cfg = common::config();
     cfg.send_buffer_limit = 8 * 1024 * 1024;
@@ -186,6 +187,7 @@ fn a_high_priority_channel_keeps_its_rate_beside_a_bulk_channel() {
 /// what had filled its window) arrives within about a round trip of the resumption, because
 /// reading sends a window update; waiting for the sender's backed-off retransmission timer
 /// would take seconds.
+#[test]
 fn a_paused_reader_gets_data_again_within_a_round_trip() {
     let (mut sim, a, b, ch, _) = setup(
         common::config(),
@@ -253,6 +255,7 @@ fn a_paused_reader_gets_data_again_within_a_round_trip() {
 }
 
 /// An idle association sends HEARTBEATs (RFC 9260 section 8.3) and answers them.
+#[test]
 fn idle_associations_send_heartbeats() {
     let mut p = Pair::connected();
     let seen = std::rc::Rc::new(std::cell::Cell::new(0));
@@ -274,6 +277,7 @@ fn idle_associations_send_heartbeats() {
 /// Both sides offer RFC 9653 zero checksum (DTLS as the alternate error detection): it is
 /// used, and packets after the handshake carry checksum 0; one side not offering it keeps
 /// CRC32c.
+#[test]
 fn zero_checksum_is_negotiated_and_used() {
     for (offer_a, offer_b) in [(true, true), (true, false)] {
         let (mut ca, mut cb) = (common::config(), common::config());
@@ -303,6 +307,7 @@ fn zero_checksum_is_negotiated_and_used() {
 }
 
 /// The same seeds give the same packets, byte for byte (tags and TSNs from the seed).
+#[test]
 fn runs_are_reproducible_from_the_seed() {
     let run = || {
         let mut p = Pair::new(common::config(), common::config());
@@ -323,33 +328,4 @@ fn runs_are_reproducible_from_the_seed() {
     let (one, two) = (run(), run());
     assert!(one.len() > 3);
     assert_eq!(one, two);
-}
-
-fn on_dcsctp(test: fn()) {
-    common::with_engine(SctpEngine::Dcsctp, test);
-}
-
-#[test]
-fn dcsctp_a_big_message_does_not_hold_back_another_channel() {
-    on_dcsctp(a_big_message_does_not_hold_back_another_channel);
-}
-#[test]
-fn dcsctp_a_high_priority_channel_keeps_its_rate_beside_a_bulk_channel() {
-    on_dcsctp(a_high_priority_channel_keeps_its_rate_beside_a_bulk_channel);
-}
-#[test]
-fn dcsctp_a_paused_reader_gets_data_again_within_a_round_trip() {
-    on_dcsctp(a_paused_reader_gets_data_again_within_a_round_trip);
-}
-#[test]
-fn dcsctp_idle_associations_send_heartbeats() {
-    on_dcsctp(idle_associations_send_heartbeats);
-}
-#[test]
-fn dcsctp_zero_checksum_is_negotiated_and_used() {
-    on_dcsctp(zero_checksum_is_negotiated_and_used);
-}
-#[test]
-fn dcsctp_runs_are_reproducible_from_the_seed() {
-    on_dcsctp(runs_are_reproducible_from_the_seed);
 }

@@ -28,6 +28,8 @@ use crate::{CloseReason, Error, Reliability, Role, SctpConfig, ppid};
 
 /// The weight of a stream nobody set: W3C "low", DCEP 256.
 const DEFAULT_PRIORITY: u16 = 256;
+/// The longest a retransmission timer backs off to.
+const MAX_TIMER_BACKOFF: Duration = Duration::from_secs(3);
 
 /// One message in the socket, by lifecycle id.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +94,9 @@ impl Dcsctp {
         // (RFC 7675), and a side that gives up while the other is established is stuck.
         o.max_retransmissions = None;
         o.max_init_retransmits = None;
+        // Nor does a timer back off beyond 3 s (as in libwebrtc): once a long loss ends, the
+        // association recovers within seconds, not a minute.
+        o.max_timer_backoff_duration = Some(MAX_TIMER_BACKOFF);
         o.enable_partial_reliability = true;
         o.enable_message_interleaving = config.message_interleaving;
         o.zero_checksum_alternate_error_detection_method = if config.zero_checksum {
@@ -471,11 +476,6 @@ impl Engine for Dcsctp {
             }
         })
         .unwrap_or(Read::Empty)
-    }
-
-    fn set_reading(&mut self, _reading: bool) {
-        // Unread messages count against the socket's receive window (with a per-message
-        // overhead, patches/dcsctp): it bounds itself.
     }
 
     fn reset_stream(&mut self, now: Instant, id: u16) -> Result<(), Error> {

@@ -2,9 +2,8 @@
 //!
 //! [`SctpTransport`](crate::SctpTransport) owns DCEP, channel bookkeeping and the public API;
 //! everything below (RFC 9260 with RFC 3758 partial reliability and RFC 6525 stream reset)
-//! is an [`Engine`]: `rtc-sctp` ([`rtc::RtcSctp`], docs/decisions/sctp-engine-rtc-sctp.md) or
-//! `dcsctp` ([`dcsctp::Dcsctp`]), chosen by [`SctpEngine`](crate::SctpEngine) while the two are
-//! compared (issue 21).
+//! is an [`Engine`]: `dcsctp` ([`dcsctp::Dcsctp`], with the patches of patches/dcsctp;
+//! docs/decisions/0008-sctp-engine-dcsctp.md says why).
 
 use std::time::{Duration, Instant};
 
@@ -12,12 +11,7 @@ use bytes::Bytes;
 
 use crate::{CloseReason, Error};
 
-pub(crate) mod backlog;
-pub(crate) mod crossing;
 pub(crate) mod dcsctp;
-pub(crate) mod forward_tsn;
-pub(crate) mod rtc;
-pub(crate) mod wire;
 
 /// How long a graceful shutdown may take before the association is aborted.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -39,8 +33,6 @@ pub(crate) enum EngineEvent {
     Connected,
     /// Both directions of a stream are reset (RFC 6525); the id is free again.
     StreamReset(u16),
-    /// The peer asked to reset its sending direction of a stream (our receiving one).
-    PeerReset(u16),
     /// Outgoing bytes of a stream (not DCEP) went on the wire for the first time.
     Transmitted { stream: u16, bytes: usize },
     /// Outgoing bytes of a stream were acknowledged or abandoned.
@@ -71,10 +63,6 @@ pub(crate) enum EngineState {
 /// Engine counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EngineStats {
-    pub data_chunks_received: u64,
-    pub sacks_received: u64,
-    pub t3_timeouts: u64,
-    pub fast_retransmits: u64,
     pub retransmitted_packets: u64,
     pub rtt: Duration,
     pub message_interleaving: bool,
@@ -103,9 +91,6 @@ pub(crate) trait Engine {
     fn send(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) -> Result<(), Error>;
     /// Takes the next complete message (of any stream), if one at most `max_len` bytes.
     fn read(&mut self, max_len: usize) -> Read;
-    /// Whether we are reading (`false` while paused or while our queue is full): an engine
-    /// may bound what it takes in meanwhile.
-    fn set_reading(&mut self, reading: bool);
     /// Resets outgoing stream `id` (closing the channel, RFC 8831 section 6.7).
     fn reset_stream(&mut self, now: Instant, id: u16) -> Result<(), Error>;
     /// Graceful SHUTDOWN.

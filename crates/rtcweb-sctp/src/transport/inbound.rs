@@ -18,7 +18,6 @@ impl SctpTransport {
         // it after) a COOKIE ACK that was lost. It waits until the association is up: a
         // DATA_CHANNEL_OPEN read now could not be acknowledged and would be lost.
         if self.state != TransportState::Connected || self.reads_paused {
-            self.engine.set_reading(!self.reads_paused);
             return;
         }
         while self.queued_bytes < self.config.receive_window {
@@ -28,14 +27,10 @@ impl SctpTransport {
                     tracing::debug!(stream, len, "dropped a message above max-message-size");
                     self.stats.messages_dropped += 1;
                 }
-                Read::Empty => {
-                    self.engine.set_reading(true);
-                    return;
-                }
+                Read::Empty => return,
             }
         }
-        // The queue is full: what the engine takes in meanwhile is bounded.
-        self.engine.set_reading(false);
+        // The queue is full: the rest waits in the engine, against its receive window.
     }
 
     fn on_message(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) {

@@ -3,7 +3,7 @@
 mod inbound;
 mod outbound;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -11,12 +11,11 @@ use rtcweb_core::SansIo;
 
 use crate::dcep::DcepMessage;
 use crate::engine::dcsctp::Dcsctp;
-use crate::engine::rtc::RtcSctp;
 use crate::engine::{Engine, EngineEvent, EngineState, SHUTDOWN_GRACE, StreamPolicy};
 use crate::ppid;
 use crate::{
     ChannelId, ChannelInfo, ChannelOptions, ChannelState, ChannelStats, CloseReason, Error, Event,
-    Role, SctpConfig, SctpEngine, TransportState, TransportStats,
+    Role, SctpConfig, TransportState, TransportStats,
 };
 
 struct Channel {
@@ -123,8 +122,6 @@ pub struct SctpTransport {
     /// When the application asked for a graceful shutdown; SHUTDOWN goes out once everything
     /// sent is acknowledged (the engine would otherwise drop what it has not sent yet).
     shutdown_requested: Option<Instant>,
-    /// Closed channels whose stream the engine has not released yet.
-    quarantined: BTreeSet<u16>,
     stats: TransportStats,
 }
 
@@ -157,7 +154,6 @@ impl SctpTransport {
             state: TransportState::New,
             last_now: None,
             shutdown_requested: None,
-            quarantined: BTreeSet::new(),
             stats: TransportStats::default(),
         })
     }
@@ -266,9 +262,7 @@ impl SctpTransport {
     /// channel (events other than messages keep coming; DCEP messages wait too).
     pub fn pause_reads(&mut self, now: Instant, paused: bool) {
         self.reads_paused = paused;
-        if paused {
-            self.engine.set_reading(false);
-        } else {
+        if !paused {
             self.pump_reads(now);
         }
     }
@@ -299,7 +293,7 @@ impl SctpTransport {
                         "negotiated id beyond the stream count",
                     ));
                 }
-                if self.channel_slot(id).is_some() || self.quarantined.contains(&id) {
+                if self.channel_slot(id).is_some() {
                     return Err(Error::IdInUse(id));
                 }
                 id
@@ -418,10 +412,6 @@ impl SctpTransport {
     pub fn stats(&self) -> TransportStats {
         let e = self.engine.stats();
         TransportStats {
-            data_chunks_received: e.data_chunks_received,
-            sacks_received: e.sacks_received,
-            t3_timeouts: e.t3_timeouts,
-            fast_retransmits: e.fast_retransmits,
             retransmitted_packets: e.retransmitted_packets,
             srtt: e.rtt,
             message_interleaving: e.message_interleaving,
@@ -472,7 +462,7 @@ impl SctpTransport {
         };
         (first..limit)
             .step_by(2)
-            .find(|&id| self.channel_slot(id).is_none() && !self.quarantined.contains(&id))
+            .find(|&id| self.channel_slot(id).is_none())
             .ok_or(Error::NoFreeId)
     }
 
@@ -578,23 +568,7 @@ impl SctpTransport {
                         }
                     }
                 }
-                EngineEvent::StreamReset(id) => {
-                    self.quarantined.remove(&id);
-                    self.remove_channel(id);
-                }
-                EngineEvent::PeerReset(id) => {
-                    // Our reset went out and the peer answered with its own: the channel is
-                    // closed both ways. rtc-sctp may still hold the stream (it defers the
-                    // reset behind data it no longer lets us read), so the id stays out of
-                    // use until the engine frees it.
-                    if self
-                        .channel_slot(id)
-                        .is_some_and(|c| c.info.state == ChannelState::Closing)
-                    {
-                        self.quarantined.insert(id);
-                        self.remove_channel(id);
-                    }
-                }
+                EngineEvent::StreamReset(id) => self.remove_channel(id),
                 EngineEvent::Transmitted { stream, bytes } => self.transmitted(stream, bytes),
                 EngineEvent::Released { stream, bytes } => self.release(stream, bytes),
             }
@@ -628,10 +602,7 @@ impl SctpTransport {
 
 /// The engine the configuration asks for.
 fn new_engine(config: &SctpConfig, role: Role) -> Box<dyn Engine + Send> {
-    match config.engine {
-        SctpEngine::RtcSctp => Box::new(RtcSctp::new(config, role)),
-        SctpEngine::Dcsctp => Box::new(Dcsctp::new(config, role)),
-    }
+    Box::new(Dcsctp::new(config, role))
 }
 
 impl SansIo for SctpTransport {

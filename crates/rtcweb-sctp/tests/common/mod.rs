@@ -9,45 +9,12 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, State};
 use rtcweb_netsim::{Datagram, HostId, Network, SansIo, Transmit};
-use std::cell::Cell;
+use rtcweb_sctp::{ChannelId, Event, Role, SctpConfig, SctpTransport};
 
-use rtcweb_sctp::{ChannelId, Event, Role, SctpConfig, SctpEngine, SctpTransport};
-
-thread_local! {
-    static ENGINE: Cell<SctpEngine> = const { Cell::new(SctpEngine::RtcSctp) };
-}
-
-/// The default configuration, on the engine the running test is for.
+/// The default configuration.
 pub fn config() -> SctpConfig {
-    let mut c = SctpConfig::default();
-    c.engine = ENGINE.get();
-    c
+    SctpConfig::default()
 }
-
-/// Runs one test body on one engine.
-pub fn with_engine(engine: SctpEngine, test: fn()) {
-    ENGINE.set(engine);
-    test();
-}
-
-/// Every test of a file, once per engine: `rtc_sctp::name` and `dcsctp::name`.
-macro_rules! both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod rtc_sctp {
-            $(#[test]
-            fn $name() {
-                crate::common::with_engine(rtcweb_sctp::SctpEngine::RtcSctp, super::$name)
-            })*
-        }
-        mod dcsctp {
-            $(#[test]
-            fn $name() {
-                crate::common::with_engine(rtcweb_sctp::SctpEngine::Dcsctp, super::$name)
-            })*
-        }
-    };
-}
-pub(crate) use both_engines;
 
 /// Decides from a packet's index in its direction and its bytes whether it is lost.
 pub type DropFn = Box<dyn FnMut(usize, &[u8]) -> bool>;
