@@ -85,6 +85,9 @@ pub struct SctpTransportStats {
     pub zero_checksum_packets_received: u64,
     /// RFC 8260 user message interleaving is in use.
     pub message_interleaving: bool,
+    /// SCTP packets that carried retransmitted DATA (not in the W3C dictionary; what tells a
+    /// lossy path, or records lost between the layers, from a clean one).
+    pub retransmitted_packets: u64,
 }
 
 /// What `getStats()` returns.
@@ -198,6 +201,7 @@ impl PeerConnection {
                     zero_checksum: s.zero_checksum,
                     zero_checksum_packets_received: s.zero_checksum_packets_received,
                     message_interleaving: s.message_interleaving,
+                    retransmitted_packets: s.retransmitted_packets,
                 }
             }),
             srtp_errors,

@@ -558,7 +558,6 @@ impl Engine for Dcsctp {
             rtt: m.srtt,
             message_interleaving: m.uses_message_interleaving,
             zero_checksum: m.uses_zero_checksum,
-            ..EngineStats::default()
         }
     }
 }
