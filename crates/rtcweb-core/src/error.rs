@@ -37,19 +37,44 @@ pub enum Error {
     },
 }
 
-/// What kind of problem an [`Error`] is.
+/// What kind of problem an error is, and so what the caller can do about it.
+///
+/// Every rtcweb crate's error has a `category()` returning one of these, so an application
+/// (or a layer above) can decide without matching each crate's variants: drop a packet, refuse
+/// a description, fix its own call, retry later or give the connection up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCategory {
-    /// The text does not follow the value's grammar: whoever wrote it (usually the peer) is
-    /// at fault, and the description or candidate that carried it must be refused.
+    /// Input from the network or the peer does not follow its grammar (a truncated packet, a
+    /// bad attribute): drop it, or refuse the description or candidate that carried it.
     Malformed,
-    /// Well-formed, but it names an algorithm or transport rtcweb does not implement: the
-    /// value cannot be used with this peer as it is configured.
+    /// Well-formed, but it names an algorithm, transport or feature rtcweb does not implement:
+    /// the value cannot be used with this peer as it is configured.
     Unsupported,
-    /// Each value is fine on its own, but they do not work together (two `a=setup:active`):
-    /// the negotiation that paired them must be redone.
+    /// Each value is fine on its own, but they do not work together (two `a=setup:active`, an
+    /// answer that does not match its offer): the negotiation that paired them must be redone.
     Incompatible,
+    /// Authentication failed: a fingerprint, message integrity, SRTP tag or credential did
+    /// not verify, or a packet was replayed. Drop the input; never trust the peer more.
+    Security,
+    /// The caller's configuration or argument is invalid (an unknown id, a bad limit, a key of
+    /// the wrong length): fix the call; retrying it as it is fails again.
+    Config,
+    /// The call is not allowed in the current state (sending before a channel is open, an
+    /// offer in the wrong signaling state): wait for the state, or change the order of calls.
+    State,
+    /// A bound was reached (a full send buffer, a stream limit, no free id, a buffer too
+    /// small): retry later, free something, or raise the limit.
+    Capacity,
+    /// The peer broke the protocol or the connection failed on its own (a DTLS alert, an SCTP
+    /// abort, retransmissions exhausted): the connection is over.
+    Protocol,
+    /// The connection, channel or allocation is closed.
+    Closed,
+    /// Nothing happened in time.
+    Timeout,
+    /// The operating system failed (a socket, randomness, a file): see the error's source.
+    Io,
 }
 
 impl Error {

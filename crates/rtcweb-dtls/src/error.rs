@@ -57,3 +57,20 @@ pub enum Error {
         got: usize,
     },
 }
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::FingerprintMismatch | Error::NoPeerCertificate => C::Security,
+            Error::NoRemoteFingerprint => C::Incompatible,
+            Error::HandshakeTimeout => C::Timeout,
+            Error::Renegotiation => C::Unsupported,
+            Error::Protocol(_) | Error::KeyingMaterialLength { .. } => C::Protocol,
+            Error::NotConnected => C::State,
+            Error::ApplicationDataTooLarge { .. } => C::Capacity,
+            Error::Config(_) | Error::Certificate(_) => C::Config,
+        }
+    }
+}

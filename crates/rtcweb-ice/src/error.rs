@@ -22,3 +22,16 @@ pub enum Error {
     #[error("invalid state: {0}")]
     InvalidState(&'static str),
 }
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::UnsupportedTransport(_) | Error::UnsupportedComponent(_) => C::Unsupported,
+            Error::InvalidCredentials(_) => C::Malformed,
+            Error::TooManyCandidates => C::Capacity,
+            Error::InvalidState(_) => C::State,
+        }
+    }
+}

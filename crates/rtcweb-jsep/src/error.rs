@@ -57,6 +57,26 @@ pub enum Error {
     Operation(String),
 }
 
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it (the W3C
+    /// exception name is [`dom_name`](Self::dom_name)).
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::SdpSyntax {
+                value: Some(value), ..
+            } => value.category(),
+            Error::SdpTooLarge { .. }
+            | Error::SdpTooManyLines { .. }
+            | Error::SdpSyntax { .. }
+            | Error::InvalidDescription(_) => C::Malformed,
+            Error::InvalidState { .. } => C::State,
+            Error::InvalidModification(_) | Error::UnknownTransceiver(_) => C::Config,
+            Error::AnswerMismatch(_) | Error::Operation(_) => C::Incompatible,
+        }
+    }
+}
+
 /// Why a remote answer was rejected: it must mirror the offer m-line by m-line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

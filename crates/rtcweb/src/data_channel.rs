@@ -140,10 +140,14 @@ impl DataState {
     }
 
     fn stream(&self, id: DataChannelId) -> Result<ChannelId, Error> {
-        self.by_handle
-            .get(&id)
-            .copied()
-            .ok_or(Error::Unknown("data channel (not open yet)"))
+        if let Some(stream) = self.by_handle.get(&id) {
+            return Ok(*stream);
+        }
+        if self.pending.iter().any(|(pending, _)| *pending == id) {
+            // Created before the association existed: it has no stream yet.
+            return Err(Error::InvalidState("the data channel is not open yet"));
+        }
+        Err(Error::Unknown("data channel"))
     }
 }
 

@@ -52,3 +52,26 @@ pub enum Error {
     #[error("malformed signaling message: {0}")]
     Signaling(String),
 }
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it (the layer's
+    /// own category where a layer failed).
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::InvalidIceServerUrl(_)
+            | Error::MissingTurnCredentials(_)
+            | Error::UnresolvedHost(_)
+            | Error::Unknown(_) => C::Config,
+            Error::Jsep(e) => e.category(),
+            Error::Value(e) => e.category(),
+            Error::Candidate(e) => e.category(),
+            Error::Dtls(e) => e.category(),
+            Error::Srtp(e) => e.category(),
+            Error::Rtp(e) => e.category(),
+            Error::Sctp(e) => e.category(),
+            Error::InvalidState(_) => C::State,
+            Error::Signaling(_) => C::Malformed,
+        }
+    }
+}

@@ -48,7 +48,7 @@ pub use media_stats::{
 };
 pub use pc::{MAX_POOLED_BUFFERS, PeerConnection};
 pub use rtcweb_bwe::{Bitrate, Limit, TargetRate};
-pub use rtcweb_core::{Datagram, SansIo, Seed};
+pub use rtcweb_core::{Datagram, ErrorCategory, SansIo, Seed};
 pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, VersionPolicy};
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
 pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};

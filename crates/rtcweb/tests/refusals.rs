@@ -166,3 +166,40 @@ fn a_candidate_that_does_not_parse_is_refused_not_dropped() {
     .unwrap();
     assert_eq!(pairs(&b), before + 1);
 }
+
+/// Every refusal says, by its category, what the caller can do about it, whichever layer
+/// refused: the description is at fault, the call came in the wrong state, or the call named
+/// something that does not exist.
+#[test]
+fn every_refusal_carries_a_category_from_the_layer_that_refused() {
+    let now = Instant::now();
+    let (mut a, mut b) = (pc(7), pc(8));
+    let dc = a
+        .create_data_channel(now, "x", &Default::default())
+        .unwrap();
+    let offer = a.create_offer().unwrap();
+
+    // The fingerprint's hash function is one we do not implement (core, through JSEP).
+    let md5_only = SessionDescription::offer(with_fingerprints(&offer.sdp, Some(MD5)));
+    let err = b.set_remote_description(now, &md5_only).unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Unsupported, "{err}");
+
+    // An answer while nothing was offered (JSEP's state machine).
+    let answer = SessionDescription::answer(offer.sdp.clone());
+    let err = b.set_remote_description(now, &answer).unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::State, "{err}");
+
+    // A description that is not SDP at all.
+    let err = b
+        .set_remote_description(now, &SessionDescription::offer("hello"))
+        .unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Malformed, "{err}");
+
+    // Sending on a channel before the association is up (SCTP).
+    let err = a.send_binary(now, dc, b"early").unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::State, "{err}");
+
+    // The state is unchanged by all of it: the offer as it was is fine.
+    b.set_remote_description(now, &offer).unwrap();
+    assert_eq!(b.signaling_state(), SignalingState::HaveRemoteOffer);
+}
