@@ -4,9 +4,10 @@
 // This harness stands in front of room-server (ROOM_URL, e.g. http://127.0.0.1:8092/mesh?name=
 // firefox): it passes every request and the WebSocket on to it, and adds to the room page a
 // probe script that reports to the harness (same origin). The probe checks, in order: chat
-// channels open to as many members as EXPECT_LINEs are given; SEND_TEXT goes out on them;
-// every EXPECT_LINE ("NAME: TEXT") arrives; Firefox's camera goes out (outbound-rtp video
-// packetsSent >= 100 summed over its connections); then it reports each connection's
+// channels open to as many members as EXPECT_LINEs are given; Firefox's camera goes out
+// (outbound-rtp video packetsSent >= 100 summed over its connections, while the others are
+// still there: they may leave once they have Firefox's line); SEND_TEXT goes out on the
+// channels; every EXPECT_LINE ("NAME: TEXT") arrives; then it reports each connection's
 // selected pair and inbound video. Exit 0 when every check passes, 1 otherwise (75 s).
 import http from 'node:http';
 import net from 'node:net';
@@ -39,12 +40,6 @@ const PROBE = `(async () => {
   try {
     await until(expect.length + ' chat channels', () => window.openChannels && window.openChannels() >= expect.length, 40000);
     await say('chat channels open: ' + window.openChannels());
-    const n = window.sendChat(${JSON.stringify(sendText)});
-    await say('sent ' + JSON.stringify(${JSON.stringify(sendText)}) + ' to ' + n + ' peer(s)');
-    for (const line of expect) {
-      await until(JSON.stringify(line), () => window.chatLog.includes(line), 30000);
-      await say('received ' + JSON.stringify(line));
-    }
     let packets = 0;
     await until('100 video packets sent', async () => {
       packets = 0;
@@ -52,6 +47,12 @@ const PROBE = `(async () => {
       return packets >= 100;
     }, 30000);
     await say('camera sent: ' + packets + ' video packets');
+    const n = window.sendChat(${JSON.stringify(sendText)});
+    await say('sent ' + JSON.stringify(${JSON.stringify(sendText)}) + ' to ' + n + ' peer(s)');
+    for (const line of expect) {
+      await until(JSON.stringify(line), () => window.chatLog.includes(line), 30000);
+      await say('received ' + JSON.stringify(line));
+    }
     for (const pc of window.rtcPeers()) {
       const m = await stats(pc);
       let pair = '?', video = 'no inbound video';
