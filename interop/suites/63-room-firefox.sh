@@ -19,7 +19,8 @@ command -v firefox-esr >/dev/null || { echo "$name: firefox-esr is missing (inte
 command -v chromium >/dev/null || { echo "$name: chromium is missing (interop/setup installs it)"; exit 1; }
 command -v node >/dev/null || { echo "$name: node is missing"; exit 1; }
 [ -d interop/node_modules/playwright-core ] || { echo "$name: playwright-core is missing (run interop/setup)"; exit 1; }
-echo "firefox: $(firefox-esr --version 2>/dev/null)"
+version=$(firefox-esr --version 2>/dev/null) || { echo "$name: firefox-esr does not run"; exit 1; }
+echo "firefox: $version"
 echo "chromium: $(chromium --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1)"
 cargo build --release --locked -q -p rtcweb-examples --bin room-server --bin chat
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
