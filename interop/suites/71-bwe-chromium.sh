@@ -50,7 +50,7 @@ cell() {
   "$SP" up --delay-ms "$owd" --rate-kbit "$kbit" --queue-ms 150 --loss "$loss" --log "$d/delay-line.jsonl"
   "$SP" exec A ping -c 5 -i 0.2 -q 198.18.71.2 | tail -1 | sed "s/^/  [$cell] base /"
   "$SP" exec B "$bin/media-peer" --listen 198.18.71.2:8080 --send-test-pattern \
-    --codec "$codec" --max-bitrate 2500000 --report "$d/media-peer.json" > "$d/media-peer.log" 2>&1 &
+    --listen-address-only --codec "$codec" --max-bitrate 2500000 --report "$d/media-peer.json" > "$d/media-peer.log" 2>&1 &
   local peer=$!
   for _ in $(seq 100); do "$SP" exec A bash -c 'echo >/dev/tcp/198.18.71.2/8080' 2>/dev/null && break; sleep 0.1; done
   [ -n "$step_at" ] && at=(--at "$step_at" "$SP set --rate-kbit $step_kbit")

@@ -1,5 +1,5 @@
 //! `media-peer --listen 127.0.0.1:8080 [--send DIR | --send-test-pattern [--codec vp8|h264]
-//! [--max-bitrate BPS]] [--report FILE] [--no-twcc]`
+//! [--max-bitrate BPS]] [--report FILE] [--no-twcc] [--listen-address-only]`
 //!
 //! A media endpoint on the RTP session (`rtcweb::MediaMode::Session`): answers one
 //! `POST /offer` at a time (the webrtc-echoes convention, JSON `RTCSessionDescriptionInit`
@@ -23,6 +23,10 @@
 //! RTT, loss, which estimate limits it) sampled four times a second with the bytes encoded,
 //! sent as RTP and sent on the socket by then, and its `getStats()` report. `--no-twcc` turns
 //! off transport-wide CC (no feedback to the sender's bandwidth estimator), for comparison.
+//!
+//! ICE candidates are gathered on the `--listen` address and on every interface address
+//! (`rtcweb_examples::net::ice_bind_addresses`), so that a browser on another local address
+//! reaches us; `--listen-address-only` gathers on the `--listen` address alone.
 
 mod dropper;
 mod pattern;
@@ -76,6 +80,9 @@ struct Args {
     /// No transport-wide CC feedback (and no estimate from it).
     #[arg(long)]
     no_twcc: bool,
+    /// Gather ICE candidates on the --listen address alone (not on every interface address).
+    #[arg(long)]
+    listen_address_only: bool,
 }
 
 /// The VP8 frames to send, in order.
@@ -176,7 +183,7 @@ async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result
         other => return Err(format!("expected an offer, got {other:?}")),
     };
     let config = PeerConfig {
-        bind: vec![SocketAddr::new(args.listen.ip(), 0)],
+        bind: rtcweb_examples::net::ice_bind_addresses(args.listen.ip(), args.listen_address_only),
         media: MediaConfig {
             mode: MediaMode::Session,
             transport_cc: !args.no_twcc,
