@@ -2,9 +2,9 @@
 //! real-time encoders whose target bitrate can change on every frame without a key frame
 //! and that make a key frame on request (a PLI or FIR from the receiver):
 //!
-//! - [`H264Encoder`] (feature `h264`): Cisco's OpenH264 through the `openh264` crate,
+//! - `H264Encoder` (feature `h264`): Cisco's OpenH264 through the `openh264` crate,
 //!   constrained baseline, one slice per frame, Annex B output;
-//! - [`Vp8Encoder`] (feature `vp8`): libvpx through `env-libvpx-sys` (Debian's
+//! - `Vp8Encoder` (feature `vp8`): libvpx through `env-libvpx-sys` (Debian's
 //!   `libvpx-dev`), real-time CBR settings in the spirit of what browsers use.
 //!
 //! Both features are off by default: a machine with only the Rust toolchain still builds the

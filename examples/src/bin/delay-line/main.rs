@@ -156,7 +156,7 @@ struct Bridge {
     /// Per-direction counters of the current log interval (when logging).
     interval: [Interval; 2],
     ports: [Port; 2],
-    /// links[i]: frames arriving on ports[i].
+    /// `links[i]`: frames arriving on `ports[i]`.
     links: [Link; 2],
     conditions: [Conditions; 2],
     counters: [Counters; 2],
