@@ -62,6 +62,8 @@ struct Slot {
     keyframe: bool,
     payload: Vec<u8>,
     arrived: Instant,
+    /// Not media: a sequence number the stream used for something else (ULPFEC).
+    filler: bool,
 }
 
 /// Counters of a [`FrameAssembler`].
@@ -175,10 +177,37 @@ impl FrameAssembler {
                 keyframe: info.keyframe,
                 payload: payload.to_vec(),
                 arrived: now,
+                filler: false,
             },
         );
         self.assemble(now);
         Ok(())
+    }
+
+    /// Records that `seq` carries no media (an FEC packet in the stream's sequence
+    /// numbers), so that frames after it do not wait for it.
+    pub fn insert_filler(&mut self, now: Instant, seq: u64, timestamp: u32) {
+        if self.next.is_some_and(|n| seq < n) || self.slots.contains_key(&seq) {
+            return;
+        }
+        while self.slots.len() >= self.config.max_packets {
+            self.drop_oldest();
+        }
+        self.slots.insert(
+            seq,
+            Slot {
+                timestamp,
+                // A frame may start after it.
+                marker: true,
+                payload_type: 0,
+                start: Start::No,
+                keyframe: false,
+                payload: Vec::new(),
+                arrived: now,
+                filler: true,
+            },
+        );
+        self.assemble(now);
     }
 
     /// Declares packet `seq` lost for good (NACK gave up on it).
@@ -186,6 +215,13 @@ impl FrameAssembler {
         if self.next.is_some_and(|n| seq < n) || self.slots.contains_key(&seq) {
             return;
         }
+        self.skip_gap();
+        self.assemble(now);
+    }
+
+    /// Gives up on the packets missing before the oldest one held (audio whose redundancy
+    /// could not fill a gap, with nothing else to repair it).
+    pub fn skip_missing(&mut self, now: Instant) {
         self.skip_gap();
         self.assemble(now);
     }
@@ -278,7 +314,7 @@ impl FrameAssembler {
         let mut k = seq;
         loop {
             let s = self.slots.get(&k)?;
-            if s.timestamp != first.timestamp {
+            if s.filler || s.timestamp != first.timestamp {
                 // The frame ended without a marker bit.
                 return (k > seq).then(|| k - 1);
             }
@@ -291,6 +327,13 @@ impl FrameAssembler {
 
     fn assemble(&mut self, now: Instant) {
         loop {
+            // Fillers at the front are done with.
+            while let Some(n) = self.next
+                && self.slots.get(&n).is_some_and(|s| s.filler)
+            {
+                self.slots.remove(&n);
+                self.next = Some(n + 1);
+            }
             let found = if self.need_keyframe || self.next.is_none() {
                 let video = self.codec().is_video();
                 self.slots
@@ -319,8 +362,9 @@ impl FrameAssembler {
             if k >= start {
                 break;
             }
-            self.slots.remove(&k);
-            self.stats.packets_dropped += 1;
+            if self.slots.remove(&k).is_some_and(|s| !s.filler) {
+                self.stats.packets_dropped += 1;
+            }
         }
         let mut rest = self.slots.split_off(&(end + 1));
         std::mem::swap(&mut rest, &mut self.slots);

@@ -62,6 +62,8 @@ pub(crate) struct NackTracker {
     highest: Option<u64>,
     /// The lowest sequence number seen: packets reordered before the first one are new.
     lowest: u64,
+    /// How long a new gap waits before its first NACK (while FEC may still repair it).
+    hold: Duration,
 }
 
 impl NackTracker {
@@ -71,6 +73,23 @@ impl NackTracker {
             missing: BTreeMap::new(),
             highest: None,
             lowest: 0,
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// Sets how long a new gap waits before its first NACK.
+    pub fn set_hold(&mut self, hold: Duration) {
+        self.hold = hold;
+    }
+
+    /// What packet `seq` would be if it arrived now (nothing is recorded).
+    pub fn status(&self, seq: u64) -> Arrival {
+        match self.highest {
+            None => Arrival::New,
+            Some(_) if seq < self.lowest => Arrival::Recovered,
+            Some(h) if seq > h => Arrival::New,
+            Some(_) if self.missing.contains_key(&seq) => Arrival::Recovered,
+            Some(_) => Arrival::Duplicate,
         }
     }
 
@@ -118,7 +137,7 @@ impl NackTracker {
                         s,
                         Missing {
                             retries: 0,
-                            next_send: now,
+                            next_send: now + self.hold,
                         },
                     );
                 }
