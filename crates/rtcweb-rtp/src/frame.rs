@@ -94,6 +94,10 @@ pub struct FrameAssembler {
     keyframe_request: bool,
     frames: VecDeque<Frame>,
     stats: AssemblerStats,
+    /// The last delivered frame's timestamp, if it ended with the marker bit.
+    last_end: Option<u32>,
+    /// The smallest timestamp step between delivered frames.
+    min_step: Option<u32>,
 }
 
 impl FrameAssembler {
@@ -109,6 +113,8 @@ impl FrameAssembler {
             keyframe_request: false,
             frames: VecDeque::new(),
             stats: AssemblerStats::default(),
+            last_end: None,
+            min_step: None,
         }
     }
 
@@ -125,6 +131,12 @@ impl FrameAssembler {
     /// Whether the assembler is waiting for a key frame.
     pub fn needs_keyframe(&self) -> bool {
         self.need_keyframe
+    }
+
+    /// The first sequence number not yet delivered or given up (`None` before the first
+    /// frame): a packet before it is of no use any more.
+    pub fn next_sequence(&self) -> Option<u64> {
+        self.next
     }
 
     /// Packets currently held.
@@ -276,9 +288,29 @@ impl FrameAssembler {
         if let Some((&first, _)) = self.slots.first_key_value()
             && self.next.is_some_and(|n| n < first)
         {
+            let harmless = self.gap_between_frames(first);
             self.next = Some(first);
-            self.lose();
+            if !harmless {
+                self.lose();
+            }
         }
+    }
+
+    /// Whether the missing packets before `first` held one cannot be media: the frame
+    /// before them ended (marker bit), `first` starts a frame, and no frame fits between
+    /// the two timestamps (less than two of the smallest frame steps seen apart). Such a
+    /// gap is a lost FEC packet in the stream's sequence numbers (ULPFEC) or padding.
+    fn gap_between_frames(&self, first: u64) -> bool {
+        let (Some(end), Some(step), Some(slot)) =
+            (self.last_end, self.min_step, self.slots.get(&first))
+        else {
+            return false;
+        };
+        // Only a payload that says it starts a frame will do: with `Unknown` the first
+        // packet of the frame could be what is missing.
+        let starts = slot.start == Start::Yes;
+        let d = slot.timestamp.wrapping_sub(end);
+        starts && !slot.filler && d > 0 && d < 2 * step.max(1) && d < 1 << 31
     }
 
     fn lose(&mut self) {
@@ -347,6 +379,15 @@ impl FrameAssembler {
                     })
             } else {
                 let n = self.next.unwrap_or(0);
+                if !self.slots.contains_key(&n)
+                    && let Some((&first, _)) = self.slots.first_key_value()
+                    && first > n
+                    && self.gap_between_frames(first)
+                {
+                    // What is missing cannot be media (a lost FEC packet): go on.
+                    self.next = Some(first);
+                    continue;
+                }
                 self.complete_from(n).map(|e| (n, e))
             };
             let Some((start, end)) = found else {
@@ -385,6 +426,15 @@ impl FrameAssembler {
                     return;
                 }
                 self.need_keyframe = false;
+                let d = timestamp.wrapping_sub(self.last_end.unwrap_or(timestamp));
+                if d > 0 && d < 1 << 31 {
+                    self.min_step = Some(self.min_step.map_or(d, |s| s.min(d)));
+                }
+                self.last_end = packets
+                    .values()
+                    .next_back()
+                    .filter(|s| s.marker)
+                    .map(|_| timestamp);
                 self.stats.frames += 1;
                 self.stats.keyframes += u64::from(info.keyframe);
                 if self.frames.len() >= self.config.max_frames {

@@ -157,7 +157,9 @@ impl FecEncoder {
             return 0;
         }
         let owed = k as f64 * rate + self.credit;
-        let full = !self.fits(self.seqs[0].wrapping_add(MAX_GROUP as u16));
+        // Full: the next packet could not join.
+        let last = self.seqs[k - 1];
+        let full = !self.fits(last.wrapping_add(1));
         let mut m = owed.floor() as usize;
         if m == 0 && !full {
             return 0;

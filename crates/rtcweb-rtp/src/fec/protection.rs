@@ -9,10 +9,13 @@
 
 use std::time::Duration;
 
+/// Weight of a new report in the smoothed loss.
+const SMOOTHING: f64 = 0.2;
+
 /// Settings of [`Protection`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProtectionConfig {
-    /// FEC packets per lost packet (0.35 FEC per media packet at 5 % loss with 7).
+    /// FEC packets per lost packet (0.5 FEC per media packet at 5 % loss with 10).
     pub loss_gain: f64,
     /// The rate never goes above this.
     pub max_rate: f64,
@@ -29,7 +32,7 @@ pub struct ProtectionConfig {
 impl Default for ProtectionConfig {
     fn default() -> Self {
         Self {
-            loss_gain: 7.0,
+            loss_gain: 10.0,
             max_rate: 0.5,
             min_loss: 0.005,
             initial_loss: 0.02,
@@ -46,9 +49,9 @@ impl Default for ProtectionConfig {
 /// use rtcweb_rtp::fec::{Protection, ProtectionConfig};
 ///
 /// let mut p = Protection::new(ProtectionConfig::default(), true);
-/// p.on_loss(13); // 5 % (13/256)
+/// p.on_loss(13); // 5 % (13/256): 10 FEC packets per lost one, at most 0.5
 /// p.on_rtt(Duration::from_millis(150));
-/// assert!((p.rate() - 0.355).abs() < 0.01);
+/// assert!((p.rate() - 0.5).abs() < 0.01);
 /// p.on_rtt(Duration::from_millis(10));
 /// assert_eq!(p.rate(), 0.0, "a cheap round trip: NACK repairs");
 /// ```
@@ -79,11 +82,12 @@ impl Protection {
     }
 
     /// A report's fraction lost (in 1/256). The first replaces the assumption; later ones
-    /// are smoothed (reports come about once a second, each over few packets).
+    /// are smoothed: reports come several times a second, each over a few dozen packets,
+    /// and a rate that swings with each one protects less on average than a steady one.
     pub fn on_loss(&mut self, fraction_lost: u8) {
         let loss = f64::from(fraction_lost) / 256.0;
         if self.reported {
-            self.loss = 0.5 * self.loss + 0.5 * loss;
+            self.loss += SMOOTHING * (loss - self.loss);
         } else {
             self.loss = loss;
             self.reported = true;

@@ -138,9 +138,7 @@ impl Session {
     pub(crate) fn send_rtp(&mut self, now: Instant, packet: Vec<u8>, class: PacketClass) {
         let Some(cc) = self.cc.as_mut() else {
             let packet = self.stamp_transport_cc(now, packet, None, BweKind::Video);
-            self.protect_sent(now, &packet);
             self.push_transmit(PacketKind::Rtp, packet);
-            self.queue_fec(now);
             return;
         };
         let kind = match class {
@@ -161,28 +159,6 @@ impl Session {
         self.release(now);
     }
 
-    /// A packet stamped and recorded as it leaves unpaced (congestion control off).
-    pub(crate) fn stamp_unpaced(&mut self, now: Instant, packet: Vec<u8>) -> Vec<u8> {
-        self.stamp_transport_cc(now, packet, None, BweKind::Video)
-    }
-
-    /// An FEC packet into the pacer, as video (the release loop sends it).
-    pub(crate) fn pace_fec(&mut self, now: Instant, packet: Vec<u8>) {
-        let Some(cc) = self.cc.as_mut() else { return };
-        let size = packet.len();
-        let item = Queued {
-            packet,
-            kind: BweKind::Video,
-        };
-        if cc
-            .pacer
-            .push(now, item, size, super::resilient_send::FEC_CLASS)
-            .is_some()
-        {
-            self.stats.paced_dropped += 1;
-        }
-    }
-
     /// Moves what the pacer allows at `now` to the transmit queue.
     pub(crate) fn release(&mut self, now: Instant) {
         loop {
@@ -196,10 +172,7 @@ impl Session {
                 }) => {
                     let packet =
                         self.stamp_transport_cc(now, item.packet, probe_cluster, item.kind);
-                    self.protect_sent(now, &packet);
                     self.push_transmit(PacketKind::Rtp, packet);
-                    // FEC made at a frame's end joins the queue behind what waits there.
-                    self.queue_fec(now);
                 }
                 Some(Release::Padding(request)) => {
                     // The pacer counted `request.bytes` as sent: make about that many.

@@ -194,6 +194,14 @@ impl Session {
             return;
         };
         let want_keyframe = a.take_keyframe_request();
+        // What the assembler moved past is of no use: stop asking for it (a lost FEC
+        // packet between frames, or packets before a key frame it waits for).
+        if let Some(next) = a.next_sequence() {
+            self.receivers[i].nack.forget_before(next);
+        }
+        let Some(a) = self.receivers[i].assembler.as_mut() else {
+            return;
+        };
         let mut frames = Vec::new();
         while let Some(f) = a.poll_frame() {
             frames.push(f);

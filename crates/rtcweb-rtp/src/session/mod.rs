@@ -494,7 +494,7 @@ impl Session {
         };
         earliest(self.next_twcc_feedback);
         for r in &self.receivers {
-            if r.config.nack {
+            if r.config.nack || r.fec_only() {
                 earliest(r.nack.next_deadline());
             }
             earliest(r.assembler.as_ref().and_then(FrameAssembler::poll_timeout));
@@ -545,6 +545,8 @@ impl Session {
             let r = &mut self.receivers[i];
             if r.config.nack {
                 r.nack.poll(now, rtt, &mut nacks, &mut lost);
+            } else if r.fec_only() {
+                r.nack.expire(now, &mut lost);
             }
             r.stats.lost_for_good += lost.len() as u64;
             if let Some(a) = r.assembler.as_mut() {

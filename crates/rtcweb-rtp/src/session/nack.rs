@@ -82,6 +82,21 @@ impl NackTracker {
         self.hold = hold;
     }
 
+    /// Stops asking for the missing packets before `seq` (of no use any more).
+    pub fn forget_before(&mut self, seq: u64) {
+        while let Some((&s, _)) = self.missing.first_key_value() {
+            if s >= seq {
+                break;
+            }
+            self.missing.remove(&s);
+        }
+    }
+
+    /// Whether missing packet `seq` was NACKed already.
+    pub fn nacked(&self, seq: u64) -> bool {
+        self.missing.get(&seq).is_some_and(|m| m.retries > 0)
+    }
+
     /// What packet `seq` would be if it arrived now (nothing is recorded).
     pub fn status(&self, seq: u64) -> Arrival {
         match self.highest {
@@ -187,6 +202,21 @@ impl NackTracker {
                 nack.push(s);
             }
         }
+        for s in &lost[before..] {
+            self.missing.remove(s);
+        }
+    }
+
+    /// Gives up (appends to `lost`) the missing packets whose first NACK would be due: for
+    /// a stream that does not NACK, once the hold for FEC has passed.
+    pub fn expire(&mut self, now: Instant, lost: &mut Vec<u64>) {
+        let before = lost.len();
+        lost.extend(
+            self.missing
+                .iter()
+                .filter(|(_, m)| m.next_send <= now)
+                .map(|(&s, _)| s),
+        );
         for s in &lost[before..] {
             self.missing.remove(s);
         }

@@ -76,8 +76,10 @@ impl Session {
             self.return_red_scratch(i, body);
         }
         let packet = built?;
+        self.senders[i].next_seq = seq.wrapping_add(1);
+        // FEC protects the packet as written; its FEC packets follow it at a frame's end.
+        self.protect_written(now, i, &packet);
         let s = &mut self.senders[i];
-        s.next_seq = seq.wrapping_add(1);
         s.stats.packets += 1;
         s.stats.payload_octets += payload.len() as u64;
         s.last_timestamp = timestamp;
@@ -90,6 +92,7 @@ impl Session {
             PacketClass::Video
         };
         self.send_rtp(now, packet, class);
+        self.queue_fec(now);
         Ok(seq)
     }
 

@@ -3,12 +3,11 @@
 //!
 //! - **send**: an audio stream with [`RedConfig`] sends every payload of the carried type
 //!   as RED with the last `distance` payloads before it; a video stream with
-//!   [`FecSendConfig`] protects its packets as they leave (after the pacer, with the header
-//!   extensions they carry) and sends FEC packets at each frame's end, as many as
-//!   [`Protection`] says from the peer's reported loss and the round trip. With ULPFEC every
-//!   video packet travels in a RED envelope and the FEC packets take sequence numbers of the
-//!   media stream (they are kept for NACK like media); with FlexFEC they go on their own
-//!   SSRC.
+//!   [`FecSendConfig`] protects its packets as they are written and sends FEC packets right
+//!   after each frame, as many as [`Protection`] says from the peer's reported loss and the
+//!   round trip. With ULPFEC every video packet travels in a RED envelope and the FEC
+//!   packets take the media stream's next sequence numbers (so they sit between frames, and
+//!   are kept for NACK like media); with FlexFEC they go on their own SSRC.
 //! - **receive**: a stream with [`ReceiveResilience`] takes RED apart (a redundant block is
 //!   the packet `k` sequence numbers before the primary; one that already arrived is
 //!   dropped, so no payload reaches the application twice), keeps received packets for the
@@ -22,6 +21,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::Session;
+use crate::codec::Payloads;
 use crate::error::{Error, Result};
 use crate::fec::{FecDecoder, FecEncoder, FecScheme, Protection, ProtectionConfig};
 use crate::red::RedEncoder;
@@ -99,7 +99,8 @@ pub struct ReceiveResilience {
     pub ulpfec_payload_type: Option<u8>,
     /// FlexFEC-03: its payload type and SSRC.
     pub flexfec: Option<(u8, u32)>,
-    /// While FEC arrives, how long a new gap waits before it is NACKed.
+    /// While FEC arrives, how long a new gap waits for it before it is NACKed (without
+    /// NACK: before it is given up as lost).
     pub nack_hold: Duration,
 }
 
@@ -130,10 +131,18 @@ pub struct ResilienceStats {
     pub fec_bytes_received: u64,
     /// FEC packets that repaired nothing (W3C `fecPacketsDiscarded`).
     pub fec_packets_discarded: u64,
-    /// Media packets rebuilt from FEC.
+    /// Media packets rebuilt from FEC that never arrived otherwise: the repairs.
     pub fec_recovered: u64,
+    /// Media packets the decoder rebuilt, repairs or not.
+    pub fec_rebuilt: u64,
     /// Rebuilt packets that were of no use (already received through RTX meanwhile).
     pub fec_recovered_duplicates: u64,
+    /// Rebuilt packets that arrived afterwards all the same (they were late, not lost: FEC
+    /// overtook them).
+    pub fec_rebuilt_in_flight: u64,
+    /// Rebuilt packets that had been NACKed before FEC repaired them (the FEC came after
+    /// the NACK hold).
+    pub fec_recovered_after_nack: u64,
 }
 
 /// Loss resilience counters of a send stream.
@@ -168,6 +177,8 @@ pub(crate) struct SendFec {
     pub protection: Protection,
     /// FlexFEC's own sequence numbers.
     pub next_seq: u16,
+    /// FEC payloads of groups closed before the frame's end, sent after it.
+    pub pending: Payloads,
 }
 
 impl SendProtection {
@@ -192,9 +203,14 @@ pub(crate) struct ReceiveProtection {
     pub stats: ResilienceStats,
     /// When an FEC packet last arrived (NACKs wait while FEC flows).
     pub last_fec: Option<Instant>,
+    /// Sequence numbers rebuilt lately, to tell repairs from packets FEC overtook.
+    pub rebuilt: VecDeque<u64>,
 }
 
-/// Session-wide state: FEC packets made as media left, waiting to be queued.
+/// Rebuilt sequence numbers remembered.
+pub(crate) const REBUILT_REMEMBERED: usize = 128;
+
+/// Session-wide state: FEC packets made at a frame's end, waiting to be sent.
 #[derive(Debug, Default)]
 pub(crate) struct ResilienceState {
     pub fec_out: VecDeque<Vec<u8>>,
@@ -230,6 +246,7 @@ impl Session {
                     encoder: FecEncoder::new(f.kind.scheme(), ssrc),
                     protection,
                     next_seq: s.next_rtx_seq.wrapping_add(0x4000),
+                    pending: Payloads::new(),
                 }
             });
             s.protection = Some(Box::new(SendProtection {
@@ -261,6 +278,13 @@ impl Session {
             .iter_mut()
             .find(|r| r.config.ssrc == ssrc)
             .ok_or(Error::UnknownSsrc(ssrc))?;
+        let fec = config.is_some_and(|c| c.flexfec.is_some() || c.ulpfec_payload_type.is_some());
+        // Without NACK a gap waits for FEC from the start (it is given up after the hold).
+        let hold = match config {
+            Some(c) if fec && !r.config.nack => c.nack_hold,
+            _ => Duration::ZERO,
+        };
+        r.nack.set_hold(hold);
         r.protection = config.map(|c| {
             let scheme = match (c.flexfec, c.ulpfec_payload_type) {
                 (Some(_), _) => Some(FecScheme::Flexfec03),
@@ -272,6 +296,7 @@ impl Session {
                 decoder: scheme.map(|s| FecDecoder::new(s, ssrc)),
                 stats: ResilienceStats::default(),
                 last_fec: None,
+                rebuilt: VecDeque::new(),
             })
         });
         Ok(())
@@ -287,7 +312,10 @@ impl Session {
             s.fec_packets_received = d.fec_packets;
             s.fec_bytes_received = d.fec_bytes;
             s.fec_packets_discarded = d.fec_discarded;
-            s.fec_recovered = d.recovered;
+            s.fec_rebuilt = d.recovered;
+            s.fec_recovered = d
+                .recovered
+                .saturating_sub(s.fec_recovered_duplicates + s.fec_rebuilt_in_flight);
         }
         Some(s)
     }

@@ -45,6 +45,12 @@ impl ReceiveStream {
             .is_some_and(|p| p.config.red_payload_type == Some(pt))
     }
 
+    /// Whether FEC is the stream's only repair (no NACK): a gap is given up once FEC had
+    /// its chance ([`ReceiveResilience::nack_hold`](super::ReceiveResilience::nack_hold)).
+    pub(crate) fn fec_only(&self) -> bool {
+        !self.config.nack && self.protection.as_ref().is_some_and(|p| p.decoder.is_some())
+    }
+
     /// The SSRC of the stream's FlexFEC packets.
     pub(crate) fn flexfec_ssrc(&self) -> Option<u32> {
         self.protection.as_ref()?.config.flexfec.map(|(_, s)| s)
@@ -72,11 +78,15 @@ impl Session {
         };
         let ts = p.timestamp();
         let header = p.as_bytes().get(..p.header_len()).unwrap_or_default();
+        if origin == Origin::Network {
+            self.note_overtaken(i, seq);
+        }
+        let nack = self.receivers[i].config.nack;
         let Some(prot) = self.receivers[i].protection.as_mut() else {
             return Ok(());
         };
         let config = prot.config;
-        if prot.last_fec.is_some_and(|t| now.saturating_duration_since(t) > FEC_QUIET) {
+        if nack && prot.last_fec.is_some_and(|t| now.saturating_duration_since(t) > FEC_QUIET) {
             prot.last_fec = None;
             self.receivers[i].nack.set_hold(Duration::ZERO);
         }
@@ -161,6 +171,18 @@ impl Session {
         res
     }
 
+    /// A packet that arrived after FEC rebuilt it: it was late, not lost.
+    fn note_overtaken(&mut self, i: usize, seq: u16) {
+        let r = &mut self.receivers[i];
+        let ext = r.unwrapper.peek(seq);
+        if let Some(p) = r.protection.as_mut()
+            && let Some(k) = p.rebuilt.iter().position(|&s| s == ext)
+        {
+            p.rebuilt.remove(k);
+            p.stats.fec_rebuilt_in_flight += 1;
+        }
+    }
+
     /// An ULPFEC packet (inside RED) of receive stream `i`: its sequence number is counted
     /// and skipped by the assembler, its payload goes to the decoder.
     #[allow(clippy::too_many_arguments)]
@@ -242,6 +264,14 @@ impl Session {
                         x.stats.fec_recovered_duplicates += 1;
                     }
                 } else {
+                    let nacked = r.nack.nacked(ext);
+                    if let Some(x) = r.protection.as_mut() {
+                        x.stats.fec_recovered_after_nack += u64::from(nacked);
+                        if x.rebuilt.len() >= super::resilience::REBUILT_REMEMBERED {
+                            x.rebuilt.pop_front();
+                        }
+                        x.rebuilt.push_back(ext);
+                    }
                     let _ = self.on_media(
                         now,
                         i,

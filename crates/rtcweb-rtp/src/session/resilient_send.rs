@@ -7,7 +7,6 @@ use rtcweb_bwe::PacketClass;
 
 use super::Session;
 use super::resilience::{FecKind, MAX_FEC_OUT};
-use crate::codec::Payloads;
 use crate::error::Result;
 use crate::rtp::{ExtensionKind, HeaderExtensions, RtpPacket, RtpRepr};
 
@@ -60,27 +59,27 @@ impl Session {
         }
     }
 
-    /// A packet leaves (stamped, about to be sent): if it is media of a stream with FEC it
-    /// joins the open group, and at the end of a frame the group's FEC packets are made
-    /// (they wait in `resilience.fec_out` for [`Session::queue_fec`]).
-    pub(crate) fn protect_sent(&mut self, now: Instant, packet: &[u8]) {
+    /// Packet `packet` of sender `i` was written: if the stream has FEC it joins the open
+    /// group, and at the end of a frame the FEC packets of what the frame closed are made
+    /// (they wait in `resilience.fec_out` for [`Session::queue_fec`], which sends them right
+    /// after the frame, so they sit between frames in the sequence numbers).
+    ///
+    /// Packets are protected as written: the transport-wide sequence number and the
+    /// abs-send-time that the pacer writes as a packet leaves are not in the parity, and a
+    /// rebuilt packet carries other values there (a receiver never feeds rebuilt packets to
+    /// congestion control).
+    pub(crate) fn protect_written(&mut self, now: Instant, i: usize, packet: &[u8]) {
         if self.resilience.fec_senders == 0 {
             return;
         }
-        let Ok(p) = RtpPacket::new_checked(packet) else {
-            return;
-        };
-        let ssrc = p.ssrc();
-        let Some(i) = self.senders.iter().position(|s| {
-            s.config.ssrc == ssrc && s.protection.as_ref().is_some_and(|x| x.fec.is_some())
-        }) else {
-            return;
-        };
         let Some(fec) = self.senders[i]
             .protection
             .as_mut()
             .and_then(|x| x.fec.as_mut())
         else {
+            return;
+        };
+        let Ok(p) = RtpPacket::new_checked(packet) else {
             return;
         };
         let seq = p.sequence_number();
@@ -89,52 +88,47 @@ impl Session {
         // What the receiver sees as media: RED's single block, or the packet.
         let media = match fec.config.kind {
             FecKind::Ulpfec {
-                red_payload_type,
-                ulpfec_payload_type,
-                ..
+                red_payload_type, ..
             } => match payload.split_first() {
-                Some((&b, rest))
-                    if p.payload_type() == red_payload_type
-                        && b & 0x80 == 0
-                        && b != ulpfec_payload_type =>
-                {
+                Some((&b, rest)) if p.payload_type() == red_payload_type && b & 0x80 == 0 => {
                     Some((Some(b), rest))
                 }
                 _ => None,
             },
-            FecKind::Flexfec { .. } => (!payload.is_empty()).then_some((None, payload)),
+            FecKind::Flexfec { .. } => Some((None, payload)),
         };
         let Some((inner_pt, body)) = media else {
             return;
         };
         let rate = fec.protection.rate();
-        let mut out = Payloads::new();
-        let mut ts = None;
         if !fec.encoder.fits(seq) {
-            ts = fec.encoder.last_timestamp();
-            fec.encoder.finish(rate, &mut out);
-            if !fec.encoder.is_empty() {
-                // Too far apart to share a mask: the old group goes unprotected.
-                fec.encoder.clear();
-            }
+            // A group as large as a mask allows: its FEC goes out after the frame.
+            fec.encoder.finish(rate, &mut fec.pending);
+            fec.encoder.clear();
         }
-        if fec.encoder.add_parts(header, inner_pt, body).is_err() {
+        if fec.encoder.add_parts(header, inner_pt, body).is_err() || !p.marker() {
             return;
         }
-        if p.marker() && fec.encoder.len() > 0 {
-            ts = fec.encoder.last_timestamp();
-            fec.encoder.finish(rate, &mut out);
-        }
-        if out.is_empty() {
+        fec.encoder.finish(rate, &mut fec.pending);
+        if fec.pending.is_empty() {
             return;
         }
-        let ts = ts.unwrap_or(p.timestamp());
-        for fec_payload in out.iter() {
+        let pending = std::mem::take(&mut fec.pending);
+        let ts = p.timestamp();
+        for fec_payload in pending.iter() {
             if let Some(packet) = self.fec_packet(now, i, ts, fec_payload)
                 && self.resilience.fec_out.len() < MAX_FEC_OUT
             {
                 self.resilience.fec_out.push_back(packet);
             }
+        }
+        if let Some(fec) = self.senders[i]
+            .protection
+            .as_mut()
+            .and_then(|x| x.fec.as_mut())
+        {
+            fec.pending = pending;
+            fec.pending.clear();
         }
     }
 
@@ -195,16 +189,11 @@ impl Session {
         Some(packet)
     }
 
-    /// Moves the FEC packets made as media left on: into the pacer with congestion control
-    /// (behind what waits there), stamped and out otherwise.
+    /// Sends the FEC packets made at a frame's end (through the pacer with congestion
+    /// control, as video).
     pub(crate) fn queue_fec(&mut self, now: Instant) {
         while let Some(packet) = self.resilience.fec_out.pop_front() {
-            if self.cc.is_some() {
-                self.pace_fec(now, packet);
-            } else {
-                let packet = self.stamp_unpaced(now, packet);
-                self.push_transmit(super::PacketKind::Rtp, packet);
-            }
+            self.send_rtp(now, packet, PacketClass::Video);
         }
     }
 
@@ -231,5 +220,3 @@ impl Session {
     }
 }
 
-/// The class FEC packets are paced in.
-pub(crate) const FEC_CLASS: PacketClass = PacketClass::Video;
