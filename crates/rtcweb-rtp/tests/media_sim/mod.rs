@@ -109,6 +109,8 @@ pub struct Tx {
     pub packets: HashMap<u16, Instant>,
     /// Video FEC packets sent (ULPFEC in RED, or FlexFEC).
     pub fec_packets: usize,
+    /// Audio packets by sequence number: when sent.
+    pub audio_packets: HashMap<u16, Instant>,
 }
 
 impl Tx {
@@ -169,6 +171,8 @@ impl SansIo for Tx {
                 self.fec_packets += 1;
             } else if p.ssrc() == VIDEO_SSRC && !p.payload().is_empty() {
                 self.packets.entry(p.sequence_number()).or_insert(now);
+            } else if p.ssrc() == AUDIO_SSRC {
+                self.audio_packets.entry(p.sequence_number()).or_insert(now);
             }
         }
         Some(Transmit::udp(self.local, self.remote, t.payload))
@@ -191,6 +195,12 @@ pub struct Rx {
     pub arrived: HashMap<u16, Instant>,
     /// Video packets that arrived on RTX, by original sequence number.
     pub rtx_arrived: HashMap<u16, Instant>,
+    /// Audio packets by sequence number: when they arrived.
+    pub audio_arrived: HashMap<u16, Instant>,
+    /// Video datagrams wait this long before the session gets them (a slower path for
+    /// video than for audio).
+    pub video_hold: Duration,
+    held: std::collections::VecDeque<(Instant, Vec<u8>)>,
 }
 
 impl SansIo for Rx {
@@ -202,18 +212,33 @@ impl SansIo for Rx {
     }
     fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
         if let Ok(p) = RtpPacket::new_checked(d.payload) {
-            if p.ssrc() == VIDEO_SSRC {
+            if p.ssrc() == AUDIO_SSRC {
+                self.audio_arrived.entry(p.sequence_number()).or_insert(now);
+            } else if p.ssrc() == VIDEO_SSRC {
                 self.arrived.entry(p.sequence_number()).or_insert(now);
             } else if p.ssrc() == VIDEO_RTX_SSRC && p.payload().len() >= 2 {
                 let osn = u16::from_be_bytes([p.payload()[0], p.payload()[1]]);
                 self.rtx_arrived.entry(osn).or_insert(now);
             }
         }
+        let rtcp = d.payload.get(1).is_some_and(|b| (192..=223).contains(b));
+        let video = !rtcp && RtpPacket::new_checked(d.payload).is_ok_and(|p| p.ssrc() != AUDIO_SSRC);
+        if video && !self.video_hold.is_zero() {
+            self.held.push_back((now + self.video_hold, d.payload.to_vec()));
+            return;
+        }
         let _ = self.session.handle_input(now, d.payload);
         self.drain(now);
     }
     fn handle_timeout(&mut self, now: Instant) {
-        self.session.handle_timeout(now);
+        while self.held.front().is_some_and(|(t, _)| *t <= now) {
+            if let Some((_, p)) = self.held.pop_front() {
+                let _ = self.session.handle_input(now, &p);
+            }
+        }
+        if self.session.poll_timeout().is_some_and(|t| t <= now) {
+            self.session.handle_timeout(now);
+        }
         self.drain(now);
     }
     fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
@@ -221,7 +246,10 @@ impl SansIo for Rx {
         Some(Transmit::udp(self.local, self.remote, t.payload))
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
+        [self.session.poll_timeout(), self.held.front().map(|(t, _)| *t)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -286,6 +314,7 @@ impl Pair {
                 sent: HashMap::new(),
                 packets: HashMap::new(),
                 fec_packets: 0,
+                audio_packets: HashMap::new(),
             },
         );
         sim.attach(
@@ -297,6 +326,9 @@ impl Pair {
                 frames: Vec::new(),
                 arrived: HashMap::new(),
                 rtx_arrived: HashMap::new(),
+                audio_arrived: HashMap::new(),
+                video_hold: Duration::ZERO,
+                held: std::collections::VecDeque::new(),
             },
         );
         Self { sim, a, b }
@@ -308,6 +340,10 @@ impl Pair {
 
     pub fn rx(&self) -> &Rx {
         self.sim.endpoint::<Rx>(self.b)
+    }
+
+    pub fn rx_mut(&mut self) -> &mut Rx {
+        self.sim.endpoint_mut::<Rx>(self.b)
     }
 }
 
