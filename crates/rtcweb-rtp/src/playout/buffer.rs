@@ -1,6 +1,6 @@
 //! The jitter buffer of one stream: frames in as they complete, out at their playout time.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::delay::DelayEstimator;
@@ -67,8 +67,9 @@ pub struct PlayoutBuffer {
     sync: i64,
     /// The playout-delay extension's bounds.
     extension: Option<(Duration, Duration)>,
-    /// Audio: frames by unwrapped timestamp.
-    audio_frames: BTreeMap<i64, Held>,
+    /// Audio: frames by unwrapped timestamp, in order (they mostly arrive in order: a
+    /// sorted deque is cheaper than a tree).
+    audio_frames: VecDeque<(i64, Held)>,
     /// Video: frames in decode order with their unwrapped timestamps.
     video_frames: VecDeque<(i64, Held)>,
     /// Audio: the next slot's timestamp, and the frame duration in ticks.
@@ -99,7 +100,7 @@ impl PlayoutBuffer {
             target_at: None,
             sync: 0,
             extension: None,
-            audio_frames: BTreeMap::new(),
+            audio_frames: VecDeque::new(),
             video_frames: VecDeque::new(),
             next_ts: None,
             frame_ticks: (DEFAULT_AUDIO_FRAME.as_micros() as i64) * i64::from(rate) / 1_000_000,
@@ -150,7 +151,10 @@ impl PlayoutBuffer {
 
     /// Media time of an unwrapped timestamp, µs.
     fn media(&self, ts: i64) -> i64 {
-        (i128::from(ts) * 1_000_000 / i128::from(self.rate)) as i64
+        match ts.checked_mul(1_000_000) {
+            Some(v) => v / i64::from(self.rate),
+            None => (i128::from(ts) * 1_000_000 / i128::from(self.rate)) as i64,
+        }
     }
 
     /// The base transit plus target delay plus sync offset: what turns media time into
@@ -240,14 +244,19 @@ impl PlayoutBuffer {
             if self.last_audio_ts.is_none_or(|l| ts > l) {
                 self.last_audio_ts = Some(ts);
             }
-            if self.next_ts.is_some_and(|n| ts < n) || self.audio_frames.contains_key(&ts) {
+            let at = match self.audio_frames.back() {
+                Some((last, _)) if *last < ts => Ok(self.audio_frames.len()),
+                None => Ok(0),
+                Some(_) => self.audio_frames.binary_search_by_key(&ts, |(t, _)| *t).map_or_else(Ok, Err),
+            };
+            let (Ok(at), false) = (at, self.next_ts.is_some_and(|n| ts < n)) else {
                 // Its slot passed (it was concealed), or it is here already.
                 self.stats.late += u64::from(late);
                 self.stats.discarded += 1;
                 return;
-            }
+            };
             self.stats.late += u64::from(late);
-            self.audio_frames.insert(ts, Held { frame, arrived });
+            self.audio_frames.insert(at, (ts, Held { frame, arrived }));
         } else {
             self.stats.late += u64::from(late);
             self.video_frames.push_back((ts, Held { frame, arrived }));
@@ -262,7 +271,7 @@ impl PlayoutBuffer {
     /// Releases the first frame whatever its time (overflow).
     fn release_first(&mut self, now: Instant) {
         if self.audio {
-            if let Some((ts, h)) = self.audio_frames.pop_first() {
+            if let Some((ts, h)) = self.audio_frames.pop_front() {
                 self.next_ts = Some(ts + self.frame_ticks);
                 self.emit(now, h);
             }
@@ -293,7 +302,7 @@ impl PlayoutBuffer {
     /// When [`PlayoutBuffer::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.audio {
-            let (&first, _) = self.audio_frames.first_key_value()?;
+            let &(first, _) = self.audio_frames.front()?;
             let ts = match self.next_ts {
                 Some(n) if n < first && first - n <= self.frame_ticks * MAX_CONCEALED_RUN => n,
                 _ => first,
@@ -316,7 +325,7 @@ impl PlayoutBuffer {
                 return;
             }
             if self.audio {
-                let Some((&first, _)) = self.audio_frames.first_key_value() else {
+                let Some(&(first, _)) = self.audio_frames.front() else {
                     return;
                 };
                 match self.next_ts {

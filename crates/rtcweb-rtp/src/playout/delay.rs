@@ -22,6 +22,8 @@ const MAX_BUCKET: usize = 2047;
 pub(crate) struct DelayEstimator {
     /// (second of arrival, smallest transit in it), oldest first, µs.
     minima: VecDeque<(i64, i64)>,
+    /// The smallest of `minima`.
+    base: Option<i64>,
     /// Relative delays of the last frames, ms buckets, oldest first.
     ring: VecDeque<u16>,
     window: usize,
@@ -37,6 +39,7 @@ impl DelayEstimator {
     pub fn new(window: usize, quantile: f64) -> Self {
         Self {
             minima: VecDeque::with_capacity(BASE_SECONDS + 1),
+            base: None,
             ring: VecDeque::with_capacity(window.max(1)),
             window: window.max(1),
             hist: vec![0; MAX_BUCKET + 1],
@@ -48,7 +51,7 @@ impl DelayEstimator {
 
     /// The base transit, µs (`None` before the first frame).
     pub fn base(&self) -> Option<i64> {
-        self.minima.iter().map(|&(_, m)| m).min()
+        self.base
     }
 
     /// The wanted quantile of the relative delays, ms.
@@ -72,15 +75,20 @@ impl DelayEstimator {
         let transit = arrival.saturating_sub(media);
         let second = arrival.div_euclid(1_000_000);
         match self.minima.back_mut() {
-            Some((s, m)) if *s == second => *m = (*m).min(transit),
+            Some((s, m)) if *s == second => {
+                *m = (*m).min(transit);
+                self.base = Some(self.base.map_or(transit, |b| b.min(transit)));
+            }
             _ => {
                 self.minima.push_back((second, transit));
                 while self.minima.len() > BASE_SECONDS {
                     self.minima.pop_front();
                 }
+                // A second ended: an old minimum may have left the window.
+                self.base = self.minima.iter().map(|&(_, m)| m).min();
             }
         }
-        let base = self.base().unwrap_or(transit);
+        let base = self.base.unwrap_or(transit);
         let rel = (transit - base).max(0);
         let bucket = usize::try_from(rel / 1000).unwrap_or(MAX_BUCKET).min(MAX_BUCKET);
         if self.ring.len() >= self.window
