@@ -235,6 +235,8 @@ fn red_ulpfec_and_rtx_follow_what_they_protect() {
 
 #[test]
 fn red_listed_first_by_the_answerer_stays_first() {
+    use rtcweb_jsep::codec::negotiate;
+    use rtcweb_jsep::sdp::Codec;
     let opus = Codec::new(111, "opus", 48000, Some(2));
     let red = Codec::new(63, "red", 48000, Some(2)).with_fmtp("111/111");
     let offered = [opus.clone(), red.clone()];
