@@ -258,12 +258,17 @@ impl Session {
         if let Some(p) = self.resend_as_padding(now, bytes) {
             return Some(p);
         }
-        // Prefer a video stream with RTX; any stream otherwise.
+        // Prefer a stream with RTX; a video stream otherwise (as libwebrtc, never audio:
+        // audio receivers do not expect padding).
         let i = self
             .senders
             .iter()
             .position(|s| s.config.rtx_ssrc.is_some() && s.rtx_payload_type().is_some())
-            .or_else(|| (!self.senders.is_empty()).then_some(0))?;
+            .or_else(|| {
+                self.senders
+                    .iter()
+                    .position(|s| s.config.codecs.first().is_some_and(|c| c.codec.is_video()))
+            })?;
         let rtx = self.senders[i].config.rtx_ssrc.is_some()
             && self.senders[i].rtx_payload_type().is_some();
         let s = &mut self.senders[i];

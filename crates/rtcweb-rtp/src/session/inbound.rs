@@ -136,7 +136,13 @@ impl Session {
         }
         let mut result = Ok(());
         if let Some(a) = self.receivers[i].assembler.as_mut() {
-            result = a.insert(now, ext, payload_type, timestamp, marker, payload);
+            result = if payload.is_empty() {
+                // Padding only (a sender probing the path without RTX): no frame's part.
+                a.insert_padding(now, ext);
+                Ok(())
+            } else {
+                a.insert(now, ext, payload_type, timestamp, marker, payload)
+            };
         }
         self.drain_assembler(now, i);
         result
