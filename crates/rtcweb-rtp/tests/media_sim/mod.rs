@@ -349,7 +349,18 @@ impl Pair {
 
 /// A sender session with the audio and/or video send streams.
 pub fn sender(start: Instant, seed: u64, media: Media, rtx: bool) -> Session {
-    let mut s = Session::new(session_config(), start, seed);
+    sender_with(session_config(), start, seed, media, rtx)
+}
+
+/// A sender session on `config` with the send streams of `media`.
+pub fn sender_with(
+    config: SessionConfig,
+    start: Instant,
+    seed: u64,
+    media: Media,
+    rtx: bool,
+) -> Session {
+    let mut s = Session::new(config, start, seed);
     if media.audio {
         s.add_send_stream(SendStreamConfig {
             ssrc: AUDIO_SSRC,
