@@ -1,4 +1,5 @@
-//! `media-peer --listen 127.0.0.1:8080 [--send DIR] [--report FILE] [--no-twcc]`
+//! `media-peer [--listen 127.0.0.1:8080] [--send DIR] [--send-audio DIR] [--report FILE]
+//! [--no-twcc] [--no-nack] [--no-red] [--no-fec] [--red-distance N] [--playout]`
 //!
 //! A media endpoint on the RTP session (`rtcweb::MediaMode::Session`): answers one
 //! `POST /offer` at a time (the webrtc-echoes convention, JSON `RTCSessionDescriptionInit`
@@ -12,6 +13,15 @@
 //! atomically): frames and key frames per codec, the resolutions VP8 key frames announce,
 //! the key frame requests it got, and its `getStats()` report. `--no-twcc` turns off
 //! transport-wide CC (no feedback to the sender's bandwidth estimator), for comparison.
+//!
+//! `--send-audio DIR` sends back on the offer's audio transceiver the Opus packets stored one
+//! per file in DIR (`... ! opusenc frame-size=20 ! multifilesink`; the `OpusHead` and
+//! `OpusTags` headers are skipped), 50 per second, looping. Loss resilience (on by default,
+//! as `rtcweb::Resilience` offers it): `--no-red` does not offer RED for Opus, `--no-fec`
+//! not ULPFEC for video, `--no-nack` not generic NACK (then FEC alone repairs, on both
+//! sides), `--red-distance N` repeats each Opus frame in the next N packets (default 1).
+//! `--playout` plays received media out through jitter buffers (frames are counted when
+//! they come out at their playout time).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,62 +29,101 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use rtcweb::{
     Direction, MediaConfig, MediaKind, MediaMode, PeerConnectionState, SdpType, SessionDescription,
     SignalingMessage, TransceiverId,
 };
+use rtcweb_examples::logging;
 use rtcweb_tokio::signaling::Signaling;
 use rtcweb_tokio::signaling::http::{HttpSession, HttpSignalingServer};
 use rtcweb_tokio::{Events, PeerConfig, PeerEvent, RtcPeerConnection};
 use tracing::{info, warn};
 
-const USAGE: &str = "usage: media-peer --listen ADDR:PORT [--send DIR] [--report FILE] [--no-twcc]";
+/// Opus packets per second (20 ms each).
+const OPUS_PER_SECOND: u32 = 50;
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
 const FPS: u32 = 30;
 
+/// A media endpoint on the RTP session: answers `POST /offer`, counts what arrives, and
+/// sends VP8 and Opus fixtures back.
+#[derive(Parser)]
 struct Args {
+    /// The HTTP address to listen on; ICE sockets bind to its IP.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Send back the VP8 frames stored one per file in DIR (the first a key frame), looping.
+    #[arg(long, value_name = "DIR")]
     send: Option<PathBuf>,
+    /// Send back the Opus packets stored one per file in DIR (20 ms each), looping.
+    #[arg(long, value_name = "DIR")]
+    send_audio: Option<PathBuf>,
+    /// Write the JSON report here (every 500 ms and at the end).
+    #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    twcc: bool,
+    /// No transport-wide CC and no REMB: no bandwidth feedback from us.
+    #[arg(long)]
+    no_twcc: bool,
+    /// Do not offer generic NACK for video (FEC alone repairs, on both sides).
+    #[arg(long)]
+    no_nack: bool,
+    /// Do not offer RED for Opus.
+    #[arg(long, conflicts_with = "red_distance")]
+    no_red: bool,
+    /// Do not offer ULPFEC for video.
+    #[arg(long)]
+    no_fec: bool,
+    /// Earlier Opus frames repeated in each RED packet we send (0: receive RED only).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    red_distance: usize,
+    /// Play received media out through jitter buffers (frames counted at their playout
+    /// time).
+    #[arg(long)]
+    playout: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        listen: "127.0.0.1:8080".parse().map_err(|_| "default address")?,
-        send: None,
-        report: None,
-        twcc: true,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--listen" => {
-                let v = value()?;
-                args.listen = v.parse().map_err(|e| format!("bad --listen {v}: {e}"))?;
-            }
-            "--send" => args.send = Some(value()?.into()),
-            "--report" => args.report = Some(value()?.into()),
-            "--no-twcc" => args.twcc = false,
-            _ => return Err(USAGE.into()),
+impl Args {
+    /// The loss resilience the flags ask for.
+    fn resilience(&self) -> rtcweb::Resilience {
+        rtcweb::Resilience {
+            red_distance: (!self.no_red).then_some(self.red_distance),
+            ulpfec: !self.no_fec,
+            nack: !self.no_nack,
+            ..rtcweb::Resilience::default()
         }
     }
-    Ok(args)
 }
 
-/// The VP8 frames to send, in order.
-fn load_frames(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
+/// The files of `dir` in name order.
+fn load_files(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     names.sort();
-    let frames: Vec<Vec<u8>> = names
+    names
         .iter()
         .map(std::fs::read)
         .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The Opus packets to send, in order (Ogg-style headers left out).
+fn load_opus(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
+    let packets: Vec<Vec<u8>> = load_files(dir)?
+        .into_iter()
+        .filter(|p| !p.starts_with(b"OpusHead") && !p.starts_with(b"OpusTags"))
+        .filter(|p| !p.is_empty() && p.len() <= 1000)
+        .collect();
+    if packets.is_empty() {
+        return Err(format!("no Opus packets in {}", dir.display()));
+    }
+    Ok(packets)
+}
+
+/// The VP8 frames to send, in order.
+fn load_frames(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
+    let frames = load_files(dir)?;
     match frames.first() {
         Some(f) if rtcweb::rtp::codec::vp8_is_keyframe(f) => Ok(frames),
         Some(_) => Err("the first frame is not a VP8 key frame".into()),
@@ -84,20 +133,16 @@ fn load_frames(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    let args = match parse_args() {
-        Ok(a) => a,
+    logging::init("warn");
+    let args = Args::parse();
+    let frames = match args.send.as_ref().map(load_frames).transpose() {
+        Ok(f) => f.unwrap_or_default(),
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+            eprintln!("media-peer: {e}");
+            return ExitCode::FAILURE;
         }
     };
-    let frames = match args.send.as_ref().map(load_frames).transpose() {
+    let opus = match args.send_audio.as_ref().map(load_opus).transpose() {
         Ok(f) => f.unwrap_or_default(),
         Err(e) => {
             eprintln!("media-peer: {e}");
@@ -120,14 +165,19 @@ async fn main() -> ExitCode {
     println!("media-peer: POST http://{}/offer", http.local_addr());
     // One peer at a time: each offer replaces the previous connection.
     while let Some(session) = sessions.recv().await {
-        if let Err(e) = serve(&args, &frames, session).await {
+        if let Err(e) = serve(&args, &frames, &opus, session).await {
             warn!(error = %e, "offer refused");
         }
     }
     ExitCode::SUCCESS
 }
 
-async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Result<(), String> {
+async fn serve(
+    args: &Args,
+    frames: &[Vec<u8>],
+    opus: &[Vec<u8>],
+    mut session: HttpSession,
+) -> Result<(), String> {
     let offer = match session.recv().await.map_err(|e| e.to_string())? {
         Some(SignalingMessage::Description(d)) if d.sdp_type == SdpType::Offer => d,
         other => return Err(format!("expected an offer, got {other:?}")),
@@ -136,9 +186,13 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         bind: vec![SocketAddr::new(args.listen.ip(), 0)],
         media: MediaConfig {
             mode: MediaMode::Session,
-            transport_cc: args.twcc,
+            transport_cc: !args.no_twcc,
             // `--no-twcc` means no bandwidth feedback from us at all.
-            remb: args.twcc,
+            remb: !args.no_twcc,
+            resilience: args.resilience(),
+            playout: args
+                .playout
+                .then(rtcweb::PlayoutConfig::default),
             ..MediaConfig::default()
         },
         ..PeerConfig::default()
@@ -154,6 +208,15 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         .find(|t| t.kind == MediaKind::Video && t.created_by_remote)
         .map(|t| t.id);
     if let Some(t) = video.filter(|_| !frames.is_empty()) {
+        pc.set_direction(t, Direction::SendRecv)
+            .map_err(|e| e.to_string())?;
+    }
+    let audio: Option<TransceiverId> = pc
+        .transceivers()
+        .iter()
+        .find(|t| t.kind == MediaKind::Audio && t.created_by_remote)
+        .map(|t| t.id);
+    if let Some(t) = audio.filter(|_| !opus.is_empty()) {
         pc.set_direction(t, Direction::SendRecv)
             .map_err(|e| e.to_string())?;
     }
@@ -175,6 +238,7 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
     }
     let sdp = pc.local_description().ok_or("no local description")?;
     let vp8 = payload_type(&sdp, "VP8");
+    let opus_pt = payload_type(&sdp, "opus");
     session
         .send(SignalingMessage::Description(SessionDescription::answer(
             sdp.clone(),
@@ -183,7 +247,13 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         .map_err(|e| e.to_string())?;
     info!("answered");
     let names = codec_names(&sdp);
-    run(args, pc, events, frames, video.zip(vp8), names).await;
+    let media = Media {
+        video: frames,
+        send_video: video.zip(vp8),
+        opus,
+        send_audio: audio.zip(opus_pt),
+    };
+    run(args, pc, events, media, names).await;
     Ok(())
 }
 
@@ -215,17 +285,30 @@ struct Received {
     bytes: u64,
     keyframe_requests: u64,
     frames_sent: u64,
+    audio_sent: u64,
     loops: u64,
+}
+
+/// What to send back, and on which transceiver and payload type.
+struct Media<'a> {
+    video: &'a [Vec<u8>],
+    send_video: Option<(TransceiverId, u8)>,
+    opus: &'a [Vec<u8>],
+    send_audio: Option<(TransceiverId, u8)>,
 }
 
 async fn run(
     args: &Args,
     pc: RtcPeerConnection,
     mut events: Events,
-    frames: &[Vec<u8>],
-    send: Option<(TransceiverId, u8)>,
+    media: Media<'_>,
     names: BTreeMap<u8, String>,
 ) {
+    let (frames, send) = (media.video, media.send_video);
+    let send_audio = media.send_audio.filter(|_| !media.opus.is_empty());
+    let mut next_opus = 0usize;
+    let mut opus_ts: u32 = 0;
+    let mut audio_tick = tokio::time::interval(Duration::from_secs(1) / OPUS_PER_SECOND);
     let mut got = Received::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1) / FPS);
     let mut report = tokio::time::interval(Duration::from_millis(500));
@@ -281,6 +364,15 @@ async fn run(
                     got.loops += 1;
                 }
             }
+            _ = audio_tick.tick(), if connected && send_audio.is_some() => {
+                let (Some((t, pt)), Some(p)) = (send_audio, media.opus.get(next_opus)) else { continue };
+                match pc.write_frame(t, pt, opus_ts, p) {
+                    Ok(()) => got.audio_sent += 1,
+                    Err(e) => warn!(error = %e, "audio not sent"),
+                }
+                opus_ts = opus_ts.wrapping_add(48_000 / OPUS_PER_SECOND);
+                next_opus = (next_opus + 1) % media.opus.len();
+            }
             _ = report.tick() => {
                 if let Some(path) = &args.report {
                     write_report(path, &got, &pc.stats().to_json());
@@ -311,12 +403,14 @@ fn write_report(path: &PathBuf, got: &Received, stats: &str) {
     let json = format!(
         "{{\"received\": {{{}}}, \"vp8KeyFrameResolutions\": [{}], \
          \"lastKeyFrameResolution\": {last}, \"bytesReceived\": {}, \
-         \"keyFrameRequests\": {}, \"framesSent\": {}, \"fixtureLoops\": {}, \"stats\": {stats}}}",
+         \"keyFrameRequests\": {}, \"framesSent\": {}, \"audioPacketsSent\": {}, \
+         \"fixtureLoops\": {}, \"stats\": {stats}}}",
         frames.join(", "),
         res.join(", "),
         got.bytes,
         got.keyframe_requests,
         got.frames_sent,
+        got.audio_sent,
         got.loops,
     );
     let tmp = path.with_extension("tmp");
