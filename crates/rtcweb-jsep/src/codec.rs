@@ -177,7 +177,12 @@ pub fn negotiate(local: &[Codec], offered: &[Codec]) -> Vec<Codec> {
     let red_first = local
         .iter()
         .position(|c| is(c, "red") && !red_pts(c).is_empty())
-        .is_some_and(|r| local.iter().position(|c| !c.is_resilience()).is_some_and(|m| r < m));
+        .is_some_and(|r| {
+            local
+                .iter()
+                .position(|c| !c.is_resilience())
+                .is_some_and(|m| r < m)
+        });
     // Keep each RTX right after the codec it protects, as browsers write them.
     for c in extra {
         let after = if is(&c, "rtx") {

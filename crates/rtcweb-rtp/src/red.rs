@@ -315,7 +315,10 @@ mod tests {
         assert_eq!(red.redundant().collect::<Vec<_>>(), blocks);
         assert_eq!(red.primary().data, b"primary");
         for cut in 0..out.len() - 7 {
-            assert!(RedPayload::new_checked(&out[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                RedPayload::new_checked(&out[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         // An empty primary block is valid (the data ends with the redundant blocks).
         assert!(RedPayload::new_checked(&out[..out.len() - 7]).is_ok());
@@ -341,7 +344,8 @@ mod tests {
         assert_eq!(old, [960]);
         // After a pause beyond 14 bits of offset nothing old is sent.
         out.clear();
-        enc.encode(111, 1920 + 20_000, &[4; 10], 1200, &mut out).unwrap();
+        enc.encode(111, 1920 + 20_000, &[4; 10], 1200, &mut out)
+            .unwrap();
         assert_eq!(RedPayload::new_checked(&out).unwrap().redundant_count(), 0);
         assert!(enc.encode(111, 0, &[0; 1200], 1200, &mut out).is_err());
     }

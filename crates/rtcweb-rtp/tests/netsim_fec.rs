@@ -64,18 +64,18 @@ fn run(scheme: Scheme, loss: Loss, nack: bool, one_way_ms: u64, seed: u64) -> Ou
         },
     };
     if scheme != Scheme::None {
-    tx.set_send_resilience(
-        VIDEO_SSRC,
-        SendResilience {
-            red: None,
-            fec: Some(FecSendConfig {
-                kind,
-                protection: ProtectionConfig::default(),
-                nack,
-            }),
-        },
-    )
-    .unwrap();
+        tx.set_send_resilience(
+            VIDEO_SSRC,
+            SendResilience {
+                red: None,
+                fec: Some(FecSendConfig {
+                    kind,
+                    protection: ProtectionConfig::default(),
+                    nack,
+                }),
+            },
+        )
+        .unwrap();
     }
     let mut rx = receiver(start, seed ^ 0x55, media, nack);
     let resilience = match scheme {
@@ -124,8 +124,15 @@ fn run(scheme: Scheme, loss: Loss, nack: bool, one_way_ms: u64, seed: u64) -> Ou
         })
         .count();
     // Frames come out in order, each once.
-    assert!(delivered.windows(2).all(|w| w[0].1.timestamp < w[1].1.timestamp));
-    let send = tx.session.send_resilience_stats(VIDEO_SSRC).unwrap_or_default();
+    assert!(
+        delivered
+            .windows(2)
+            .all(|w| w[0].1.timestamp < w[1].1.timestamp)
+    );
+    let send = tx
+        .session
+        .send_resilience_stats(VIDEO_SSRC)
+        .unwrap_or_default();
     Outcome {
         media_packets: tx.packets.len(),
         lost,
@@ -164,7 +171,10 @@ fn fec_alone_rebuilds_most_lost_packets_at_5_percent_loss() {
     for scheme in [Scheme::Ulpfec, Scheme::Flexfec] {
         for seed in [1, 2, 3] {
             let o = run(scheme, Loss::Random(0.05), false, 75, seed);
-            report(&format!("{scheme:?} without NACK, 5 % loss, seed {seed}"), &o);
+            report(
+                &format!("{scheme:?} without NACK, 5 % loss, seed {seed}"),
+                &o,
+            );
             assert!(o.media_packets > 5000);
             assert!(o.lost > 150, "the path did lose packets");
             assert_eq!(o.retransmissions, 0);
@@ -224,6 +234,10 @@ fn a_cheap_round_trip_leaves_repair_to_nack() {
     report("ULPFEC with NACK, 5 % loss, 10 ms RTT", &o);
     assert_eq!(o.rate, 0.0, "no FEC once the round trip is known");
     // Only the start, before the first round trip was measured, may carry FEC.
-    assert!(o.fec_packets * 100 <= o.media_packets, "{} FEC packets", o.fec_packets);
+    assert!(
+        o.fec_packets * 100 <= o.media_packets,
+        "{} FEC packets",
+        o.fec_packets
+    );
     assert_eq!(o.frames_whole, o.frames_sent);
 }

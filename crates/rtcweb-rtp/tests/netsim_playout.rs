@@ -31,7 +31,12 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
 }
 
 /// Jitter of the packets sent in [from, to): delay above the smallest delay, ms.
-fn jitter(sent: &HashMap<u16, Instant>, arrived: &HashMap<u16, Instant>, from: Instant, to: Instant) -> Vec<f64> {
+fn jitter(
+    sent: &HashMap<u16, Instant>,
+    arrived: &HashMap<u16, Instant>,
+    from: Instant,
+    to: Instant,
+) -> Vec<f64> {
     let delays: Vec<f64> = sent
         .iter()
         .filter(|(_, t)| **t >= from && **t < to)
@@ -186,8 +191,7 @@ fn run(seed: u64, video_hold: Duration) {
         // The audio frame whose capture is nearest (20 ms frames, 33 ms video frames).
         let n = ((captured - start).as_millis() as u64 + 10) / 20;
         let ats = (n * 960) as u32;
-        let (Some(at), Some((acap, _))) = (audio.get(&ats), tx.sent.get(&(AUDIO_SSRC, ats)))
-        else {
+        let (Some(at), Some((acap, _))) = (audio.get(&ats), tx.sent.get(&(AUDIO_SSRC, ats))) else {
             continue;
         };
         let video_latency = (t - captured).as_secs_f64();
@@ -197,7 +201,10 @@ fn run(seed: u64, video_hold: Duration) {
     let n = skews.len();
     let median = percentile(&mut skews, 0.5);
     let p99 = percentile(&mut skews, 0.99);
-    println!("seed {seed}: A/V skew over {n} video frames: median {median:.1} ms, p99 {p99:.1} ms, max {:.1} ms", skews[n - 1]);
+    println!(
+        "seed {seed}: A/V skew over {n} video frames: median {median:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
+        skews[n - 1]
+    );
     assert!(n > 1500);
     assert!(median < 10.0 && p99 < 40.0);
 }

@@ -164,6 +164,10 @@ fn without_playout_red_copies_never_reach_the_application_twice() {
         assert_eq!((o.twice, o.wrong), (0, 0));
         assert!(ratio >= 0.96);
         // Frames come out as they can be: within a few frame times of the path delay.
-        assert!(o.mean_latency < Duration::from_millis(90), "{:?}", o.mean_latency);
+        assert!(
+            o.mean_latency < Duration::from_millis(90),
+            "{:?}",
+            o.mean_latency
+        );
     }
 }

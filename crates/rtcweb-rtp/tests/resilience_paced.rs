@@ -156,7 +156,12 @@ fn fec_and_red_are_paced_and_stamped_once_each() {
     let seqs: Vec<u16> = parsed.iter().map(|p| transport_seq(p).unwrap()).collect();
     let first = seqs[0];
     for (i, s) in seqs.iter().enumerate() {
-        assert_eq!(*s, first.wrapping_add(i as u16), "packet {i} of {}", seqs.len());
+        assert_eq!(
+            *s,
+            first.wrapping_add(i as u16),
+            "packet {i} of {}",
+            seqs.len()
+        );
     }
 
     // The key frame (12 kB) and its FEC (6 kB) take about 190 ms at 750 kbit/s: its FEC

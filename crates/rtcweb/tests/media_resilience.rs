@@ -33,8 +33,14 @@ fn peer(seed: u64, addr: &str, start: Instant, playout: bool) -> Peer {
 
 fn vp8(n: u32) -> Vec<u8> {
     let key = n.is_multiple_of(90);
-    let len = if key { 12_000 } else { 3_000 + (n as usize * 37) % 1500 };
-    let mut f: Vec<u8> = (0..len).map(|i| ((i as u32 * 31 + n) % 250 + 1) as u8).collect();
+    let len = if key {
+        12_000
+    } else {
+        3_000 + (n as usize * 37) % 1500
+    };
+    let mut f: Vec<u8> = (0..len)
+        .map(|i| ((i as u32 * 31 + n) % 250 + 1) as u8)
+        .collect();
     if key {
         f[..10].copy_from_slice(&[0x50, 0x2d, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
     } else {
@@ -75,8 +81,16 @@ fn red_and_ulpfec_are_negotiated_used_and_reported() {
     }));
     let offer = sim.endpoint::<Peer>(a).pc.local_description_sdp().unwrap();
     let audio_line = offer.lines().find(|l| l.starts_with("m=audio")).unwrap();
-    assert!(audio_line.ends_with(" 63 111"), "RED before Opus: {audio_line}");
-    for line in ["a=fmtp:63 111/111", "a=rtpmap:118 red/90000", "a=fmtp:119 apt=118", "a=rtpmap:120 ulpfec/90000"] {
+    assert!(
+        audio_line.ends_with(" 63 111"),
+        "RED before Opus: {audio_line}"
+    );
+    for line in [
+        "a=fmtp:63 111/111",
+        "a=rtpmap:118 red/90000",
+        "a=fmtp:119 apt=118",
+        "a=rtpmap:120 ulpfec/90000",
+    ] {
         assert!(offer.contains(line), "{line} in the offer");
     }
 
@@ -114,16 +128,31 @@ fn red_and_ulpfec_are_negotiated_used_and_reported() {
     let mut whole = 0;
     for (_, f) in &frames {
         if f.payload_type == 111 {
-            assert!(audio_ts.insert(f.timestamp), "audio frame {} twice", f.timestamp);
-        } else if sent_video.iter().any(|(ts, d)| *ts == f.timestamp && *d == f.data) {
+            assert!(
+                audio_ts.insert(f.timestamp),
+                "audio frame {} twice",
+                f.timestamp
+            );
+        } else if sent_video
+            .iter()
+            .any(|(ts, d)| *ts == f.timestamp && *d == f.data)
+        {
             whole += 1;
         }
     }
     let now = sim.now();
     let stats = pb.pc.stats(now);
     let sa = sim.endpoint::<Peer>(a).pc.stats(now);
-    let ia = stats.inbound_rtp.iter().find(|s| s.kind == "audio").unwrap();
-    let iv = stats.inbound_rtp.iter().find(|s| s.kind == "video").unwrap();
+    let ia = stats
+        .inbound_rtp
+        .iter()
+        .find(|s| s.kind == "audio")
+        .unwrap();
+    let iv = stats
+        .inbound_rtp
+        .iter()
+        .find(|s| s.kind == "video")
+        .unwrap();
     let oa = sa.outbound_rtp.iter().find(|s| s.kind == "audio").unwrap();
     let ov = sa.outbound_rtp.iter().find(|s| s.kind == "video").unwrap();
     println!(

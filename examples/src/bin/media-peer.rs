@@ -190,9 +190,7 @@ async fn serve(
             // `--no-twcc` means no bandwidth feedback from us at all.
             remb: !args.no_twcc,
             resilience: args.resilience(),
-            playout: args
-                .playout
-                .then(rtcweb::PlayoutConfig::default),
+            playout: args.playout.then(rtcweb::PlayoutConfig::default),
             ..MediaConfig::default()
         },
         ..PeerConfig::default()

@@ -234,7 +234,9 @@ impl FecDecoder {
         };
         if header.mask == 0 || header.protected_ssrc.is_some_and(|s| s != self.ssrc) {
             self.stats.fec_discarded += 1;
-            return Err(Error::Malformed("FEC packet protecting nothing of this stream"));
+            return Err(Error::Malformed(
+                "FEC packet protecting nothing of this stream",
+            ));
         }
         let base = extend(header.sequence_base);
         if self

@@ -150,7 +150,11 @@ impl FecEncoder {
         if k == 0 {
             return 0;
         }
-        let rate = if rate.is_finite() { rate.clamp(0.0, 1.0) } else { 0.0 };
+        let rate = if rate.is_finite() {
+            rate.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         if rate == 0.0 {
             self.credit = 0.0;
             self.clear();

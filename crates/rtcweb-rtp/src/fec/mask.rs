@@ -40,7 +40,11 @@ mod tests {
         for k in 1..=48 {
             for m in 1..=k {
                 let all = (0..m).fold(0u64, |a, j| a | row(k, m, j));
-                assert_eq!(all, if k == 64 { u64::MAX } else { (1 << k) - 1 }, "{k} {m}");
+                assert_eq!(
+                    all,
+                    if k == 64 { u64::MAX } else { (1 << k) - 1 },
+                    "{k} {m}"
+                );
                 for j in 0..m {
                     assert_ne!(row(k, m, j), 0, "{k} {m} {j}");
                 }

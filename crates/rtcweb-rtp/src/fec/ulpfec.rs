@@ -39,7 +39,9 @@ pub fn parse(data: &[u8]) -> Result<(FecHeader, &[u8])> {
     need(data, header_len)?;
     let protection_length = usize::from(u16::from_be_bytes([data[10], data[11]]));
     let wire_mask = if long {
-        u64::from_be_bytes([0, 0, data[12], data[13], data[14], data[15], data[16], data[17]])
+        u64::from_be_bytes([
+            0, 0, data[12], data[13], data[14], data[15], data[16], data[17],
+        ])
     } else {
         u64::from(u16::from_be_bytes([data[12], data[13]]))
     };
@@ -128,17 +130,7 @@ mod tests {
         let mut out = Vec::new();
         write(&h, b"", &mut out).unwrap();
         assert_eq!(&out[12..14], &[0x80, 0]);
-        assert!(
-            write(
-                &FecHeader {
-                    mask: 1 << 48,
-                    ..h
-                },
-                b"",
-                &mut out
-            )
-            .is_err()
-        );
+        assert!(write(&FecHeader { mask: 1 << 48, ..h }, b"", &mut out).is_err());
     }
 
     #[test]

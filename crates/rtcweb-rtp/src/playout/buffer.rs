@@ -247,7 +247,10 @@ impl PlayoutBuffer {
             let at = match self.audio_frames.back() {
                 Some((last, _)) if *last < ts => Ok(self.audio_frames.len()),
                 None => Ok(0),
-                Some(_) => self.audio_frames.binary_search_by_key(&ts, |(t, _)| *t).map_or_else(Ok, Err),
+                Some(_) => self
+                    .audio_frames
+                    .binary_search_by_key(&ts, |(t, _)| *t)
+                    .map_or_else(Ok, Err),
             };
             let (Ok(at), false) = (at, self.next_ts.is_some_and(|n| ts < n)) else {
                 // Its slot passed (it was concealed), or it is here already.

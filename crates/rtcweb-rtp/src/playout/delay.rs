@@ -90,7 +90,9 @@ impl DelayEstimator {
         }
         let base = self.base.unwrap_or(transit);
         let rel = (transit - base).max(0);
-        let bucket = usize::try_from(rel / 1000).unwrap_or(MAX_BUCKET).min(MAX_BUCKET);
+        let bucket = usize::try_from(rel / 1000)
+            .unwrap_or(MAX_BUCKET)
+            .min(MAX_BUCKET);
         if self.ring.len() >= self.window
             && let Some(old) = self.ring.pop_front()
         {

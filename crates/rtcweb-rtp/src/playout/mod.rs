@@ -87,13 +87,10 @@ pub struct PlayoutStats {
 /// One stream of a sync group: its end-to-end latency (media time to playout, before the
 /// sync offset) expressed against the sender's NTP clock, µs: the buffer's base transit
 /// plus target delay, plus (media time minus NTP time) at the stream's last sender report.
-pub fn source_latency(
-    buffer: &PlayoutBuffer,
-    sr_ntp: u64,
-    sr_rtp: u32,
-) -> Option<i64> {
+pub fn source_latency(buffer: &PlayoutBuffer, sr_ntp: u64, sr_rtp: u32) -> Option<i64> {
     let base = buffer.base_us()?;
-    let ntp_us = ((sr_ntp >> 32) as i64) * 1_000_000 + (((sr_ntp & 0xffff_ffff) * 1_000_000) >> 32) as i64;
+    let ntp_us =
+        ((sr_ntp >> 32) as i64) * 1_000_000 + (((sr_ntp & 0xffff_ffff) * 1_000_000) >> 32) as i64;
     Some(base + buffer.target_delay().as_micros() as i64 + buffer.media_us(sr_rtp) - ntp_us)
 }
 

@@ -95,7 +95,11 @@ impl Session {
                 Origin::Rtx,
             );
         }
-        if let Some(i) = self.receivers.iter().position(|r| r.flexfec_ssrc() == Some(ssrc)) {
+        if let Some(i) = self
+            .receivers
+            .iter()
+            .position(|r| r.flexfec_ssrc() == Some(ssrc))
+        {
             return self.on_flexfec(now, i, &p);
         }
         if !self.unknown.contains(&ssrc) {

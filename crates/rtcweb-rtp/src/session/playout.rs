@@ -188,8 +188,7 @@ impl Session {
         };
         let Some(group) = p.group else { return };
         if !force
-            && p
-                .last_sync
+            && p.last_sync
                 .is_some_and(|t| now.saturating_duration_since(t) < SYNC_INTERVAL)
         {
             return;

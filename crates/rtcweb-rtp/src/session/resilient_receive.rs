@@ -48,7 +48,11 @@ impl ReceiveStream {
     /// Whether FEC is the stream's only repair (no NACK): a gap is given up once FEC had
     /// its chance ([`ReceiveResilience::nack_hold`](super::ReceiveResilience::nack_hold)).
     pub(crate) fn fec_only(&self) -> bool {
-        !self.config.nack && self.protection.as_ref().is_some_and(|p| p.decoder.is_some())
+        !self.config.nack
+            && self
+                .protection
+                .as_ref()
+                .is_some_and(|p| p.decoder.is_some())
     }
 
     /// The SSRC of the stream's FlexFEC packets.
@@ -86,7 +90,11 @@ impl Session {
             return Ok(());
         };
         let config = prot.config;
-        if nack && prot.last_fec.is_some_and(|t| now.saturating_duration_since(t) > FEC_QUIET) {
+        if nack
+            && prot
+                .last_fec
+                .is_some_and(|t| now.saturating_duration_since(t) > FEC_QUIET)
+        {
             prot.last_fec = None;
             self.receivers[i].nack.set_hold(Duration::ZERO);
         }
@@ -136,7 +144,16 @@ impl Session {
             prot.stats.red_recovered += 1;
             let block_ts = ts.wrapping_sub(b.timestamp_offset);
             // One bad block does not spoil the rest of the packet.
-            let _ = self.on_media(now, i, s, b.payload_type, block_ts, false, b.data, Origin::Red);
+            let _ = self.on_media(
+                now,
+                i,
+                s,
+                b.payload_type,
+                block_ts,
+                false,
+                b.data,
+                Origin::Red,
+            );
         }
         if origin == Origin::Network {
             let ext = self.receivers[i].unwrapper.peek(seq);
@@ -212,7 +229,12 @@ impl Session {
     }
 
     /// A FlexFEC packet for receive stream `i`.
-    pub(crate) fn on_flexfec(&mut self, now: Instant, i: usize, p: &RtpPacket<&[u8]>) -> Result<()> {
+    pub(crate) fn on_flexfec(
+        &mut self,
+        now: Instant,
+        i: usize,
+        p: &RtpPacket<&[u8]>,
+    ) -> Result<()> {
         let expected = self.receivers[i]
             .protection
             .as_ref()

@@ -135,7 +135,13 @@ impl Session {
     /// An RTP packet carrying one FEC payload of sender `i`: inside RED on the media SSRC
     /// (kept for NACK like media), or on the FlexFEC SSRC.
     fn fec_packet(&mut self, now: Instant, i: usize, ts: u32, fec: &[u8]) -> Option<Vec<u8>> {
-        let kind = self.senders[i].protection.as_ref()?.fec.as_ref()?.config.kind;
+        let kind = self.senders[i]
+            .protection
+            .as_ref()?
+            .fec
+            .as_ref()?
+            .config
+            .kind;
         let (ssrc, payload_type, seq, body) = match kind {
             FecKind::Ulpfec {
                 red_payload_type,
@@ -219,4 +225,3 @@ impl Session {
         }
     }
 }
-

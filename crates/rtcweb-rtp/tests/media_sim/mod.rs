@@ -178,10 +178,14 @@ impl SansIo for Tx {
         Some(Transmit::udp(self.local, self.remote, t.payload))
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        [self.session.poll_timeout(), self.audio_due(), self.video_due()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.session.poll_timeout(),
+            self.audio_due(),
+            self.video_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -222,9 +226,11 @@ impl SansIo for Rx {
             }
         }
         let rtcp = d.payload.get(1).is_some_and(|b| (192..=223).contains(b));
-        let video = !rtcp && RtpPacket::new_checked(d.payload).is_ok_and(|p| p.ssrc() != AUDIO_SSRC);
+        let video =
+            !rtcp && RtpPacket::new_checked(d.payload).is_ok_and(|p| p.ssrc() != AUDIO_SSRC);
         if video && !self.video_hold.is_zero() {
-            self.held.push_back((now + self.video_hold, d.payload.to_vec()));
+            self.held
+                .push_back((now + self.video_hold, d.payload.to_vec()));
             return;
         }
         let _ = self.session.handle_input(now, d.payload);
@@ -246,10 +252,13 @@ impl SansIo for Rx {
         Some(Transmit::udp(self.local, self.remote, t.payload))
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        [self.session.poll_timeout(), self.held.front().map(|(t, _)| *t)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.session.poll_timeout(),
+            self.held.front().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 

@@ -8,11 +8,9 @@
 //! - Video: `red/90000`, its RTX and `ulpfec/90000` with Chromium's payload types; when
 //!   negotiated, our video goes in RED with ULPFEC, and what arrives in RED is taken apart.
 
-use rtcweb_jsep::sdp::{Codec as SdpCodec, MediaKind};
 use rtcweb_jsep::NegotiatedMedia;
-use rtcweb_rtp::session::{
-    FecKind, FecSendConfig, ReceiveResilience, RedConfig, SendResilience,
-};
+use rtcweb_jsep::sdp::{Codec as SdpCodec, MediaKind};
+use rtcweb_rtp::session::{FecKind, FecSendConfig, ReceiveResilience, RedConfig, SendResilience};
 
 use crate::config::{MediaConfig, Resilience};
 
@@ -36,8 +34,7 @@ pub(crate) fn add_codecs(r: &Resilience, audio: &mut Vec<SdpCodec>, video: &mut 
     if r.ulpfec {
         video.push(SdpCodec::new(VIDEO_RED, "red", 90000, None));
         video.push(
-            SdpCodec::new(VIDEO_RED_RTX, "rtx", 90000, None)
-                .with_fmtp(&format!("apt={VIDEO_RED}")),
+            SdpCodec::new(VIDEO_RED_RTX, "rtx", 90000, None).with_fmtp(&format!("apt={VIDEO_RED}")),
         );
         video.push(SdpCodec::new(ULPFEC, "ulpfec", 90000, None));
     }
@@ -72,9 +69,7 @@ impl SectionResilience {
             red_rtx: codecs
                 .iter()
                 .find(|c| {
-                    is(c, "rtx")
-                        && red_pt.is_some()
-                        && rtcweb_jsep::codec::rtx_apt(c) == red_pt
+                    is(c, "rtx") && red_pt.is_some() && rtcweb_jsep::codec::rtx_apt(c) == red_pt
                 })
                 .map(|c| c.payload_type),
             ulpfec: codecs
@@ -85,7 +80,12 @@ impl SectionResilience {
     }
 
     /// What we send with: RED for audio (distance above 0), ULPFEC for video.
-    pub(crate) fn send(&self, kind: &MediaKind, nack: bool, config: &MediaConfig) -> SendResilience {
+    pub(crate) fn send(
+        &self,
+        kind: &MediaKind,
+        nack: bool,
+        config: &MediaConfig,
+    ) -> SendResilience {
         let r = &config.resilience;
         let mut out = SendResilience::default();
         match kind {

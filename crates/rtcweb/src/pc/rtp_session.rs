@@ -455,7 +455,10 @@ impl MediaSession {
     }
 
     fn apply_send_resilience(&mut self, s: &Sender) {
-        if let Err(e) = self.session.set_send_resilience(s.config.ssrc, s.resilience) {
+        if let Err(e) = self
+            .session
+            .set_send_resilience(s.config.ssrc, s.resilience)
+        {
             debug!(%e, ssrc = s.config.ssrc, "RED/FEC not set");
         }
     }
@@ -649,7 +652,10 @@ impl MediaSession {
             last_sr: None,
         };
         let ssrc = receiver.config.ssrc;
-        if let Err(e) = self.session.set_receive_resilience(ssrc, receiver.resilience) {
+        if let Err(e) = self
+            .session
+            .set_receive_resilience(ssrc, receiver.resilience)
+        {
             debug!(%e, ssrc, "RED/FEC not set");
         }
         let playout = playout.map(|p| rtcweb_rtp::playout::PlayoutConfig {
