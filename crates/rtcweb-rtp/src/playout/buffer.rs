@@ -236,10 +236,9 @@ impl PlayoutBuffer {
             if let Some(last) = self.last_audio_ts
                 && ts > last
                 && ts - last < self.frame_ticks * MAX_CONCEALED_RUN
+                && (ts - last < self.frame_ticks || self.stats.emitted == 0)
             {
-                if ts - last < self.frame_ticks || self.stats.emitted == 0 {
-                    self.frame_ticks = ts - last;
-                }
+                self.frame_ticks = ts - last;
             }
             if self.last_audio_ts.is_none_or(|l| ts > l) {
                 self.last_audio_ts = Some(ts);
