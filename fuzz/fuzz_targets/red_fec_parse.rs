@@ -22,7 +22,14 @@ fn parse_and_round_trip(data: &[u8]) {
         let blocks: Vec<RedBlock<'_>> = red.redundant().collect();
         assert_eq!(blocks.len(), red.redundant_count());
         let mut out = Vec::new();
-        if write_red(&blocks, red.primary().payload_type, red.primary().data, &mut out).is_ok() {
+        if write_red(
+            &blocks,
+            red.primary().payload_type,
+            red.primary().data,
+            &mut out,
+        )
+        .is_ok()
+        {
             let back = RedPayload::new_checked(&out).expect("written RED parses");
             assert_eq!(back.redundant().collect::<Vec<_>>(), blocks);
             assert_eq!(back.primary(), red.primary());
@@ -31,12 +38,18 @@ fn parse_and_round_trip(data: &[u8]) {
     if let Ok((h, payload)) = ulpfec::parse(data) {
         let mut out = Vec::new();
         ulpfec::write(&h, payload, &mut out).expect("a parsed header writes");
-        assert_eq!(ulpfec::parse(&out).expect("written ULPFEC parses"), (h, payload));
+        assert_eq!(
+            ulpfec::parse(&out).expect("written ULPFEC parses"),
+            (h, payload)
+        );
     }
     if let Ok((h, payload)) = flexfec::parse(data) {
         let mut out = Vec::new();
         flexfec::write(&h, payload, &mut out).expect("a parsed header writes");
-        assert_eq!(flexfec::parse(&out).expect("written FlexFEC parses"), (h, payload));
+        assert_eq!(
+            flexfec::parse(&out).expect("written FlexFEC parses"),
+            (h, payload)
+        );
     }
 }
 
@@ -114,7 +127,8 @@ fn protect_and_recover(scheme: FecScheme, data: &[u8]) {
         dec.on_media(ext(i), p);
     }
     for f in fec.iter() {
-        dec.on_fec(f, |s| (1u64 << 20) + u64::from(s)).expect("our FEC parses");
+        dec.on_fec(f, |s| (1u64 << 20) + u64::from(s))
+            .expect("our FEC parses");
     }
     assert_eq!(dec.poll_recovered().as_deref(), Some(&packets[lost][..]));
 }

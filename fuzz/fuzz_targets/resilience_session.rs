@@ -90,7 +90,12 @@ fn receiver(now: Instant) -> Session {
     let mut s = Session::new(SessionConfig::default(), now, 7);
     let streams = [
         (AUDIO, None, codec(111, Codec::Opus, None), false),
-        (VIDEO, Some(VIDEO_RTX), codec(96, Codec::Vp8, Some(97)), true),
+        (
+            VIDEO,
+            Some(VIDEO_RTX),
+            codec(96, Codec::Vp8, Some(97)),
+            true,
+        ),
         (VIDEO2, None, codec(98, Codec::Vp8, None), false),
     ];
     for (ssrc, rtx_ssrc, codecs, nack) in streams {
@@ -258,11 +263,11 @@ fn round_trip(data: &[u8]) {
     let now = base();
     let mut tx = Session::new(SessionConfig::default(), now, 1);
     let mut rx = Session::new(SessionConfig::default(), now, 2);
-    for (s, ssrc, codecs) in [
-        (&mut tx, AUDIO, codec(111, Codec::Opus, None)),
-        (&mut tx, VIDEO, codec(96, Codec::Vp8, None)),
+    for (ssrc, codecs) in [
+        (AUDIO, codec(111, Codec::Opus, None)),
+        (VIDEO, codec(96, Codec::Vp8, None)),
     ] {
-        s.add_send_stream(SendStreamConfig {
+        tx.add_send_stream(SendStreamConfig {
             ssrc,
             rtx_ssrc: None,
             codecs,
