@@ -43,8 +43,8 @@ struct Held {
 /// time, the frame's media time plus the path's base transit, the target delay and the lip
 /// sync offset.
 ///
-/// The target delay follows the configured quantile of the frames' relative delays (see
-/// [`super::delay`]), plus the margin, within the configured bounds and those of the
+/// The target delay follows the configured quantile of the frames' relative delays (the
+/// private `delay` estimator), plus the margin, within the configured bounds and those of the
 /// playout-delay header extension. It rises at once and falls by at most `shrink_per_second`
 /// (audio playout then runs slightly fast, as a real jitter buffer accelerates).
 ///
