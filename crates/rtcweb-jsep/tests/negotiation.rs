@@ -232,6 +232,23 @@ fn red_ulpfec_and_rtx_follow_what_they_protect() {
 }
 
 #[test]
+fn red_listed_first_by_the_answerer_stays_first() {
+    use rtcweb_jsep::codec::negotiate;
+    use rtcweb_jsep::sdp::Codec;
+    let opus = Codec::new(111, "opus", 48000, Some(2));
+    let red = Codec::new(63, "red", 48000, Some(2)).with_fmtp("111/111");
+    let offered = [opus.clone(), red.clone()];
+    // Our list puts RED first: the answer does too (browsers then send RED).
+    let got = negotiate(&[red.clone(), opus.clone()], &offered);
+    let names: Vec<_> = got.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["red", "opus"]);
+    // Otherwise the carried codec leads.
+    let got = negotiate(&[opus, red], &offered);
+    let names: Vec<_> = got.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["opus", "red"]);
+}
+
+#[test]
 fn header_extensions_by_uri() {
     use rtcweb_jsep::codec::negotiate_extmaps;
     use rtcweb_jsep::sdp::ExtMap;

@@ -1,5 +1,6 @@
 //! `media-peer --listen 127.0.0.1:8080 [--send DIR | --send-test-pattern [--codec vp8|h264]
-//! [--max-bitrate BPS]] [--report FILE] [--no-twcc] [--listen-address-only]`
+//! [--max-bitrate BPS]] [--send-audio DIR] [--report FILE] [--no-twcc] [--no-nack] [--no-red]
+//! [--no-fec] [--red-distance N] [--playout] [--listen-address-only]`
 //!
 //! A media endpoint on the RTP session (`rtcweb::MediaMode::Session`): answers one
 //! `POST /offer` at a time (the webrtc-echoes convention, JSON `RTCSessionDescriptionInit`
@@ -27,6 +28,15 @@
 //! ICE candidates are gathered on the `--listen` address and on every interface address
 //! (`rtcweb_examples::net::ice_bind_addresses`), so that a browser on another local address
 //! reaches us; `--listen-address-only` gathers on the `--listen` address alone.
+//!
+//! `--send-audio DIR` sends back on the offer's audio transceiver the Opus packets stored one
+//! per file in DIR (`... ! opusenc frame-size=20 ! multifilesink`; the `OpusHead` and
+//! `OpusTags` headers are skipped), 50 per second, looping. Loss resilience (on by default,
+//! as `rtcweb::Resilience` offers it): `--no-red` does not offer RED for Opus, `--no-fec`
+//! not ULPFEC for video, `--no-nack` not generic NACK (then FEC alone repairs, on both
+//! sides), `--red-distance N` repeats each Opus frame in the next N packets (default 1).
+//! `--playout` plays received media out through jitter buffers (frames are counted when
+//! they come out at their playout time).
 
 mod dropper;
 mod pattern;
@@ -54,6 +64,8 @@ use pattern::{Codec, FPS, PatternSender};
 use report::{BweLog, Received};
 
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Opus packets per second (20 ms each).
+const OPUS_PER_SECOND: u32 = 50;
 
 /// A media endpoint on rtcweb's RTP session (see the module docs).
 #[derive(Debug, Parser)]
@@ -83,20 +95,69 @@ struct Args {
     /// Gather ICE candidates on the --listen address alone (not on every interface address).
     #[arg(long)]
     listen_address_only: bool,
+    /// Send back the Opus packets stored one per file in DIR (20 ms each), looping.
+    #[arg(long, value_name = "DIR")]
+    send_audio: Option<PathBuf>,
+    /// Do not offer generic NACK for video (FEC alone repairs, on both sides).
+    #[arg(long)]
+    no_nack: bool,
+    /// Do not offer RED for Opus.
+    #[arg(long, conflicts_with = "red_distance")]
+    no_red: bool,
+    /// Do not offer ULPFEC for video.
+    #[arg(long)]
+    no_fec: bool,
+    /// Earlier Opus frames repeated in each RED packet we send (0: receive RED only).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    red_distance: usize,
+    /// Play received media out through jitter buffers (frames counted at their playout
+    /// time).
+    #[arg(long)]
+    playout: bool,
 }
 
-/// The VP8 frames to send, in order.
-fn load_frames(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
+impl Args {
+    /// The loss resilience the flags ask for.
+    fn resilience(&self) -> rtcweb::Resilience {
+        rtcweb::Resilience {
+            red_distance: (!self.no_red).then_some(self.red_distance),
+            ulpfec: !self.no_fec,
+            nack: !self.no_nack,
+            ..rtcweb::Resilience::default()
+        }
+    }
+}
+
+/// The files of `dir` in name order.
+fn load_files(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     names.sort();
-    let frames: Vec<Vec<u8>> = names
+    names
         .iter()
         .map(std::fs::read)
         .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The Opus packets to send, in order (Ogg-style headers left out).
+fn load_opus(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
+    let packets: Vec<Vec<u8>> = load_files(dir)?
+        .into_iter()
+        .filter(|p| !p.starts_with(b"OpusHead") && !p.starts_with(b"OpusTags"))
+        .filter(|p| !p.is_empty() && p.len() <= 1000)
+        .collect();
+    if packets.is_empty() {
+        return Err(format!("no Opus packets in {}", dir.display()));
+    }
+    Ok(packets)
+}
+
+/// The VP8 frames to send, in order.
+fn load_frames(dir: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
+    let frames = load_files(dir)?;
     match frames.first() {
         Some(f) if rtcweb::rtp::codec::vp8_is_keyframe(f) => Ok(frames),
         Some(_) => Err("the first frame is not a VP8 key frame".into()),
@@ -123,13 +184,15 @@ impl Source {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    rtcweb_examples::logging::init("warn");
     let args = Args::parse();
+    let opus = match args.send_audio.as_ref().map(load_opus).transpose() {
+        Ok(o) => o.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("media-peer: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let source = if args.send_test_pattern {
         if let Err(e) = pattern::check_available(args.codec) {
             eprintln!("media-peer: {e}");
@@ -162,7 +225,7 @@ async fn main() -> ExitCode {
     println!("media-peer: POST http://{}/offer", http.local_addr());
     // One peer at a time: each offer replaces the previous connection.
     while let Some(session) = sessions.recv().await {
-        if let Err(e) = serve(&args, &source, session).await {
+        if let Err(e) = serve(&args, &source, &opus, session).await {
             warn!(error = %e, "offer refused");
         }
     }
@@ -177,7 +240,12 @@ fn congestion_config(max_bitrate: u32) -> Result<CongestionConfig, String> {
     CongestionConfig::new(estimator, PacerConfig::default()).map_err(|e| e.to_string())
 }
 
-async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result<(), String> {
+async fn serve(
+    args: &Args,
+    source: &Source,
+    opus: &[Vec<u8>],
+    mut session: HttpSession,
+) -> Result<(), String> {
     let offer = match session.recv().await.map_err(|e| e.to_string())? {
         Some(SignalingMessage::Description(d)) if d.sdp_type == SdpType::Offer => d,
         other => return Err(format!("expected an offer, got {other:?}")),
@@ -190,6 +258,8 @@ async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result
             // `--no-twcc` means no bandwidth feedback from us at all.
             remb: !args.no_twcc,
             congestion_control: Some(congestion_config(args.max_bitrate)?),
+            resilience: args.resilience(),
+            playout: args.playout.then(rtcweb::PlayoutConfig::default),
             ..MediaConfig::default()
         },
         ..PeerConfig::default()
@@ -205,6 +275,15 @@ async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result
         .find(|t| t.kind == MediaKind::Video && t.created_by_remote)
         .map(|t| t.id);
     if let Some(t) = video.filter(|_| source.codec_name().is_some()) {
+        pc.set_direction(t, Direction::SendRecv)
+            .map_err(|e| e.to_string())?;
+    }
+    let audio: Option<TransceiverId> = pc
+        .transceivers()
+        .iter()
+        .find(|t| t.kind == MediaKind::Audio && t.created_by_remote)
+        .map(|t| t.id);
+    if let Some(t) = audio.filter(|_| !opus.is_empty()) {
         pc.set_direction(t, Direction::SendRecv)
             .map_err(|e| e.to_string())?;
     }
@@ -237,7 +316,12 @@ async fn serve(args: &Args, source: &Source, mut session: HttpSession) -> Result
         .map_err(|e| e.to_string())?;
     info!("answered");
     let names = codec_names(&sdp);
-    run(args, pc, events, source, video.zip(send_pt), names).await;
+    let opus_pt = payload_type(&sdp, "opus");
+    let audio = Audio {
+        packets: opus,
+        send: audio.zip(opus_pt),
+    };
+    run(args, pc, events, source, video.zip(send_pt), audio, names).await;
     Ok(())
 }
 
@@ -268,14 +352,25 @@ async fn next_encoded(sender: &mut Option<PatternSender>) -> Option<pattern::Enc
     }
 }
 
+/// The Opus packets to send back, and on which transceiver and payload type.
+struct Audio<'a> {
+    packets: &'a [Vec<u8>],
+    send: Option<(TransceiverId, u8)>,
+}
+
 async fn run(
     args: &Args,
     pc: RtcPeerConnection,
     mut events: Events,
     source: &Source,
     send: Option<(TransceiverId, u8)>,
+    audio: Audio<'_>,
     names: BTreeMap<u8, String>,
 ) {
+    let send_audio = audio.send.filter(|_| !audio.packets.is_empty());
+    let mut next_opus = 0usize;
+    let mut opus_ts: u32 = 0;
+    let mut audio_tick = tokio::time::interval(Duration::from_secs(1) / OPUS_PER_SECOND);
     let files: &[Vec<u8>] = match source {
         Source::Files(f) => f,
         _ => &[],
@@ -374,6 +469,15 @@ async fn run(
                     next = 0;
                     got.loops += 1;
                 }
+            }
+            _ = audio_tick.tick(), if connected && send_audio.is_some() => {
+                let (Some((t, pt)), Some(p)) = (send_audio, audio.packets.get(next_opus)) else { continue };
+                match pc.write_frame(t, pt, opus_ts, p) {
+                    Ok(()) => got.audio_sent += 1,
+                    Err(e) => warn!(error = %e, "audio not sent"),
+                }
+                opus_ts = opus_ts.wrapping_add(48_000 / OPUS_PER_SECOND);
+                next_opus = (next_opus + 1) % audio.packets.len();
             }
             _ = sample.tick(), if connected => {
                 if let Some(s) = &encoder {

@@ -19,6 +19,8 @@ pub struct Received {
     pub bytes: u64,
     pub keyframe_requests: u64,
     pub frames_sent: u64,
+    /// Opus packets sent (`--send-audio`).
+    pub audio_sent: u64,
     pub loops: u64,
     /// Test pattern: frames, key frames and bytes the encoder made.
     pub encoded_frames: u64,
@@ -94,6 +96,7 @@ pub fn write(path: &Path, got: &Received, bwe: &BweLog, stats: &StatsReport) {
         "bytesReceived": got.bytes,
         "keyFrameRequests": got.keyframe_requests,
         "framesSent": got.frames_sent,
+        "audioPacketsSent": got.audio_sent,
         "fixtureLoops": got.loops,
         "encoded": {
             "frames": got.encoded_frames,
