@@ -1,0 +1,368 @@
+//! A soak of PeerConnections on rtcweb-netsim (issue 20, "a virtual-hour soak").
+//!
+//! `pairs` pairs of sans-IO `rtcweb::PeerConnection`s, each with a data channel of every
+//! reliability mode ([`Mode`]) and a VP8 stream each way (`MediaMode::Session`, congestion
+//! control on), behind NATs of five kinds ([`PairKind`]), two of which only a TURN relay
+//! connects. Virtual time runs in cycles of five minutes; each cycle:
+//!
+//! | offset | what happens |
+//! | --- | --- |
+//! | 0-180 s | every pair sends; its path's weather changes every 20 s: 0-20 % loss in bursts, jitter, reordering, duplication |
+//! | 20 s | a quarter of the pairs lose their NAT mapping on one side (a NAT reboot): it comes back on a new port |
+//! | 40-80 s | a fifth of the pairs lose one side's link for 40 s: consent expires, 30 s NAT mappings expire |
+//! | 90 s | the TURN server restarts and forgets every allocation |
+//! | 110-118 s | another fifth lose one side's link for 8 s |
+//! | 180 s | the weather turns calm (latency only) |
+//! | 240 s | the applications stop sending |
+//! | 270-300 s | timer wake-ups of the idle connections are counted |
+//! | 300 s | checks; the heap is sampled |
+//!
+//! Every received message is checked as it arrives ([`check`]): reliable channels lose,
+//! duplicate and reorder nothing, ordered ones keep the order, none delivers a corrupted or
+//! duplicated message, video frames arrive intact and in decode order. The applications
+//! restart ICE when a connection fails (or stays disconnected for 10 s), as browsers'
+//! applications do. Asserted ([`Report::violations`]):
+//!
+//! - no fault on any channel or stream;
+//! - at every cycle end, every reliable message sent has arrived, and every connection is
+//!   `connected` or reports `failed`;
+//! - no connection is silent for more than [`HANG_BOUND`] while its network is up and its
+//!   application sends, unless it reports `failed`;
+//! - the heap per connection at the end of the run is within [`MEMORY_SLACK`] of what it
+//!   was after the first cycle (five minutes of warm-up);
+//! - an idle connection wakes at most [`MAX_IDLE_WAKEUPS`] times a second.
+
+pub mod check;
+pub mod peer;
+mod report;
+pub mod turn;
+pub mod world;
+
+use std::time::{Duration, Instant};
+
+use rtcweb::PeerConnectionState;
+use rtcweb_netsim::{Node, Rng};
+
+pub use check::Mode;
+use peer::SoakPeer;
+pub use report::{CycleRow, ModeTotals, Report};
+use turn::TurnHost;
+pub use world::{PairKind, World};
+
+/// One cycle of the schedule.
+pub const CYCLE: Duration = Duration::from_secs(300);
+const REBIND_AT: u64 = 20;
+const LONG_OUTAGE: (u64, u64) = (40, 80);
+const TURN_RESTART_AT: u64 = 90;
+const SHORT_OUTAGE: (u64, u64) = (110, 118);
+const CALM_AT: u64 = 180;
+const IDLE_AT: u64 = 240;
+const WAKE_WINDOW_AT: u64 = 270;
+const WEATHER_EVERY: u64 = 20;
+
+/// Longest a connection may go without receiving anything while its network is up and the
+/// peer sends, unless it reports `failed`.
+pub const HANG_BOUND: Duration = Duration::from_secs(90);
+/// Most timer wake-ups (`handle_timeout` calls) per second of an idle connection.
+pub const MAX_IDLE_WAKEUPS: f64 = 20.0;
+/// How much the heap per connection may grow from the end of the first cycle to the end of
+/// the run: a fraction of it, plus a constant.
+pub const MEMORY_SLACK: (f64, i64) = (0.05, 4096);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SoakConfig {
+    /// Pairs of connections.
+    pub pairs: usize,
+    /// Virtual minutes (rounded up to whole cycles).
+    pub minutes: u64,
+    /// Seed of the network and the schedule.
+    pub seed: u64,
+    /// Live heap bytes of the process, if the caller counts them (a counting global
+    /// allocator); the memory check needs it.
+    pub heap_bytes: Option<fn() -> i64>,
+    /// Print a line per virtual minute to stderr.
+    pub progress: bool,
+}
+
+/// Per-pair bookkeeping of the driver.
+#[derive(Debug, Clone, Default)]
+struct PairState {
+    /// One side's link is cut.
+    down: bool,
+    /// When the network last changed under the pair (a rebind, a heal, a TURN restart).
+    disturbed_at: Option<Instant>,
+    /// A disturbance whose recovery is awaited: both sides receiving again.
+    awaiting: Option<Instant>,
+    /// Reported hung this cycle (once per cycle).
+    hung: bool,
+}
+
+/// Runs the soak and reports; the caller decides what a violation means.
+pub fn run(config: &SoakConfig) -> Report {
+    let cycles = config.minutes.div_ceil(CYCLE.as_secs() / 60).max(1);
+    let mut world = World::new(config.pairs, config.seed);
+    let mut rng = Rng::new(config.seed ^ 0x50a4);
+    let start = world.start;
+    let mut pairs = vec![PairState::default(); config.pairs];
+    let mut report = Report::new(config);
+    let mut active_since = start;
+    let mut wake_snapshot = Vec::new();
+    for c in 0..cycles {
+        let base = CYCLE.as_secs() * c;
+        for s in 0..CYCLE.as_secs() {
+            let t = start + Duration::from_secs(base + s);
+            schedule(&mut world, &mut pairs, &mut rng, &mut report, c, s, t);
+            if s == 0 {
+                set_active(&mut world, true);
+                active_since = t;
+            }
+            if s == IDLE_AT {
+                set_active(&mut world, false);
+            }
+            if s == WAKE_WINDOW_AT {
+                wake_snapshot = wakeups(&world);
+            }
+            world.sim.run_until(t + Duration::from_secs(1), |_| false);
+            let now = world.sim.now();
+            if s < IDLE_AT {
+                watch(&world, &mut pairs, &mut report, now, active_since);
+            }
+        }
+        end_of_cycle(&world, &mut pairs, &mut report, c, &wake_snapshot, config);
+        if config.progress {
+            if let Some(row) = report.cycles.last() {
+                eprintln!("{row}");
+            }
+        }
+    }
+    finish(&world, &mut report);
+    report
+}
+
+/// The cycle's events at second `s`.
+fn schedule(
+    world: &mut World,
+    pairs: &mut [PairState],
+    rng: &mut Rng,
+    report: &mut Report,
+    c: u64,
+    s: u64,
+    t: Instant,
+) {
+    let net_pairs = world.pairs.clone();
+    for (p, pair) in net_pairs.iter().enumerate() {
+        let k = p as u64 + c;
+        if s % WEATHER_EVERY == 0 && s <= CALM_AT {
+            let w = world::weather(rng, s == CALM_AT);
+            for nat in pair.nats {
+                world.sim.net_mut().set_link(Node::Nat(nat), w.clone());
+            }
+        }
+        if s == REBIND_AT && k % 4 == 0 {
+            world.sim.net_mut().flush_nat(pair.nats[(c % 2) as usize]);
+            report.rebinds += 1;
+            disturb(&mut pairs[p], t);
+        }
+        for (window, slot) in [(LONG_OUTAGE, 1), (SHORT_OUTAGE, 3)] {
+            if k % 5 != slot {
+                continue;
+            }
+            let side = ((k + slot) % 2) as usize;
+            let host = Node::Host(pair.hosts[side]);
+            if s == window.0 {
+                world.sim.net_mut().set_blackhole(host, true);
+                pairs[p].down = true;
+                report.outages += 1;
+            } else if s == window.1 {
+                world.sim.net_mut().set_blackhole(host, false);
+                pairs[p].down = false;
+                disturb(&mut pairs[p], t);
+            }
+        }
+    }
+    if s == TURN_RESTART_AT {
+        world.sim.endpoint_mut::<TurnHost>(world.turn).restart(t);
+        report.turn_restarts += 1;
+        for (p, pair) in net_pairs.iter().enumerate() {
+            if pair.kind.relayed() {
+                disturb(&mut pairs[p], t);
+            } else {
+                // A direct pair may be relayed too; give it the bound without awaiting.
+                pairs[p].disturbed_at = Some(t);
+            }
+        }
+    }
+}
+
+fn disturb(p: &mut PairState, t: Instant) {
+    p.disturbed_at = Some(t);
+    p.awaiting = Some(t);
+}
+
+fn set_active(world: &mut World, active: bool) {
+    for pair in world.pairs.clone() {
+        for h in pair.hosts {
+            world.sim.endpoint_mut::<SoakPeer>(h).active = active;
+        }
+    }
+}
+
+fn wakeups(world: &World) -> Vec<u64> {
+    world
+        .pairs
+        .iter()
+        .flat_map(|p| p.hosts)
+        .map(|h| world.sim.endpoint::<SoakPeer>(h).wakeups)
+        .collect()
+}
+
+/// Every second while the applications send: recoveries, and connections that are silent
+/// for too long without saying they failed.
+fn watch(
+    world: &World,
+    pairs: &mut [PairState],
+    report: &mut Report,
+    now: Instant,
+    active_since: Instant,
+) {
+    for (p, pair) in world.pairs.iter().enumerate() {
+        let peers = pair.hosts.map(|h| world.sim.endpoint::<SoakPeer>(h));
+        if let Some(since) = pairs[p].awaiting
+            && !pairs[p].down
+            && peers.iter().all(|x| x.last_progress > since)
+        {
+            report.recoveries.push(now - since);
+            pairs[p].awaiting = None;
+        }
+        if pairs[p].down || pairs[p].hung {
+            continue;
+        }
+        for peer in peers {
+            let quiet_from = [Some(peer.last_progress), pairs[p].disturbed_at, Some(active_since)]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(now);
+            if now - quiet_from > HANG_BOUND && peer.state != PeerConnectionState::Failed {
+                pairs[p].hung = true;
+                report.violation(format!(
+                    "pair {p} ({:?}) side {}: nothing received for {:?} at {:?} while {:?}",
+                    pair.kind,
+                    peer.side,
+                    now - quiet_from,
+                    now - world.start,
+                    peer.state
+                ));
+            }
+        }
+    }
+}
+
+/// After the idle minute: states, reliable delivery, idle wake-ups, the heap.
+fn end_of_cycle(
+    world: &World,
+    pairs: &mut [PairState],
+    report: &mut Report,
+    c: u64,
+    wake_snapshot: &[u64],
+    config: &SoakConfig,
+) {
+    let now = world.sim.now();
+    let mut row = CycleRow {
+        minute: (now - world.start).as_secs() / 60,
+        ..CycleRow::default()
+    };
+    let window = (CYCLE.as_secs() - WAKE_WINDOW_AT) as f64;
+    let mut idle_rates = Vec::new();
+    for (p, pair) in world.pairs.iter().enumerate() {
+        pairs[p].hung = false;
+        let peers = pair.hosts.map(|h| world.sim.endpoint::<SoakPeer>(h));
+        for (side, peer) in peers.iter().enumerate() {
+            match peer.state {
+                PeerConnectionState::Connected => row.connected += 1,
+                PeerConnectionState::Failed => row.failed += 1,
+                other => {
+                    row.other += 1;
+                    report.violation(format!(
+                        "cycle {c}: pair {p} ({:?}) side {side} is {other:?} after two calm minutes",
+                        pair.kind
+                    ));
+                }
+            }
+            let rate = wake_snapshot
+                .get(2 * p + side)
+                .map(|w0| (peer.wakeups - w0) as f64 / window);
+            if let Some(rate) = rate
+                && peer.state == PeerConnectionState::Connected
+            {
+                idle_rates.push(rate);
+                if rate > MAX_IDLE_WAKEUPS {
+                    report.violation(format!(
+                        "cycle {c}: pair {p} side {side}: {rate:.1} wake-ups/s while idle"
+                    ));
+                }
+            }
+            // Every reliable message the other side sent before it went idle has arrived,
+            // unless the connection says it failed.
+            let other = peers[1 - side];
+            if peer.state == PeerConnectionState::Connected {
+                for mode in Mode::ALL.into_iter().filter(|m| m.reliable()) {
+                    let missing = peer.receivers[mode.index()].missing(other.channels[mode.index()].sent);
+                    if missing > 0 {
+                        row.missing += missing;
+                        report.violation(format!(
+                            "cycle {c}: pair {p} ({:?}) side {side}: {missing} {} messages of {} not delivered after a calm idle minute",
+                            pair.kind,
+                            mode.label(),
+                            other.channels[mode.index()].sent
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !idle_rates.is_empty() {
+        row.idle_wakeups_mean = idle_rates.iter().sum::<f64>() / idle_rates.len() as f64;
+        row.idle_wakeups_max = idle_rates.iter().copied().fold(0.0, f64::max);
+    }
+    row.heap_per_pc = config
+        .heap_bytes
+        .map(|heap| heap() / (2 * config.pairs.max(1)) as i64);
+    row.turn_allocations = world.sim.endpoint::<TurnHost>(world.turn).live_allocations();
+    report.cycles.push(row);
+}
+
+/// Totals over every connection, and the checks that look at the whole run.
+fn finish(world: &World, report: &mut Report) {
+    for pair in &world.pairs {
+        for h in pair.hosts {
+            let peer = world.sim.endpoint::<SoakPeer>(h);
+            for mode in Mode::ALL {
+                let t = &mut report.modes[mode.index()];
+                let ch = &peer.channels[mode.index()];
+                let r = &peer.receivers[mode.index()];
+                t.sent += ch.sent;
+                t.delivered += r.delivered;
+                t.closed += u64::from(ch.closed);
+                t.faults.corrupt += r.faults.corrupt;
+                t.faults.duplicate += r.faults.duplicate;
+                t.faults.reordered += r.faults.reordered;
+                t.faults.skipped += r.faults.skipped;
+            }
+            report.frames_sent += peer.frames_sent;
+            report.frames_delivered += peer.frames.delivered;
+            report.frames_corrupt += peer.frames.corrupt;
+            report.frames_out_of_order += peer.frames.out_of_order;
+            report.failures += peer.failures;
+            report.ice_restarts += peer.restarts;
+            report.wakeups += peer.wakeups;
+            report.inputs += peer.inputs;
+            for (e, n) in &peer.api_errors {
+                *report.api_errors.entry(e.clone()).or_default() += n;
+            }
+        }
+    }
+    report.virtual_time = world.sim.now() - world.start;
+    report.check_totals();
+}

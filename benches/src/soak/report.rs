@@ -1,0 +1,266 @@
+//! What a soak run found: totals, a row per cycle, and the violations of what it asserts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use super::check::{Faults, Mode};
+use super::{MEMORY_SLACK, SoakConfig};
+
+/// Totals of one reliability mode over every connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModeTotals {
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages received (and checked).
+    pub delivered: u64,
+    /// Channel ends that closed.
+    pub closed: u64,
+    /// What the receivers found wrong.
+    pub faults: Faults,
+}
+
+/// The state of the run at the end of one cycle.
+#[derive(Debug, Clone, Default)]
+pub struct CycleRow {
+    /// Virtual minute.
+    pub minute: u64,
+    /// Connections `connected`.
+    pub connected: usize,
+    /// Connections `failed`.
+    pub failed: usize,
+    /// Connections in any other state.
+    pub other: usize,
+    /// Reliable messages not delivered.
+    pub missing: u64,
+    /// Live heap bytes per connection, when counted.
+    pub heap_per_pc: Option<i64>,
+    /// Timer wake-ups per second of an idle connection: mean and largest.
+    pub idle_wakeups_mean: f64,
+    /// See `idle_wakeups_mean`.
+    pub idle_wakeups_max: f64,
+    /// Allocations live on the TURN server.
+    pub turn_allocations: usize,
+}
+
+impl fmt::Display for CycleRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let heap = self
+            .heap_per_pc
+            .map_or("-".to_owned(), |h| format!("{h}"));
+        write!(
+            f,
+            "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>9.2} {:>8.2} {:>10}",
+            self.minute,
+            self.connected,
+            self.failed,
+            self.other,
+            self.missing,
+            heap,
+            self.idle_wakeups_mean,
+            self.idle_wakeups_max,
+            self.turn_allocations
+        )
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Pairs.
+    pub pairs: usize,
+    /// Virtual time run.
+    pub virtual_time: Duration,
+    /// Per mode, in [`Mode::ALL`] order.
+    pub modes: [ModeTotals; 6],
+    /// Frames written.
+    pub frames_sent: u64,
+    /// Frames received whole.
+    pub frames_delivered: u64,
+    /// Frames whose bytes differed.
+    pub frames_corrupt: u64,
+    /// Frames out of decode order.
+    pub frames_out_of_order: u64,
+    /// NAT mappings forgotten.
+    pub rebinds: u64,
+    /// Links cut.
+    pub outages: u64,
+    /// TURN server restarts.
+    pub turn_restarts: u64,
+    /// Times a connection reported `failed`.
+    pub failures: u64,
+    /// ICE restarts done or asked for.
+    pub ice_restarts: u64,
+    /// Time from a disturbance's end to both sides receiving again.
+    pub recoveries: Vec<Duration>,
+    /// Timer wake-ups of all connections.
+    pub wakeups: u64,
+    /// Datagrams received by all connections.
+    pub inputs: u64,
+    /// Failed API calls, by message.
+    pub api_errors: BTreeMap<String, u64>,
+    /// A row per cycle.
+    pub cycles: Vec<CycleRow>,
+    /// What broke an assertion.
+    pub violations: Vec<String>,
+}
+
+/// Violations kept in full; more are counted only.
+const MAX_VIOLATIONS: usize = 50;
+
+impl Report {
+    pub(super) fn new(config: &SoakConfig) -> Self {
+        Self {
+            pairs: config.pairs,
+            virtual_time: Duration::ZERO,
+            modes: [ModeTotals::default(); 6],
+            frames_sent: 0,
+            frames_delivered: 0,
+            frames_corrupt: 0,
+            frames_out_of_order: 0,
+            rebinds: 0,
+            outages: 0,
+            turn_restarts: 0,
+            failures: 0,
+            ice_restarts: 0,
+            recoveries: Vec::new(),
+            wakeups: 0,
+            inputs: 0,
+            api_errors: BTreeMap::new(),
+            cycles: Vec::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    pub(super) fn violation(&mut self, what: String) {
+        if self.violations.len() < MAX_VIOLATIONS {
+            self.violations.push(what);
+        } else if self.violations.len() == MAX_VIOLATIONS {
+            self.violations.push("(more violations not listed)".to_owned());
+        }
+    }
+
+    /// Whether every assertion held.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Faults on channels and streams, and the heap's growth after the first cycle.
+    pub(super) fn check_totals(&mut self) {
+        for mode in Mode::ALL {
+            let t = self.modes[mode.index()];
+            if t.faults.any() {
+                self.violation(format!("{}: {:?}", mode.label(), t.faults));
+            }
+            if t.closed > 0 {
+                self.violation(format!("{}: {} channel ends closed", mode.label(), t.closed));
+            }
+        }
+        if self.frames_corrupt > 0 || self.frames_out_of_order > 0 {
+            self.violation(format!(
+                "video: {} corrupt frames, {} out of decode order",
+                self.frames_corrupt, self.frames_out_of_order
+            ));
+        }
+        let heap: Vec<i64> = self.cycles.iter().filter_map(|c| c.heap_per_pc).collect();
+        if let (Some(first), Some(last)) = (heap.first(), heap.last())
+            && heap.len() >= 2
+        {
+            let allowed = (*first as f64 * MEMORY_SLACK.0) as i64 + MEMORY_SLACK.1;
+            if last - first > allowed {
+                self.violation(format!(
+                    "heap per connection grew from {first} to {last} bytes after the first cycle (allowed {allowed})"
+                ));
+            }
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "soak: {} pairs ({} PeerConnections), {} virtual minutes",
+            self.pairs,
+            2 * self.pairs,
+            self.virtual_time.as_secs() / 60
+        )?;
+        writeln!(
+            f,
+            "{:<20} {:>10} {:>10} {:>7} {:>6} {:>5} {:>5} {:>5} {:>6}",
+            "channel", "sent", "delivered", "deliv%", "closed", "corr", "dup", "reord", "skip"
+        )?;
+        for mode in Mode::ALL {
+            let t = self.modes[mode.index()];
+            writeln!(
+                f,
+                "{:<20} {:>10} {:>10} {:>6.2}% {:>6} {:>5} {:>5} {:>5} {:>6}",
+                mode.label(),
+                t.sent,
+                t.delivered,
+                100.0 * t.delivered as f64 / t.sent.max(1) as f64,
+                t.closed,
+                t.faults.corrupt,
+                t.faults.duplicate,
+                t.faults.reordered,
+                t.faults.skipped
+            )?;
+        }
+        writeln!(
+            f,
+            "{:<20} {:>10} {:>10} {:>6.2}%        {:>5}   (out of order {})",
+            "video frames",
+            self.frames_sent,
+            self.frames_delivered,
+            100.0 * self.frames_delivered as f64 / self.frames_sent.max(1) as f64,
+            self.frames_corrupt,
+            self.frames_out_of_order
+        )?;
+        let mut rec = self.recoveries.clone();
+        rec.sort();
+        let pick = |q: f64| {
+            rec.get(((rec.len() as f64 - 1.0) * q).round() as usize)
+                .map_or("-".to_owned(), |d| format!("{}s", d.as_secs()))
+        };
+        writeln!(
+            f,
+            "disturbances: {} NAT rebinds, {} link outages, {} TURN restarts; {} recoveries (median {}, 90% {}, max {}), {} `failed` reports, {} ICE restarts",
+            self.rebinds,
+            self.outages,
+            self.turn_restarts,
+            rec.len(),
+            pick(0.5),
+            pick(0.9),
+            pick(1.0),
+            self.failures,
+            self.ice_restarts
+        )?;
+        let secs = self.virtual_time.as_secs_f64().max(1.0) * (2 * self.pairs) as f64;
+        writeln!(
+            f,
+            "wake-ups: {} in all ({:.1} per connection-second, idle and busy); datagrams in: {}",
+            self.wakeups,
+            self.wakeups as f64 / secs,
+            self.inputs
+        )?;
+        writeln!(
+            f,
+            "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>9} {:>8} {:>10}",
+            "minute", "connected", "failed", "other", "missing", "heap/PC (B)", "idle wk/s", "max wk/s", "turn alloc"
+        )?;
+        for row in &self.cycles {
+            writeln!(f, "{row}")?;
+        }
+        for (e, n) in &self.api_errors {
+            writeln!(f, "api error x{n}: {e}")?;
+        }
+        if self.violations.is_empty() {
+            writeln!(f, "PASS: no violation")
+        } else {
+            for v in &self.violations {
+                writeln!(f, "VIOLATION: {v}")?;
+            }
+            writeln!(f, "FAIL: {} violations", self.violations.len())
+        }
+    }
+}
