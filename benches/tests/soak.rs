@@ -23,6 +23,7 @@ fn ten_virtual_minutes_of_five_pairs_lose_nothing_and_never_hang() {
         seed: 7,
         heap_bytes: Some(heap_bytes),
         progress: false,
+        trace_pair: None,
     });
     println!("{report}");
     assert!(report.passed(), "{report}");

@@ -24,7 +24,10 @@ struct Args {
     #[arg(long)]
     out: PathBuf,
     /// A TrueType font for the labels.
-    #[arg(long, default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+    #[arg(
+        long,
+        default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    )]
     font: PathBuf,
     /// Only these scenarios (comma-separated names); all when empty.
     #[arg(long, value_delimiter = ',')]
@@ -174,7 +177,12 @@ fn main() -> ExitCode {
         }
     };
     // The font lives for the whole program.
-    if register_font("sans-serif", FontStyle::Normal, Box::leak(font.into_boxed_slice())).is_err()
+    if register_font(
+        "sans-serif",
+        FontStyle::Normal,
+        Box::leak(font.into_boxed_slice()),
+    )
+    .is_err()
     {
         eprintln!("bwe-plots: {} is not a usable font", args.font.display());
         return ExitCode::FAILURE;

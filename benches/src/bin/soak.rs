@@ -35,6 +35,9 @@ struct Args {
     /// Seed of the network and the schedule.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Print what one pair's connections do (state changes, ICE restarts, selected pairs).
+    #[arg(long)]
+    trace_pair: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         heap_bytes: Some(heap_bytes),
         progress: true,
+        trace_pair: args.trace_pair,
     };
     eprintln!("minute connected failed other missing  heap/PC (B) idle wk/s max wk/s turn alloc");
     let wall = Instant::now();

@@ -108,7 +108,9 @@ pub fn message(pair: u32, side: u8, mode: Mode, seq: u64) -> Vec<u8> {
     m.extend_from_slice(&(len as u32).to_be_bytes());
     let mut x = seq ^ (u64::from(pair) << 40) ^ (u64::from(side) << 32);
     while m.len() < len {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         m.push((x >> 56) as u8);
     }
     m
@@ -239,7 +241,9 @@ pub fn frame(pair: u32, side: u8, ts: u32, len: usize, key: bool) -> Vec<u8> {
     }
     let mut x = u64::from(ts) ^ (u64::from(pair) << 40) ^ (u64::from(side) << 32);
     while f.len() < len {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         f.push((x >> 56) as u8);
     }
     f

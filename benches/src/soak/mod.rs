@@ -81,8 +81,10 @@ pub struct SoakConfig {
     /// Live heap bytes of the process, if the caller counts them (a counting global
     /// allocator); the memory check needs it.
     pub heap_bytes: Option<fn() -> i64>,
-    /// Print a line per virtual minute to stderr.
+    /// Print a line per cycle to stderr.
     pub progress: bool,
+    /// Print what this pair's connections do to stderr (state changes, restarts, pairs).
+    pub trace_pair: Option<usize>,
 }
 
 /// Per-pair bookkeeping of the driver.
@@ -102,6 +104,11 @@ struct PairState {
 pub fn run(config: &SoakConfig) -> Report {
     let cycles = config.minutes.div_ceil(CYCLE.as_secs() / 60).max(1);
     let mut world = World::new(config.pairs, config.seed);
+    if let Some(pair) = config.trace_pair.and_then(|p| world.pairs.get(p).copied()) {
+        for h in pair.hosts {
+            world.sim.endpoint_mut::<SoakPeer>(h).trace = Some(world.start);
+        }
+    }
     let mut rng = Rng::new(config.seed ^ 0x50a4);
     let start = world.start;
     let mut pairs = vec![PairState::default(); config.pairs];
@@ -239,11 +246,15 @@ fn watch(
             continue;
         }
         for peer in peers {
-            let quiet_from = [Some(peer.last_progress), pairs[p].disturbed_at, Some(active_since)]
-                .into_iter()
-                .flatten()
-                .max()
-                .unwrap_or(now);
+            let quiet_from = [
+                Some(peer.last_progress),
+                pairs[p].disturbed_at,
+                Some(active_since),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(now);
             if now - quiet_from > HANG_BOUND && peer.state != PeerConnectionState::Failed {
                 pairs[p].hung = true;
                 report.violation(format!(
@@ -308,7 +319,8 @@ fn end_of_cycle(
             let other = peers[1 - side];
             if peer.state == PeerConnectionState::Connected {
                 for mode in Mode::ALL.into_iter().filter(|m| m.reliable()) {
-                    let missing = peer.receivers[mode.index()].missing(other.channels[mode.index()].sent);
+                    let missing =
+                        peer.receivers[mode.index()].missing(other.channels[mode.index()].sent);
                     if missing > 0 {
                         row.missing += missing;
                         report.violation(format!(
@@ -329,7 +341,10 @@ fn end_of_cycle(
     row.heap_per_pc = config
         .heap_bytes
         .map(|heap| heap() / (2 * config.pairs.max(1)) as i64);
-    row.turn_allocations = world.sim.endpoint::<TurnHost>(world.turn).live_allocations();
+    row.turn_allocations = world
+        .sim
+        .endpoint::<TurnHost>(world.turn)
+        .live_allocations();
     report.cycles.push(row);
 }
 

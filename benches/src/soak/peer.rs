@@ -11,9 +11,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rtcweb::{
-    DataChannelEvent, DataChannelId, Direction, Event, IceCandidateInit, MediaKind,
-    PeerConnection, PeerConnectionState, RtcConfiguration, SdpType, SignalingMessage,
-    TransceiverId,
+    DataChannelEvent, DataChannelId, Direction, Event, IceCandidateInit, MediaKind, PeerConnection,
+    PeerConnectionState, RtcConfiguration, SdpType, SignalingMessage, TransceiverId,
 };
 use rtcweb_netsim::{Datagram, SansIo, Transmit};
 
@@ -105,6 +104,8 @@ pub struct SoakPeer {
     pub inputs: u64,
     /// API calls that failed, by message (bounded by the number of distinct errors).
     pub api_errors: BTreeMap<String, u64>,
+    /// Print this connection's state changes, restarts and selected pairs to stderr.
+    pub trace: Option<Instant>,
 }
 
 impl SoakPeer {
@@ -148,6 +149,7 @@ impl SoakPeer {
             wakeups: 0,
             inputs: 0,
             api_errors: BTreeMap::new(),
+            trace: None,
         }
     }
 
@@ -185,6 +187,17 @@ impl SoakPeer {
         self.outbox
             .borrow_mut()
             .push_back((now + SIGNALING_DELAY, s));
+    }
+
+    fn log(&self, now: Instant, what: std::fmt::Arguments<'_>) {
+        if let Some(start) = self.trace {
+            eprintln!(
+                "[{:>9.3}] pair {} side {}: {what}",
+                (now - start).as_secs_f64(),
+                self.pair,
+                self.side
+            );
+        }
     }
 
     fn api_error(&mut self, call: &str, e: &rtcweb::Error) {
@@ -265,6 +278,10 @@ impl SoakPeer {
         {
             return;
         }
+        self.log(
+            now,
+            format_args!("restart ICE (asked: {asked}) in {:?}", self.state),
+        );
         if self.side == 1 {
             self.last_restart = Some(now);
             self.restarts += 1;
@@ -323,7 +340,11 @@ impl SoakPeer {
         let Some(video) = self.video else { return };
         let n = self.frame_n;
         let key = self.key_due || n % KEY_INTERVAL == 0;
-        let nominal = if key { 5000 } else { 600 + (n as usize * 53) % 1200 };
+        let nominal = if key {
+            5000
+        } else {
+            600 + (n as usize * 53) % 1200
+        };
         // An encoder follows the target: 80 % of a frame's share, at least 300 bytes.
         let budget = self
             .target_bps
@@ -354,6 +375,7 @@ impl SoakPeer {
                     self.post(now, Signal::Sdp(SignalingMessage::EndOfCandidates))
                 }
                 Event::ConnectionState(s) => {
+                    self.log(now, format_args!("connection {s:?}"));
                     self.state = s;
                     self.state_since = now;
                     if s == PeerConnectionState::Failed {
@@ -366,6 +388,10 @@ impl SoakPeer {
                     self.last_progress = now;
                 }
                 Event::KeyframeRequest { .. } => self.key_due = true,
+                Event::IceConnectionState(s) => self.log(now, format_args!("ICE {s:?}")),
+                Event::SelectedCandidatePair { local, remote } => {
+                    self.log(now, format_args!("selected {local} -> {remote}"))
+                }
                 Event::TargetBitrate(t) => self.target_bps = Some(t.target.bps()),
                 _ => {}
             }

@@ -45,9 +45,7 @@ pub struct CycleRow {
 
 impl fmt::Display for CycleRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let heap = self
-            .heap_per_pc
-            .map_or("-".to_owned(), |h| format!("{h}"));
+        let heap = self.heap_per_pc.map_or("-".to_owned(), |h| format!("{h}"));
         write!(
             f,
             "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>9.2} {:>8.2} {:>10}",
@@ -136,7 +134,8 @@ impl Report {
         if self.violations.len() < MAX_VIOLATIONS {
             self.violations.push(what);
         } else if self.violations.len() == MAX_VIOLATIONS {
-            self.violations.push("(more violations not listed)".to_owned());
+            self.violations
+                .push("(more violations not listed)".to_owned());
         }
     }
 
@@ -153,7 +152,11 @@ impl Report {
                 self.violation(format!("{}: {:?}", mode.label(), t.faults));
             }
             if t.closed > 0 {
-                self.violation(format!("{}: {} channel ends closed", mode.label(), t.closed));
+                self.violation(format!(
+                    "{}: {} channel ends closed",
+                    mode.label(),
+                    t.closed
+                ));
             }
         }
         if self.frames_corrupt > 0 || self.frames_out_of_order > 0 {
@@ -246,7 +249,15 @@ impl fmt::Display for Report {
         writeln!(
             f,
             "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>9} {:>8} {:>10}",
-            "minute", "connected", "failed", "other", "missing", "heap/PC (B)", "idle wk/s", "max wk/s", "turn alloc"
+            "minute",
+            "connected",
+            "failed",
+            "other",
+            "missing",
+            "heap/PC (B)",
+            "idle wk/s",
+            "max wk/s",
+            "turn alloc"
         )?;
         for row in &self.cycles {
             writeln!(f, "{row}")?;

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use rtcweb_netsim::{Datagram, SansIo, Transmit};
-use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Protocol, Server, ServerConfig, StaticUsers};
+use rtcweb_turn_server::{
+    AuthConfig, Event, FiveTuple, Protocol, Server, ServerConfig, StaticUsers,
+};
 
 /// TURN user name of the soak.
 pub const USER: &str = "soak";

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rtcweb::{Certificate, IceServer, IceTransportPolicy, MediaMode, RtcConfiguration};
 use rtcweb_netsim::{
-    Filtering, HostId, LinkParams, Loss, Mapping, NatConfig, NatId, Network, Node, Rng,
-    Simulation,
+    Filtering, HostId, LinkParams, Loss, Mapping, NatConfig, NatId, Network, Node, Rng, Simulation,
 };
 
 use super::peer::SoakPeer;
@@ -116,13 +115,23 @@ fn certificate(n: u32) -> Certificate {
 
 /// External address of NAT `i` (198.18.0.0/15).
 fn nat_ip(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(198, 18 + (i / 62_500) as u8, (i / 250 % 250) as u8, (i % 250 + 1) as u8))
+    IpAddr::V4(Ipv4Addr::new(
+        198,
+        18 + (i / 62_500) as u8,
+        (i / 250 % 250) as u8,
+        (i % 250 + 1) as u8,
+    ))
 }
 
 /// Inside address of host `i` (each behind its own NAT, all different so that a host
 /// candidate of the other side never reaches the wrong host).
 fn host_ip(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, (i / 62_500) as u8, (i / 250 % 250) as u8, (i % 250 + 2) as u8))
+    IpAddr::V4(Ipv4Addr::new(
+        10,
+        (i / 62_500) as u8,
+        (i / 250 % 250) as u8,
+        (i % 250 + 2) as u8,
+    ))
 }
 
 impl World {
@@ -132,7 +141,10 @@ impl World {
         let mut net = Network::new(start, seed);
         let inet = net.internet();
         let turn = net.add_host("turn", inet, &[IpAddr::V4(TURN_IP)]);
-        net.set_link(Node::Host(turn), LinkParams::with_latency(Duration::from_millis(5)));
+        net.set_link(
+            Node::Host(turn),
+            LinkParams::with_latency(Duration::from_millis(5)),
+        );
         let mut layout = Vec::new();
         for p in 0..pairs {
             let kind = PairKind::of(p);
@@ -146,7 +158,10 @@ impl World {
                 config.mapping_timeout = Duration::from_secs(if i % 3 == 0 { 30 } else { 120 });
                 let (nat, lan) = net.add_nat(config, inet, nat_ip(i));
                 let host = net.add_host(&format!("p{p}s{side}"), lan, &[host_ip(i)]);
-                net.set_link(Node::Host(host), LinkParams::with_latency(Duration::from_millis(2)));
+                net.set_link(
+                    Node::Host(host),
+                    LinkParams::with_latency(Duration::from_millis(2)),
+                );
                 hosts.push(host);
                 nats.push(nat);
             }
@@ -163,8 +178,10 @@ impl World {
             let to_a: super::peer::Mailbox = Rc::new(RefCell::new(VecDeque::new()));
             for side in 0..2u8 {
                 let i = 2 * p + side as usize;
-                let mut config =
-                    RtcConfiguration::new(certificate(i as u32), seed.wrapping_mul(1000) + i as u64);
+                let mut config = RtcConfiguration::new(
+                    certificate(i as u32),
+                    seed.wrapping_mul(1000) + i as u64,
+                );
                 config.media.mode = MediaMode::Session;
                 config.ice_servers = vec![
                     IceServer::stun(&format!("stun:{TURN_IP}:3478")),
@@ -184,7 +201,8 @@ impl World {
             }
         }
         for pair in &layout {
-            sim.endpoint_mut::<SoakPeer>(pair.hosts[0]).start_offer(start);
+            sim.endpoint_mut::<SoakPeer>(pair.hosts[0])
+                .start_offer(start);
         }
         Self {
             sim,
