@@ -312,8 +312,10 @@ impl SoakPeer {
         if !self.active || self.state != PeerConnectionState::Connected {
             return;
         }
-        self.send_frame(now);
-        if self.tick % 2 == 0 {
+        if std::env::var_os("SOAK_NO_VIDEO").is_none() {
+            self.send_frame(now);
+        }
+        if self.tick % 2 == 0 && std::env::var_os("SOAK_NO_DATA").is_none() {
             for mode in Mode::ALL {
                 self.send_message(now, mode);
             }
