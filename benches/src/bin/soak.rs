@@ -52,7 +52,9 @@ fn main() -> ExitCode {
         progress: true,
         trace_pair: args.trace_pair,
     };
-    eprintln!("minute connected failed other missing  heap/PC (B) idle wk/s max wk/s turn alloc");
+    eprintln!(
+        "minute connected failed other missing  heap/PC (B) PC mean (B)  PC max (B) idle wk/s max wk/s turn alloc"
+    );
     let wall = Instant::now();
     let report = run(&config);
     let elapsed = wall.elapsed();

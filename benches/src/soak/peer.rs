@@ -106,6 +106,12 @@ pub struct SoakPeer {
     pub api_errors: BTreeMap<String, u64>,
     /// Print this connection's state changes, restarts and selected pairs to stderr.
     pub trace: Option<Instant>,
+    /// Live heap bytes of the process (a counting allocator), to charge this connection
+    /// with what its calls allocate and free.
+    pub heap: Option<fn() -> i64>,
+    /// Heap bytes this connection (and its application's bookkeeping) holds: the net of
+    /// every call into it, less the datagrams it handed out (the network owns those).
+    pub owned: i64,
 }
 
 impl SoakPeer {
@@ -150,6 +156,8 @@ impl SoakPeer {
             inputs: 0,
             api_errors: BTreeMap::new(),
             trace: None,
+            heap: None,
+            owned: 0,
         }
     }
 
@@ -312,10 +320,8 @@ impl SoakPeer {
         if !self.active || self.state != PeerConnectionState::Connected {
             return;
         }
-        if std::env::var_os("SOAK_NO_VIDEO").is_none() {
-            self.send_frame(now);
-        }
-        if self.tick % 2 == 0 && std::env::var_os("SOAK_NO_DATA").is_none() {
+        self.send_frame(now);
+        if self.tick % 2 == 0 {
             for mode in Mode::ALL {
                 self.send_message(now, mode);
             }
@@ -431,6 +437,19 @@ impl SoakPeer {
     }
 }
 
+impl SoakPeer {
+    /// Runs `f`, charging this connection with the heap it leaves allocated.
+    fn charged<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let Some(heap) = self.heap else {
+            return f(self);
+        };
+        let before = heap();
+        let r = f(self);
+        self.owned += heap() - before;
+        r
+    }
+}
+
 impl SansIo for SoakPeer {
     type Input<'a> = Datagram<'a>;
     type Transmit = Transmit;
@@ -439,27 +458,38 @@ impl SansIo for SoakPeer {
         None
     }
     fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
-        self.inputs += 1;
-        self.pc.handle_input(now, d);
-        self.drain(now);
+        self.charged(|p| {
+            p.inputs += 1;
+            p.pc.handle_input(now, d);
+            p.drain(now);
+        });
     }
     fn handle_timeout(&mut self, now: Instant) {
-        self.apply_inbox(now);
-        if self.pc.poll_timeout().is_some_and(|t| t <= now) {
-            self.wakeups += 1;
-            self.pc.handle_timeout(now);
-        }
-        self.drain(now);
-        if now >= self.next_tick {
-            self.next_tick = now + TICK;
-            self.on_tick(now);
-            self.drain(now);
-        }
+        self.charged(|p| {
+            p.apply_inbox(now);
+            if p.pc.poll_timeout().is_some_and(|t| t <= now) {
+                p.wakeups += 1;
+                p.pc.handle_timeout(now);
+            }
+            p.drain(now);
+            if now >= p.next_tick {
+                p.next_tick = now + TICK;
+                p.on_tick(now);
+                p.drain(now);
+            }
+        });
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        let t = self.pc.poll_transmit();
-        // Sending can raise events (a flushed channel's state), taken now.
-        self.drain(now);
+        let t = self.charged(|p| {
+            let t = p.pc.poll_transmit();
+            // Sending can raise events (a flushed channel's state), taken now.
+            p.drain(now);
+            t
+        });
+        // The datagram leaves: the network holds it now.
+        if let Some(t) = &t {
+            self.owned -= t.payload.capacity() as i64;
+        }
         t
     }
     fn poll_timeout(&self) -> Option<Instant> {

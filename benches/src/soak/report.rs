@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::check::{Faults, Mode};
-use super::{MEMORY_SLACK, SoakConfig};
+use super::{MEMORY_SLACK, SoakConfig, WARMUP_CYCLES};
 
 /// Totals of one reliability mode over every connection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,8 +33,12 @@ pub struct CycleRow {
     pub other: usize,
     /// Reliable messages not delivered.
     pub missing: u64,
-    /// Live heap bytes per connection, when counted.
+    /// Live heap bytes of the process divided by the connections, when counted.
     pub heap_per_pc: Option<i64>,
+    /// Heap bytes charged to the connections themselves (see `SoakPeer::owned`): mean.
+    pub owned_mean: Option<i64>,
+    /// ... and largest.
+    pub owned_max: Option<i64>,
     /// Timer wake-ups per second of an idle connection: mean and largest.
     pub idle_wakeups_mean: f64,
     /// See `idle_wakeups_mean`.
@@ -45,16 +49,18 @@ pub struct CycleRow {
 
 impl fmt::Display for CycleRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let heap = self.heap_per_pc.map_or("-".to_owned(), |h| format!("{h}"));
+        let show = |v: Option<i64>| v.map_or("-".to_owned(), |h| format!("{h}"));
         write!(
             f,
-            "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>9.2} {:>8.2} {:>10}",
+            "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>11} {:>11} {:>9.2} {:>8.2} {:>10}",
             self.minute,
             self.connected,
             self.failed,
             self.other,
             self.missing,
-            heap,
+            show(self.heap_per_pc),
+            show(self.owned_mean),
+            show(self.owned_max),
             self.idle_wakeups_mean,
             self.idle_wakeups_max,
             self.turn_allocations
@@ -165,16 +171,30 @@ impl Report {
                 self.frames_corrupt, self.frames_out_of_order
             ));
         }
-        let heap: Vec<i64> = self.cycles.iter().filter_map(|c| c.heap_per_pc).collect();
-        if let (Some(first), Some(last)) = (heap.first(), heap.last())
-            && heap.len() >= 2
-        {
-            let allowed = (*first as f64 * MEMORY_SLACK.0) as i64 + MEMORY_SLACK.1;
-            if last - first > allowed {
-                self.violation(format!(
-                    "heap per connection grew from {first} to {last} bytes after the first cycle (allowed {allowed})"
-                ));
+        let base = (WARMUP_CYCLES as usize).saturating_sub(1);
+        let picks: [(&str, fn(&CycleRow) -> Option<i64>); 2] = [
+            ("process heap per connection", |c| c.heap_per_pc),
+            ("heap held by a connection (mean)", |c| c.owned_mean),
+        ];
+        let mut found = Vec::new();
+        for (what, pick) in picks {
+            let Some(first) = self.cycles.get(base).and_then(pick) else {
+                continue;
+            };
+            let allowed = (first as f64 * MEMORY_SLACK.0) as i64 + MEMORY_SLACK.1;
+            for c in self.cycles.iter().skip(base + 1) {
+                if let Some(v) = pick(c)
+                    && v - first > allowed
+                {
+                    found.push(format!(
+                        "{what} grew from {first} bytes at minute {} to {v} at minute {} (allowed {allowed})",
+                        self.cycles[base].minute, c.minute
+                    ));
+                }
             }
+        }
+        for v in found {
+            self.violation(v);
         }
     }
 }
@@ -248,13 +268,15 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>9} {:>8} {:>10}",
+            "{:>6} {:>9} {:>6} {:>5} {:>7} {:>12} {:>11} {:>11} {:>9} {:>8} {:>10}",
             "minute",
             "connected",
             "failed",
             "other",
             "missing",
             "heap/PC (B)",
+            "PC mean (B)",
+            "PC max (B)",
             "idle wk/s",
             "max wk/s",
             "turn alloc"

@@ -136,7 +136,7 @@ fn host_ip(i: usize) -> IpAddr {
 
 impl World {
     /// `pairs` pairs, seeded.
-    pub fn new(pairs: usize, seed: u64) -> Self {
+    pub fn new(pairs: usize, seed: u64, heap: Option<fn() -> i64>) -> Self {
         let start = Instant::now();
         let mut net = Network::new(start, seed);
         let inet = net.internet();
@@ -196,7 +196,10 @@ impl World {
                     (to_a.clone(), to_b.clone())
                 };
                 let local = SocketAddr::new(host_ip(i), 5000);
-                let peer = SoakPeer::new(config, local, p as u32, side, outbox, inbox, start);
+                let before = heap.map(|h| h());
+                let mut peer = SoakPeer::new(config, local, p as u32, side, outbox, inbox, start);
+                peer.heap = heap;
+                peer.owned = heap.zip(before).map_or(0, |(h, b)| h() - b);
                 sim.attach(pair.hosts[side as usize], peer);
             }
         }
