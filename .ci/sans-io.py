@@ -72,7 +72,10 @@ def main() -> int:
         files = sorted(src.rglob("*.rs"))
         if not files:
             failures.append(f"{pkg['name']}: no source found under {src}")
+        test_files = test_module_files(files)
         for path in files:
+            if path in test_files:
+                continue
             for lineno, line in library_lines(path):
                 for pattern, what in FORBIDDEN_CODE:
                     if pattern.search(line):
@@ -84,6 +87,37 @@ def main() -> int:
         return 1
     print(f"sans-io: {len(protocol)} protocol crates checked: " + ", ".join(sorted(p["name"] for p in protocol)))
     return 0
+
+
+def test_module_files(files):
+    """Files that are whole test modules: declared as `#[cfg(test)] mod name;`, with or
+    without a `#[path = "..."]` attribute."""
+    out = set()
+    for path in files:
+        lines = [l.strip() for l in path.read_text().splitlines()]
+        for i, line in enumerate(lines):
+            if line != "#[cfg(test)]":
+                continue
+            explicit = None
+            for nxt in lines[i + 1 : i + 4]:
+                p = re.match(r'#\[path\s*=\s*"([^"]+)"\]', nxt)
+                if p:
+                    explicit = path.parent / p.group(1)
+                    continue
+                m = re.match(r"(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;", nxt)
+                if m:
+                    if explicit is not None:
+                        out.add(explicit)
+                    else:
+                        base = (
+                            path.parent
+                            if path.name in ("mod.rs", "lib.rs", "main.rs")
+                            else path.with_suffix("")
+                        )
+                        out.add(base / f"{m.group(1)}.rs")
+                        out.add(base / m.group(1) / "mod.rs")
+                break
+    return out
 
 
 def library_lines(path: pathlib.Path):

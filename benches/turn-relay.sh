@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 command -v turnserver >/dev/null || { echo "turn-relay.sh: coturn is missing (apt-get install -y coturn)"; exit 1; }
-cargo build --release --locked -q -p rtcweb-examples --bin turn-server -p rtcweb-benches --bin turn-relay-bench
+cargo build --release --locked -q -p rtcweb-turn-server-bin --bin turn-server -p rtcweb-benches --bin turn-relay-bench
 mkdir -p interop/work/turn-relay-bench
 "$root/interop/isolated" -- "$root/target/release/turn-relay-bench" \
   --ours "$root/target/release/turn-server" --work "$root/interop/work/turn-relay-bench" "$@"

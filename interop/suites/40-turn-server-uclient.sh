@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Our turn-server (examples) against coturn's clients, inside a loopback-only namespace:
+# Our turn-server (turn-server/) against coturn's clients, inside a loopback-only namespace:
 # turnutils_uclient over UDP and TCP with long-term credentials (-u/-w) and a TURN REST secret
 # (-W), channels and Send indications, with turnutils_peer as the echo peer: 0 packets lost.
 # Then our own turn-client against turn-server over UDP, TCP and TLS with long-term, REST and
@@ -10,7 +10,7 @@ cd "$root"
 for tool in turnutils_uclient turnutils_peer openssl ss; do
   command -v "$tool" >/dev/null 2>&1 || { echo "40-turn-server-uclient: missing $tool (run interop/setup)"; exit 1; }
 done
-cargo build --release --locked -q -p rtcweb-examples --bin turn-server --bin turn-client
+cargo build --release --locked -q -p rtcweb-turn-server-bin --bin turn-server -p rtcweb-examples --bin turn-client
 
 work="$root/interop/work/40-turn-server-uclient"
 rm -rf "$work"; mkdir -p "$work"

@@ -10,7 +10,7 @@ cd "$root"
 for tool in turnserver turnutils_natdiscovery ss; do
   command -v "$tool" >/dev/null 2>&1 || { echo "41-turn-server-natdiscovery: missing $tool (run interop/setup)"; exit 1; }
 done
-cargo build --release --locked -q -p rtcweb-examples --bin turn-server --bin natdiscovery
+cargo build --release --locked -q -p rtcweb-turn-server-bin --bin turn-server -p rtcweb-examples --bin natdiscovery
 
 work="$root/interop/work/41-turn-server-natdiscovery"
 rm -rf "$work"; mkdir -p "$work"

@@ -12,7 +12,7 @@ cd "$root"
 for tool in turnserver turnutils_natdiscovery turnutils_uclient turnutils_peer iptables ip; do
   command -v "$tool" >/dev/null 2>&1 || { echo "42-turn-server-nat-testbed: missing $tool (run interop/setup)"; exit 1; }
 done
-cargo build --release --locked -q -p rtcweb-examples --bin turn-server --bin natdiscovery
+cargo build --release --locked -q -p rtcweb-turn-server-bin --bin turn-server -p rtcweb-examples --bin natdiscovery
 S="$root/target/release/turn-server"
 N="$root/target/release/natdiscovery"
 work="$root/interop/work/42-turn-server-nat-testbed"

@@ -24,7 +24,7 @@ cd "$root"
 for tool in turnutils_uclient turnutils_peer curl jq ss; do
   command -v "$tool" >/dev/null 2>&1 || { echo "43-turn-server-metrics: missing $tool (run interop/setup)"; exit 1; }
 done
-cargo build --release --locked -q -p rtcweb-examples --bin turn-server --bin turn-client
+cargo build --release --locked -q -p rtcweb-turn-server-bin --bin turn-server -p rtcweb-examples --bin turn-client
 
 work="$root/interop/work/43-turn-server-metrics"
 rm -rf "$work"; mkdir -p "$work"

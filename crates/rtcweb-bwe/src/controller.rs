@@ -276,7 +276,7 @@ impl BandwidthEstimator {
                 self.rtt_sample = Some((duration_micros(rtt).max(1), now_us));
                 self.delay.aimd.set_rtt(self.current_rtt());
             }
-            Input::ReceiverEstimate(limit) => self.receiver_limit = Some(limit.as_f64()),
+            Input::ReceiverEstimate(limit) => self.on_receiver_estimate(now_us, limit),
             Input::Constraints(c) => self.on_constraints(now_us, c)?,
         }
         self.update_target();
@@ -543,6 +543,21 @@ impl BandwidthEstimator {
         }
     }
 
+    /// The receiver's estimate (REMB) bounds the target. Without transport feedback the
+    /// delay-based controller here sees nothing of the path, but the receiver ran the same
+    /// controller on the arrival times: its estimate then is the delay-based estimate
+    /// (still bounded by the loss-based one), so the target follows it up as well as down.
+    fn on_receiver_estimate(&mut self, now: Micros, limit: Bitrate) {
+        let bps = limit.as_f64();
+        self.receiver_limit = Some(bps);
+        let fresh = self
+            .last_feedback
+            .is_some_and(|t| now.saturating_sub(t) < TRANSPORT_FEEDBACK_FRESH);
+        if !fresh {
+            self.delay.aimd.scale_to(now, bps);
+        }
+    }
+
     fn on_constraints(&mut self, now: Micros, c: Constraints) -> Result<()> {
         check_limits(c.min, c.max)?;
         let old_max = self.max;
@@ -631,8 +646,10 @@ impl BandwidthEstimator {
         {
             (est, limit) = (l, Limit::Loss);
         }
+        // An equal receiver estimate is the binding one (it is what set the delay-based
+        // estimate when no transport feedback arrives).
         if let Some(r) = self.receiver_limit
-            && r < est
+            && r <= est
         {
             (est, limit) = (r, Limit::Receiver);
         }

@@ -71,7 +71,8 @@ impl DelayBased {
         }
     }
 
-    /// The end of a report at `now` (sender clock): updates the rate. `delivered` is the
+    /// The end of a report at `now` (the controller's clock: the sender's on the send side,
+    /// the receiver's in the remote estimator): updates the rate. `delivered` is the
     /// recent delivery rate, `acked` the filtered acknowledged rate, `probe` a probe
     /// result completed by this report.
     pub(crate) fn on_report(
@@ -90,6 +91,12 @@ impl DelayBased {
         } else {
             self.aimd.on_usage(now, self.usage, acked, self.queue);
         }
+    }
+
+    /// Whether the detector said over-use since the last report (a receive-side caller
+    /// reports at once then, instead of waiting for its next periodic update).
+    pub(crate) fn overuse_pending(&self) -> bool {
+        self.over_in_batch
     }
 
     /// The standing queue at the last report: how far the smallest one-way delay in it was

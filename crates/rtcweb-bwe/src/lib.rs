@@ -1,4 +1,5 @@
-//! Send-side bandwidth estimation and pacing for rtcweb, sans-IO.
+//! Bandwidth estimation (send side, and receive side for REMB) and pacing for rtcweb,
+//! sans-IO.
 //!
 //! [`BandwidthEstimator`] is a congestion controller after draft-ietf-rmcat-gcc-02
 //! (Google Congestion Control) as libwebrtc runs it today: the sender records every
@@ -64,6 +65,11 @@
 //! bwe.handle_input(t0 + Duration::from_millis(60), Input::Feedback(&fb)).unwrap();
 //! ```
 //!
+//! For peers that send no transport-wide feedback, [`RemoteEstimator`] runs the same
+//! delay-based controller at the receiver, on arrival times and the abs-send-time the
+//! packets carry, and says when to send its estimate back as REMB (which the sender's
+//! [`BandwidthEstimator`] takes as [`Input::ReceiverEstimate`]).
+//!
 //! Design, constants and the simulated-link results: docs/bwe.md.
 
 mod acked_bitrate;
@@ -83,6 +89,8 @@ mod pacer;
 mod probe_controller;
 mod probe_estimator;
 mod rate;
+mod remote;
+mod send_time;
 mod time;
 mod train;
 mod trendline;
@@ -95,3 +103,7 @@ pub use input::{
 };
 pub use pacer::{Pacer, PacerConfig, PacerStats, PacketClass, PaddingRequest, Release};
 pub use rate::Bitrate;
+pub use remote::{
+    ReceivedPacket, Remb, RemoteConfig, RemoteEstimator, RemoteEvent, RemoteInput, RemoteStats,
+};
+pub use send_time::SendTime;

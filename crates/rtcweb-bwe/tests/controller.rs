@@ -98,6 +98,41 @@ fn the_receiver_estimate_and_the_maximum_bound_the_target() {
 }
 
 #[test]
+fn without_transport_feedback_the_receiver_estimate_is_the_estimate() {
+    let t0 = Instant::now();
+    let mut bwe = BandwidthEstimator::new(no_probing()).unwrap();
+    bwe.handle_input(t0, sent(1, t0)).unwrap();
+    // A REMB-only peer: its estimate takes the target up and down.
+    for (ms, kbps) in [(500, 900), (1500, 1200), (1600, 700)] {
+        let t = t0 + Duration::from_millis(ms);
+        bwe.handle_input(t, Input::ReceiverEstimate(Bitrate::from_kbps(kbps)))
+            .unwrap();
+        let r = bwe.target_rate();
+        assert_eq!(
+            (r.target, r.limit),
+            (Bitrate::from_kbps(kbps), Limit::Receiver)
+        );
+    }
+    // With transport feedback the REMB only bounds the target from above.
+    let mut bwe = BandwidthEstimator::new(no_probing()).unwrap();
+    bwe.handle_input(t0, sent(1, t0)).unwrap();
+    let fb = [PacketResult {
+        seq: 1,
+        arrival_us: Some(20_000),
+    }];
+    bwe.handle_input(t0 + Duration::from_millis(50), Input::Feedback(&fb))
+        .unwrap();
+    let before = bwe.estimate();
+    bwe.handle_input(
+        t0 + Duration::from_millis(60),
+        Input::ReceiverEstimate(Bitrate::from_kbps(5000)),
+    )
+    .unwrap();
+    assert_eq!(bwe.estimate(), before);
+    assert_ne!(bwe.target_rate().limit, Limit::Receiver);
+}
+
+#[test]
 fn raising_the_maximum_probes() {
     let t0 = Instant::now();
     let mut bwe = BandwidthEstimator::new(Config {

@@ -159,6 +159,9 @@ fn errors_name_the_line() {
     assert_eq!(line_of(&format!("{base}a=setup:sideways\r\n")), 6);
     assert_eq!(line_of(&format!("{base}a=extmap:0 urn:x\r\n")), 6);
     assert_eq!(line_of(&format!("{base}a=ssrc:notanumber cname:x\r\n")), 6);
+    // A value without an attribute name was accepted and written back as `a=ssrc:1:x`,
+    // which does not parse (found by the sdp_parse fuzz target).
+    assert_eq!(line_of(&format!("{base}a=ssrc:1 :cname\r\n")), 6);
     assert_eq!(line_of(&format!("{base}a=sctp-port:99999\r\n")), 6);
     assert_eq!(line_of(&format!("{base}a=simulcast:sideways a\r\n")), 6);
     assert_eq!(

@@ -2,7 +2,7 @@
 //! decode order, detects key frames, and after an unrecoverable loss waits for (and asks for)
 //! the next key frame.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::codec::{Codec, Depacketizer, Start};
@@ -88,6 +88,9 @@ pub struct FrameAssembler {
     slots: BTreeMap<u64, Slot>,
     /// First sequence number not yet delivered or skipped.
     next: Option<u64>,
+    /// Padding-only packets (RFC 3550 5.1, sent for bandwidth probing) ahead of `next`:
+    /// they take a sequence number but belong to no frame, so they are no gap.
+    padding: BTreeSet<u64>,
     need_keyframe: bool,
     keyframe_request: bool,
     frames: VecDeque<Frame>,
@@ -103,6 +106,7 @@ impl FrameAssembler {
             config,
             slots: BTreeMap::new(),
             next: None,
+            padding: BTreeSet::new(),
             need_keyframe: codec.is_video(),
             keyframe_request: false,
             frames: VecDeque::new(),
@@ -179,6 +183,38 @@ impl FrameAssembler {
         );
         self.assemble(now);
         Ok(())
+    }
+
+    /// Records packet `seq` as padding only (no payload): it belongs to no frame and fills
+    /// its place in the sequence, so the frames around it are not held back or broken.
+    pub fn insert_padding(&mut self, now: Instant, seq: u64) {
+        if self.next.is_some_and(|n| seq < n) || self.slots.contains_key(&seq) {
+            return;
+        }
+        if self.padding.len() >= self.config.max_packets
+            && let Some(oldest) = self.padding.pop_first()
+            && oldest > seq
+        {
+            self.padding.insert(oldest);
+            return;
+        }
+        self.padding.insert(seq);
+        self.skip_padding();
+        self.assemble(now);
+    }
+
+    /// Moves `next` over padding-only packets.
+    fn skip_padding(&mut self) {
+        while let Some(n) = self.next {
+            // Padding below `next` is done with.
+            while self.padding.first().is_some_and(|p| *p < n) {
+                self.padding.pop_first();
+            }
+            if !self.padding.remove(&n) {
+                return;
+            }
+            self.next = Some(n + 1);
+        }
     }
 
     /// Declares packet `seq` lost for good (NACK gave up on it).
@@ -326,6 +362,7 @@ impl FrameAssembler {
         std::mem::swap(&mut rest, &mut self.slots);
         let packets = rest;
         self.next = Some(end + 1);
+        self.skip_padding();
         let Some(first) = packets.values().next() else {
             return;
         };

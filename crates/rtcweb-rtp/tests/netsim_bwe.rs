@@ -29,11 +29,11 @@ const FPS: u64 = 30;
 const ONE_WAY: Duration = Duration::from_millis(25);
 const QUEUE: Duration = Duration::from_millis(300);
 
-fn codecs() -> Vec<CodecConfig> {
+fn codecs(rtx: bool) -> Vec<CodecConfig> {
     vec![CodecConfig {
         payload_type: PT,
         codec: Codec::Vp8,
-        rtx_payload_type: Some(RTX_PT),
+        rtx_payload_type: rtx.then_some(RTX_PT),
     }]
 }
 
@@ -244,6 +244,12 @@ struct Run {
 }
 
 fn run(seed: u64, capacity: u64, stop: Duration) -> Run {
+    run_with(seed, capacity, stop, true)
+}
+
+/// As [`run`]; `rtx`: whether the stream has an RTX stream (padding goes there, or else
+/// on the media stream itself).
+fn run_with(seed: u64, capacity: u64, stop: Duration, rtx: bool) -> Run {
     let start = Instant::now();
     let mut net = Network::new(start, seed);
     let inet = net.internet();
@@ -263,8 +269,8 @@ fn run(seed: u64, capacity: u64, stop: Duration) -> Run {
     sender
         .add_send_stream(SendStreamConfig {
             ssrc: MEDIA_SSRC,
-            rtx_ssrc: Some(RTX_SSRC),
-            codecs: codecs(),
+            rtx_ssrc: rtx.then_some(RTX_SSRC),
+            codecs: codecs(rtx),
             mid: Some("0".into()),
             rid: None,
         })
@@ -273,8 +279,8 @@ fn run(seed: u64, capacity: u64, stop: Duration) -> Run {
     receiver
         .add_receive_stream(ReceiveStreamConfig {
             ssrc: MEDIA_SSRC,
-            rtx_ssrc: Some(RTX_SSRC),
-            codecs: codecs(),
+            rtx_ssrc: rtx.then_some(RTX_SSRC),
+            codecs: codecs(rtx),
             nack: true,
             assemble_frames: true,
         })
@@ -383,4 +389,25 @@ fn the_target_follows_capacity_steps() {
         high_target >= 0.8 * 2_500_000.0,
         "target only {high_target}"
     );
+}
+
+/// Without RTX the probes pad on the media stream itself (padding-only packets, RFC 3550
+/// 5.1): they take sequence numbers but are no frame's part, and the receiver's frames
+/// stay whole and on time around them.
+#[test]
+fn without_rtx_padding_rides_the_media_stream_and_frames_stay_whole() {
+    let mut r = run_with(4, 2_500_000, secs(10.0), false);
+    r.sim.run_for(secs(10.5));
+    let s = r.sim.endpoint::<Sender>(r.tx);
+    let rx = r.sim.endpoint::<Receiver>(r.rx);
+    let target_2s = s.target_at(secs(2.0));
+    println!(
+        "no RTX: {} padding packets on the media stream, {} frames, target at 2 s {:.0} kbit/s",
+        s.padding_packets,
+        rx.frames,
+        target_2s / 1e3
+    );
+    assert!(s.padding_packets > 0, "the probes sent no padding");
+    assert!(rx.frames >= 295, "{} frames of 300", rx.frames);
+    assert!(target_2s >= 0.8 * 2_500_000.0, "target at 2 s {target_2s}");
 }

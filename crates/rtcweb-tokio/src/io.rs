@@ -143,7 +143,7 @@ impl Sockets {
 
     /// Sends transmits in order; failures are logged and dropped (UDP semantics). Runs of
     /// equal-sized datagrams between the same two addresses go out in one segmented send.
-    pub(crate) async fn send_all(&mut self, transmits: Vec<Transmit>) {
+    pub(crate) async fn send_all(&mut self, transmits: &[Transmit]) {
         let mut i = 0;
         while i < transmits.len() {
             let t = &transmits[i];

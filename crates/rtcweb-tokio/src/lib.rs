@@ -30,5 +30,5 @@ mod udp;
 
 pub use channel::{ChannelState, DataChannel, Message};
 pub use error::Error;
-pub use peer::{Events, PeerConfig, PeerEvent, RtcPeerConnection, live_drivers};
+pub use peer::{Events, MEDIA_EVENT_QUEUE, PeerConfig, PeerEvent, RtcPeerConnection, live_drivers};
 pub use rtcweb;

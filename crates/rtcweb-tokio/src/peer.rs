@@ -84,18 +84,58 @@ pub enum PeerEvent {
     /// The bandwidth estimate changed (`rtcweb::MediaConfig::congestion_control`): the
     /// encoders together should produce `target`.
     TargetBitrate(rtcweb::TargetRate),
+    /// ICE gathering moved on (`icegatheringstatechange`).
+    IceGatheringState(rtcweb::GatheringState),
+    /// The signaling state changed (`signalingstatechange`).
+    SignalingState(rtcweb::SignalingState),
+    /// Transport-wide CC feedback on what we sent, matched with the send times
+    /// (`rtcweb::MediaMode::Session`).
+    TransportFeedback(Vec<rtcweb::PacketFeedback>),
+    /// The peer's receiver-side estimate (REMB), bits per second.
+    Remb(u64),
+}
+
+impl PeerEvent {
+    /// Media-rate events (packets, frames, feedback, estimates): they go through a bounded
+    /// queue whose overflow is counted ([`RtcPeerConnection::dropped_events`]); every other
+    /// event (states, candidates, channels, tracks) is kept until read.
+    fn is_media(&self) -> bool {
+        matches!(
+            self,
+            PeerEvent::Rtp { .. }
+                | PeerEvent::Rtcp { .. }
+                | PeerEvent::Frame { .. }
+                | PeerEvent::KeyframeRequest { .. }
+                | PeerEvent::TargetBitrate(_)
+                | PeerEvent::TransportFeedback(_)
+                | PeerEvent::Remb(_)
+        )
+    }
 }
 
 /// The application's event stream. Dropping it is fine: events are then discarded.
+///
+/// Two queues feed it: state changes, candidates, channels and tracks are never dropped,
+/// however slowly the application reads (they are few: a connection raises a bounded
+/// number of them); media-rate events (packets, frames, feedback, estimates) wait in a
+/// bounded queue of [`MEDIA_EVENT_QUEUE`], and what does not fit is dropped and counted
+/// ([`RtcPeerConnection::dropped_events`]). When both have events, the first queue's go
+/// first.
 #[derive(Debug)]
 pub struct Events {
-    rx: mpsc::Receiver<PeerEvent>,
+    control: mpsc::UnboundedReceiver<PeerEvent>,
+    media: mpsc::Receiver<PeerEvent>,
 }
 
 impl Events {
     /// The next event; `None` once the connection is closed and drained.
     pub async fn recv(&mut self) -> Option<PeerEvent> {
-        self.rx.recv().await
+        tokio::select! {
+            biased;
+            Some(e) = self.control.recv() => Some(e),
+            Some(e) = self.media.recv() => Some(e),
+            else => None,
+        }
     }
 }
 
@@ -137,8 +177,8 @@ pub struct PeerConfig {
 /// Datagrams sent per turn of the driver before it reads what arrived meanwhile.
 const SEND_BATCH: usize = 128;
 
-/// Events queued for the application before the oldest are dropped.
-const EVENT_QUEUE: usize = 4096;
+/// Media-rate events queued for the application; beyond this they are dropped and counted.
+pub const MEDIA_EVENT_QUEUE: usize = 4096;
 
 /// Live driver tasks, to prove in tests that dropped connections release everything.
 static LIVE_DRIVERS: AtomicUsize = AtomicUsize::new(0);
@@ -156,7 +196,10 @@ pub(crate) struct Shared {
 pub(crate) struct Inner {
     pub(crate) pc: PeerConnection,
     pub(crate) channels: HashMap<DataChannelId, ChannelSlot>,
-    events: mpsc::Sender<PeerEvent>,
+    control_events: mpsc::UnboundedSender<PeerEvent>,
+    media_events: mpsc::Sender<PeerEvent>,
+    /// Media-rate events the application's queue had no room for.
+    pub(crate) dropped_events: u64,
     dropped: bool,
     pub(crate) state: watch::Sender<PeerConnectionState>,
     /// Received message bytes no reader has taken yet, over every channel.
@@ -243,14 +286,17 @@ impl RtcPeerConnection {
         for addr in sockets.local_addrs() {
             pc.add_local_address(now, addr);
         }
-        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (media_tx, media_rx) = mpsc::channel(MEDIA_EVENT_QUEUE);
         let (state_tx, state_rx) = watch::channel(PeerConnectionState::New);
         let wake = Arc::new(Notify::new());
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 pc,
                 channels: HashMap::new(),
-                events: events_tx,
+                control_events: control_tx,
+                media_events: media_tx,
+                dropped_events: 0,
                 dropped: false,
                 state: state_tx,
                 unread: Arc::new(Unread::new(wake.clone(), max_unread)),
@@ -269,7 +315,13 @@ impl RtcPeerConnection {
             local_addrs,
             state: state_rx,
         };
-        Ok((handle, Events { rx: events_rx }))
+        Ok((
+            handle,
+            Events {
+                control: control_rx,
+                media: media_rx,
+            },
+        ))
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -457,6 +509,13 @@ impl RtcPeerConnection {
         self.with(|pc, now| pc.stats(now))
     }
 
+    /// Media-rate events dropped so far because the application did not read them fast
+    /// enough (see [`Events`]). State changes, candidates, channels and tracks are never
+    /// dropped.
+    pub fn dropped_events(&self) -> u64 {
+        self.shared().lock().dropped_events
+    }
+
     /// `close()`.
     pub fn close(&self) {
         self.with(|pc, now| pc.close(now));
@@ -474,19 +533,24 @@ async fn drive(
     let mut closing_since: Option<Instant> = None;
     let mut buf = vec![0u8; crate::io::MAX_DATAGRAM];
     let mut due_now = 0u32;
+    // The datagrams of one send: their buffers go back to the connection after they left,
+    // so the next ones reuse them (`PeerConnection::recycle`).
+    let mut batch: Vec<rtcweb::Transmit> = Vec::with_capacity(SEND_BATCH);
     loop {
-        let (transmits, deadline, done) = {
+        let (deadline, done) = {
             let mut inner = shared.lock();
+            for t in batch.drain(..) {
+                inner.pc.recycle(t.payload);
+            }
             if inner.dropped && !inner.pc.connection_state().eq(&PeerConnectionState::Closed) {
                 inner.pc.close(Instant::now());
             }
             regulate_reads(&mut inner);
             dispatch_events(&shared, &mut inner, &mdns);
             regulate_reads(&mut inner);
-            let mut out = Vec::new();
             while let Some(t) = inner.pc.poll_transmit() {
-                out.push(t);
-                if out.len() == SEND_BATCH {
+                batch.push(t);
+                if batch.len() == SEND_BATCH {
                     break;
                 }
             }
@@ -503,10 +567,10 @@ async fn drive(
                     slot.set_closed();
                 }
             }
-            (out, inner.pc.poll_timeout(), closed)
+            (inner.pc.poll_timeout(), closed)
         };
-        let more = transmits.len() == SEND_BATCH;
-        sockets.send_all(transmits).await;
+        let more = batch.len() == SEND_BATCH;
+        sockets.send_all(&batch).await;
         if more {
             // More to send: first take in what arrived meanwhile (acknowledgements open the
             // window, and the peer should not wait for them behind our whole burst).
@@ -608,6 +672,10 @@ fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::Mdns
                 Some(PeerEvent::KeyframeRequest { transceiver, kind })
             }
             Event::TargetBitrate(rate) => Some(PeerEvent::TargetBitrate(rate)),
+            Event::IceGatheringState(s) => Some(PeerEvent::IceGatheringState(s)),
+            Event::SignalingState(s) => Some(PeerEvent::SignalingState(s)),
+            Event::TransportFeedback(f) => Some(PeerEvent::TransportFeedback(f)),
+            Event::Remb { bitrate } => Some(PeerEvent::Remb(bitrate)),
             Event::ResolveMdns(name) => {
                 let (shared, mdns) = (shared.clone(), mdns.clone());
                 tokio::spawn(async move {
@@ -620,10 +688,20 @@ fn dispatch_events(shared: &Arc<Shared>, inner: &mut Inner, mdns: &Arc<net::Mdns
                 None
             }
             Event::DataChannel(e) => on_channel_event(inner, e),
-            _ => None,
+            // rtcweb's events are non-exhaustive: one added there and not here is a bug here.
+            other => {
+                debug!(event = ?other, "event not forwarded to the application");
+                None
+            }
         };
-        if let Some(e) = out {
-            let _ = inner.events.try_send(e);
+        let Some(e) = out else { continue };
+        if e.is_media() {
+            if inner.media_events.try_send(e).is_err() {
+                inner.dropped_events += 1;
+            }
+        } else {
+            // Fails only when the application dropped its `Events`.
+            let _ = inner.control_events.send(e);
         }
     }
 }

@@ -21,7 +21,7 @@
 //!
 //! The core never opens a socket or reads a clock: it asks the driver to bind relay sockets
 //! with [`Event::BindRelay`] and is told the outcome with [`Server::handle_relay_bound`].
-//! `examples/src/bin/turn-server` is such a driver.
+//! The `turn-server` binary (`turn-server/` at the top of the workspace) is such a driver.
 
 mod allocation;
 mod auth;

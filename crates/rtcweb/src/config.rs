@@ -275,6 +275,11 @@ pub struct MediaConfig {
     /// Data channels are not paced and not counted: SCTP has its own congestion control,
     /// and the delay-based estimate sees the queueing they cause (as in browsers).
     pub congestion_control: Option<rtcweb_rtp::session::CongestionConfig>,
+    /// Receiver-side estimates for a peer that gets no transport-wide CC feedback from us
+    /// (session mode): when the peer negotiated `goog-remb` and not the transport-wide CC
+    /// extension, we estimate from `abs-send-time` and send REMB. Off only to compare a
+    /// sender's estimate without any feedback from us.
+    pub remb: bool,
 }
 
 impl Default for MediaConfig {
@@ -284,6 +289,7 @@ impl Default for MediaConfig {
             transport_cc: true,
             wall_clock: None,
             congestion_control: Some(rtcweb_rtp::session::CongestionConfig::default()),
+            remb: true,
         }
     }
 }

@@ -46,7 +46,7 @@ pub use event::{
 pub use media_stats::{
     InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
 };
-pub use pc::PeerConnection;
+pub use pc::{MAX_POOLED_BUFFERS, PeerConnection};
 pub use rtcweb_bwe::{Bitrate, Limit, TargetRate};
 pub use rtcweb_core::{Datagram, SansIo, Seed};
 pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, VersionPolicy};

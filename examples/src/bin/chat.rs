@@ -17,99 +17,70 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use clap::{CommandFactory, Parser};
+use rtcweb_examples::{cli, ice_servers, logging};
 use rtcweb_tokio::signaling::room::{Room, RoomEvent, RoomPeer};
 use rtcweb_tokio::signaling::{NegotiationOptions, PerfectNegotiation};
 use rtcweb_tokio::{DataChannel, PeerConfig, PeerEvent, RtcPeerConnection};
 use tokio::sync::mpsc;
 
-#[path = "../echo_common.rs"]
-#[allow(dead_code)] // shared with the echo examples; not every helper is used here
-mod common;
-
-const USAGE: &str = "usage: chat --room ws://HOST:PORT/ROOM [--name N] [--ice-server URL]... \
-                     [--ice-username U --ice-credential P] [--relay-only] [--bind IP]... \
-                     [--send TEXT]... [--expect N] [--timeout S]";
-
+/// Joins a room of `room-server`, connects to every participant over WebRTC (full mesh,
+/// perfect negotiation), sends each `--send TEXT` to everyone over a data channel `chat`, and
+/// prints every line it receives as `NAME: TEXT`. On a terminal, typed lines are sent too.
+#[derive(Parser)]
+#[command(name = "chat")]
 struct Args {
+    /// The room: `ws://HOST:PORT/ROOM`.
+    #[arg(long, value_name = "URL")]
     room: String,
-    name: String,
-    ice_servers: Vec<rtcweb::IceServer>,
+    /// The name others see (default `rust-PID`).
+    #[arg(long)]
+    name: Option<String>,
+    /// A STUN or TURN server: `stun:HOST:PORT`, or `turn:USER:PASS@HOST:PORT[?transport=tcp]`
+    /// (`turns:` likewise); a TURN URL without `USER:PASS@` takes `--ice-username` and
+    /// `--ice-credential`. Repeatable.
+    #[arg(long = "ice-server", value_name = "URL")]
+    ice_servers: Vec<String>,
+    /// The user for TURN URLs without one.
+    #[arg(long, value_name = "U", requires = "ice_credential")]
+    ice_username: Option<String>,
+    /// The password for TURN URLs without one.
+    #[arg(long, value_name = "P", requires = "ice_username")]
+    ice_credential: Option<String>,
+    /// Use relayed candidates only.
+    #[arg(long)]
     relay_only: bool,
-    bind: Vec<std::net::SocketAddr>,
+    /// Bind ICE sockets to this local IP (repeatable; default: every interface).
+    #[arg(long, value_name = "IP")]
+    bind: Vec<IpAddr>,
+    /// A line to send to everyone once connected (repeatable).
+    #[arg(long, value_name = "TEXT")]
     send: Vec<String>,
+    /// Exit 0 once this many lines were received (after our own lines were delivered).
+    #[arg(long, value_name = "N")]
     expect: Option<usize>,
+    /// Exit 1 when this many seconds pass first (default 60 with `--expect`, none without).
+    #[arg(long, value_name = "S", value_parser = cli::positive_seconds)]
     timeout: Option<Duration>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut room = None;
-    let mut name = None;
-    let mut urls = Vec::new();
-    let (mut username, mut credential) = (None, None);
-    let mut args = Args {
-        room: String::new(),
-        name: String::new(),
-        ice_servers: Vec::new(),
-        relay_only: false,
-        bind: Vec::new(),
-        send: Vec::new(),
-        expect: None,
-        timeout: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--room" => room = Some(value()?),
-            "--name" => name = Some(value()?),
-            "--ice-server" => urls.push(value()?),
-            "--ice-username" => username = Some(value()?),
-            "--ice-credential" => credential = Some(value()?),
-            "--relay-only" => args.relay_only = true,
-            "--bind" => {
-                let v = value()?;
-                let ip: std::net::IpAddr = v.parse().map_err(|e| format!("--bind {v}: {e}"))?;
-                args.bind.push(std::net::SocketAddr::new(ip, 0));
-            }
-            "--send" => args.send.push(value()?),
-            "--expect" => {
-                let v = value()?;
-                args.expect = Some(v.parse().map_err(|e| format!("--expect {v}: {e}"))?);
-            }
-            "--timeout" => {
-                let v = value()?;
-                let secs: f64 = v.parse().map_err(|e| format!("--timeout {v}: {e}"))?;
-                if !(secs > 0.0 && secs.is_finite()) {
-                    return Err(format!("--timeout {v}: must be positive"));
-                }
-                args.timeout = Some(Duration::from_secs_f64(secs));
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
+impl Args {
+    /// The ICE servers, with `--ice-username`/`--ice-credential` for bare TURN URLs.
+    fn ice_servers(&self) -> Result<Vec<rtcweb::IceServer>, rtcweb_examples::Error> {
+        let credentials = self
+            .ice_username
+            .as_deref()
+            .zip(self.ice_credential.as_deref());
+        self.ice_servers
+            .iter()
+            .map(|url| ice_servers::parse_with_credentials(url, credentials))
+            .collect()
     }
-    args.room = room.ok_or(USAGE)?;
-    args.name = name.unwrap_or_else(|| format!("rust-{}", std::process::id()));
-    for url in urls {
-        let bare_turn =
-            (url.starts_with("turn:") || url.starts_with("turns:")) && !url.contains('@');
-        let server = match (bare_turn, &username, &credential) {
-            (true, Some(u), Some(p)) => {
-                rtcweb::IceServerUrl::parse(&url).map_err(|e| e.to_string())?;
-                rtcweb::IceServer::turn(&url, u, p)
-            }
-            _ => common::ice_server(&url)?,
-        };
-        args.ice_servers.push(server);
-    }
-    if args.expect.is_some() && args.timeout.is_none() {
-        args.timeout = Some(Duration::from_secs(60));
-    }
-    Ok(args)
 }
 
 /// What the peer tasks tell the main loop.
@@ -126,15 +97,17 @@ fn say(line: &str) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    common::init_logging();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+    logging::init("warn");
+    let args = Args::parse();
+    // A bare TURN URL is only complete with the separate credentials: checked after parsing,
+    // reported as clap reports any bad argument (exit status 2).
+    let ice_servers = match args.ice_servers() {
+        Ok(s) => s,
+        Err(e) => Args::command()
+            .error(clap::error::ErrorKind::ValueValidation, e)
+            .exit(),
     };
-    match run(args).await {
+    match run(args, ice_servers).await {
         Ok(code) => code,
         Err(e) => {
             say(&format!("error: {e}"));
@@ -143,21 +116,32 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<ExitCode, rtcweb_tokio::Error> {
+async fn run(
+    args: Args,
+    ice_servers: Vec<rtcweb::IceServer>,
+) -> Result<ExitCode, rtcweb_tokio::Error> {
     let started = Instant::now();
-    let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
-    let (room, mut events) = Room::join(&args.room, &args.name).await?;
+    let timeout = match (args.timeout, args.expect) {
+        (None, Some(_)) => Some(Duration::from_secs(60)),
+        (t, _) => t,
+    };
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("rust-{}", std::process::id()));
+    let (room, mut events) = Room::join(&args.room, &name).await?;
     say(&format!(
         "joined {} as {} (pid {}), {} already there",
         room.name(),
-        args.name,
+        name,
         room.pid(),
         room.participants().len()
     ));
     let config = PeerConfig {
-        ice_servers: args.ice_servers.clone(),
+        ice_servers,
         relay_only: args.relay_only,
-        bind: args.bind.clone(),
+        bind: args.bind.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
         ..PeerConfig::default()
     };
     let certificate = rtcweb_tokio::net::generate_certificate()?;

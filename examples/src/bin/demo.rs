@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use rtcweb_tokio::rtcweb::{
     DataChannelInit, Direction, MediaKind, SdpType, SessionDescription, SignalingMessage,
 };
@@ -26,30 +27,18 @@ use rtcweb_tokio::signaling::{Signaling, memory};
 use rtcweb_tokio::{DataChannel, PeerConfig, PeerEvent, RtcPeerConnection};
 use tokio::sync::{mpsc, watch};
 
-const USAGE: &str = "usage: demo [--mib N] [--rtp-packets N]";
 const CHUNK: usize = 64 * 1024;
 
+/// Two peer connections in this process over UDP on 127.0.0.1: a data channel transfer
+/// checked byte for byte, its round-trip time, and an RTP stream over SRTP.
+#[derive(Parser)]
 struct Args {
+    /// MiB to send over the data channel.
+    #[arg(long, value_name = "N", default_value_t = 64)]
     mib: usize,
+    /// RTP packets to stream over SRTP.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
     rtp_packets: u16,
-}
-
-fn args() -> Result<Args, String> {
-    let mut a = Args {
-        mib: 64,
-        rtp_packets: 2000,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
-        let bad = || format!("{flag}: bad number {v}\n{USAGE}");
-        match flag.as_str() {
-            "--mib" => a.mib = v.parse().map_err(|_| bad())?,
-            "--rtp-packets" => a.rtp_packets = v.parse().map_err(|_| bad())?,
-            _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
-        }
-    }
-    Ok(a)
 }
 
 /// What one side's event task collects.
@@ -327,13 +316,7 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = match args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -9,69 +9,42 @@
 //! `--ice-server` takes `stun:HOST:PORT` or `turn:USER:PASS@HOST:PORT[?transport=tcp]`;
 //! `--relay-only` uses relayed candidates only.
 
-#[path = "../echo_common.rs"]
-mod common;
-
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use rtcweb::{PeerConnectionState, SessionDescription};
+use rtcweb_examples::cli::IceServerArgs;
+use rtcweb_examples::logging;
 use rtcweb_tokio::signaling::http::post_offer;
 use rtcweb_tokio::{Events, PeerConfig, PeerEvent, RtcPeerConnection};
 
-const USAGE: &str = "usage: echo-client --url http://HOST:PORT/offer [--test 0|1] \
-                     [--ice-server URL]... [--relay-only]";
 const DEADLINE: Duration = Duration::from_secs(20);
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The webrtc-echoes client: offers a data channel to an echo server and checks the echo.
+/// Exits 0 when the test passes, 1 when it fails or after 20 s.
+#[derive(Parser)]
 struct Args {
+    /// Where to POST the offer (JSON `RTCSessionDescriptionInit`), e.g.
+    /// `http://127.0.0.1:8080/offer`.
+    #[arg(long, value_name = "URL")]
     url: String,
+    /// 0: passes when DTLS connects; 1: when a random short string sent on the data channel
+    /// comes back.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
     test: u8,
-    ice_servers: Vec<rtcweb::IceServer>,
+    #[command(flatten)]
+    ice: IceServerArgs,
+    /// Use relayed candidates only.
+    #[arg(long)]
     relay_only: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        url: String::new(),
-        test: 1,
-        ice_servers: Vec::new(),
-        relay_only: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--url" => args.url = value()?,
-            "--test" => {
-                args.test = match value()?.as_str() {
-                    "0" => 0,
-                    "1" => 1,
-                    other => return Err(format!("unknown test {other}: 0 or 1")),
-                }
-            }
-            "--ice-server" => args.ice_servers.push(common::ice_server(&value()?)?),
-            "--relay-only" => args.relay_only = true,
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    if args.url.is_empty() {
-        return Err(USAGE.into());
-    }
-    Ok(args)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    common::init_logging();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    logging::init("warn");
+    let args = Args::parse();
     let started = Instant::now();
     let result = match tokio::time::timeout(DEADLINE, run(&args)).await {
         Ok(r) => r,
@@ -92,7 +65,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<String, String> {
     let config = PeerConfig {
-        ice_servers: args.ice_servers.clone(),
+        ice_servers: args.ice.ice_servers.clone(),
         relay_only: args.relay_only,
         ..PeerConfig::default()
     };

@@ -16,9 +16,6 @@
 //! nominate), unless `--full-ice` is given.
 //! `RUST_LOG=info` shows each connection.
 
-#[path = "../echo_common.rs"]
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -26,16 +23,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use rtcweb::{
     Direction, MediaKind, PeerConnectionState, SdpType, SessionDescription, SignalingMessage,
 };
+use rtcweb_examples::cli::IceServerArgs;
+use rtcweb_examples::logging;
 use rtcweb_tokio::signaling::Signaling;
 use rtcweb_tokio::signaling::http::{HttpSession, HttpSignalingServer};
 use rtcweb_tokio::{DataChannel, Events, PeerConfig, PeerEvent, RtcPeerConnection};
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
-const USAGE: &str = "usage: echo-server --listen ADDR:PORT [--ice-server URL]... [--full-ice]";
 /// Connections alive at once; more offers are refused (HTTP 500, "no answer").
 const MAX_PEERS: usize = 256;
 /// Longest wait for gathering to complete before answering with what there is.
@@ -50,37 +49,28 @@ struct Server {
     peers: AtomicUsize,
 }
 
-fn parse_args() -> Result<(SocketAddr, Vec<rtcweb::IceServer>, bool), String> {
-    let mut listen = None;
-    let mut ice_servers = Vec::new();
-    let mut full_ice = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--listen" => {
-                let v = value()?;
-                listen = Some(v.parse().map_err(|e| format!("bad --listen {v}: {e}"))?);
-            }
-            "--ice-server" => ice_servers.push(common::ice_server(&value()?)?),
-            "--full-ice" => full_ice = true,
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    Ok((listen.ok_or(USAGE)?, ice_servers, full_ice))
+/// The webrtc-echoes server: answers `POST /offer` and echoes every data channel message and
+/// RTP stream back to its sender.
+#[derive(Parser)]
+struct Args {
+    /// The HTTP address to listen on; ICE sockets bind to its IP unless it is unspecified.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    ice: IceServerArgs,
+    /// Be a full ICE agent even without an ICE server (default: ICE-lite then).
+    #[arg(long)]
+    full_ice: bool,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    common::init_logging();
-    let (listen, ice_servers, full_ice) = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    logging::init("warn");
+    let Args {
+        listen,
+        ice,
+        full_ice,
+    } = Args::parse();
     let spawned = match HttpSignalingServer::bind(listen).await {
         Ok(s) => s.with_offer_path("/offer").spawn(),
         Err(e) => Err(e),
@@ -98,7 +88,7 @@ async fn main() -> ExitCode {
         vec![SocketAddr::new(listen.ip(), 0)]
     };
     let server = Arc::new(Server {
-        ice_servers,
+        ice_servers: ice.ice_servers,
         full_ice,
         bind,
         peers: AtomicUsize::new(0),

@@ -10,98 +10,70 @@
 //! back, 1 otherwise (or after `--timeout`, 30 s by default).
 
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
+use rtcweb_examples::{net, random};
 use rtcweb_ice::{
     Candidate, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceEvent, Role, SansIo,
     TransportPolicy,
 };
 
-const USAGE: &str = "usage: ice-ping --local IP[:PORT] --role controlling|controlled --out FILE --in FILE \
-[--stun HOST:PORT] [--turn HOST:PORT --user U --password P] [--relay-only] [--count N] [--timeout S]";
-
+/// Two of these find each other with rtcweb-ice alone (no DTLS), trading credentials and
+/// candidates through two files, then ping over the selected pair. Exits 0 when every ping
+/// came back.
+#[derive(Parser)]
 struct Args {
+    /// The local address to bind (`IP` or `IP:PORT`).
+    #[arg(long, value_name = "IP[:PORT]", value_parser = local_addr)]
     local: SocketAddr,
-    role: Role,
+    /// The ICE role; the controlling side sends the pings.
+    #[arg(long, value_enum, default_value_t = RoleArg::Controlled)]
+    role: RoleArg,
+    /// Where to write our credentials and candidates, one line each, as they come.
+    #[arg(long, value_name = "FILE")]
     out: String,
+    /// Where to read the peer's, as they appear.
+    #[arg(long = "in", value_name = "FILE")]
     input: String,
+    /// A STUN server for server-reflexive candidates.
+    #[arg(long, value_name = "HOST:PORT", value_parser = net::resolve)]
     stun: Option<SocketAddr>,
+    /// A TURN server (UDP) for relayed candidates, with `--user` and `--password`.
+    #[arg(long, value_name = "HOST:PORT", value_parser = net::resolve)]
     turn: Option<SocketAddr>,
+    /// The TURN user.
+    #[arg(long, value_name = "U", default_value = "")]
     user: String,
+    /// The TURN password.
+    #[arg(long, value_name = "P", default_value = "")]
     password: String,
+    /// Use relayed candidates only.
+    #[arg(long)]
     relay_only: bool,
+    /// Pings to send (controlling) or to echo before leaving (controlled).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
     count: u32,
-    timeout: Duration,
+    /// Seconds before giving up.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    timeout: u64,
 }
 
-fn resolve(v: &str) -> Result<SocketAddr, String> {
-    v.to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {v}: {e}"))?
-        .next()
-        .ok_or(format!("cannot resolve {v}"))
+/// `--role`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RoleArg {
+    Controlling,
+    Controlled,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        local: "0.0.0.0:0".parse().map_err(|_| "internal")?,
-        role: Role::Controlled,
-        out: String::new(),
-        input: String::new(),
-        stun: None,
-        turn: None,
-        user: String::new(),
-        password: String::new(),
-        relay_only: false,
-        count: 10,
-        timeout: Duration::from_secs(30),
-    };
-    let mut have_local = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--local" => {
-                let v = value()?;
-                a.local = v
-                    .parse()
-                    .or_else(|_| format!("{v}:0").parse())
-                    .map_err(|_| format!("bad --local {v}"))?;
-                have_local = true;
-            }
-            "--role" => {
-                a.role = match value()?.as_str() {
-                    "controlling" => Role::Controlling,
-                    "controlled" => Role::Controlled,
-                    r => return Err(format!("bad --role {r}")),
-                }
-            }
-            "--out" => a.out = value()?,
-            "--in" => a.input = value()?,
-            "--stun" => a.stun = Some(resolve(&value()?)?),
-            "--turn" => a.turn = Some(resolve(&value()?)?),
-            "--user" => a.user = value()?,
-            "--password" => a.password = value()?,
-            "--relay-only" => a.relay_only = true,
-            "--count" => a.count = value()?.parse().map_err(|_| "bad --count")?,
-            "--timeout" => {
-                a.timeout = Duration::from_secs(value()?.parse().map_err(|_| "bad --timeout")?)
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    if !have_local || a.out.is_empty() || a.input.is_empty() {
-        return Err(USAGE.into());
-    }
-    Ok(a)
-}
-
-fn seed() -> u64 {
-    let mut b = [0u8; 8];
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    u64::from_le_bytes(b)
+/// `--local`: `IP:PORT`, or a bare `IP` (any port).
+fn local_addr(arg: &str) -> Result<SocketAddr, rtcweb_examples::Error> {
+    arg.parse()
+        .or_else(|_| arg.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
+        .map_err(|e| rtcweb_examples::Error::BadValue(format!("{arg}: {e}")))
 }
 
 /// Lines of the peer's file not read yet.
@@ -148,8 +120,14 @@ fn run(args: Args) -> Result<(), String> {
     if args.relay_only {
         config.policy = TransportPolicy::Relay;
     }
+    let role = match args.role {
+        RoleArg::Controlling => Role::Controlling,
+        RoleArg::Controlled => Role::Controlled,
+    };
+    let timeout = Duration::from_secs(args.timeout);
+    let seed = random::seed().map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let mut agent = IceAgent::new(config, args.role, seed());
+    let mut agent = IceAgent::new(config, role, seed);
     agent.add_host_address(start, local);
     agent.start_gathering(start);
     let mut out = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out))?;
@@ -167,7 +145,7 @@ fn run(args: Args) -> Result<(), String> {
     let mut next_ping = None;
     loop {
         let now = Instant::now();
-        if now - start > args.timeout {
+        if now - start > timeout {
             return Err(format!(
                 "timed out in state {:?}; {} of {} pings back",
                 agent.state(),
@@ -227,7 +205,7 @@ fn run(args: Args) -> Result<(), String> {
                 let mut pong = b"PONG".to_vec();
                 pong.extend_from_slice(rest);
                 agent.send_data(now, &pong);
-                if args.role == Role::Controlled {
+                if role == Role::Controlled {
                     echoed.insert(rest.to_vec());
                     if echoed.len() == args.count as usize {
                         println!("echoed {} pings", args.count);
@@ -257,7 +235,7 @@ fn run(args: Args) -> Result<(), String> {
             agent.state(),
             ConnectionState::Connected | ConnectionState::Completed
         );
-        if up && args.role == Role::Controlling && next_ping.is_none() {
+        if up && role == Role::Controlling && next_ping.is_none() {
             next_ping = Some((0u32, now));
         }
         if let Some((n, at)) = next_ping
@@ -288,7 +266,7 @@ fn run(args: Args) -> Result<(), String> {
                 let _ = socket.send_to(&t.payload, t.destination);
             }
         }
-        if args.role == Role::Controlling && rtts.len() == args.count as usize {
+        if role == Role::Controlling && rtts.len() == args.count as usize {
             break;
         }
         let wait = agent.poll_timeout().map_or(Duration::from_millis(20), |t| {
@@ -348,14 +326,7 @@ fn drain(agent: &mut IceAgent, socket: &UdpSocket, local: SocketAddr, buf: &mut 
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
+    match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ice-ping: {e}");

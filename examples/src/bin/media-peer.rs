@@ -137,6 +137,8 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         media: MediaConfig {
             mode: MediaMode::Session,
             transport_cc: args.twcc,
+            // `--no-twcc` means no bandwidth feedback from us at all.
+            remb: args.twcc,
             ..MediaConfig::default()
         },
         ..PeerConfig::default()

@@ -5,84 +5,44 @@
 //! filtering and hairpinning behaviour and the classic NAT name. Exits 0 on a complete result,
 //! 1 with a clear message when the server lacks RFC 5780 or does not answer.
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use rtcweb_examples::{net, random};
 use rtcweb_turn::Datagram;
 use rtcweb_turn::nat::{DiscoveryConfig, DiscoveryError, NatDiscovery};
 
-const USAGE: &str =
-    "usage: natdiscovery --server HOST:PORT [--local ADDR] [--lifetime-probes SECS,SECS,...]";
-
+/// RFC 5780 NAT behaviour discovery against a STUN server with two addresses: prints the
+/// mapped addresses, the mapping, filtering and hairpinning behaviour and the classic NAT
+/// name. Exits 0 on a complete result, 1 when the server lacks RFC 5780 or does not answer.
+#[derive(Parser)]
 struct Args {
+    /// The STUN server.
+    #[arg(long, value_name = "HOST:PORT", value_parser = net::resolve)]
     server: SocketAddr,
+    /// The local address of the first socket (default: the one the OS routes to the server
+    /// from, any port).
+    #[arg(long, value_name = "ADDR")]
     local: Option<SocketAddr>,
+    /// Binding lifetimes to probe, in seconds (comma-separated).
+    #[arg(long = "lifetime-probes", value_name = "SECS,SECS,...", value_delimiter = ',',
+          value_parser = seconds)]
     probes: Vec<Duration>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut server = None;
-    let mut local = None;
-    let mut probes = Vec::new();
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--server" => {
-                let v = value()?;
-                server = Some(
-                    v.to_socket_addrs()
-                        .map_err(|e| format!("cannot resolve {v}: {e}"))?
-                        .next()
-                        .ok_or(format!("cannot resolve {v}"))?,
-                );
-            }
-            "--local" => {
-                let v = value()?;
-                local = Some(v.parse().map_err(|e| format!("bad --local {v}: {e}"))?);
-            }
-            "--lifetime-probes" => {
-                for s in value()?.split(',') {
-                    let secs: u64 = s
-                        .trim()
-                        .parse()
-                        .map_err(|e| format!("bad probe {s}: {e}"))?;
-                    probes.push(Duration::from_secs(secs));
-                }
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    Ok(Args {
-        server: server.ok_or(USAGE)?,
-        local,
-        probes,
-    })
-}
-
-fn seed() -> [u8; 32] {
-    let mut s = [0u8; 32];
-    if aws_lc_rs::rand::fill(&mut s).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        s[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
-    }
-    s
+/// One `--lifetime-probes` entry: whole seconds, spaces allowed around it.
+fn seconds(arg: &str) -> Result<Duration, rtcweb_examples::Error> {
+    arg.trim()
+        .parse()
+        .map(Duration::from_secs)
+        .map_err(|e| rtcweb_examples::Error::BadValue(format!("bad probe {arg}: {e}")))
 }
 
 /// The source address the OS picks for talking to `server`.
 fn route_source(server: SocketAddr) -> std::io::Result<SocketAddr> {
-    let any: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    }
-    .parse()
-    .map_err(|_| std::io::Error::other("address literal"))?;
-    let probe = UdpSocket::bind(any)?;
+    let probe = UdpSocket::bind(net::unspecified(server))?;
     probe.connect(server)?;
     probe.local_addr()
 }
@@ -114,7 +74,8 @@ fn run(args: Args) -> Result<(), String> {
     }
     let mut config = DiscoveryConfig::new(args.server, addrs);
     config.lifetime_probes = args.probes.clone();
-    let mut disc = NatDiscovery::new(config, Instant::now(), seed());
+    let seed = random::seed().map_err(|e| e.to_string())?;
+    let mut disc = NatDiscovery::new(config, Instant::now(), seed);
     let mut buf = [0u8; 2048];
     while !disc.is_done() {
         while let Some(t) = disc.poll_transmit() {
@@ -214,14 +175,7 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
+    match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("natdiscovery: error: {e}");

@@ -11,109 +11,144 @@
 //! the realm), `--oauth-lifetime S` (3600).
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
+use clap::{ArgGroup, Parser, ValueEnum};
+use rtcweb_examples::net::{self, ServerAddr};
+use rtcweb_examples::{Error, random};
 use rtcweb_turn::oauth::AsRsAlgorithm;
 use rtcweb_turn::{Client, ClientConfig, Credentials, Datagram, Event, Failure, Protocol};
 
-const USAGE: &str = "usage: turn-client --server HOST:PORT [--transport udp|tcp|tls] \
-(--user U --password P [--realm R] | --rest-secret S --rest-user U | --oauth-kid K --oauth-key BASE64) \
---peer HOST:PORT --count N";
-
-#[derive(Default)]
+/// Allocates a relay on a TURN server, binds a channel to the peer (an echo, e.g. coturn's
+/// `turnutils_peer`), sends datagrams through the relay and prints the relayed address, the
+/// RTT min/median/max and the loss. Exits 0 only if every datagram came back.
+#[derive(Parser)]
+#[command(group(
+    ArgGroup::new("credentials")
+        .required(true)
+        .args(["user", "rest_secret", "oauth_kid"])
+))]
 struct Args {
-    server: Option<SocketAddr>,
-    server_host: String,
-    transport: Option<Protocol>,
+    /// The TURN server.
+    #[arg(long, value_name = "HOST:PORT")]
+    server: ServerAddr,
+    /// How to reach the server.
+    #[arg(long, value_enum, default_value_t = Transport::Udp)]
+    transport: Transport,
+    /// Long-term credentials: the user (with `--password`).
+    #[arg(long, value_name = "U", requires = "password")]
     user: Option<String>,
+    /// Long-term credentials: the password.
+    #[arg(long, value_name = "P", requires = "user")]
     password: Option<String>,
+    /// The realm the server must announce.
+    #[arg(long, value_name = "R")]
     realm: Option<String>,
+    /// TURN REST credentials: the shared secret (with `--rest-user`).
+    #[arg(long, value_name = "S", requires = "rest_user")]
     rest_secret: Option<String>,
+    /// TURN REST credentials: the user part of the username.
+    #[arg(long, value_name = "U", requires = "rest_secret")]
     rest_user: Option<String>,
+    /// TURN REST credentials: seconds until they expire.
+    #[arg(long, value_name = "S", default_value_t = 86_400)]
     rest_ttl: u64,
+    /// OAuth (RFC 7635, self-issued token): the key id (with `--oauth-key`).
+    #[arg(long, value_name = "K", requires = "oauth_key")]
     oauth_kid: Option<String>,
-    oauth_key: Option<Vec<u8>>,
+    /// OAuth: the AS-RS key, base64 of 16 or 32 octets (AES-128-GCM or AES-256-GCM).
+    #[arg(long, value_name = "BASE64", requires = "oauth_kid", value_parser = oauth_key)]
+    oauth_key: Option<AsRsKey>,
+    /// OAuth: the server name in the token (default: the realm).
+    #[arg(long, value_name = "NAME")]
     oauth_server_name: Option<String>,
+    /// OAuth: the token's lifetime in seconds.
+    #[arg(long, value_name = "S", default_value_t = 3600)]
     oauth_lifetime: u32,
-    peer: Option<SocketAddr>,
-    count: Option<u32>,
+    /// The peer to relay to (it must echo).
+    #[arg(long, value_name = "HOST:PORT", value_parser = net::resolve)]
+    peer: SocketAddr,
+    /// How many datagrams to send.
+    #[arg(long, value_name = "N")]
+    count: u32,
+    /// Milliseconds between two datagrams.
+    #[arg(long = "interval-ms", value_name = "MS", default_value = "20", value_parser = millis)]
     interval: Duration,
+    /// Octets per datagram (8 to 60000; other values are brought into that range).
+    #[arg(long, value_name = "BYTES", default_value_t = 100, value_parser = size)]
     size: usize,
+    /// Seconds before giving up.
+    #[arg(long = "timeout-s", value_name = "S", default_value = "30", value_parser = seconds)]
     timeout: Duration,
+    /// The PEM certificate to trust for `--transport tls`.
+    #[arg(long, value_name = "FILE")]
     tls_ca: Option<String>,
+    /// The server name for TLS (default: the host of `--server`).
+    #[arg(long, value_name = "NAME")]
     tls_name: Option<String>,
 }
 
-fn resolve(v: &str) -> Result<SocketAddr, String> {
-    v.to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {v}: {e}"))?
-        .next()
-        .ok_or(format!("cannot resolve {v}"))
+/// `--transport`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Udp,
+    Tcp,
+    Tls,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        rest_ttl: 86_400,
-        oauth_lifetime: 3600,
-        interval: Duration::from_millis(20),
-        size: 100,
-        timeout: Duration::from_secs(30),
-        ..Args::default()
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
-        let num = |v: String| v.parse::<u64>().map_err(|e| format!("bad number {v}: {e}"));
-        match flag.as_str() {
-            "--server" => {
-                let v = value()?;
-                a.server_host = v
-                    .rsplit_once(':')
-                    .map(|(h, _)| h.trim_matches(['[', ']']))
-                    .unwrap_or(&v)
-                    .to_string();
-                a.server = Some(resolve(&v)?);
-            }
-            "--transport" => {
-                a.transport = Some(match value()?.as_str() {
-                    "udp" => Protocol::Udp,
-                    "tcp" => Protocol::Tcp,
-                    "tls" => Protocol::Tls,
-                    other => return Err(format!("unknown transport {other} (udp, tcp or tls)")),
-                })
-            }
-            "--user" => a.user = Some(value()?),
-            "--password" => a.password = Some(value()?),
-            "--realm" => a.realm = Some(value()?),
-            "--rest-secret" => a.rest_secret = Some(value()?),
-            "--rest-user" => a.rest_user = Some(value()?),
-            "--rest-ttl" => a.rest_ttl = num(value()?)?,
-            "--oauth-kid" => a.oauth_kid = Some(value()?),
-            "--oauth-key" => {
-                let v = value()?;
-                let key = base64::engine::general_purpose::STANDARD
-                    .decode(v.trim())
-                    .map_err(|e| format!("--oauth-key is not base64: {e}"))?;
-                a.oauth_key = Some(key);
-            }
-            "--oauth-server-name" => a.oauth_server_name = Some(value()?),
-            "--oauth-lifetime" => a.oauth_lifetime = num(value()?)? as u32,
-            "--peer" => a.peer = Some(resolve(&value()?)?),
-            "--count" => a.count = Some(num(value()?)? as u32),
-            "--interval-ms" => a.interval = Duration::from_millis(num(value()?)?),
-            "--size" => a.size = (num(value()?)? as usize).clamp(8, 60_000),
-            "--timeout-s" => a.timeout = Duration::from_secs(num(value()?)?),
-            "--tls-ca" => a.tls_ca = Some(value()?),
-            "--tls-name" => a.tls_name = Some(value()?),
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+impl From<Transport> for Protocol {
+    fn from(t: Transport) -> Protocol {
+        match t {
+            Transport::Udp => Protocol::Udp,
+            Transport::Tcp => Protocol::Tcp,
+            Transport::Tls => Protocol::Tls,
         }
     }
-    Ok(a)
+}
+
+/// An RFC 7635 AS-RS key and the AES-GCM variant its length picks.
+#[derive(Clone)]
+struct AsRsKey {
+    key: Vec<u8>,
+    algorithm: AsRsAlgorithm,
+}
+
+fn oauth_key(arg: &str) -> Result<AsRsKey, Error> {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(arg.trim())
+        .map_err(|e| Error::BadValue(format!("not base64: {e}")))?;
+    let algorithm = match key.len() {
+        16 => AsRsAlgorithm::A128Gcm,
+        32 => AsRsAlgorithm::A256Gcm,
+        n => {
+            return Err(Error::BadValue(format!(
+                "must be 16 or 32 octets (AES-GCM), got {n}"
+            )));
+        }
+    };
+    Ok(AsRsKey { key, algorithm })
+}
+
+fn number(arg: &str) -> Result<u64, Error> {
+    arg.parse()
+        .map_err(|e| Error::BadValue(format!("bad number {arg}: {e}")))
+}
+
+fn millis(arg: &str) -> Result<Duration, Error> {
+    number(arg).map(Duration::from_millis)
+}
+
+fn seconds(arg: &str) -> Result<Duration, Error> {
+    number(arg).map(Duration::from_secs)
+}
+
+fn size(arg: &str) -> Result<usize, Error> {
+    let n = usize::try_from(number(arg)?).unwrap_or(usize::MAX);
+    Ok(n.clamp(8, 60_000))
 }
 
 fn unix_now() -> u64 {
@@ -123,65 +158,38 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-fn random<const N: usize>() -> [u8; N] {
-    let mut s = [0u8; N];
-    if aws_lc_rs::rand::fill(&mut s).is_err() {
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        for (i, b) in s.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8;
-        }
-    }
-    s
-}
-
 fn credentials(a: &Args) -> Result<Credentials, String> {
-    match (
-        &a.user,
-        &a.password,
-        &a.rest_secret,
-        &a.rest_user,
-        &a.oauth_kid,
-        &a.oauth_key,
-    ) {
-        (Some(u), Some(p), None, None, None, None) => Ok(Credentials::LongTerm {
-            username: u.clone(),
-            password: p.clone(),
-        }),
-        (None, None, Some(s), Some(u), None, None) => {
-            Ok(Credentials::rest(s.as_bytes(), u, unix_now() + a.rest_ttl))
-        }
-        (None, None, None, None, Some(kid), Some(key)) => {
-            let algorithm = match key.len() {
-                16 => AsRsAlgorithm::A128Gcm,
-                32 => AsRsAlgorithm::A256Gcm,
-                n => {
-                    return Err(format!(
-                        "--oauth-key must be 16 or 32 octets (AES-GCM), got {n}"
-                    ));
-                }
-            };
-            Ok(Credentials::OAuthSelfIssued {
-                kid: kid.clone(),
-                as_rs_key: key.clone(),
-                algorithm,
-                server_name: a.oauth_server_name.clone(),
-                // 128 random bits then four zero octets: HMAC pads keys with zeros, so this
-                // key gives the same MAC whether a server uses all 20 octets (RFC 7635) or,
-                // like coturn 4.6, only the first 16.
-                session_key: {
-                    let mut k = random::<16>().to_vec();
-                    k.extend_from_slice(&[0; 4]);
-                    k
-                },
-                issued_at_unix: unix_now(),
-                lifetime: a.oauth_lifetime,
-            })
-        }
-        _ => Err(format!("give exactly one kind of credentials\n{USAGE}")),
+    // clap's group lets exactly one kind through, complete.
+    if let (Some(username), Some(password)) = (&a.user, &a.password) {
+        return Ok(Credentials::LongTerm {
+            username: username.clone(),
+            password: password.clone(),
+        });
     }
+    if let (Some(secret), Some(user)) = (&a.rest_secret, &a.rest_user) {
+        return Ok(Credentials::rest(
+            secret.as_bytes(),
+            user,
+            unix_now() + a.rest_ttl,
+        ));
+    }
+    let (Some(kid), Some(key)) = (&a.oauth_kid, &a.oauth_key) else {
+        return Err("no credentials".into());
+    };
+    // 128 random bits then four zero octets: HMAC pads keys with zeros, so this key gives
+    // the same MAC whether a server uses all 20 octets (RFC 7635) or, like coturn 4.6, only
+    // the first 16.
+    let mut session_key = random::bytes::<16>().map_err(|e| e.to_string())?.to_vec();
+    session_key.extend_from_slice(&[0; 4]);
+    Ok(Credentials::OAuthSelfIssued {
+        kid: kid.clone(),
+        as_rs_key: key.key.clone(),
+        algorithm: key.algorithm,
+        server_name: a.oauth_server_name.clone(),
+        session_key,
+        issued_at_unix: unix_now(),
+        lifetime: a.oauth_lifetime,
+    })
 }
 
 /// The connection to the TURN server.
@@ -241,12 +249,8 @@ impl Conn {
         };
         Ok(match transport {
             Protocol::Udp => {
-                let any = if server.is_ipv4() {
-                    "0.0.0.0:0"
-                } else {
-                    "[::]:0"
-                };
-                let s = UdpSocket::bind(any).map_err(|e| format!("cannot bind UDP socket: {e}"))?;
+                let s = UdpSocket::bind(net::unspecified(server))
+                    .map_err(|e| format!("cannot bind UDP socket: {e}"))?;
                 Conn::Udp(s)
             }
             Protocol::Tcp => {
@@ -256,7 +260,7 @@ impl Conn {
             }
             Protocol::Tls => {
                 let config = tls_config(a.tls_ca.as_deref())?;
-                let name = a.tls_name.clone().unwrap_or_else(|| a.server_host.clone());
+                let name = a.tls_name.clone().unwrap_or_else(|| a.server.host.clone());
                 let name = rustls::pki_types::ServerName::try_from(name)
                     .map_err(|e| format!("bad TLS server name: {e}"))?;
                 let tls = rustls::ClientConnection::new(config, name)
@@ -338,15 +342,14 @@ fn describe(f: &Failure) -> String {
 }
 
 fn run(a: Args) -> Result<bool, String> {
-    let server = a.server.ok_or(USAGE)?;
-    let peer = a.peer.ok_or(format!("--peer is required\n{USAGE}"))?;
-    let count = a.count.ok_or(format!("--count is required\n{USAGE}"))?;
-    let transport = a.transport.unwrap_or(Protocol::Udp);
+    let (server, peer, count) = (a.server.addr, a.peer, a.count);
+    let transport = Protocol::from(a.transport);
     let mut config = ClientConfig::new(server, transport, credentials(&a)?);
     config.software = Some("rtcweb turn-client".into());
     let mut conn = Conn::open(transport, server, &a)?;
     let local = conn.local_addr()?;
-    let mut client = Client::new(config, local, random::<32>());
+    let seed = random::seed().map_err(|e| e.to_string())?;
+    let mut client = Client::new(config, local, seed);
 
     let start = Instant::now();
     let deadline = start + a.timeout;
@@ -523,14 +526,7 @@ fn report(rtts: &[Option<Duration>], count: u32, received: u32) {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
+    match run(Args::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("turn-client: error: not every datagram came back");

@@ -415,6 +415,9 @@ impl SsrcAttribute {
         };
         let ssrc = num(ssrc, "ssrc")?;
         let (attribute, value) = match rest.split_once(':') {
+            // RFC 5576: the attribute name is a token, never empty (and `ssrc :x` could not
+            // be written back as it was read).
+            Some(("", _)) => return Err("ssrc attribute value without a name".into()),
             Some((a, v)) => (a.to_owned(), Some(v.to_owned())),
             None => (rest.to_owned(), None),
         };

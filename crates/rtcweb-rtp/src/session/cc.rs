@@ -202,7 +202,11 @@ impl Session {
     }
 
     /// Writes the transport-wide sequence number into `packet` (when the extension is
-    /// mapped) and records the packet as sent at `now`.
+    /// mapped) and records the packet as sent at `now`. With congestion control on, the
+    /// abs-send-time is rewritten too: the packet leaves now, not when it was queued, and a
+    /// receiver estimating from abs-send-time must not see the pacer's queue as the path's.
+    /// Without transport-wide CC the packet is still recorded (with a number that stays
+    /// local), so the estimator knows the send rate and application-limited periods.
     fn stamp_transport_cc(
         &mut self,
         now: Instant,
@@ -210,15 +214,29 @@ impl Session {
         probe_cluster: Option<rtcweb_bwe::ProbeClusterId>,
         kind: BweKind,
     ) -> Vec<u8> {
-        let Some(id) = self.config.extensions.id(ExtensionKind::TransportWideCc) else {
+        let twcc = self.config.extensions.id(ExtensionKind::TransportWideCc);
+        if twcc.is_none() && self.cc.is_none() {
             return packet;
-        };
+        }
+        let abs = self
+            .config
+            .extensions
+            .id(ExtensionKind::AbsSendTime)
+            .filter(|_| self.cc.is_some())
+            .map(|id| (id, self.abs_send_time(now)));
         let size = packet.len();
         let seq = self.twcc_tx.on_send(now, size);
-        if let Ok(mut p) = RtpPacket::new_checked(&mut packet[..])
-            && let Some(d) = p.extension_mut(id).filter(|d| d.len() == 2)
-        {
-            d.copy_from_slice(&(seq as u16).to_be_bytes());
+        if let Ok(mut p) = RtpPacket::new_checked(&mut packet[..]) {
+            if let Some(id) = twcc
+                && let Some(d) = p.extension_mut(id).filter(|d| d.len() == 2)
+            {
+                d.copy_from_slice(&(seq as u16).to_be_bytes());
+            }
+            if let Some((id, t)) = abs
+                && let Some(d) = p.extension_mut(id).filter(|d| d.len() == 3)
+            {
+                d.copy_from_slice(&t.to_be_bytes()[1..]);
+            }
         }
         if let Some(cc) = self.cc.as_mut() {
             let sent = SentPacket {
@@ -240,12 +258,17 @@ impl Session {
         if let Some(p) = self.resend_as_padding(now, bytes) {
             return Some(p);
         }
-        // Prefer a video stream with RTX; any stream otherwise.
+        // Prefer a stream with RTX; a video stream otherwise (as libwebrtc, never audio:
+        // audio receivers do not expect padding).
         let i = self
             .senders
             .iter()
             .position(|s| s.config.rtx_ssrc.is_some() && s.rtx_payload_type().is_some())
-            .or_else(|| (!self.senders.is_empty()).then_some(0))?;
+            .or_else(|| {
+                self.senders
+                    .iter()
+                    .position(|s| s.config.codecs.first().is_some_and(|c| c.codec.is_video()))
+            })?;
         let rtx = self.senders[i].config.rtx_ssrc.is_some()
             && self.senders[i].rtx_payload_type().is_some();
         let s = &mut self.senders[i];

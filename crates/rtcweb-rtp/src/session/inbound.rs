@@ -38,6 +38,7 @@ impl Session {
             }
         }
         let ssrc = p.ssrc();
+        self.remb_on_rtp(now, ssrc, ext.abs_send_time, packet.len());
         if let Some(i) = self.receivers.iter().position(|r| r.config.ssrc == ssrc) {
             return self.on_media(
                 now,
@@ -127,7 +128,13 @@ impl Session {
             for &l in &lost {
                 a.declare_lost(now, l);
             }
-            result = a.insert(now, ext, payload_type, timestamp, marker, payload);
+            result = if payload.is_empty() {
+                // Padding only (a sender probing the path without RTX): no frame's part.
+                a.insert_padding(now, ext);
+                Ok(())
+            } else {
+                a.insert(now, ext, payload_type, timestamp, marker, payload)
+            };
         }
         r.stats.lost_for_good += lost.len() as u64;
         self.lost_scratch = lost;

@@ -10,7 +10,8 @@
 //!   RTT-aware retries and a bound, RTX unwrapping, frame assembly with key frame detection
 //!   and PLI on unrecoverable loss, receiver reports, transport-wide CC feedback;
 //! - **both**: RTT from LSR/DLSR (and from XR RRTR/DLRR when only receiving), PLI/FIR in and
-//!   out, REMB and BYE in.
+//!   out, REMB in (a bound on the send rate) and out (from a receive-side estimator, for
+//!   peers that get no transport-wide CC feedback), BYE in.
 //!
 //! Packets go in with [`Session::handle_rtp`] / [`Session::handle_rtcp`] (already
 //! SRTP-unprotected) and come out of [`Session::poll_transmit`] (to be protected and sent).
@@ -30,6 +31,7 @@ mod inbound;
 mod nack;
 mod outbound;
 mod receive;
+mod remb;
 mod rtcp_io;
 mod send;
 mod twcc;
@@ -130,6 +132,12 @@ pub struct SessionConfig {
     /// Bandwidth estimation and pacing of the send path (`None`: packets leave as they are
     /// written, and no estimate is made). See [`CongestionConfig`].
     pub congestion_control: Option<CongestionConfig>,
+    /// Send REMB to a peer that gets no transport-wide CC feedback from us: when received
+    /// media carries abs-send-time and the extension map has no transport-wide CC id, a
+    /// receive-side estimator (rtcweb-bwe's `RemoteEstimator`) runs on it and its
+    /// estimate goes back as REMB. On by default; turn it off when the peer did not
+    /// negotiate `goog-remb`.
+    pub generate_remb: bool,
 }
 
 impl Default for SessionConfig {
@@ -150,6 +158,7 @@ impl Default for SessionConfig {
             max_events: 1024,
             feedback_ssrc: None,
             congestion_control: None,
+            generate_remb: true,
         }
     }
 }
@@ -289,6 +298,7 @@ pub struct Session {
     payloads: Payloads,
     lost_scratch: Vec<u64>,
     pub(crate) cc: Option<cc::CongestionControl>,
+    pub(crate) remb: Option<rtcweb_bwe::RemoteEstimator>,
 }
 
 impl Session {
@@ -322,7 +332,9 @@ impl Session {
             payloads: Payloads::new(),
             lost_scratch: Vec::new(),
             cc: None,
+            remb: None,
         };
+        s.remb = remb::new_estimator(s.config.generate_remb);
         s.cc = s
             .config
             .congestion_control
@@ -487,6 +499,7 @@ impl Session {
                 .as_ref()
                 .and_then(cc::CongestionControl::poll_timeout),
         );
+        earliest(self.remb_timeout());
         t
     }
 
@@ -507,6 +520,7 @@ impl Session {
     /// assembly timeouts and regular reports.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.cc_timeout(now);
+        self.remb_handle_timeout(now);
         let rtt = self.rtt;
         let mut nacks = Vec::new();
         let mut lost = Vec::new();
@@ -586,6 +600,7 @@ impl Session {
         self.rtt = Some(rtt);
         self.push_event(Event::Rtt(rtt));
         self.cc_rtt(now, rtt);
+        self.remb_rtt(now, rtt);
     }
 }
 

@@ -148,7 +148,7 @@ impl Session {
     }
 
     /// Sends feedback packets, led by an empty RR and SDES unless reduced size is on.
-    fn send_feedback(&mut self, packets: &[RtcpRepr<'_>]) {
+    pub(crate) fn send_feedback(&mut self, packets: &[RtcpRepr<'_>]) {
         match rtcp::compound_to_vec(packets) {
             Ok(v) => self.send_led_feedback(&v),
             Err(e) => debug!(%e, "RTCP not written"),

@@ -176,9 +176,13 @@ impl PeerConnection {
         if packet.len() < 12 {
             return Err(Error::InvalidState("an RTP packet has at least 12 octets"));
         }
-        let mut buf = Vec::with_capacity(packet.len() + srtp.profile().rtp_overhead());
+        let overhead = srtp.profile().rtp_overhead();
+        let mut buf = self.take_buffer(packet.len() + overhead);
         buf.extend_from_slice(packet);
         buf[8..12].copy_from_slice(&ssrc.to_be_bytes());
+        let srtp = self
+            .srtp_session()
+            .ok_or(Error::InvalidState("SRTP keys are not ready"))?;
         srtp.protect_rtp_vec(&mut buf)?;
         self.send_app(now, buf);
         Ok(())
@@ -209,10 +213,14 @@ impl PeerConnection {
             }
             return;
         }
+        if self.srtp_session().is_none() {
+            return;
+        }
+        let mut buf = self.take_buffer(data.len());
+        buf.extend_from_slice(data);
         let Some(srtp) = self.srtp_session() else {
             return;
         };
-        let mut buf = data.to_vec();
         if is_rtcp(data) {
             match srtp.unprotect_rtcp_vec(&mut buf) {
                 Ok(()) => self.push_event(Event::Rtcp { packet: buf }),

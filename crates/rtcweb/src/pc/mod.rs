@@ -64,6 +64,9 @@ pub struct PeerConnection {
     pub(crate) out: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) stats: Counters,
+    /// Buffers handed back with [`PeerConnection::recycle`], for the next datagram or RTP
+    /// packet (see there).
+    pub(crate) buffers: Vec<Vec<u8>>,
 }
 
 /// Transport-level counters for getStats.
@@ -84,6 +87,9 @@ impl std::fmt::Debug for PeerConnection {
             .finish_non_exhaustive()
     }
 }
+
+/// Buffers [`PeerConnection::recycle`] keeps at most.
+pub const MAX_POOLED_BUFFERS: usize = 256;
 
 /// Labels that give each layer its own stream from [`RtcConfiguration::seed`].
 const SEED_DTLS: u64 = 1;
@@ -151,6 +157,7 @@ impl PeerConnection {
             out: VecDeque::new(),
             events: VecDeque::new(),
             stats: Counters::default(),
+            buffers: Vec::new(),
         })
     }
 
@@ -284,6 +291,28 @@ impl PeerConnection {
             self.flush_data();
         }
         self.out.pop_front()
+    }
+
+    /// Hands back a buffer the connection gave out (a [`Transmit`]'s payload once sent, an
+    /// [`Event::Rtp`]/[`Event::Rtcp`] packet once read), so that the next RTP packet sent
+    /// or received reuses it instead of allocating. Optional: a buffer not handed back is
+    /// simply freed. At most [`MAX_POOLED_BUFFERS`] are kept, and none larger than 64 KiB.
+    pub fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.buffers.len() < MAX_POOLED_BUFFERS && buffer.capacity() <= 65_536 {
+            buffer.clear();
+            self.buffers.push(buffer);
+        }
+    }
+
+    /// A buffer for a datagram of up to `len` octets: a recycled one if there is one.
+    pub(crate) fn take_buffer(&mut self, len: usize) -> Vec<u8> {
+        match self.buffers.pop() {
+            Some(mut b) => {
+                b.reserve(len);
+                b
+            }
+            None => Vec::with_capacity(len.max(1500)),
+        }
     }
 
     /// Recomputes `connectionState` (W3C: ICE and DTLS together).

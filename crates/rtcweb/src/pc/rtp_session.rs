@@ -100,11 +100,6 @@ pub(crate) fn session_codecs() -> (Vec<SdpCodec>, Vec<SdpCodec>) {
                 c.name.eq_ignore_ascii_case("rtx") && c.fmtp.as_deref() == Some("apt=114");
             !resilience && !red_rtx
         })
-        .map(|mut c| {
-            // The session sends no REMB: transport-wide CC is its feedback.
-            c.rtcp_fb.retain(|f| f != "goog-remb");
-            c
-        })
         .collect();
     video.push(SdpCodec::new(45, "AV1", 90000, None).with_rtcp_fb(&fb));
     video.push(SdpCodec::new(46, "rtx", 90000, None).with_fmtp("apt=45"));
@@ -222,6 +217,14 @@ impl MediaSession {
                 reduced_size,
                 ntp_base: ntp_at(now, config),
                 congestion_control: config.congestion_control.clone(),
+                // REMB for a peer that negotiated it; the session sends it only when
+                // transport-wide CC is not mapped (that feedback is better).
+                generate_remb: config.remb
+                    && rtp_sections(n).any(|m| {
+                        m.codecs
+                            .iter()
+                            .any(|c| c.rtcp_fb.iter().any(|f| f == "goog-remb"))
+                    }),
                 ..SessionConfig::default()
             },
             now,

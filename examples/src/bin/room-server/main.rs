@@ -13,44 +13,31 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use clap::Parser;
+use rtcweb_examples::{logging, shutdown};
 use rtcweb_tokio::signaling::room::RoomServer;
-
-const USAGE: &str = "usage: room-server --listen ADDR";
 
 const PAGE: &str = include_str!("room.html");
 const SCRIPT: &str = include_str!("room.js");
 
-fn parse_args() -> Result<SocketAddr, String> {
-    let mut listen = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--listen" => {
-                let v = it
-                    .next()
-                    .ok_or(format!("--listen needs a value\n{USAGE}"))?;
-                listen = Some(v.parse().map_err(|e| format!("--listen {v}: {e}"))?);
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    listen.ok_or_else(|| USAGE.into())
+/// WebSocket rooms on `ws://ADDR/ROOM` and a page for browsers on `http://ADDR/ROOM`; `chat`
+/// peers and browsers meet in the same rooms. Stops on SIGINT/SIGTERM.
+#[derive(Parser)]
+struct Args {
+    /// The address to serve rooms and the page on.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: SocketAddr,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    let listen = match parse_args() {
-        Ok(a) => a,
+    logging::init("info");
+    let Args { listen } = Args::parse();
+    let stop = match shutdown::signal() {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+            eprintln!("room-server: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let server = match RoomServer::bind(listen).await {
@@ -64,13 +51,6 @@ async fn main() -> ExitCode {
     };
     let local = server.local_addr().unwrap_or(listen);
     println!("room-server: rooms on ws://{local}/ROOM, the page on http://{local}/ROOM");
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("room-server: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     tokio::select! {
         r = server.run() => {
             if let Err(e) = r {
@@ -78,8 +58,7 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        () = stop => {}
     }
     println!("room-server: stopped");
     ExitCode::SUCCESS

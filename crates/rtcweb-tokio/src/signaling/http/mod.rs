@@ -18,6 +18,7 @@
 //! first message is the offer, and sending the answer completes the HTTP exchange. Later
 //! messages are the WHIP client's trickled candidates and its `DELETE` (as `Bye`).
 
+pub mod router;
 pub mod sdpfrag;
 
 #[cfg(feature = "http")]
@@ -27,9 +28,10 @@ mod server;
 
 #[cfg(feature = "http")]
 pub use client::{OfferClient, WhipClient, post_offer};
+pub use router::{HttpRouter, HttpSessionKind};
 pub use sdpfrag::SdpFrag;
 #[cfg(feature = "http")]
-pub use server::{HttpServerHandle, HttpSession, HttpSessionKind, HttpSignalingServer};
+pub use server::{HttpServerHandle, HttpSession, HttpSignalingServer};
 
 /// The largest body either side reads (descriptions and fragments).
 pub const MAX_BODY: usize = 64 * 1024;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rtcweb::{SdpType, SessionDescription};
 use tokio::net::TcpListener;
@@ -20,7 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use super::MAX_BODY;
-use super::sdpfrag::{OfferIce, SdpFrag};
+use super::router::{
+    BodyError, HttpAction, HttpReply, HttpRouter, HttpSessionKind, WhipSessionView,
+};
 use crate::error::Error;
 use crate::signaling::{Signaling, SignalingMessage, signaling_error};
 
@@ -34,15 +36,6 @@ const SESSION_INBOX: usize = 256;
 const MAX_CONNECTIONS: usize = 4096;
 /// WHIP sessions at once.
 const MAX_WHIP_SESSIONS: usize = 4096;
-
-/// Which convention a session came in by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpSessionKind {
-    /// `POST /offer` with JSON.
-    Offer,
-    /// WHIP.
-    Whip,
-}
 
 /// One offer/answer exchange over HTTP, server side (see the [module docs](super)).
 #[derive(Debug)]
@@ -137,17 +130,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// ```
 pub struct HttpSignalingServer {
     listener: TcpListener,
-    offer_path: Option<String>,
-    whip_path: Option<String>,
-    token: Option<String>,
+    router: HttpRouter,
 }
 
 impl std::fmt::Debug for HttpSignalingServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpSignalingServer")
             .field("local", &self.listener.local_addr().ok())
-            .field("offer_path", &self.offer_path)
-            .field("whip_path", &self.whip_path)
+            .field("offer_path", &self.router.offer_path)
+            .field("whip_path", &self.router.whip_path)
             .finish_non_exhaustive()
     }
 }
@@ -173,9 +164,7 @@ impl Drop for HttpServerHandle {
 }
 
 struct Shared {
-    offer_path: Option<String>,
-    whip_path: Option<String>,
-    token: Option<String>,
+    router: HttpRouter,
     sessions: mpsc::Sender<HttpSession>,
     registry: Arc<Mutex<HashMap<String, WhipEntry>>>,
     connections: AtomicUsize,
@@ -191,27 +180,25 @@ impl HttpSignalingServer {
     pub fn from_listener(listener: TcpListener) -> Self {
         Self {
             listener,
-            offer_path: None,
-            whip_path: None,
-            token: None,
+            router: HttpRouter::default(),
         }
     }
 
     /// Accepts the webrtc-echoes `POST` at `path` (usually `/offer`).
     pub fn with_offer_path(mut self, path: &str) -> Self {
-        self.offer_path = Some(path.to_owned());
+        self.router.offer_path = Some(path.to_owned());
         self
     }
 
     /// Accepts WHIP at `path` (sessions live at `path/<id>`).
     pub fn with_whip_path(mut self, path: &str) -> Self {
-        self.whip_path = Some(path.trim_end_matches('/').to_owned());
+        self.router.whip_path = Some(path.trim_end_matches('/').to_owned());
         self
     }
 
     /// Requires `Authorization: Bearer <token>` on WHIP requests.
     pub fn with_bearer_token(mut self, token: &str) -> Self {
-        self.token = Some(token.to_owned());
+        self.router.token = Some(token.to_owned());
         self
     }
 
@@ -226,9 +213,7 @@ impl HttpSignalingServer {
         let local = self.local_addr()?;
         let (tx, rx) = mpsc::channel(SESSION_QUEUE);
         let shared = Arc::new(Shared {
-            offer_path: self.offer_path,
-            whip_path: self.whip_path,
-            token: self.token,
+            router: self.router,
             sessions: tx,
             registry: Arc::default(),
             connections: AtomicUsize::new(0),
@@ -293,21 +278,25 @@ fn text(status: StatusCode, body: &'static str) -> Reply {
     reply(status, "text/plain; charset=utf-8", body)
 }
 
-fn content_type_is(req: &Request<Incoming>, wanted: &str) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+impl From<HttpReply> for Reply {
+    fn from(r: HttpReply) -> Self {
+        let mut out = reply(r.status, r.content_type, r.body);
+        for (name, value) in r.headers {
+            out.headers_mut().insert(name, value);
+        }
+        out
+    }
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<String, Reply> {
-    let body = Limited::new(req.into_body(), MAX_BODY)
+/// Reads the body whatever the request (bounded by `MAX_BODY`): the router decides from
+/// head and body together, and refuses what it must before it looks at the body.
+async fn read_body(body: Incoming) -> Result<String, BodyError> {
+    let body = Limited::new(body, MAX_BODY)
         .collect()
         .await
-        .map_err(|_| text(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n"))?
+        .map_err(|_| BodyError::TooLarge)?
         .to_bytes();
-    String::from_utf8(body.to_vec()).map_err(|_| text(StatusCode::BAD_REQUEST, "not UTF-8\n"))
+    String::from_utf8(body.to_vec()).map_err(|_| BodyError::NotUtf8)
 }
 
 /// A unique, unguessable id: a process-wide counter (unique even if the OS had no
@@ -326,57 +315,90 @@ async fn handle(
     remote: SocketAddr,
     shared: Arc<Shared>,
 ) -> Result<Reply, Infallible> {
-    let path = req.uri().path().to_owned();
-    let method = req.method().clone();
-    debug!(%remote, %method, path, "http signaling request");
-    if method == Method::OPTIONS {
-        let mut r = text(StatusCode::NO_CONTENT, "");
-        let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, PATCH, DELETE, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Content-Type, Authorization, If-Match"),
-        );
-        h.insert("accept-post", HeaderValue::from_static("application/sdp"));
-        return Ok(r);
-    }
-    if shared.offer_path.as_deref() == Some(path.as_str()) {
-        return Ok(offer(req, &shared).await);
-    }
-    if let Some(whip) = shared.whip_path.as_deref() {
-        if path == whip {
-            return Ok(whip_post(req, &shared).await);
+    let (head, body) = req.into_parts();
+    debug!(%remote, method = %head.method, path = head.uri.path(), "http signaling request");
+    let body = read_body(body).await;
+    let action = shared
+        .router
+        .route(&head, body.as_deref().map_err(|e| *e), &|id| {
+            lock(&shared.registry).get(id).map(|e| WhipSessionView {
+                etag: e.etag.clone(),
+                ufrag: e.ufrag.clone(),
+            })
+        });
+    Ok(match action {
+        HttpAction::Reply(r) => r.into(),
+        HttpAction::Open { kind, offer, ufrag } => open(&shared, kind, offer, ufrag).await,
+        HttpAction::Delete { id } => {
+            if let Some(e) = lock(&shared.registry).remove(&id) {
+                let _ = e.tx.try_send(SignalingMessage::Bye);
+            }
+            text(StatusCode::OK, "")
         }
-        if let Some(id) = path
-            .strip_prefix(whip)
-            .and_then(|p| p.strip_prefix('/'))
-            .filter(|id| !id.is_empty() && !id.contains('/'))
-        {
-            return Ok(whip_session(req, id.to_owned(), &shared).await);
+        HttpAction::Trickle { id, messages } => {
+            let tx = lock(&shared.registry).get(&id).map(|e| e.tx.clone());
+            let Some(tx) = tx else {
+                return Ok(text(StatusCode::NOT_FOUND, "no such session\n"));
+            };
+            for m in messages {
+                if tx.try_send(m).is_err() {
+                    return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "session busy\n"));
+                }
+            }
+            text(StatusCode::NO_CONTENT, "")
         }
-    }
-    Ok(text(StatusCode::NOT_FOUND, "not found\n"))
+    })
 }
 
-/// Hands a new session to the application and waits for its answer.
+/// Opens a session and answers with the application's answer.
+async fn open(
+    shared: &Shared,
+    kind: HttpSessionKind,
+    offer: SessionDescription,
+    ufrag: Option<String>,
+) -> Reply {
+    match kind {
+        HttpSessionKind::Offer => match open_session(shared, kind, offer, None).await {
+            Ok((_, answer)) => reply(StatusCode::OK, "application/json", answer.to_json()),
+            Err(r) => r,
+        },
+        HttpSessionKind::Whip => {
+            let whip_path = shared.router.whip_path.clone().unwrap_or_default();
+            let etag = format!("\"{}\"", new_id());
+            match open_session(shared, kind, offer, Some((etag.clone(), ufrag))).await {
+                Ok((id, answer)) => {
+                    let mut r = reply(StatusCode::CREATED, "application/sdp", answer.sdp);
+                    let h = r.headers_mut();
+                    if let Ok(v) = HeaderValue::from_str(&format!("{whip_path}/{id}")) {
+                        h.insert(header::LOCATION, v);
+                    }
+                    if let Ok(v) = HeaderValue::from_str(&etag) {
+                        h.insert(header::ETAG, v);
+                    }
+                    r
+                }
+                Err(r) => r,
+            }
+        }
+    }
+}
+
+/// Hands a new session to the application and waits for its answer. A WHIP session is
+/// registered with its ETag and ufrag first, so that its trickles find it.
 async fn open_session(
     shared: &Shared,
     kind: HttpSessionKind,
     offer: SessionDescription,
-    whip_etag: Option<String>,
+    whip: Option<(String, Option<String>)>,
 ) -> Result<(String, SessionDescription), Reply> {
     let id = new_id();
     let (tx, rx) = mpsc::channel(SESSION_INBOX);
     let (respond, answer) = oneshot::channel();
-    if let Some(etag) = whip_etag {
+    if let Some((etag, ufrag)) = whip {
         let mut registry = lock(&shared.registry);
         if registry.len() >= MAX_WHIP_SESSIONS {
             return Err(text(StatusCode::SERVICE_UNAVAILABLE, "too many sessions\n"));
         }
-        let ufrag = OfferIce::from_sdp(&offer.sdp).map(|i| i.ufrag);
         registry.insert(
             id.clone(),
             WhipEntry {
@@ -401,126 +423,5 @@ async fn open_session(
         Ok(Ok(answer)) => Ok((id, answer)),
         Ok(Err(_)) => Err(text(StatusCode::INTERNAL_SERVER_ERROR, "no answer\n")),
         Err(_) => Err(text(StatusCode::GATEWAY_TIMEOUT, "no answer in time\n")),
-    }
-}
-
-async fn offer(req: Request<Incoming>, shared: &Shared) -> Reply {
-    if req.method() != Method::POST {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "POST an offer\n");
-    }
-    let body = match read_body(req).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let offer = match SessionDescription::from_json(&body) {
-        Ok(d) if d.sdp_type == SdpType::Offer => d,
-        _ => return text(StatusCode::BAD_REQUEST, "expected a JSON offer\n"),
-    };
-    match open_session(shared, HttpSessionKind::Offer, offer, None).await {
-        Ok((_, answer)) => reply(StatusCode::OK, "application/json", answer.to_json()),
-        Err(r) => r,
-    }
-}
-
-fn authorized(req: &Request<Incoming>, shared: &Shared) -> bool {
-    let Some(token) = &shared.token else {
-        return true;
-    };
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t.trim() == token)
-}
-
-async fn whip_post(req: Request<Incoming>, shared: &Shared) -> Reply {
-    if req.method() != Method::POST {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "POST an SDP offer\n");
-    }
-    if !authorized(&req, shared) {
-        return text(StatusCode::UNAUTHORIZED, "bearer token required\n");
-    }
-    if !content_type_is(&req, "application/sdp") {
-        return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/sdp only\n");
-    }
-    let whip_path = shared.whip_path.clone().unwrap_or_default();
-    let sdp = match read_body(req).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let etag = format!("\"{}\"", new_id());
-    let offer = SessionDescription::offer(sdp);
-    match open_session(shared, HttpSessionKind::Whip, offer, Some(etag.clone())).await {
-        Ok((id, answer)) => {
-            let mut r = reply(StatusCode::CREATED, "application/sdp", answer.sdp);
-            let h = r.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&format!("{whip_path}/{id}")) {
-                h.insert(header::LOCATION, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&etag) {
-                h.insert(header::ETAG, v);
-            }
-            r
-        }
-        Err(r) => r,
-    }
-}
-
-async fn whip_session(req: Request<Incoming>, id: String, shared: &Shared) -> Reply {
-    if !authorized(&req, shared) {
-        return text(StatusCode::UNAUTHORIZED, "bearer token required\n");
-    }
-    let Some((tx, etag, ufrag)) = lock(&shared.registry)
-        .get(&id)
-        .map(|e| (e.tx.clone(), e.etag.clone(), e.ufrag.clone()))
-    else {
-        return text(StatusCode::NOT_FOUND, "no such session\n");
-    };
-    match *req.method() {
-        Method::DELETE => {
-            lock(&shared.registry).remove(&id);
-            let _ = tx.try_send(SignalingMessage::Bye);
-            text(StatusCode::OK, "")
-        }
-        Method::PATCH => {
-            if !content_type_is(&req, "application/trickle-ice-sdpfrag") {
-                return text(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "trickle-ice-sdpfrag only\n",
-                );
-            }
-            let if_match = req
-                .headers()
-                .get(header::IF_MATCH)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            if if_match.as_deref().is_some_and(|m| m != "*" && m != etag) {
-                return text(StatusCode::PRECONDITION_FAILED, "stale ETag\n");
-            }
-            let body = match read_body(req).await {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let frag = match SdpFrag::parse(&body) {
-                Ok(f) => f,
-                Err(_) => return text(StatusCode::BAD_REQUEST, "bad sdpfrag\n"),
-            };
-            if frag.ufrag.is_some() && frag.ufrag != ufrag {
-                return text(
-                    StatusCode::NOT_IMPLEMENTED,
-                    "ICE restart is not supported\n",
-                );
-            }
-            for c in frag.candidates {
-                if tx.try_send(SignalingMessage::Candidate(c)).is_err() {
-                    return text(StatusCode::SERVICE_UNAVAILABLE, "session busy\n");
-                }
-            }
-            if frag.end_of_candidates {
-                let _ = tx.try_send(SignalingMessage::EndOfCandidates);
-            }
-            text(StatusCode::NO_CONTENT, "")
-        }
-        _ => text(StatusCode::METHOD_NOT_ALLOWED, "PATCH or DELETE\n"),
     }
 }

@@ -25,6 +25,7 @@
 //! {"type":"bye","to":"4"}  {"type":"bye"}         {"type":"bye","from":"1"}
 //! ```
 
+pub mod hub;
 pub mod protocol;
 
 #[cfg(feature = "ws")]
@@ -34,6 +35,7 @@ mod server;
 
 #[cfg(feature = "ws")]
 pub use client::{PeerSignaling, Room, RoomEvent, RoomEvents, RoomPeer};
+pub use hub::{RoomHub, RoomServerLimits};
 pub use protocol::{ClientMessage, Participant, ServerMessage};
 #[cfg(feature = "ws")]
-pub use server::{RoomServer, RoomServerHandle, RoomServerLimits};
+pub use server::{RoomServer, RoomServerHandle};

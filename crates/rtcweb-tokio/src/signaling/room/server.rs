@@ -2,7 +2,7 @@
 //! port (a browser opens `http://HOST:PORT/ROOM`, its script connects back to the same URL
 //! as a WebSocket).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,41 +17,15 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::{debug, info, warn};
 
-use super::protocol::{ClientMessage, MAX_MESSAGE, Participant, ServerMessage, valid_room_name};
-
-/// Bounds that keep a public room server's memory in check.
-#[derive(Debug, Clone, Copy)]
-pub struct RoomServerLimits {
-    /// Rooms at once.
-    pub max_rooms: usize,
-    /// Members per room.
-    pub max_participants: usize,
-    /// TCP connections at once (HTTP and WebSocket).
-    pub max_connections: usize,
-    /// Time a new WebSocket has to send `join`.
-    pub join_timeout: Duration,
-    /// Messages queued for a member before it is disconnected as too slow.
-    pub member_queue: usize,
-}
-
-impl Default for RoomServerLimits {
-    fn default() -> Self {
-        Self {
-            max_rooms: 1024,
-            max_participants: 32,
-            max_connections: 4096,
-            join_timeout: Duration::from_secs(10),
-            member_queue: 512,
-        }
-    }
-}
+use super::hub::{Flow, RoomConnection, RoomHub, RoomServerLimits};
+use super::protocol::{MAX_MESSAGE, valid_room_name};
 
 #[derive(Clone)]
 struct Page {
@@ -143,7 +117,7 @@ impl RoomServer {
             pages: self.pages,
             room_page: self.room_page,
             limits: self.limits,
-            rooms: Mutex::new(Rooms::default()),
+            hub: Mutex::new(RoomHub::new(self.limits)),
             connections: AtomicUsize::new(0),
         });
         loop {
@@ -218,35 +192,13 @@ struct Shared {
     pages: HashMap<String, Page>,
     room_page: Option<Page>,
     limits: RoomServerLimits,
-    rooms: Mutex<Rooms>,
+    hub: Mutex<RoomHub>,
     connections: AtomicUsize,
 }
 
 impl Shared {
-    fn rooms(&self) -> MutexGuard<'_, Rooms> {
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[derive(Default)]
-struct Rooms {
-    next_pid: u64,
-    rooms: HashMap<String, BTreeMap<u64, Member>>,
-}
-
-struct Member {
-    name: String,
-    tx: mpsc::Sender<String>,
-    kick: Arc<Notify>,
-}
-
-impl Member {
-    /// Queues a message; a member that does not read is disconnected rather than
-    /// buffered without bound.
-    fn send(&self, m: &ServerMessage) {
-        if self.tx.try_send(m.to_json()).is_err() {
-            self.kick.notify_one();
-        }
+    fn hub(&self) -> MutexGuard<'_, RoomHub> {
+        self.hub.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -347,7 +299,8 @@ async fn handle(
     Ok(plain(StatusCode::NOT_FOUND, "not found\n"))
 }
 
-/// One WebSocket: wait for `join`, then relay until it leaves or closes.
+/// One WebSocket: wait for `join`, then relay until it leaves or closes. What each message
+/// does is the hub's business ([`RoomHub::handle_text`]).
 async fn member<S>(ws: WebSocketStream<S>, url_room: Option<String>, shared: Arc<Shared>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -362,43 +315,30 @@ where
         }
         let _ = sink.send(Message::Close(None)).await;
     });
-    let reply = |tx: &mpsc::Sender<String>, message: String| {
-        let _ = tx.try_send(ServerMessage::Error { message }.to_json());
-    };
+    let mut conn = RoomConnection::new(tx, url_room);
     let join = tokio::time::timeout(shared.limits.join_timeout, async {
         while let Some(Ok(m)) = stream.next().await {
             let Message::Text(text) = m else { continue };
-            match ClientMessage::parse(&text) {
-                Ok(ClientMessage::Join { name, room }) => return Some((name, room)),
-                Ok(_) => reply(&tx, "join first".into()),
-                Err(e) => reply(&tx, e.to_string()),
+            match shared.hub().handle_text(&mut conn, &text) {
+                Flow::Continue => {}
+                Flow::Joined => return true,
+                Flow::Close => return false,
             }
         }
-        None
+        false
     })
     .await;
-    let Ok(Some((name, room_field))) = join else {
-        drop(tx);
+    let Some((room, pid)) = join
+        .unwrap_or(false)
+        .then(|| conn.joined().map(|(r, p)| (r.to_owned(), p)))
+        .flatten()
+    else {
+        // Not joined: the writer sends what was queued (an error, say) and closes.
+        drop(conn);
         let _ = writer.await;
         return;
     };
-    let Some(room) = url_room.or(room_field) else {
-        reply(&tx, "no room: use ws://HOST:PORT/ROOM".into());
-        drop(tx);
-        let _ = writer.await;
-        return;
-    };
-    let kick = Arc::new(Notify::new());
-    let pid = match enter(&shared, &room, &name, &tx, &kick) {
-        Ok(pid) => pid,
-        Err(message) => {
-            reply(&tx, message);
-            drop(tx);
-            let _ = writer.await;
-            return;
-        }
-    };
-    info!(room, pid, name, "joined");
+    info!(room, pid, "joined");
     loop {
         tokio::select! {
             m = stream.next() => {
@@ -407,134 +347,18 @@ where
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 };
-                match ClientMessage::parse(&text) {
-                    Ok(ClientMessage::Bye { to: None }) => break,
-                    Ok(m) => {
-                        if let Err(message) = relay(&shared, &room, pid, &name, m) {
-                            reply(&tx, message);
-                        }
-                    }
-                    Err(e) => reply(&tx, e.to_string()),
+                if shared.hub().handle_text(&mut conn, &text) == Flow::Close {
+                    break;
                 }
             }
-            () = kick.notified() => {
+            () = conn.kicked() => {
                 debug!(room, pid, "too slow; disconnected");
                 break;
             }
         }
     }
-    leave(&shared, &room, pid);
+    shared.hub().disconnect(&mut conn);
     info!(room, pid, "left");
-    drop(tx);
+    drop(conn);
     writer.abort();
-}
-
-/// Adds a member, answers `joined` and tells the others.
-fn enter(
-    shared: &Shared,
-    room: &str,
-    name: &str,
-    tx: &mpsc::Sender<String>,
-    kick: &Arc<Notify>,
-) -> Result<u64, String> {
-    let mut rooms = shared.rooms();
-    let rooms = &mut *rooms;
-    if !rooms.rooms.contains_key(room) && rooms.rooms.len() >= shared.limits.max_rooms {
-        return Err("too many rooms".into());
-    }
-    let members = rooms.rooms.entry(room.to_owned()).or_default();
-    if members.len() >= shared.limits.max_participants {
-        return Err("the room is full".into());
-    }
-    rooms.next_pid += 1;
-    let pid = rooms.next_pid;
-    let participants = members
-        .iter()
-        .map(|(id, m)| Participant {
-            pid: id.to_string(),
-            name: m.name.clone(),
-        })
-        .collect();
-    let joined = ServerMessage::Joined {
-        pid: pid.to_string(),
-        room: room.to_owned(),
-        participants,
-    };
-    // The newcomer hears `joined` before anyone can call it.
-    let _ = tx.try_send(joined.to_json());
-    let ready = ServerMessage::ParticipantReady {
-        pid: pid.to_string(),
-        name: name.to_owned(),
-    };
-    for m in members.values() {
-        m.send(&ready);
-    }
-    members.insert(
-        pid,
-        Member {
-            name: name.to_owned(),
-            tx: tx.clone(),
-            kick: kick.clone(),
-        },
-    );
-    Ok(pid)
-}
-
-fn relay(
-    shared: &Shared,
-    room: &str,
-    pid: u64,
-    name: &str,
-    m: ClientMessage,
-) -> Result<(), String> {
-    let rooms = shared.rooms();
-    let Some(members) = rooms.rooms.get(room) else {
-        return Err("not in a room".into());
-    };
-    let from = pid.to_string();
-    let (to, out) = match m {
-        ClientMessage::Join { .. } => return Err("already joined".into()),
-        ClientMessage::Chat { text } => {
-            let chat = ServerMessage::Chat {
-                from,
-                name: name.to_owned(),
-                text,
-            };
-            for (_, m) in members.iter().filter(|(id, _)| **id != pid) {
-                m.send(&chat);
-            }
-            return Ok(());
-        }
-        ClientMessage::Sdp { to, sdp } => (to, ServerMessage::Sdp { from, sdp }),
-        ClientMessage::Candidate { to, candidate } => {
-            (to, ServerMessage::Candidate { from, candidate })
-        }
-        ClientMessage::Bye { to: Some(to) } => (to, ServerMessage::Bye { from }),
-        ClientMessage::Bye { to: None } => return Ok(()),
-    };
-    let target = to.parse::<u64>().ok().and_then(|id| members.get(&id));
-    match target {
-        Some(m) => {
-            m.send(&out);
-            Ok(())
-        }
-        None => Err(format!("no participant {to} in this room")),
-    }
-}
-
-fn leave(shared: &Shared, room: &str, pid: u64) {
-    let mut rooms = shared.rooms();
-    let Some(members) = rooms.rooms.get_mut(room) else {
-        return;
-    };
-    members.remove(&pid);
-    let bye = ServerMessage::Bye {
-        from: pid.to_string(),
-    };
-    for m in members.values() {
-        m.send(&bye);
-    }
-    if members.is_empty() {
-        rooms.rooms.remove(room);
-    }
 }
