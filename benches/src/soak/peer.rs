@@ -492,6 +492,9 @@ impl SansIo for SoakPeer {
         }
         t
     }
+    // The inbox is shared with the other side, which fills it: the simulation reads this
+    // deadline again only when this side is called, so a message posted meanwhile is taken
+    // at this side's next wake-up at the latest (its tick, at most `TICK` later).
     fn poll_timeout(&self) -> Option<Instant> {
         let inbox = self.inbox.borrow().front().map(|(at, _)| *at);
         [self.pc.poll_timeout(), Some(self.next_tick), inbox]
