@@ -188,3 +188,43 @@ fn an_ice_restart_recovers_from_a_nat_rebinding() {
     restart_ice(&mut w);
     assert_reconnected(&mut w, a_dc, b_dc, "restart after rebinding");
 }
+
+/// The `a=candidate` lines of a side's local description.
+fn local_candidates(w: &World, h: HostId) -> Vec<String> {
+    let sdp = w
+        .sim
+        .endpoint::<Peer>(h)
+        .pc
+        .local_description_sdp()
+        .unwrap_or_default();
+    sdp.lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn restarts_do_not_pile_up_local_candidates() {
+    let (mut w, a_dc, b_dc) = connected(3);
+    let first = [w.a, w.b].map(|h| local_candidates(&w, h).len());
+    assert!(first.iter().all(|n| *n > 0), "{first:?}");
+    for round in 0..4 {
+        restart_ice(&mut w);
+        assert_reconnected(&mut w, a_dc, b_dc, "restart");
+        for (i, h) in [w.a, w.b].into_iter().enumerate() {
+            let now = local_candidates(&w, h);
+            let mut unique = now.clone();
+            unique.sort();
+            unique.dedup();
+            // Each candidate once, and no more of them than the first session had: the
+            // old session's are gone (before: every restart appended them again).
+            assert_eq!(unique.len(), now.len(), "round {round}, side {i}: {now:#?}");
+            assert!(
+                now.len() <= first[i],
+                "round {round}, side {i}: {} candidates, {} at first: {now:#?}",
+                now.len(),
+                first[i]
+            );
+        }
+    }
+}

@@ -314,14 +314,37 @@ impl Jsep {
     }
 
     /// A gathered local candidate; written in later descriptions and the local one.
+    /// A candidate already known is not added twice.
     pub fn add_local_candidate(&mut self, candidate: Candidate) {
-        self.local_candidates.push(candidate.clone());
+        if !self.local_candidates.contains(&candidate) {
+            self.local_candidates.push(candidate.clone());
+        }
+        for sd in [self.pending_local.as_mut(), self.current_local.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(m) = sd.media.iter_mut().find(|m| !m.is_rejected())
+                && !m.candidates.contains(&candidate)
+            {
+                m.candidates.push(candidate.clone());
+            }
+        }
+    }
+
+    /// An ICE restart began a new session: the local candidates of the old one are
+    /// forgotten, in later descriptions and in the local ones (the ICE agent signals every
+    /// candidate of the new session again). Without this, every restart appended the
+    /// candidates once more, and descriptions grew with the restarts (found by the soak).
+    pub fn restart_local_candidates(&mut self) {
+        self.local_candidates.clear();
+        self.local_end_of_candidates = false;
         for sd in [self.pending_local.as_mut(), self.current_local.as_mut()]
             .into_iter()
             .flatten()
         {
             if let Some(m) = sd.media.iter_mut().find(|m| !m.is_rejected()) {
-                m.candidates.push(candidate.clone());
+                m.candidates.clear();
+                m.end_of_candidates = false;
             }
         }
     }

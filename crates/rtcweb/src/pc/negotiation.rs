@@ -176,6 +176,7 @@ impl PeerConnection {
             && let Ok(c) = rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)
         {
             debug!("ICE restart with new local credentials");
+            self.jsep.restart_local_candidates();
             self.ice.restart(now, c);
         }
     }
@@ -226,6 +227,7 @@ impl PeerConnection {
                     .unwrap_or(self.jsep.local_ice_credentials())
                     .clone();
                 let fresh = rtcweb_ice::Credentials::new(&ours.ufrag, &ours.pwd)?;
+                self.jsep.restart_local_candidates();
                 self.ice.restart(now, fresh);
             }
             self.ice.set_remote_lite(lite);
