@@ -4,7 +4,7 @@
 
 use std::alloc::System;
 
-use rtcweb_benches::soak::{SoakConfig, run};
+use rtcweb_benches::soak::{Disturbance, SoakConfig, run};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 #[global_allocator]
@@ -33,4 +33,13 @@ fn ten_virtual_minutes_of_five_pairs_lose_nothing_and_never_hang() {
     assert!(report.modes.iter().all(|m| m.delivered > 0));
     assert!(report.frames_delivered > 0);
     assert!(report.rebinds > 0 && report.outages > 0 && report.turn_restarts == 2);
+    // Every kind of disturbance was recovered from and timed (each within its bound, or
+    // `passed` would be false).
+    for kind in Disturbance::ALL {
+        assert!(
+            !report.recoveries[kind.index()].is_empty(),
+            "no {} recovery timed",
+            kind.label()
+        );
+    }
 }

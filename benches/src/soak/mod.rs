@@ -33,10 +33,13 @@
 //!   more heap than the largest one did at minute 5, and the process heap per connection
 //!   stays within that plus the rest of the process's share, both with [`MEMORY_SLACK`].
 //!   (The mean per connection may rise towards the largest: buffers keep the capacity of
-//!   their largest backlog, reached at each connection's own worst moment);
+//!   their largest backlog, reached at each connection's own worst moment.) The report
+//!   gives the mean's trend over the second half of the run (least squares, bytes per
+//!   cycle), which is not asserted;
 //! - an idle connection wakes at most [`MAX_IDLE_WAKEUPS`] times a second.
 
 pub mod check;
+pub mod disturbance;
 pub mod peer;
 mod report;
 pub mod turn;
@@ -48,6 +51,7 @@ use rtcweb::PeerConnectionState;
 use rtcweb_netsim::{Node, Rng};
 
 pub use check::Mode;
+pub use disturbance::Disturbance;
 use peer::SoakPeer;
 pub use report::{CycleRow, ModeTotals, Report};
 use turn::TurnHost;
@@ -75,7 +79,11 @@ pub const MAX_IDLE_WAKEUPS: f64 = 20.0;
 /// memory baseline is taken at the end of the warm-up (minute 5).
 pub const WARMUP_CYCLES: u64 = 1;
 /// Slack on the memory bounds taken at the end of the warm-up: a fraction, plus a constant.
-pub const MEMORY_SLACK: (f64, i64) = (0.05, 16 * 1024);
+/// The largest connection at a cycle's end is whichever had the worst backlog in that
+/// cycle, and retained buffer capacity makes it vary by up to 10.5 % from cycle to cycle in
+/// the runs measured (docs/development.md); growth that keeps on would pass any fixed slack
+/// in a long enough run, so the run also reports the trend of the mean.
+pub const MEMORY_SLACK: (f64, i64) = (0.25, 16 * 1024);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -102,8 +110,8 @@ struct PairState {
     down: bool,
     /// When the network last changed under the pair (a rebind, a heal, a TURN restart).
     disturbed_at: Option<Instant>,
-    /// A disturbance whose recovery is awaited: both sides receiving again.
-    awaiting: Option<Instant>,
+    /// A disturbance whose recovery is awaited (both sides receiving again), since when.
+    awaiting: Option<(Instant, Disturbance)>,
     /// Reported hung this cycle (once per cycle).
     hung: bool,
 }
@@ -177,9 +185,12 @@ fn schedule(
         if s == REBIND_AT && k % 4 == 0 {
             world.sim.net_mut().flush_nat(pair.nats[(c % 2) as usize]);
             report.rebinds += 1;
-            disturb(&mut pairs[p], t);
+            disturb(&mut pairs[p], report, t, Disturbance::Rebind);
         }
-        for (window, slot) in [(LONG_OUTAGE, 1), (SHORT_OUTAGE, 3)] {
+        for (window, slot, kind) in [
+            (LONG_OUTAGE, 1, Disturbance::LongOutage),
+            (SHORT_OUTAGE, 3, Disturbance::ShortOutage),
+        ] {
             // Warm-up: every pair's long outage, so that every connection has lived
             // through the worst the schedule does once before the memory baseline.
             let warm_up = c < WARMUP_CYCLES && slot == 1;
@@ -196,10 +207,11 @@ fn schedule(
                 world.sim.net_mut().set_blackhole(host, true);
                 pairs[p].down = true;
                 report.outages += 1;
+                interrupt(&mut pairs[p], report);
             } else if s == window.1 {
                 world.sim.net_mut().set_blackhole(host, false);
                 pairs[p].down = false;
-                disturb(&mut pairs[p], t);
+                disturb(&mut pairs[p], report, t, kind);
             }
         }
     }
@@ -208,7 +220,7 @@ fn schedule(
         report.turn_restarts += 1;
         for (p, pair) in net_pairs.iter().enumerate() {
             if pair.kind.relayed() {
-                disturb(&mut pairs[p], t);
+                disturb(&mut pairs[p], report, t, Disturbance::TurnRestart);
             } else {
                 // A direct pair may be relayed too; give it the bound without awaiting.
                 pairs[p].disturbed_at = Some(t);
@@ -217,9 +229,18 @@ fn schedule(
     }
 }
 
-fn disturb(p: &mut PairState, t: Instant) {
+fn disturb(p: &mut PairState, report: &mut Report, t: Instant, kind: Disturbance) {
+    interrupt(p, report);
     p.disturbed_at = Some(t);
-    p.awaiting = Some(t);
+    p.awaiting = Some((t, kind));
+}
+
+/// A new disturbance comes before the pair recovered from the last one, still within that
+/// one's bound (past it, [`watch`] has reported it): the last one's recovery is not timed.
+fn interrupt(p: &mut PairState, report: &mut Report) {
+    if let Some((_, kind)) = p.awaiting.take() {
+        report.interrupted[kind.index()] += 1;
+    }
 }
 
 fn set_active(world: &mut World, active: bool) {
@@ -250,12 +271,31 @@ fn watch(
 ) {
     for (p, pair) in world.pairs.iter().enumerate() {
         let peers = pair.hosts.map(|h| world.sim.endpoint::<SoakPeer>(h));
-        if let Some(since) = pairs[p].awaiting
+        if let Some((since, kind)) = pairs[p].awaiting
             && !pairs[p].down
-            && peers.iter().all(|x| x.last_progress > since)
         {
-            report.recoveries.push(now - since);
-            pairs[p].awaiting = None;
+            if peers.iter().all(|x| x.last_progress > since) {
+                // Progress is seen once a second: the recovery took at most this long.
+                let took = peers
+                    .iter()
+                    .map(|x| x.last_progress - since)
+                    .max()
+                    .unwrap_or_default();
+                report.recoveries[kind.index()].push(took);
+                pairs[p].awaiting = None;
+            } else if now - since > kind.bound() {
+                report.violation(format!(
+                    "pair {p} ({:?}): not receiving both ways {:?} after a {} ended at {:?} (bound {:?}); states {:?}",
+                    pair.kind,
+                    now - since,
+                    kind.label(),
+                    since - world.start,
+                    kind.bound(),
+                    peers.map(|x| x.state)
+                ));
+                report.unrecovered[kind.index()] += 1;
+                pairs[p].awaiting = None;
+            }
         }
         if pairs[p].down || pairs[p].hung {
             continue;

@@ -38,9 +38,9 @@ const SIGNALING_DELAY: Duration = Duration::from_millis(60);
 /// application watching `bufferedAmount` does).
 const MAX_BUFFERED: usize = 256 * 1024;
 /// Fewest seconds between two ICE restarts (or requests for one).
-const RESTART_SPACING: Duration = Duration::from_secs(10);
+pub const RESTART_SPACING: Duration = Duration::from_secs(10);
 /// How long `disconnected` may last before the application restarts ICE.
-const DISCONNECTED_PATIENCE: Duration = Duration::from_secs(10);
+pub const DISCONNECTED_PATIENCE: Duration = Duration::from_secs(10);
 /// Video: frames per second and key frame interval.
 const FPS: u32 = 10;
 const KEY_INTERVAL: u32 = 5 * FPS;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::check::{Faults, Mode};
+use super::disturbance::Disturbance;
 use super::{MEMORY_SLACK, SoakConfig, WARMUP_CYCLES};
 
 /// Totals of one reliability mode over every connection.
@@ -95,8 +96,13 @@ pub struct Report {
     pub failures: u64,
     /// ICE restarts done or asked for.
     pub ice_restarts: u64,
-    /// Time from a disturbance's end to both sides receiving again.
-    pub recoveries: Vec<Duration>,
+    /// Per kind of disturbance ([`Disturbance::ALL`] order): time from its end to both
+    /// sides receiving again.
+    pub recoveries: [Vec<Duration>; 4],
+    /// Per kind: recoveries not timed because another disturbance came first.
+    pub interrupted: [u64; 4],
+    /// Per kind: pairs not receiving both ways within the bound (each a violation).
+    pub unrecovered: [u64; 4],
     /// Timer wake-ups of all connections.
     pub wakeups: u64,
     /// Datagrams received by all connections.
@@ -127,7 +133,9 @@ impl Report {
             turn_restarts: 0,
             failures: 0,
             ice_restarts: 0,
-            recoveries: Vec::new(),
+            recoveries: Default::default(),
+            interrupted: [0; 4],
+            unrecovered: [0; 4],
             wakeups: 0,
             inputs: 0,
             api_errors: BTreeMap::new(),
@@ -143,6 +151,31 @@ impl Report {
             self.violations
                 .push("(more violations not listed)".to_owned());
         }
+    }
+
+    /// The mean heap per connection's change per cycle over the second half of the cycles
+    /// after the warm-up (least-squares slope), when the heap was counted and there are at
+    /// least three such cycles.
+    pub fn memory_trend(&self) -> Option<f64> {
+        let after: Vec<i64> = self
+            .cycles
+            .iter()
+            .skip(WARMUP_CYCLES as usize)
+            .filter_map(|c| c.owned_mean)
+            .collect();
+        let half = &after[after.len() / 2..];
+        if half.len() < 3 {
+            return None;
+        }
+        let n = half.len() as f64;
+        let mx = (n - 1.0) / 2.0;
+        let my = half.iter().map(|v| *v as f64).sum::<f64>() / n;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (x, y) in half.iter().enumerate() {
+            sxy += (x as f64 - mx) * (*y as f64 - my);
+            sxx += (x as f64 - mx).powi(2);
+        }
+        Some(sxy / sxx)
     }
 
     /// Whether every assertion held.
@@ -247,25 +280,36 @@ impl fmt::Display for Report {
             self.frames_corrupt,
             self.frames_out_of_order
         )?;
-        let mut rec = self.recoveries.clone();
-        rec.sort();
-        let pick = |q: f64| {
-            rec.get(((rec.len() as f64 - 1.0) * q).round() as usize)
-                .map_or("-".to_owned(), |d| format!("{}s", d.as_secs()))
-        };
         writeln!(
             f,
-            "disturbances: {} NAT rebinds, {} link outages, {} TURN restarts; {} recoveries (median {}, 90% {}, max {}), {} `failed` reports, {} ICE restarts",
-            self.rebinds,
-            self.outages,
-            self.turn_restarts,
-            rec.len(),
-            pick(0.5),
-            pick(0.9),
-            pick(1.0),
-            self.failures,
-            self.ice_restarts
+            "disturbances: {} NAT rebinds, {} link outages, {} TURN restarts; {} `failed` reports, {} ICE restarts",
+            self.rebinds, self.outages, self.turn_restarts, self.failures, self.ice_restarts
         )?;
+        writeln!(
+            f,
+            "{:<14} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>11}",
+            "recovery", "recovered", "median", "90%", "max", "bound", "late", "interrupted"
+        )?;
+        for kind in Disturbance::ALL {
+            let mut rec = self.recoveries[kind.index()].clone();
+            rec.sort();
+            let pick = |q: f64| {
+                rec.get(((rec.len() as f64 - 1.0) * q).round() as usize)
+                    .map_or("-".to_owned(), |d| format!("{:.1}s", d.as_secs_f64()))
+            };
+            writeln!(
+                f,
+                "{:<14} {:>9} {:>7} {:>7} {:>7} {:>6}s {:>7} {:>11}",
+                kind.label(),
+                rec.len(),
+                pick(0.5),
+                pick(0.9),
+                pick(1.0),
+                kind.bound().as_secs(),
+                self.unrecovered[kind.index()],
+                self.interrupted[kind.index()]
+            )?;
+        }
         let secs = self.virtual_time.as_secs_f64().max(1.0) * (2 * self.pairs) as f64;
         writeln!(
             f,
@@ -291,6 +335,12 @@ impl fmt::Display for Report {
         )?;
         for row in &self.cycles {
             writeln!(f, "{row}")?;
+        }
+        if let Some(slope) = self.memory_trend() {
+            writeln!(
+                f,
+                "memory trend: the mean heap per connection changes by {slope:+.0} bytes per five-minute cycle over the second half of the run (least squares)"
+            )?;
         }
         for (e, n) in &self.api_errors {
             writeln!(f, "api error x{n}: {e}")?;
