@@ -155,6 +155,10 @@ pub struct Receiver {
     pub delivered: u64,
     /// What was wrong.
     pub faults: Faults,
+    /// Numbers watched (see [`Receiver::watch`]) and how many of them arrived.
+    watched: std::ops::Range<u64>,
+    /// Arrivals of watched numbers.
+    pub watched_arrived: u64,
 }
 
 /// How many numbers above the first gap an unordered channel remembers. A reliable channel
@@ -172,7 +176,35 @@ impl Receiver {
             above: vec![0; (WINDOW / 64) as usize],
             delivered: 0,
             faults: Faults::default(),
+            watched: 0..0,
+            watched_arrived: 0,
         }
+    }
+
+    /// Counts the arrivals of the numbers in `range` from now on (from zero).
+    pub fn watch(&mut self, range: std::ops::Range<u64>) {
+        self.watched = range;
+        self.watched_arrived = 0;
+    }
+
+    /// Ends an open watched range at `end` (the sender's count when the window closed).
+    pub fn watch_until(&mut self, end: u64) {
+        if self.watched.end == u64::MAX {
+            self.watched.end = end;
+        }
+    }
+
+    /// A watched number arrived for the first time (duplicates are faults of their own).
+    fn count_watched(&mut self, seq: u64) {
+        if self.watched.contains(&seq) {
+            self.watched_arrived += 1;
+        }
+    }
+
+    /// How many of the watched numbers have not arrived.
+    pub fn watched_missing(&self) -> u64 {
+        let n = self.watched.end.saturating_sub(self.watched.start);
+        n.saturating_sub(self.watched_arrived)
     }
 
     fn bit(&self, seq: u64) -> bool {
@@ -214,6 +246,7 @@ impl Receiver {
                     self.faults.skipped += seq - self.floor;
                 }
                 self.floor = seq + 1;
+                self.count_watched(seq);
             }
             return;
         }
@@ -235,6 +268,7 @@ impl Receiver {
         }
         let i = seq - self.floor;
         self.above[(i / 64) as usize] |= 1 << (i % 64);
+        self.count_watched(seq);
         // Past every number that has arrived from the floor up.
         let mut run = 0;
         while run < WINDOW && self.bit(self.floor + run) {

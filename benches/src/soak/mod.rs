@@ -64,6 +64,10 @@ const LONG_OUTAGE: (u64, u64) = (40, 80);
 const TURN_RESTART_AT: u64 = 90;
 const SHORT_OUTAGE: (u64, u64) = (110, 118);
 const CALM_AT: u64 = 180;
+/// Calm for this long, every message of every mode is watched until the applications stop
+/// sending: none may be lost (nothing is lost on the path, so nothing is retransmitted or
+/// waits long enough to expire), except behind a backlog still queued at the start.
+const CALM_WATCH_AT: u64 = CALM_AT + 20;
 const IDLE_AT: u64 = 240;
 const WAKE_WINDOW_AT: u64 = 270;
 const WEATHER_EVERY: u64 = 20;
@@ -140,8 +144,12 @@ pub fn run(config: &SoakConfig) -> Report {
                 set_active(&mut world, true);
                 active_since = t;
             }
+            if s == CALM_WATCH_AT {
+                watch_calm(&mut world, &mut report, None);
+            }
             if s == IDLE_AT {
                 set_active(&mut world, false);
+                watch_calm(&mut world, &mut report, Some(()));
             }
             if s == WAKE_WINDOW_AT {
                 wake_snapshot = wakeups(&world);
@@ -247,6 +255,37 @@ fn set_active(world: &mut World, active: bool) {
     for pair in world.pairs.clone() {
         for h in pair.hosts {
             world.sim.endpoint_mut::<SoakPeer>(h).active = active;
+        }
+    }
+}
+
+/// Starts (`None`) or ends the calm window on every receiver: the numbers each sender sends
+/// from now on until the end. A sender whose channels still hold a backlog when the window
+/// starts is not watched (a message queued behind it may outlive its lifetime, as its mode
+/// allows) but counted in `report.calm_backlogged`.
+fn watch_calm(world: &mut World, report: &mut Report, end: Option<()>) {
+    for pair in world.pairs.clone() {
+        for side in 0..2 {
+            let tx = world.sim.endpoint::<SoakPeer>(pair.hosts[side]);
+            let sent = tx.channels.clone().map(|c| c.sent);
+            let backlog: usize = tx
+                .channels
+                .iter()
+                .filter_map(|c| c.id)
+                .map(|id| tx.pc.buffered_amount(id))
+                .sum();
+            if end.is_none() && backlog > 0 {
+                report.calm_backlogged += 1;
+            }
+            let rx = world.sim.endpoint_mut::<SoakPeer>(pair.hosts[1 - side]);
+            for mode in Mode::ALL {
+                let r = &mut rx.receivers[mode.index()];
+                match end {
+                    None if backlog > 0 => r.watch(0..0),
+                    None => r.watch(sent[mode.index()]..u64::MAX),
+                    Some(()) => r.watch_until(sent[mode.index()]),
+                }
+            }
         }
     }
 }
@@ -367,6 +406,23 @@ fn end_of_cycle(
                     report.violation(format!(
                         "cycle {c}: pair {p} side {side}: {rate:.1} wake-ups/s while idle"
                     ));
+                }
+            }
+            // In the calm window, no mode may lose a message: nothing is lost on the path, so
+            // there is nothing to retransmit and nothing waits long enough to expire.
+            if peer.state == PeerConnectionState::Connected {
+                for mode in Mode::ALL {
+                    let missing = peer.receivers[mode.index()].watched_missing();
+                    report.calm_missing[mode.index()] += missing;
+                    report.calm_watched[mode.index()] +=
+                        peer.receivers[mode.index()].watched_arrived + missing;
+                    if missing > 0 {
+                        report.violation(format!(
+                            "cycle {c}: pair {p} ({:?}) side {side}: {missing} {} messages sent in calm weather lost",
+                            pair.kind,
+                            mode.label()
+                        ));
+                    }
                 }
             }
             // Every reliable message the other side sent before it went idle has arrived,

@@ -78,6 +78,14 @@ pub struct Report {
     pub virtual_time: Duration,
     /// Per mode, in [`Mode::ALL`] order.
     pub modes: [ModeTotals; 6],
+    /// Per mode: messages sent in the calm windows (no loss on the path), and how many of
+    /// them did not arrive (each a violation).
+    pub calm_watched: [u64; 6],
+    /// See `calm_watched`.
+    pub calm_missing: [u64; 6],
+    /// Senders not watched in a calm window: their channels still held a backlog 20 s into
+    /// the calm weather.
+    pub calm_backlogged: u64,
     /// Frames written.
     pub frames_sent: u64,
     /// Frames received whole.
@@ -124,6 +132,9 @@ impl Report {
             pairs: config.pairs,
             virtual_time: Duration::ZERO,
             modes: [ModeTotals::default(); 6],
+            calm_watched: [0; 6],
+            calm_missing: [0; 6],
+            calm_backlogged: 0,
             frames_sent: 0,
             frames_delivered: 0,
             frames_corrupt: 0,
@@ -251,14 +262,24 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<20} {:>10} {:>10} {:>7} {:>6} {:>5} {:>5} {:>5} {:>6}",
-            "channel", "sent", "delivered", "deliv%", "closed", "corr", "dup", "reord", "skip"
+            "{:<20} {:>10} {:>10} {:>7} {:>6} {:>5} {:>5} {:>5} {:>6} {:>11} {:>9}",
+            "channel",
+            "sent",
+            "delivered",
+            "deliv%",
+            "closed",
+            "corr",
+            "dup",
+            "reord",
+            "skip",
+            "calm sent",
+            "calm lost"
         )?;
         for mode in Mode::ALL {
             let t = self.modes[mode.index()];
             writeln!(
                 f,
-                "{:<20} {:>10} {:>10} {:>6.2}% {:>6} {:>5} {:>5} {:>5} {:>6}",
+                "{:<20} {:>10} {:>10} {:>6.2}% {:>6} {:>5} {:>5} {:>5} {:>6} {:>11} {:>9}",
                 mode.label(),
                 t.sent,
                 t.delivered,
@@ -267,9 +288,16 @@ impl fmt::Display for Report {
                 t.faults.corrupt,
                 t.faults.duplicate,
                 t.faults.reordered,
-                t.faults.skipped
+                t.faults.skipped,
+                self.calm_watched[mode.index()],
+                self.calm_missing[mode.index()]
             )?;
         }
+        writeln!(
+            f,
+            "calm windows: {} senders not watched (a backlog still queued 20 s into the calm)",
+            self.calm_backlogged
+        )?;
         writeln!(
             f,
             "{:<20} {:>10} {:>10} {:>6.2}%        {:>5}   (out of order {})",
