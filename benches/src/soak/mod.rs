@@ -161,10 +161,10 @@ pub fn run(config: &SoakConfig) -> Report {
             }
         }
         end_of_cycle(&world, &mut pairs, &mut report, c, &wake_snapshot, config);
-        if config.progress {
-            if let Some(row) = report.cycles.last() {
-                eprintln!("{row}");
-            }
+        if config.progress
+            && let Some(row) = report.cycles.last()
+        {
+            eprintln!("{row}");
         }
     }
     finish(&world, &mut report);
@@ -184,13 +184,13 @@ fn schedule(
     let net_pairs = world.pairs.clone();
     for (p, pair) in net_pairs.iter().enumerate() {
         let k = p as u64 + c;
-        if s % WEATHER_EVERY == 0 && s <= CALM_AT {
+        if s.is_multiple_of(WEATHER_EVERY) && s <= CALM_AT {
             let w = world::weather(rng, s == CALM_AT);
             for nat in pair.nats {
                 world.sim.net_mut().set_link(Node::Nat(nat), w.clone());
             }
         }
-        if s == REBIND_AT && k % 4 == 0 {
+        if s == REBIND_AT && k.is_multiple_of(4) {
             world.sim.net_mut().flush_nat(pair.nats[(c % 2) as usize]);
             report.rebinds += 1;
             disturb(&mut pairs[p], report, t, Disturbance::Rebind);

@@ -321,7 +321,7 @@ impl SoakPeer {
             return;
         }
         self.send_frame(now);
-        if self.tick % 2 == 0 {
+        if self.tick.is_multiple_of(2) {
             for mode in Mode::ALL {
                 self.send_message(now, mode);
             }
@@ -347,7 +347,7 @@ impl SoakPeer {
     fn send_frame(&mut self, now: Instant) {
         let Some(video) = self.video else { return };
         let n = self.frame_n;
-        let key = self.key_due || n % KEY_INTERVAL == 0;
+        let key = self.key_due || n.is_multiple_of(KEY_INTERVAL);
         let nominal = if key {
             5000
         } else {
