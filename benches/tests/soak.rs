@@ -33,6 +33,8 @@ fn ten_virtual_minutes_of_five_pairs_lose_nothing_and_never_hang() {
     assert!(report.modes.iter().all(|m| m.delivered > 0));
     assert!(report.frames_delivered > 0);
     assert!(report.rebinds > 0 && report.outages > 0 && report.turn_restarts == 2);
+    // The calm windows watched messages of every mode (none lost, or `passed` is false).
+    assert!(report.calm_watched.iter().all(|n| *n > 0), "{report}");
     // Every kind of disturbance was recovered from and timed (each within its bound, or
     // `passed` would be false).
     for kind in Disturbance::ALL {
