@@ -80,6 +80,16 @@ impl Mode {
         )
     }
 
+    /// No message may be lost on a path that loses nothing (the soak's calm weather): true
+    /// for every mode but a lifetime as short as a relayed path's round trip (up to ~160
+    /// ms in the soak) plus the queueing behind the application's own bursts (every 64th
+    /// message of every channel is 12 KB, all on the same tick). `maxPacketLifeTime: 200`
+    /// may expire a message that waited there, as the mode allows; the soak reports those
+    /// losses without asserting them.
+    pub fn lossless_when_calm(self) -> bool {
+        self != Mode::LifetimeUnordered
+    }
+
     /// Index in [`Mode::ALL`].
     pub fn index(self) -> usize {
         Mode::ALL.iter().position(|m| *m == self).unwrap_or(0)
