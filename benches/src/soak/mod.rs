@@ -28,6 +28,10 @@
 //!   `connected` or reports `failed`;
 //! - no connection is silent for more than [`HANG_BOUND`] while its network is up and its
 //!   application sends, unless it reports `failed`;
+//! - after each disturbance both sides receive again within its kind's bound
+//!   ([`Disturbance::bound`]);
+//! - in the calm window (from 20 s into the calm weather until the applications stop) no
+//!   message is lost in any mode that [`Mode::lossless_when_calm`];
 //! - memory stays bounded by what the warm-up showed ([`WARMUP_CYCLES`], five minutes, in
 //!   which every pair has its 40 s outage): at every later cycle end, no connection holds
 //!   more heap than the largest one did at minute 5, and the process heap per connection
