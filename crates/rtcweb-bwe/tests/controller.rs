@@ -262,7 +262,7 @@ fn an_idle_estimator_wakes_once_a_second_and_a_send_wakes_it_up() {
     let t0 = Instant::now();
     let mut bwe = BandwidthEstimator::new(no_probing()).unwrap();
     bwe.handle_timeout(t0);
-    let mut run = |bwe: &mut BandwidthEstimator, until: Instant| {
+    let run = |bwe: &mut BandwidthEstimator, until: Instant| {
         let mut wakeups = 0;
         while let Some(t) = bwe.poll_timeout().filter(|t| *t <= until) {
             bwe.handle_timeout(t);
