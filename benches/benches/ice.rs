@@ -8,14 +8,14 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rtcweb_ice::{Credentials, Datagram, IceAgent, IceConfig, Received, Role};
+use rtcweb_ice::{Credentials, Datagram, IceAgent, IceConfig, IceRole, Received};
 use rtcweb_stun::{Attribute, IntegrityKey, MessageBuilder, MessageType, TransactionId};
 
 const LOCAL: &str = "192.0.2.1:5000";
 const REMOTE: &str = "198.51.100.2:6000";
 
 fn agent(now: Instant, seed: u64) -> IceAgent {
-    let mut a = IceAgent::new(IceConfig::default(), Role::Controlled, seed);
+    let mut a = IceAgent::new(IceConfig::default(), IceRole::Controlled, seed);
     a.add_host_address(now, LOCAL.parse().unwrap());
     a.set_remote_credentials(
         now,
@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
                     ta: Duration::from_millis(1),
                     ..IceConfig::default()
                 },
-                Role::Controlling,
+                IceRole::Controlling,
                 3,
             );
             a.add_host_address(now, local);

@@ -10,6 +10,7 @@
 //! - [`net`]: host names and socket addresses;
 //! - [`random`]: seeds and keys from the operating system;
 //! - [`logging`]: `tracing` to stderr, filtered by `RUST_LOG`;
+//! - [`media`]: encoded frames to send (VP8 fixtures) and payload types from SDP;
 //! - [`shutdown`]: waiting for SIGINT or SIGTERM.
 //!
 //! Errors are one [`Error`] for the whole library.
@@ -18,6 +19,7 @@ pub mod cli;
 mod error;
 pub mod ice_servers;
 pub mod logging;
+pub mod media;
 pub mod net;
 pub mod random;
 pub mod shutdown;

@@ -1,6 +1,6 @@
 //! Host names and socket addresses as the examples take them.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::str::FromStr;
 
 use crate::Error;
@@ -49,6 +49,31 @@ pub fn unspecified(like: SocketAddr) -> SocketAddr {
     }
 }
 
+/// The addresses a server that listens on `listen` binds its ICE sockets to, so that its
+/// answer carries candidates a client on another local address reaches: every address ICE
+/// offers on this host ([`rtcweb_tokio::net::interface_addresses`]) and `listen` itself when
+/// it is a specific one. A server on `127.0.0.1` still gathers on the host's interfaces, as
+/// aiortc does: a browser on the same host checks from its interface address and ignores
+/// loopback candidates (Firefox by default), so an answer with only `127.0.0.1` fails there.
+///
+/// `listen_only` keeps the narrower choice: only `listen` (every interface when it is
+/// unspecified). The result is never empty for a specific `listen`; for an unspecified one
+/// without `listen_only` it is the interface list, as `PeerConfig::bind` takes it.
+pub fn ice_bind_addresses(listen: IpAddr, listen_only: bool) -> Vec<SocketAddr> {
+    let specific = (!listen.is_unspecified()).then_some(listen);
+    let mut ips: Vec<IpAddr> = specific.into_iter().collect();
+    if !(listen_only && specific.is_some()) {
+        ips.extend(rtcweb_tokio::net::interface_addresses());
+    }
+    let mut seen = Vec::new();
+    ips.retain(|ip| {
+        let new = !seen.contains(ip);
+        seen.push(*ip);
+        new
+    });
+    ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +88,31 @@ mod tests {
         assert_eq!(unspecified(v6.addr).to_string(), "[::]:0");
         assert_eq!(unspecified(v4.addr).to_string(), "0.0.0.0:0");
         assert!(resolve("no port").is_err());
+    }
+
+    #[test]
+    fn ice_binds_cover_the_listen_address_and_the_interfaces() {
+        let lo: IpAddr = [127, 0, 0, 1].into();
+        let interfaces = rtcweb_tokio::net::interface_addresses();
+        let all = ice_bind_addresses(lo, false);
+        assert_eq!(all.first(), Some(&SocketAddr::new(lo, 0)));
+        for ip in &interfaces {
+            assert!(
+                all.contains(&SocketAddr::new(*ip, 0)),
+                "{ip} missing from {all:?}"
+            );
+        }
+        let mut ips: Vec<IpAddr> = all.iter().map(SocketAddr::ip).collect();
+        ips.sort();
+        ips.dedup();
+        assert_eq!(ips.len(), all.len(), "an address twice: {all:?}");
+        assert_eq!(ice_bind_addresses(lo, true), vec![SocketAddr::new(lo, 0)]);
+        let any: IpAddr = [0, 0, 0, 0].into();
+        let expected: Vec<SocketAddr> = interfaces
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, 0))
+            .collect();
+        assert_eq!(ice_bind_addresses(any, false), expected);
+        assert_eq!(ice_bind_addresses(any, true), expected);
     }
 }

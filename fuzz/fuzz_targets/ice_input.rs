@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rtcweb_ice::{Candidate, Credentials, IceAgent, IceConfig, Role};
+use rtcweb_ice::{Candidate, Credentials, IceAgent, IceConfig, IceRole};
 use rtcweb_stun::{
     AttributeType, Class, IntegrityKey, MessageBuilder, MessageType, Method, TransactionId,
 };
@@ -19,9 +19,9 @@ fuzz_target!(|data: &[u8]| {
         ..IceConfig::default()
     };
     let role = if data.first().is_some_and(|b| b & 1 == 1) {
-        Role::Controlling
+        IceRole::Controlling
     } else {
-        Role::Controlled
+        IceRole::Controlled
     };
     let mut agent = IceAgent::new(config, role, 1);
     let local: SocketAddr = "192.0.2.1:5000".parse().unwrap();

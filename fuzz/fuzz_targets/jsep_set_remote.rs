@@ -15,10 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    let fp = Fingerprint {
-        algorithm: "sha-256".into(),
-        value: vec![1; 32],
-    };
+    let fp = Fingerprint::new(rtcweb_jsep::sdp::HashFunction::Sha256, vec![1; 32]).unwrap();
     let mut jsep = Jsep::new(JsepConfig {
         fingerprints: vec![fp],
         seed: 3.into(),

@@ -1,16 +1,17 @@
 // Chromium (Debian /usr/bin/chromium through playwright-core) on room-server's page, as one
 // member of a room. Run inside the isolated namespace:
-//   node chromium_room.mjs PAGE_URL EXPECT_LINE SEND_TEXT
+//   node chromium_room.mjs PAGE_URL EXPECT_LINE SEND_TEXT [EXPECT_LINE...]
 // The page joins the room with the fake camera and microphone. Checks, in order: a chat data
 // channel to another member opens; the camera reaches that member (outbound-rtp video
 // packetsSent >= 100, so the renegotiation that added the tracks succeeded); the page
-// receives EXPECT_LINE ("NAME: TEXT") over the data channel; SEND_TEXT goes out on it.
+// receives every EXPECT_LINE ("NAME: TEXT") over the data channels; SEND_TEXT goes out on
+// them.
 // Prints what it measured; exit 0 when every check passes, 1 otherwise (60 s limit).
 import { chromium } from 'playwright-core';
 
-const [url, expectLine, sendText] = process.argv.slice(2);
+const [url, expectLine, sendText, ...moreLines] = process.argv.slice(2);
 if (!url || !expectLine || !sendText) {
-  console.log('usage: node chromium_room.mjs PAGE_URL EXPECT_LINE SEND_TEXT');
+  console.log('usage: node chromium_room.mjs PAGE_URL EXPECT_LINE SEND_TEXT [EXPECT_LINE...]');
   process.exit(2);
 }
 const started = Date.now();
@@ -59,8 +60,10 @@ try {
     });
   }
   console.log(`chromium room: camera sent, ${packets} video packets after ${ms()} ms`);
-  await page.waitForFunction((line) => window.chatLog.includes(line), expectLine, { timeout: 30000 });
-  console.log(`chromium room: received "${expectLine}" after ${ms()} ms`);
+  for (const line of [expectLine, ...moreLines]) {
+    await page.waitForFunction((l) => window.chatLog.includes(l), line, { timeout: 30000 });
+    console.log(`chromium room: received "${line}" after ${ms()} ms`);
+  }
   const n = await page.evaluate((t) => window.sendChat(t), sendText);
   if (n < 1) throw new Error('no open channel to send on');
   console.log(`chromium room: sent "${sendText}" to ${n} peer(s)`);

@@ -21,5 +21,16 @@ pub enum Error {
     InvalidConfig(&'static str),
 }
 
+impl Error {
+    /// What kind of problem this is: every variant is the caller's own argument.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        match self {
+            Error::InvalidLimits { .. } | Error::InvalidConfig(_) => {
+                rtcweb_core::ErrorCategory::Config
+            }
+        }
+    }
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -11,7 +11,12 @@
 //!   with its source and destination; [`Datagram`]: one that arrived;
 //! - [`Rng`] and [`Seed`]: the one seedable generator, so that a test with a fixed seed is
 //!   the same run every time and production seeds from the operating system (the driver's
-//!   job, never a protocol crate's).
+//!   job, never a protocol crate's);
+//! - the values layers hand each other, typed once where they enter and never formatted to
+//!   text and parsed back on the way: [`Fingerprint`] and [`HashFunction`] (`a=fingerprint`,
+//!   which JSEP parses and DTLS checks), [`Setup`] and [`Role`] (`a=setup` and the DTLS/SCTP
+//!   role it gives), [`Candidate`] (what ICE gathers and pairs and JSEP writes in
+//!   `a=candidate`); [`Error`] says what is wrong with one, by [`ErrorCategory`].
 //!
 //! Driving any layer looks the same:
 //!
@@ -52,10 +57,18 @@
 //! assert_eq!(sent, 3);
 //! ```
 
+mod candidate;
+mod error;
 mod face;
+mod fingerprint;
 mod rng;
+mod setup;
 mod transmit;
 
+pub use candidate::{Candidate, CandidateAddress, CandidateKind, TcpType, Transport};
+pub use error::{Error, ErrorCategory};
 pub use face::SansIo;
+pub use fingerprint::{Fingerprint, HashFunction};
 pub use rng::{Rng, Seed};
+pub use setup::{Role, Setup};
 pub use transmit::{Datagram, Protocol, Transmit};

@@ -8,7 +8,7 @@ use aws_lc_rs::agreement;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use rcgen::{CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256};
 
-use crate::{Error, Fingerprint, HashFunction};
+use crate::{Error, Fingerprint, HashFunction, fingerprint_of};
 
 /// A self-signed ECDSA P-256 certificate and its private key.
 ///
@@ -121,7 +121,7 @@ impl Certificate {
     }
 
     fn from_parts(der: Vec<u8>, private_key_pkcs8: Vec<u8>) -> Self {
-        let fingerprint = Fingerprint::of_certificate(HashFunction::Sha256, &der);
+        let fingerprint = fingerprint_of(HashFunction::Sha256, &der);
         Certificate {
             inner: Arc::new(Inner {
                 der,

@@ -30,6 +30,22 @@ pub enum DtlsVersion {
     Dtls13,
 }
 
+impl DtlsVersion {
+    /// The readable name, `DTLS 1.2` or `DTLS 1.3`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtlsVersion::Dtls12 => "DTLS 1.2",
+            DtlsVersion::Dtls13 => "DTLS 1.3",
+        }
+    }
+}
+
+impl std::fmt::Display for DtlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Settings of a [`DtlsEndpoint`](crate::DtlsEndpoint). Build with `Default` and change the
 /// fields you need.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,11 @@
 //! The crate's one error type.
 
-use crate::setup::Setup;
-
 /// Everything that can go wrong in DTLS-SRTP keying.
 ///
 /// Errors reported by a [`DtlsEndpoint`](crate::DtlsEndpoint) through
 /// [`Event::Failed`](crate::Event::Failed) are fatal for that endpoint: it sends nothing more and
-/// yields no keys. The other variants come from parsing SDP values or generating certificates.
+/// yields no keys. The other variants come from configuration or generating certificates (what
+/// is wrong with an SDP value is an [`rtcweb_core::Error`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -49,23 +48,6 @@ pub enum Error {
     /// A certificate could not be generated or loaded.
     #[error("certificate error: {0}")]
     Certificate(String),
-    /// An `a=fingerprint` value that is not `<hash-func> <hex:hex:...>` with the right length.
-    #[error("malformed fingerprint: {0}")]
-    MalformedFingerprint(String),
-    /// A hash function named in an `a=fingerprint` that we do not implement (for example `md5`).
-    #[error("unsupported fingerprint hash function {0:?}")]
-    UnsupportedHashFunction(String),
-    /// An `a=setup` value other than `active`, `passive`, `actpass` or `holdconn`.
-    #[error("malformed a=setup value {0:?}")]
-    MalformedSetup(String),
-    /// The two `a=setup` values do not give exactly one DTLS client (RFC 8842 section 5).
-    #[error("incompatible a=setup: local {local}, remote {remote}")]
-    IncompatibleSetup {
-        /// Our `a=setup`.
-        local: Setup,
-        /// The peer's `a=setup`.
-        remote: Setup,
-    },
     /// Exported keying material of the wrong length for the negotiated SRTP profile.
     #[error("keying material is {got} bytes, the SRTP profile needs {expected}")]
     KeyingMaterialLength {
@@ -74,4 +56,21 @@ pub enum Error {
         /// Bytes the engine exported.
         got: usize,
     },
+}
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::FingerprintMismatch | Error::NoPeerCertificate => C::Security,
+            Error::NoRemoteFingerprint => C::Incompatible,
+            Error::HandshakeTimeout => C::Timeout,
+            Error::Renegotiation => C::Unsupported,
+            Error::Protocol(_) | Error::KeyingMaterialLength { .. } => C::Protocol,
+            Error::NotConnected => C::State,
+            Error::ApplicationDataTooLarge { .. } => C::Capacity,
+            Error::Config(_) | Error::Certificate(_) => C::Config,
+        }
+    }
 }

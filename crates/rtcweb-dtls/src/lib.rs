@@ -2,9 +2,11 @@
 //!
 //! - [`Certificate`]: a self-signed ECDSA P-256 certificate with a random serial, reusable
 //!   across connections; its SHA-256 [`Fingerprint`] formats as SDP wants it.
-//! - [`Fingerprint`]: `a=fingerprint` values (sha-1, sha-224, sha-256, sha-384, sha-512) parsed,
-//!   printed and checked against the peer's certificate.
-//! - [`Setup`] and [`Role`]: `a=setup` values and the DTLS role they give.
+//! - [`Fingerprint`]: `a=fingerprint` values (sha-1, sha-224, sha-256, sha-384, sha-512), the
+//!   type `rtcweb-core` shares with JSEP; [`fingerprint_of`] computes one and
+//!   [`verify_certificate`] checks the peer's certificate against them.
+//! - [`Setup`] and [`Role`]: `a=setup` values and the DTLS role they give (also
+//!   `rtcweb-core`'s, re-exported here).
 //! - [`DtlsContext`]: configuration and certificate, prepared once per application.
 //! - [`DtlsEndpoint`]: one DTLS 1.2 or 1.3 association driven on injected time, which checks
 //!   the peer certificate against its SDP fingerprints (a mismatch is fatal and yields no
@@ -24,14 +26,12 @@ mod engine;
 mod error;
 mod fingerprint;
 mod keying;
-mod setup;
 
 pub use certificate::Certificate;
 pub use config::{DtlsConfig, DtlsVersion, VersionPolicy};
 pub use context::DtlsContext;
 pub use endpoint::{DtlsEndpoint, Event, State, Stats};
 pub use error::Error;
-pub use fingerprint::{Fingerprint, HashFunction, verify_certificate};
+pub use fingerprint::{fingerprint_of, verify_certificate};
 pub use keying::{SrtpKeyingMaterial, SrtpMasterKey, SrtpProfile};
-pub use rtcweb_core::{SansIo, Seed};
-pub use setup::{Role, Setup};
+pub use rtcweb_core::{Fingerprint, HashFunction, Role, SansIo, Seed, Setup};

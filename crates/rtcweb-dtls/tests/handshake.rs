@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{Pair, cert, config, connected_keys, endpoint};
 use rtcweb_dtls::{
-    DtlsConfig, DtlsContext, DtlsEndpoint, DtlsVersion, Error, Event, Fingerprint, HashFunction,
-    Role, SrtpProfile, State, VersionPolicy,
+    DtlsConfig, DtlsContext, DtlsEndpoint, DtlsVersion, Error, Event, HashFunction, Role,
+    SrtpProfile, State, VersionPolicy, fingerprint_of,
 };
 
 fn connected_version(events: &[Event]) -> Option<DtlsVersion> {
@@ -188,14 +188,9 @@ fn other_hash_functions_verify() {
             &cfg,
             &cc,
             &sc,
-            vec![Fingerprint::of_certificate(hash, sc.der())],
+            vec![fingerprint_of(hash, sc.der())],
             // As it would arrive in SDP text.
-            vec![
-                Fingerprint::of_certificate(hash, cc.der())
-                    .to_string()
-                    .parse()
-                    .unwrap(),
-            ],
+            vec![fingerprint_of(hash, cc.der()).to_string().parse().unwrap()],
             now(),
         );
         pair.connect();

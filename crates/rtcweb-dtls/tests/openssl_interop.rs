@@ -24,8 +24,8 @@ use openssl::ssl::{
 };
 use openssl::x509::X509;
 use rtcweb_dtls::{
-    Certificate, DtlsEndpoint, DtlsVersion, Error, Event, Fingerprint, HashFunction, Role,
-    SrtpKeyingMaterial, SrtpProfile, State, VersionPolicy,
+    Certificate, DtlsEndpoint, DtlsVersion, Error, Event, HashFunction, Role, SrtpKeyingMaterial,
+    SrtpProfile, State, VersionPolicy, fingerprint_of,
 };
 
 /// A datagram pipe: each `write` is one datagram out, each `read` returns one datagram in.
@@ -343,10 +343,7 @@ fn openssl_with_an_unexpected_certificate_is_rejected() {
             &config(VersionPolicy::Auto, 32),
             &our_cert,
             role,
-            vec![Fingerprint::of_certificate(
-                HashFunction::Sha256,
-                expected.der(),
-            )],
+            vec![fingerprint_of(HashFunction::Sha256, expected.der())],
             now,
         )
         .unwrap();

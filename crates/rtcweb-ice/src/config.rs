@@ -8,7 +8,7 @@ use crate::error::Error;
 /// Which side decides on the pair to use (RFC 8445 section 6.1.1). The offerer of a session
 /// starts controlling, unless it is ICE-lite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum IceRole {
     /// Nominates the pair.
     Controlling,
     /// Follows the controlling agent's nomination.

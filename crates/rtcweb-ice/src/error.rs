@@ -6,10 +6,7 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// A candidate attribute (RFC 8839 section 5.1) did not parse.
-    #[error("malformed candidate: {0}")]
-    MalformedCandidate(&'static str),
-    /// A candidate uses a transport this agent does not speak.
+    /// A candidate uses a transport this agent does not speak (it pairs UDP candidates only).
     #[error("unsupported candidate transport {0:?}")]
     UnsupportedTransport(String),
     /// A candidate for a component other than 1 (WebRTC multiplexes RTCP, RFC 8843).
@@ -24,4 +21,17 @@ pub enum Error {
     /// The call is not allowed in the agent's current state.
     #[error("invalid state: {0}")]
     InvalidState(&'static str),
+}
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::UnsupportedTransport(_) | Error::UnsupportedComponent(_) => C::Unsupported,
+            Error::InvalidCredentials(_) => C::Malformed,
+            Error::TooManyCandidates => C::Capacity,
+            Error::InvalidState(_) => C::State,
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! What the agent tells its owner.
 
-use crate::candidate::Candidate;
-use crate::config::Role;
+use crate::Candidate;
+use crate::config::IceRole;
 
 /// Candidate gathering progress (the W3C `RTCIceGatheringState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub enum IceEvent {
         remote: Candidate,
     },
     /// The agent's role flipped after a role conflict (RFC 8445 section 7.3.1.1).
-    RoleChanged(Role),
+    RoleChanged(IceRole),
     /// A remote candidate uses an mDNS name: resolve it and call
     /// [`crate::IceAgent::resolve_mdns`].
     ResolveMdns(String),

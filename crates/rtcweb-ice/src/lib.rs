@@ -21,12 +21,12 @@ mod event;
 mod pair;
 
 pub use agent::{IceAgent, Received};
-pub use candidate::{
-    Candidate, CandidateAddress, CandidateKind, TcpType, Transport, foundation, local_preference,
-    priority,
-};
-pub use config::{Credentials, IceConfig, Role, TransportPolicy};
+pub use candidate::{foundation, local_preference, priority};
+pub use config::{Credentials, IceConfig, IceRole, TransportPolicy};
 pub use error::Error;
 pub use event::{ConnectionState, GatheringState, IceEvent};
 pub use pair::{PairState, PairStats};
-pub use rtcweb_core::{Datagram, Protocol, SansIo, Seed, Transmit};
+pub use rtcweb_core::{
+    Candidate, CandidateAddress, CandidateKind, Datagram, Protocol, SansIo, Seed, TcpType,
+    Transmit, Transport,
+};

@@ -26,7 +26,7 @@ pub(crate) struct Check {
     pub(crate) timing: ClientTransaction,
     pub(crate) use_candidate: bool,
     /// The role the request claimed (ICE-CONTROLLING or ICE-CONTROLLED).
-    pub(crate) role: crate::config::Role,
+    pub(crate) role: crate::config::IceRole,
     pub(crate) bytes: Vec<u8>,
     /// When the first transmission left, for the round-trip estimate.
     pub(crate) started: Instant,

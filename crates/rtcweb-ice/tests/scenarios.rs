@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use rtcweb_ice::{
-    CandidateKind, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, Received, Role,
+    CandidateKind, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceRole, Received,
 };
 use rtcweb_netsim::{Filtering, LinkParams, Loss, Mapping, Node};
 use rtcweb_stun::{Attribute, IntegrityKey, MessageBuilder, MessageType, TransactionId};
@@ -82,7 +82,7 @@ fn role_conflict_is_resolved_by_the_tie_breaker() {
         w.sim
             .endpoint_mut::<Peer>(w.b)
             .agent
-            .set_role(Role::Controlling);
+            .set_role(IceRole::Controlling);
         assert!(
             run_until_connected(&mut w.sim, w.a, w.b, Duration::from_secs(10)),
             "seed {seed}"
@@ -109,8 +109,8 @@ fn role_conflict_is_resolved_by_the_tie_breaker() {
 #[test]
 fn full_agent_against_a_lite_agent() {
     for seed in 0..100 {
-        let config = |role: Role| IceConfig {
-            lite: role == Role::Controlled,
+        let config = |role: IceRole| IceConfig {
+            lite: role == IceRole::Controlled,
             ..full_config(role)
         };
         // The lite side (B) has a public address; the full side is behind a NAT. The full
@@ -120,15 +120,15 @@ fn full_agent_against_a_lite_agent() {
         w.sim
             .endpoint_mut::<Peer>(w.a)
             .agent
-            .set_role(Role::Controlled);
+            .set_role(IceRole::Controlled);
         assert!(
             run_until_connected(&mut w.sim, w.a, w.b, Duration::from_secs(10)),
             "seed {seed}"
         );
         let full = w.sim.endpoint::<Peer>(w.a);
         let lite = w.sim.endpoint::<Peer>(w.b);
-        assert_eq!(full.agent.role(), Role::Controlling);
-        assert_eq!(lite.agent.role(), Role::Controlled);
+        assert_eq!(full.agent.role(), IceRole::Controlling);
+        assert_eq!(lite.agent.role(), IceRole::Controlled);
         assert!(lite.agent.is_lite());
         assert_eq!(
             lite.selected_kinds().map(|k| k.0),
@@ -261,7 +261,7 @@ fn data_keeps_flowing_on_the_old_pair_during_a_restart() {
 
 fn lone_agent() -> (IceAgent, std::time::Instant, Credentials) {
     let now = std::time::Instant::now();
-    let mut agent = IceAgent::new(IceConfig::default(), Role::Controlled, 5);
+    let mut agent = IceAgent::new(IceConfig::default(), IceRole::Controlled, 5);
     agent.add_host_address(now, "192.0.2.1:5000".parse().unwrap());
     let remote = Credentials::new("rmte", "remotepasswordremotepassword").unwrap();
     agent.set_remote_credentials(now, remote.clone());
@@ -364,7 +364,7 @@ fn garbage_never_panics() {
 #[test]
 fn relay_only_policy_uses_the_relay_even_when_a_direct_path_exists() {
     for seed in 0..100 {
-        let config = |role: Role| IceConfig {
+        let config = |role: IceRole| IceConfig {
             policy: rtcweb_ice::TransportPolicy::Relay,
             ..turn_config(role)
         };
@@ -409,7 +409,7 @@ fn relay_only_policy_uses_the_relay_even_when_a_direct_path_exists() {
 fn relayed_pairs_outlive_allocation_and_permission_refreshes() {
     // Half an hour on a relay: TURN refreshes (allocation every ~9 min, permissions every
     // 4 min, channels every 9 min) keep data and consent flowing.
-    let config = |role: Role| IceConfig {
+    let config = |role: IceRole| IceConfig {
         policy: rtcweb_ice::TransportPolicy::Relay,
         ..turn_config(role)
     };
@@ -520,7 +520,7 @@ fn mdns_candidates_are_resolved_by_the_owner_then_checked() {
         .clone();
     let name = "0f2a5e3c-1b1a-4bd5-9a2b-4f3d2a7c0e11.local";
     // Forget what B signalled and offer the same candidate under an mDNS name instead.
-    let mut fresh = IceAgent::new(full_config(Role::Controlling), Role::Controlling, 99);
+    let mut fresh = IceAgent::new(full_config(IceRole::Controlling), IceRole::Controlling, 99);
     fresh.set_local_credentials(a_creds);
     fresh.add_host_address(now, "198.51.100.1:5000".parse().unwrap());
     fresh.start_gathering(now);

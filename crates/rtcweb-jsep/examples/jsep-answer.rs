@@ -8,16 +8,13 @@
 
 use std::io::{Read, Write};
 
-use rtcweb_jsep::sdp::{Direction, Fingerprint};
+use rtcweb_jsep::sdp::{Direction, Fingerprint, HashFunction};
 use rtcweb_jsep::{Description, Jsep, JsepConfig, SdpType};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut offer = String::new();
     std::io::stdin().read_to_string(&mut offer)?;
-    let fingerprint = Fingerprint {
-        algorithm: "sha-256".into(),
-        value: (0u8..32).collect(),
-    };
+    let fingerprint = Fingerprint::new(HashFunction::Sha256, (0u8..32).collect())?;
     let mut jsep = Jsep::new(JsepConfig {
         fingerprints: vec![fingerprint],
         seed: 7.into(),

@@ -27,6 +27,10 @@ pub enum Error {
         line: usize,
         /// What is wrong with it.
         reason: String,
+        /// When the line holds a value shared with other layers (`a=fingerprint`,
+        /// `a=setup`, `a=candidate`), what is wrong with that value, typed: for example
+        /// [`rtcweb_core::Error::UnsupportedHashFunction`] for a fingerprint made with `md5`.
+        value: Option<rtcweb_core::Error>,
     },
     /// The call is not allowed in the current signaling state.
     #[error("{call} is not allowed in signaling state {state}")]
@@ -51,6 +55,26 @@ pub enum Error {
     /// Negotiation could not produce a usable result.
     #[error("negotiation failed: {0}")]
     Operation(String),
+}
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it (the W3C
+    /// exception name is [`dom_name`](Self::dom_name)).
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::SdpSyntax {
+                value: Some(value), ..
+            } => value.category(),
+            Error::SdpTooLarge { .. }
+            | Error::SdpTooManyLines { .. }
+            | Error::SdpSyntax { .. }
+            | Error::InvalidDescription(_) => C::Malformed,
+            Error::InvalidState { .. } => C::State,
+            Error::InvalidModification(_) | Error::UnknownTransceiver(_) => C::Config,
+            Error::AnswerMismatch(_) | Error::Operation(_) => C::Incompatible,
+        }
+    }
 }
 
 /// Why a remote answer was rejected: it must mirror the offer m-line by m-line.

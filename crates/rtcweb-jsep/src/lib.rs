@@ -18,4 +18,5 @@ pub use error::{DomErrorName, Error, Mismatch, Result};
 pub use jsep::types::*;
 pub use jsep::types::{default_audio_codecs, default_video_codecs};
 pub use jsep::{Jsep, validate_answer};
+pub use rtcweb_core::Role;
 pub use sdp::Limits;

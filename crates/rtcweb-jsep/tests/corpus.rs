@@ -155,10 +155,9 @@ fn real_answers_match_their_offers() {
 }
 
 fn answerer(seed: u64) -> Jsep {
-    let fp = rtcweb_jsep::sdp::Fingerprint {
-        algorithm: "sha-256".into(),
-        value: vec![7; 32],
-    };
+    let fp =
+        rtcweb_jsep::sdp::Fingerprint::new(rtcweb_jsep::sdp::HashFunction::Sha256, vec![7; 32])
+            .unwrap();
     Jsep::new(JsepConfig {
         fingerprints: vec![fp],
         seed: seed.into(),

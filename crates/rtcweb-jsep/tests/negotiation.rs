@@ -6,15 +6,13 @@
 
 use rtcweb_jsep::sdp::{Direction, Fingerprint, MediaKind, SessionDescription, Setup};
 use rtcweb_jsep::{
-    BundlePolicy, Description, DomErrorName, DtlsRole, Error, Jsep, JsepConfig, JsepEvent,
-    Mismatch, OfferOptions, SdpType, SendParams, SignalingState, TransceiverInit,
+    BundlePolicy, Description, DomErrorName, Error, Jsep, JsepConfig, JsepEvent, Mismatch,
+    OfferOptions, Role, SdpType, SendParams, SignalingState, TransceiverInit,
 };
 
 fn config(seed: u64) -> JsepConfig {
-    let fp = Fingerprint {
-        algorithm: "sha-256".into(),
-        value: vec![seed as u8; 32],
-    };
+    let fp =
+        Fingerprint::new(rtcweb_jsep::sdp::HashFunction::Sha256, vec![seed as u8; 32]).unwrap();
     JsepConfig {
         fingerprints: vec![fp],
         seed: seed.into(),
@@ -82,7 +80,7 @@ fn initial_exchange_negotiates_everything() {
     let (o, ans) = exchange(&mut a, &mut b);
     let offer = SessionDescription::parse(&o).unwrap();
     assert_eq!(offer.groups[0].mids, ["0", "1", "2"]);
-    assert!(offer.media.iter().all(|m| m.setup == Some(Setup::Actpass)));
+    assert!(offer.media.iter().all(|m| m.setup == Some(Setup::ActPass)));
     let answer = SessionDescription::parse(&ans).unwrap();
     assert!(answer.media.iter().all(|m| m.setup == Some(Setup::Active)));
 
@@ -102,7 +100,7 @@ fn initial_exchange_negotiates_everything() {
     }
     assert_eq!(
         na.media[0].dtls_role,
-        DtlsRole::Server,
+        Role::Server,
         "answerer is active (RFC 8842)"
     );
     // b created recvonly transceivers for a's audio and video, then answered recvonly.
@@ -717,7 +715,7 @@ fn answers_that_do_not_match_the_offer_are_rejected_without_change() {
 
     let mut sd = good.clone();
     for m in &mut sd.media {
-        m.setup = Some(Setup::Actpass);
+        m.setup = Some(Setup::ActPass);
     }
     expect_mismatch(&mut a, sd.to_sdp(), Mismatch::SetupActpass { index: 0 });
 
@@ -864,10 +862,10 @@ fn trickled_candidates_and_simulcast() {
         ..Default::default()
     });
     a.add_transceiver(t);
-    let cand = rtcweb_jsep::sdp::Candidate::parse(
-        "candidate:1 1 udp 2122260223 1c2f8a3e-1d5c-4b4e-9f00-6c2f1a2b3c4d.local 50000 typ host generation 0",
-    )
-    .unwrap();
+    let cand: rtcweb_jsep::sdp::Candidate =
+        "candidate:1 1 udp 2122260223 1c2f8a3e-1d5c-4b4e-9f00-6c2f1a2b3c4d.local 50000 typ host generation 0"
+            .parse()
+            .unwrap();
     assert!(cand.is_mdns());
     a.add_local_candidate(cand.clone());
     a.end_of_local_candidates();
@@ -891,8 +889,8 @@ fn trickled_candidates_and_simulcast() {
         std::slice::from_ref(&cand)
     );
     // addIceCandidate on the answerer side.
-    let c2 =
-        rtcweb_jsep::sdp::Candidate::parse("candidate:2 1 udp 1 127.0.0.1 9 typ host").unwrap();
+    let c2: rtcweb_jsep::sdp::Candidate =
+        "candidate:2 1 udp 1 127.0.0.1 9 typ host".parse().unwrap();
     b.add_remote_candidate("0", c2.clone()).unwrap();
     assert!(
         b.negotiated().unwrap().media[0]
@@ -1054,7 +1052,7 @@ fn answers_to_subsequent_offers_keep_the_dtls_role() {
     a.add_data_channel();
     exchange(&mut a, &mut b);
     let role = |j: &Jsep| j.negotiated().unwrap().media[0].dtls_role;
-    assert_eq!((role(&a), role(&b)), (DtlsRole::Server, DtlsRole::Client));
+    assert_eq!((role(&a), role(&b)), (Role::Server, Role::Client));
     // Now the first answerer offers (actpass), keeping the data section it accepted; the
     // first offerer, the DTLS server, answers.
     b.add_transceiver(TransceiverInit::new(MediaKind::Audio, Direction::SendRecv));
@@ -1062,5 +1060,5 @@ fn answers_to_subsequent_offers_keep_the_dtls_role() {
     let parsed = SessionDescription::parse(&ans).unwrap();
     assert!(parsed.media.iter().all(|m| m.setup == Some(Setup::Passive)));
     assert!(parsed.media.iter().all(|m| !m.is_rejected()));
-    assert_eq!((role(&a), role(&b)), (DtlsRole::Server, DtlsRole::Client));
+    assert_eq!((role(&a), role(&b)), (Role::Server, Role::Client));
 }

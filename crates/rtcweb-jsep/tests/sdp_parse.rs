@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use rtcweb_jsep::sdp::{
-    CandidateType, Direction, MediaKind, RidDirection, SessionDescription, Setup,
+    CandidateKind, Direction, MediaKind, RidDirection, SessionDescription, Setup,
 };
 use rtcweb_jsep::{Error, Limits};
 
@@ -87,14 +87,14 @@ fn every_typed_attribute() {
             ("network-id".into(), "1".into())
         ]
     );
-    assert_eq!(a.candidates[1].typ, CandidateType::Srflx);
-    assert_eq!(a.candidates[1].related_port, Some(5000));
+    assert_eq!(a.candidates[1].kind, CandidateKind::ServerReflexive);
+    assert_eq!(a.candidates[1].related.map(|r| r.port()), Some(5000));
     assert!(a.candidates[2].is_mdns());
     assert!(a.end_of_candidates);
     assert_eq!(a.ice.options, ["trickle", "ice2"]);
     assert_eq!(a.fingerprints.len(), 2);
-    assert_eq!(a.fingerprints[0].value.len(), 32);
-    assert_eq!(a.setup, Some(Setup::Actpass));
+    assert_eq!(a.fingerprints[0].value().len(), 32);
+    assert_eq!(a.setup, Some(Setup::ActPass));
     assert_eq!(a.extmaps[1].direction, Some(Direction::SendOnly));
     assert_eq!(a.direction, Some(Direction::SendOnly));
     assert_eq!(a.msid[0].track_id.as_deref(), Some("track-a"));
@@ -181,6 +181,53 @@ fn errors_name_the_line() {
         5
     );
     assert_eq!(line_of(""), 1);
+}
+
+/// A fingerprint, a=setup or candidate that does not parse names its line and keeps the
+/// shared value's typed error, so a caller can tell an unsupported hash function from a typo.
+#[test]
+fn shared_values_keep_their_typed_error() {
+    let base =
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+    let value_of = |line: &str| match SessionDescription::parse(&format!("{base}{line}\r\n")) {
+        Err(Error::SdpSyntax {
+            line: 6,
+            value: Some(v),
+            ..
+        }) => v,
+        other => panic!("{line}: expected a typed error on line 6, got {other:?}"),
+    };
+    assert_eq!(
+        value_of("a=fingerprint:md5 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"),
+        rtcweb_core::Error::UnsupportedHashFunction("md5".into())
+    );
+    assert_eq!(
+        value_of("a=fingerprint:sha-256 00:11").category(),
+        rtcweb_core::ErrorCategory::Malformed
+    );
+    assert!(matches!(
+        value_of("a=setup:sideways"),
+        rtcweb_core::Error::MalformedSetup(_)
+    ));
+    assert_eq!(
+        value_of("a=candidate:1 1 sctp 1 192.0.2.1 5000 typ host"),
+        rtcweb_core::Error::UnsupportedTransport("sctp".into())
+    );
+    // At session level too.
+    let session = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:md5 00:11\r\n";
+    assert!(matches!(
+        SessionDescription::parse(session),
+        Err(Error::SdpSyntax {
+            line: 5,
+            value: Some(rtcweb_core::Error::UnsupportedHashFunction(_)),
+            ..
+        })
+    ));
+    // The grammar of JSEP's own attributes has no shared value to report.
+    assert!(matches!(
+        SessionDescription::parse(&format!("{base}a=extmap:0 urn:x\r\n")),
+        Err(Error::SdpSyntax { value: None, .. })
+    ));
 }
 
 #[test]

@@ -12,10 +12,8 @@ use rtcweb_jsep::{
 };
 
 fn peer(seed: u64) -> Jsep {
-    let fp = Fingerprint {
-        algorithm: "sha-256".into(),
-        value: vec![seed as u8; 32],
-    };
+    let fp =
+        Fingerprint::new(rtcweb_jsep::sdp::HashFunction::Sha256, vec![seed as u8; 32]).unwrap();
     let mut j = Jsep::new(JsepConfig {
         fingerprints: vec![fp],
         seed: seed.into(),
@@ -102,7 +100,7 @@ fn make(a: &mut Jsep, call: Call) -> Result<(), Error> {
                 Some(o)
                     if o.media
                         .iter()
-                        .any(|m| m.setup == Some(rtcweb_jsep::sdp::Setup::Actpass)) =>
+                        .any(|m| m.setup == Some(rtcweb_jsep::sdp::Setup::ActPass)) =>
                 {
                     answer_to(&o.to_sdp(), 8)
                 }

@@ -41,6 +41,21 @@ pub enum Error {
     Unsupported(&'static str),
 }
 
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::Truncated { .. } | Error::BadVersion(_) | Error::Malformed(_) => C::Malformed,
+            Error::BufferTooSmall { .. } => C::Capacity,
+            Error::OutOfRange(_) | Error::UnknownSsrc(_) | Error::UnknownPayloadType(_) => {
+                C::Config
+            }
+            Error::Unsupported(_) => C::Unsupported,
+        }
+    }
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 

@@ -53,3 +53,20 @@ pub enum Error {
     #[error("SCTP engine error: {0}")]
     Engine(String),
 }
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::Dcep(_) => C::Malformed,
+            Error::InvalidOptions(_) | Error::UnknownChannel(_) | Error::IdInUse(_) => C::Config,
+            Error::MessageTooLarge { .. } | Error::WouldBlock { .. } | Error::NoFreeId => {
+                C::Capacity
+            }
+            Error::ChannelNotOpen(_) => C::State,
+            Error::Closed => C::Closed,
+            Error::Engine(_) => C::Protocol,
+        }
+    }
+}

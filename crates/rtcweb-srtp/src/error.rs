@@ -68,3 +68,22 @@ pub enum Error {
     #[error("crypto library failure")]
     Crypto,
 }
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::Truncated | Error::BadVersion => C::Malformed,
+            Error::AuthenticationFailed | Error::Replayed { .. } | Error::TooOld { .. } => {
+                C::Security
+            }
+            Error::BufferTooSmall { .. } | Error::StreamLimit { .. } | Error::IndexExhausted => {
+                C::Capacity
+            }
+            Error::KeyLength { .. } | Error::InvalidConfig(_) => C::Config,
+            Error::UnsupportedProfile(_) => C::Unsupported,
+            Error::Crypto => C::Protocol,
+        }
+    }
+}

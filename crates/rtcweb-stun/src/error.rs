@@ -57,5 +57,29 @@ pub enum Error {
     FrameTooLarge,
 }
 
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::Truncated
+            | Error::NotStun
+            | Error::BadLength
+            | Error::AttributeOverrun(_)
+            | Error::BadAttribute(_)
+            | Error::FingerprintNotLast
+            | Error::NoFingerprint
+            | Error::FingerprintMismatch
+            | Error::BadFrame => C::Malformed,
+            Error::NoIntegrity | Error::IntegrityMismatch => C::Security,
+            Error::BufferTooSmall | Error::FrameTooLarge => C::Capacity,
+            Error::ValueTooLong
+            | Error::AttributeAfterIntegrity
+            | Error::BadChannelNumber(_)
+            | Error::SaslPrep => C::Config,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T> = core::result::Result<T, Error>;

@@ -9,9 +9,9 @@ pub enum Error {
     /// The PeerConnection refused the call.
     #[error(transparent)]
     Rtc(#[from] rtcweb::Error),
-    /// A socket or the OS failed.
+    /// A socket or the OS failed; the `std::io::Error` is kept as the source.
     #[error("I/O: {0}")]
-    Io(String),
+    Io(#[from] std::io::Error),
     /// The connection (or channel) is closed.
     #[error("closed")]
     Closed,
@@ -23,9 +23,17 @@ pub enum Error {
     Signaling(String),
 }
 
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Io(e.to_string())
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::Rtc(e) => e.category(),
+            Error::Io(_) => C::Io,
+            Error::Closed => C::Closed,
+            Error::Timeout => C::Timeout,
+            Error::Signaling(_) => C::Protocol,
+        }
     }
 }
 

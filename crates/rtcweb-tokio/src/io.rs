@@ -77,7 +77,10 @@ impl Sockets {
             udp.push(Arc::new(Udp::new(socket)?));
         }
         if udp.is_empty() {
-            return Err(Error::Io("no local address to bind".into()));
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                "no local address to bind",
+            )));
         }
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());

@@ -47,15 +47,15 @@ pub fn os_seed() -> u64 {
 pub fn generate_certificate() -> Result<Certificate, Error> {
     let mut key = [0u8; 32];
     let mut serial = [0u8; 16];
-    getrandom::fill(&mut key).map_err(|e| Error::Io(e.to_string()))?;
-    getrandom::fill(&mut serial).map_err(|e| Error::Io(e.to_string()))?;
+    getrandom::fill(&mut key).map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    getrandom::fill(&mut serial).map_err(|e| Error::Io(std::io::Error::other(e)))?;
     let not_before = SystemTime::now() - Duration::from_secs(86_400);
     // A random 32-byte string is a valid P-256 scalar with overwhelming probability;
     // retry with a new one otherwise.
     match Certificate::generate(&key, &serial, not_before, Duration::from_secs(30 * 86_400)) {
         Ok(c) => Ok(c),
         Err(_) => {
-            getrandom::fill(&mut key).map_err(|e| Error::Io(e.to_string()))?;
+            getrandom::fill(&mut key).map_err(|e| Error::Io(std::io::Error::other(e)))?;
             Ok(Certificate::generate(
                 &key,
                 &serial,

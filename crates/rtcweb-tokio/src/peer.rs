@@ -34,14 +34,14 @@ pub enum PeerEvent {
     /// The selected candidate pair changed.
     SelectedCandidatePair {
         /// Local candidate.
-        local: String,
+        local: rtcweb::Candidate,
         /// Remote candidate.
-        remote: String,
+        remote: rtcweb::Candidate,
     },
     /// DTLS is up.
     DtlsConnected {
-        /// "DTLS 1.2" or "DTLS 1.3".
-        version: &'static str,
+        /// The negotiated version (displays as `DTLS 1.2` or `DTLS 1.3`).
+        version: rtcweb::DtlsVersion,
         /// SRTP profile, when media was negotiated.
         srtp_profile: Option<&'static str>,
     },
@@ -494,13 +494,13 @@ impl RtcPeerConnection {
         }
     }
 
-    /// The selected candidate pair, as `candidate:` strings.
-    pub fn selected_candidate_pair(&self) -> Option<(String, String)> {
+    /// The selected candidate pair: local, remote.
+    pub fn selected_candidate_pair(&self) -> Option<(rtcweb::Candidate, rtcweb::Candidate)> {
         self.with(|pc, _| pc.selected_candidate_pair())
     }
 
     /// DTLS version and SRTP profile in use.
-    pub fn dtls_info(&self) -> (Option<&'static str>, Option<&'static str>) {
+    pub fn dtls_info(&self) -> (Option<rtcweb::DtlsVersion>, Option<&'static str>) {
         self.with(|pc, _| (pc.dtls_version(), pc.srtp_profile()))
     }
 

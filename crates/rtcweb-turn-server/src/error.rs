@@ -24,5 +24,17 @@ pub enum Error {
     Config(&'static str),
 }
 
+impl Error {
+    /// What kind of problem this is: every variant is the operator's configuration.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        match self {
+            Error::UserFile { .. }
+            | Error::SaslPrep
+            | Error::OAuthKeyLength(_)
+            | Error::Config(_) => rtcweb_core::ErrorCategory::Config,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T> = core::result::Result<T, Error>;

@@ -41,5 +41,20 @@ pub enum Error {
     BadToken,
 }
 
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it.
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::Stun(e) => e.category(),
+            Error::NoAllocation | Error::AlreadyAllocating | Error::NoPermission(_) => C::State,
+            Error::Backoff | Error::NoFreeChannel | Error::TooManyRequests => C::Capacity,
+            Error::DataTooLarge(_) => C::Capacity,
+            Error::PeerFamilyMismatch(_) | Error::Credentials(_) => C::Config,
+            Error::BadToken => C::Security,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T> = core::result::Result<T, Error>;

@@ -207,6 +207,15 @@ pub enum DtlsAnswerRole {
     Server,
 }
 
+impl From<DtlsAnswerRole> for rtcweb_core::Role {
+    fn from(role: DtlsAnswerRole) -> Self {
+        match role {
+            DtlsAnswerRole::Client => rtcweb_core::Role::Client,
+            DtlsAnswerRole::Server => rtcweb_core::Role::Server,
+        }
+    }
+}
+
 /// `RTCConfiguration`.
 #[derive(Debug, Clone)]
 pub struct RtcConfiguration {

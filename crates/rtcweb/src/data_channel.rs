@@ -140,10 +140,14 @@ impl DataState {
     }
 
     fn stream(&self, id: DataChannelId) -> Result<ChannelId, Error> {
-        self.by_handle
-            .get(&id)
-            .copied()
-            .ok_or(Error::Unknown("data channel (not open yet)"))
+        if let Some(stream) = self.by_handle.get(&id) {
+            return Ok(*stream);
+        }
+        if self.pending.iter().any(|(pending, _)| *pending == id) {
+            // Created before the association existed: it has no stream yet.
+            return Err(Error::InvalidState("the data channel is not open yet"));
+        }
+        Err(Error::Unknown("data channel"))
     }
 }
 
@@ -301,12 +305,7 @@ impl PeerConnection {
             0 => Some(0),
             n => usize::try_from(n).ok(),
         };
-        let role = if role.is_client() {
-            rtcweb_sctp::Role::Client
-        } else {
-            rtcweb_sctp::Role::Server
-        };
-        let mut sctp = match SctpTransport::new(config, role) {
+        let mut sctp = match SctpTransport::new(config, *role) {
             Ok(s) => s,
             Err(e) => {
                 warn!(error = %e, "SCTP transport could not be created");

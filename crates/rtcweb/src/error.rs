@@ -19,7 +19,13 @@ pub enum Error {
     /// Offer/answer failed (JSEP); the message names the W3C exception.
     #[error("{0}")]
     Jsep(#[from] rtcweb_jsep::Error),
-    /// A candidate that does not parse, or that the agent cannot use.
+    /// A value given at the API edge that does not parse: the candidate string of
+    /// `addIceCandidate` (`OperationError` in a browser). Its
+    /// [`category`](rtcweb_core::Error::category) says whether it is malformed or names
+    /// something unsupported.
+    #[error("{0}")]
+    Value(#[from] rtcweb_core::Error),
+    /// A candidate or ICE credentials that the agent cannot use.
     #[error("candidate: {0}")]
     Candidate(#[from] rtcweb_ice::Error),
     /// DTLS setup failed.
@@ -45,4 +51,27 @@ pub enum Error {
     /// A signaling message that is not valid JSON for its type.
     #[error("malformed signaling message: {0}")]
     Signaling(String),
+}
+
+impl Error {
+    /// What kind of problem this is, and so what the caller can do about it (the layer's
+    /// own category where a layer failed).
+    pub fn category(&self) -> rtcweb_core::ErrorCategory {
+        use rtcweb_core::ErrorCategory as C;
+        match self {
+            Error::InvalidIceServerUrl(_)
+            | Error::MissingTurnCredentials(_)
+            | Error::UnresolvedHost(_)
+            | Error::Unknown(_) => C::Config,
+            Error::Jsep(e) => e.category(),
+            Error::Value(e) => e.category(),
+            Error::Candidate(e) => e.category(),
+            Error::Dtls(e) => e.category(),
+            Error::Srtp(e) => e.category(),
+            Error::Rtp(e) => e.category(),
+            Error::Sctp(e) => e.category(),
+            Error::InvalidState(_) => C::State,
+            Error::Signaling(_) => C::Malformed,
+        }
+    }
 }

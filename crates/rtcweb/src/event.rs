@@ -1,6 +1,7 @@
 //! What a `PeerConnection` tells its owner, and what it asks the owner to send.
 
-pub use rtcweb_core::{Protocol, Transmit};
+pub use rtcweb_core::{Candidate, Protocol, Transmit};
+pub use rtcweb_dtls::DtlsVersion;
 pub use rtcweb_ice::{ConnectionState as IceConnectionState, GatheringState};
 pub use rtcweb_jsep::{SignalingState, TransceiverId};
 
@@ -40,17 +41,17 @@ pub enum Event {
     ConnectionState(PeerConnectionState),
     /// The signaling state changed.
     SignalingState(SignalingState),
-    /// Data now flows over this candidate pair (`candidate:` strings).
+    /// Data now flows over this candidate pair.
     SelectedCandidatePair {
         /// Local candidate.
-        local: String,
+        local: Candidate,
         /// Remote candidate.
-        remote: String,
+        remote: Candidate,
     },
     /// DTLS is up; SRTP keys are in place.
     DtlsConnected {
-        /// "DTLS 1.2" or "DTLS 1.3".
-        version: &'static str,
+        /// The negotiated version (displays as `DTLS 1.2` or `DTLS 1.3`).
+        version: DtlsVersion,
         /// The SRTP protection profile name, if media was negotiated.
         srtp_profile: Option<&'static str>,
     },

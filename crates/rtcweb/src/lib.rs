@@ -40,15 +40,15 @@ pub use data_channel::{
 pub use demux::{Demux, classify, is_rtcp};
 pub use error::Error;
 pub use event::{
-    Event, GatheringState, IceConnectionState, PeerConnectionState, Protocol, SignalingState,
-    TransceiverId, Transmit,
+    Candidate, DtlsVersion, Event, GatheringState, IceConnectionState, PeerConnectionState,
+    Protocol, SignalingState, TransceiverId, Transmit,
 };
 pub use media_stats::{
     InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
 };
 pub use pc::{MAX_POOLED_BUFFERS, PeerConnection};
 pub use rtcweb_bwe::{Bitrate, Limit, TargetRate};
-pub use rtcweb_core::{Datagram, SansIo, Seed};
+pub use rtcweb_core::{Datagram, ErrorCategory, SansIo, Seed};
 pub use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, VersionPolicy};
 pub use rtcweb_jsep::sdp::{Direction, MediaKind};
 pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};
@@ -58,4 +58,6 @@ pub use rtcweb_rtp as rtp;
 pub use rtcweb_rtp::frame::Frame;
 pub use rtcweb_rtp::session::{KeyframeRequest, PacketFeedback};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};
-pub use stats::{CandidatePairStats, DataChannelStats, StatsReport, TransportStats};
+pub use stats::{
+    CandidatePairStats, DataChannelStats, SctpTransportStats, StatsReport, TransportStats,
+};

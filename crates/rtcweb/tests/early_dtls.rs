@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::{Peer, certificate};
 use rtcweb::{PeerConnection, PeerConnectionState, RtcConfiguration, SessionDescription};
 use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, Fingerprint};
-use rtcweb_ice::{Credentials, IceAgent, IceConfig, PairState, Received, Role};
+use rtcweb_ice::{Credentials, IceAgent, IceConfig, IceRole, PairState, Received};
 use rtcweb_netsim::{Datagram, LinkParams, Network, Node, SansIo, Simulation, Transmit};
 
 const A: &str = "198.51.100.1:5000";
@@ -124,7 +124,7 @@ fn a_client_hello_before_the_answer_and_before_an_ice_route_is_answered_at_once(
     let answer_sdp = b_pc.local_description_sdp().unwrap();
     assert!(answer_sdp.contains("a=setup:active"), "{answer_sdp}");
 
-    let mut ice = IceAgent::new(IceConfig::default(), Role::Controlled, 99);
+    let mut ice = IceAgent::new(IceConfig::default(), IceRole::Controlled, 99);
     ice.set_local_credentials(
         Credentials::new(
             attribute(&answer_sdp, "a=ice-ufrag:"),

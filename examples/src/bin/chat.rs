@@ -289,9 +289,15 @@ async fn start_peer(
         NegotiationOptions::polite()
     };
     let (handle, mut app) = PerfectNegotiation::spawn(pc.clone(), pc_events, p.signaling, options);
+    let stats_pc = pc.clone();
     let chat = move |dc: DataChannel| {
-        let (name, send, channels, notes) =
-            (name.clone(), send.clone(), channels.clone(), notes.clone());
+        let (name, send, channels, notes, pc) = (
+            name.clone(),
+            send.clone(),
+            channels.clone(),
+            notes.clone(),
+            stats_pc.clone(),
+        );
         tokio::spawn(async move {
             if dc.wait_open().await.is_err() {
                 return;
@@ -304,7 +310,17 @@ async fn start_peer(
                     say(&format!("sending to {name}: {e}"));
                 }
             }
+            let mut first = true;
             while let Some(m) = dc.recv().await {
+                if std::mem::take(&mut first)
+                    && let Some(s) = pc.stats().sctp
+                {
+                    say(&format!(
+                        "sctp with {name}: zero checksum {}, {} packets received with checksum 0, \
+                         interleaving {}",
+                        s.zero_checksum, s.zero_checksum_packets_received, s.message_interleaving
+                    ));
+                }
                 let text = String::from_utf8_lossy(&m.data).into_owned();
                 let _ = notes.send(Note::Line {
                     from: name.clone(),
@@ -325,16 +341,22 @@ async fn start_peer(
                 PeerEvent::DataChannel(dc) if dc.label() == "chat" => chat(dc),
                 PeerEvent::ConnectionState(s) => {
                     if s == rtcweb::PeerConnectionState::Connected {
-                        let (local, remote) = pc.selected_candidate_pair().unwrap_or_default();
+                        let pair = pc.selected_candidate_pair();
+                        let kind =
+                            |c: Option<&rtcweb::Candidate>| c.map_or("?", |c| c.kind.as_sdp());
+                        let (local, remote) =
+                            (pair.as_ref().map(|p| &p.0), pair.as_ref().map(|p| &p.1));
                         let (dtls, _) = pc.dtls_info();
                         say(&format!(
                             "connected to {peer_name} in {} ms via {} -> {} ({})",
                             started.elapsed().as_millis(),
-                            candidate_type(&local),
-                            candidate_type(&remote),
-                            dtls.unwrap_or("?"),
+                            kind(local),
+                            kind(remote),
+                            dtls.map_or("?", rtcweb::DtlsVersion::as_str),
                         ));
-                        say(&format!("pair with {peer_name}: {local} | {remote}"));
+                        if let Some((local, remote)) = &pair {
+                            say(&format!("pair with {peer_name}: {local} | {remote}"));
+                        }
                     } else if matches!(
                         s,
                         rtcweb::PeerConnectionState::Failed | rtcweb::PeerConnectionState::Closed
@@ -356,15 +378,4 @@ async fn start_peer(
         }
     });
     Ok(handle)
-}
-
-/// `host`, `srflx`, `prflx` or `relay` from a `candidate:` string.
-fn candidate_type(candidate: &str) -> &str {
-    let mut parts = candidate.split_whitespace();
-    while let Some(p) = parts.next() {
-        if p == "typ" {
-            return parts.next().unwrap_or("?");
-        }
-    }
-    "?"
 }

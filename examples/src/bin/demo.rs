@@ -273,7 +273,7 @@ async fn run(args: Args) -> Result<(), String> {
     println!("             ->  {remote_candidate}");
     println!(
         "  DTLS: {}, SRTP profile: {}",
-        version.unwrap_or("?"),
+        version.map_or("?", rtcweb::DtlsVersion::as_str),
         profile.unwrap_or("none")
     );
     println!(

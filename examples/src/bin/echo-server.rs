@@ -1,4 +1,4 @@
-//! `echo-server --listen 127.0.0.1:8080 [--ice-server URL]... [--full-ice]`
+//! `echo-server --listen 127.0.0.1:8080 [--ice-server URL]... [--full-ice] [--listen-address-only]`
 //!
 //! The webrtc-echoes server: `POST /offer` with a JSON `RTCSessionDescriptionInit` offer is
 //! answered with the JSON answer, every candidate in its SDP (gathering completes before the
@@ -10,8 +10,10 @@
 //! to another stream), and the peer's picture loss indications on our streams are passed on
 //! to the peer's own streams, so that the echoed video gets key frames.
 //!
-//! ICE sockets are bound to the `--listen` address when it is a specific one, otherwise to
-//! every interface. `--ice-server` takes `stun:HOST:PORT` or `turn:USER:PASS@HOST:PORT`.
+//! ICE sockets are bound to the `--listen` address when it is a specific one and to every
+//! interface address (`rtcweb_examples::net::ice_bind_addresses`): a browser on this host
+//! reaches us from its interface address, not over loopback. `--listen-address-only` binds
+//! to the `--listen` address alone. `--ice-server` takes `stun:HOST:PORT` or `turn:USER:PASS@HOST:PORT`.
 //! Without an ICE server the connections are ICE-lite (they answer checks and let the client
 //! nominate), unless `--full-ice` is given.
 //! `RUST_LOG=info` shows each connection.
@@ -53,7 +55,8 @@ struct Server {
 /// RTP stream back to its sender.
 #[derive(Parser)]
 struct Args {
-    /// The HTTP address to listen on; ICE sockets bind to its IP unless it is unspecified.
+    /// The HTTP address to listen on; ICE sockets bind to its IP (unless it is unspecified)
+    /// and to every interface address.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: SocketAddr,
     #[command(flatten)]
@@ -61,6 +64,10 @@ struct Args {
     /// Be a full ICE agent even without an ICE server (default: ICE-lite then).
     #[arg(long)]
     full_ice: bool,
+    /// Gather ICE candidates on the --listen address only (default: on it and on every
+    /// interface address, so that clients on another local address reach us).
+    #[arg(long)]
+    listen_address_only: bool,
 }
 
 #[tokio::main]
@@ -70,6 +77,7 @@ async fn main() -> ExitCode {
         listen,
         ice,
         full_ice,
+        listen_address_only,
     } = Args::parse();
     let spawned = match HttpSignalingServer::bind(listen).await {
         Ok(s) => s.with_offer_path("/offer").spawn(),
@@ -82,11 +90,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let bind = if listen.ip().is_unspecified() {
-        Vec::new()
-    } else {
-        vec![SocketAddr::new(listen.ip(), 0)]
-    };
+    let bind = rtcweb_examples::net::ice_bind_addresses(listen.ip(), listen_address_only);
     let server = Arc::new(Server {
         ice_servers: ice.ice_servers,
         full_ice,
@@ -220,7 +224,7 @@ async fn echo(
             PeerEvent::DtlsConnected {
                 version,
                 srtp_profile,
-            } => info!(version, ?srtp_profile, "DTLS connected"),
+            } => info!(%version, ?srtp_profile, "DTLS connected"),
             PeerEvent::DataChannel(dc) => {
                 info!(label = dc.label(), "data channel");
                 tokio::spawn(echo_channel(dc));

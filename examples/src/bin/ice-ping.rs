@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use rtcweb_examples::{net, random};
 use rtcweb_ice::{
-    Candidate, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceEvent, Role, SansIo,
-    TransportPolicy,
+    Candidate, ConnectionState, Credentials, Datagram, IceAgent, IceConfig, IceEvent, IceRole,
+    SansIo, TransportPolicy,
 };
 
 /// Two of these find each other with rtcweb-ice alone (no DTLS), trading credentials and
@@ -121,8 +121,8 @@ fn run(args: Args) -> Result<(), String> {
         config.policy = TransportPolicy::Relay;
     }
     let role = match args.role {
-        RoleArg::Controlling => Role::Controlling,
-        RoleArg::Controlled => Role::Controlled,
+        RoleArg::Controlling => IceRole::Controlling,
+        RoleArg::Controlled => IceRole::Controlled,
     };
     let timeout = Duration::from_secs(args.timeout);
     let seed = random::seed().map_err(|e| e.to_string())?;
@@ -205,7 +205,7 @@ fn run(args: Args) -> Result<(), String> {
                 let mut pong = b"PONG".to_vec();
                 pong.extend_from_slice(rest);
                 agent.send_data(now, &pong);
-                if role == Role::Controlled {
+                if role == IceRole::Controlled {
                     echoed.insert(rest.to_vec());
                     if echoed.len() == args.count as usize {
                         println!("echoed {} pings", args.count);
@@ -235,7 +235,7 @@ fn run(args: Args) -> Result<(), String> {
             agent.state(),
             ConnectionState::Connected | ConnectionState::Completed
         );
-        if up && role == Role::Controlling && next_ping.is_none() {
+        if up && role == IceRole::Controlling && next_ping.is_none() {
             next_ping = Some((0u32, now));
         }
         if let Some((n, at)) = next_ping
@@ -266,7 +266,7 @@ fn run(args: Args) -> Result<(), String> {
                 let _ = socket.send_to(&t.payload, t.destination);
             }
         }
-        if role == Role::Controlling && rtts.len() == args.count as usize {
+        if role == IceRole::Controlling && rtts.len() == args.count as usize {
             break;
         }
         let wait = agent.poll_timeout().map_or(Duration::from_millis(20), |t| {

@@ -1,4 +1,5 @@
-//! `media-peer --listen 127.0.0.1:8080 [--send DIR] [--report FILE] [--no-twcc]`
+//! `media-peer --listen 127.0.0.1:8080 [--send DIR] [--report FILE] [--no-twcc]
+//! [--listen-address-only]`
 //!
 //! A media endpoint on the RTP session (`rtcweb::MediaMode::Session`): answers one
 //! `POST /offer` at a time (the webrtc-echoes convention, JSON `RTCSessionDescriptionInit`
@@ -12,6 +13,10 @@
 //! atomically): frames and key frames per codec, the resolutions VP8 key frames announce,
 //! the key frame requests it got, and its `getStats()` report. `--no-twcc` turns off
 //! transport-wide CC (no feedback to the sender's bandwidth estimator), for comparison.
+//!
+//! ICE candidates are gathered on the `--listen` address and on every interface address
+//! (`rtcweb_examples::net::ice_bind_addresses`), so that a browser on another local address
+//! reaches us; `--listen-address-only` gathers on the `--listen` address alone.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,7 +33,8 @@ use rtcweb_tokio::signaling::http::{HttpSession, HttpSignalingServer};
 use rtcweb_tokio::{Events, PeerConfig, PeerEvent, RtcPeerConnection};
 use tracing::{info, warn};
 
-const USAGE: &str = "usage: media-peer --listen ADDR:PORT [--send DIR] [--report FILE] [--no-twcc]";
+const USAGE: &str = "usage: media-peer --listen ADDR:PORT [--send DIR] [--report FILE] [--no-twcc] \
+                     [--listen-address-only]";
 const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
 const FPS: u32 = 30;
 
@@ -37,6 +43,7 @@ struct Args {
     send: Option<PathBuf>,
     report: Option<PathBuf>,
     twcc: bool,
+    listen_address_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -45,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         send: None,
         report: None,
         twcc: true,
+        listen_address_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
             "--send" => args.send = Some(value()?.into()),
             "--report" => args.report = Some(value()?.into()),
             "--no-twcc" => args.twcc = false,
+            "--listen-address-only" => args.listen_address_only = true,
             _ => return Err(USAGE.into()),
         }
     }
@@ -133,7 +142,7 @@ async fn serve(args: &Args, frames: &[Vec<u8>], mut session: HttpSession) -> Res
         other => return Err(format!("expected an offer, got {other:?}")),
     };
     let config = PeerConfig {
-        bind: vec![SocketAddr::new(args.listen.ip(), 0)],
+        bind: rtcweb_examples::net::ice_bind_addresses(args.listen.ip(), args.listen_address_only),
         media: MediaConfig {
             mode: MediaMode::Session,
             transport_cc: args.twcc,

@@ -11,12 +11,12 @@ use rtcweb_stun::{
 use tracing::{debug, trace};
 
 use super::IceAgent;
-use crate::candidate::{
-    Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
-};
-use crate::config::{Role, TransportPolicy};
+use crate::config::{IceRole, TransportPolicy};
 use crate::event::IceEvent;
 use crate::pair::{Check, Pair, PairState, pair_priority};
+use crate::{
+    Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
+};
 
 /// Largest check we build: header, USERNAME (513 max), PRIORITY, ICE-CONTROLL*, USE-CANDIDATE,
 /// MESSAGE-INTEGRITY, FINGERPRINT.
@@ -68,8 +68,8 @@ impl IceAgent {
             return None;
         }
         let (g, d) = match self.role {
-            Role::Controlling => (l.cand.priority, r.cand.priority),
-            Role::Controlled => (r.cand.priority, l.cand.priority),
+            IceRole::Controlling => (l.cand.priority, r.cand.priority),
+            IceRole::Controlled => (r.cand.priority, l.cand.priority),
         };
         let pair = Pair {
             local,
@@ -127,8 +127,8 @@ impl IceAgent {
                 self.remotes[p.remote].cand.priority,
             );
             p.priority = match self.role {
-                Role::Controlling => pair_priority(l, r),
-                Role::Controlled => pair_priority(r, l),
+                IceRole::Controlling => pair_priority(l, r),
+                IceRole::Controlled => pair_priority(r, l),
             };
         }
     }
@@ -208,11 +208,11 @@ impl IceAgent {
         b.attribute(&Attribute::Username(&username)).ok()?;
         b.attribute(&Attribute::Priority(prflx_priority)).ok()?;
         b.attribute(&match self.role {
-            Role::Controlling => Attribute::IceControlling(self.tie_breaker),
-            Role::Controlled => Attribute::IceControlled(self.tie_breaker),
+            IceRole::Controlling => Attribute::IceControlling(self.tie_breaker),
+            IceRole::Controlled => Attribute::IceControlled(self.tie_breaker),
         })
         .ok()?;
-        if use_candidate && self.role == Role::Controlling {
+        if use_candidate && self.role == IceRole::Controlling {
             b.attribute(&Attribute::UseCandidate).ok()?;
         }
         b.message_integrity(&key).ok()?;
@@ -365,8 +365,8 @@ impl IceAgent {
             if code == ErrorCode::ROLE_CONFLICT {
                 // Section 7.2.5.1: flip to the role opposite to the one the request claimed.
                 let new_role = match claimed {
-                    Role::Controlling => Role::Controlled,
-                    Role::Controlled => Role::Controlling,
+                    IceRole::Controlling => IceRole::Controlled,
+                    IceRole::Controlled => IceRole::Controlling,
                 };
                 if new_role != self.role {
                     self.switch_role(new_role);
@@ -427,8 +427,8 @@ impl IceAgent {
         p.state = PairState::Succeeded;
         p.last_response = Some(now);
         let foundation = p.foundation.clone();
-        let nominated = (use_candidate && self.role == Role::Controlling)
-            || (p.nominate_on_success && self.role == Role::Controlled);
+        let nominated = (use_candidate && self.role == IceRole::Controlling)
+            || (p.nominate_on_success && self.role == IceRole::Controlled);
         // Unfreeze the pairs that share this foundation (section 7.2.5.3.3).
         for q in &mut self.pairs {
             if q.state == PairState::Frozen && q.foundation == foundation {
@@ -509,7 +509,7 @@ impl IceAgent {
     /// answered by then almost surely never will: it goes to an address the peer cannot
     /// be reached at); and never later than `nomination_wait` after the first valid pair.
     fn nomination_plan(&self) -> Option<(usize, Instant)> {
-        if self.role != Role::Controlling
+        if self.role != IceRole::Controlling
             || self.config.lite
             || self.nominating.is_some()
             || self.pairs.iter().any(|p| p.nominated)

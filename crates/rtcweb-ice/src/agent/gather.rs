@@ -11,10 +11,8 @@ use rtcweb_stun::{
 use tracing::debug;
 
 use super::{IceAgent, LocalCandidate};
-use crate::candidate::{
-    Candidate, CandidateAddress, CandidateKind, Transport, foundation, priority,
-};
 use crate::event::GatheringState;
+use crate::{Candidate, CandidateAddress, CandidateKind, Transport, foundation, priority};
 
 /// One Binding request to a STUN server from one host base.
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@ use rtcweb_stun::{
 use tracing::trace;
 
 use super::{IceAgent, RemoteCandidate};
-use crate::candidate::{Candidate, CandidateAddress, CandidateKind, Transport};
-use crate::config::Role;
+use crate::config::IceRole;
 use crate::pair::PairState;
+use crate::{Candidate, CandidateAddress, CandidateKind, Transport};
 
 impl IceAgent {
     pub(super) fn handle_request(
@@ -54,16 +54,16 @@ impl IceAgent {
             _ => None,
         };
         match (self.role, controlling, controlled) {
-            (Role::Controlling, Some(theirs), _) if !self.config.lite => {
+            (IceRole::Controlling, Some(theirs), _) if !self.config.lite => {
                 if self.tie_breaker >= theirs {
                     self.respond_error(now, local, remote, tid, ErrorCode::ROLE_CONFLICT, &key);
                     return true;
                 }
-                self.switch_role(Role::Controlled);
+                self.switch_role(IceRole::Controlled);
             }
-            (Role::Controlled, _, Some(theirs)) if !self.config.lite => {
+            (IceRole::Controlled, _, Some(theirs)) if !self.config.lite => {
                 if self.tie_breaker >= theirs {
-                    self.switch_role(Role::Controlling);
+                    self.switch_role(IceRole::Controlling);
                 } else {
                     self.respond_error(now, local, remote, tid, ErrorCode::ROLE_CONFLICT, &key);
                     return true;
@@ -122,7 +122,7 @@ impl IceAgent {
                 self.schedule_checks(now);
             }
         }
-        if use_candidate && self.role == Role::Controlled {
+        if use_candidate && self.role == IceRole::Controlled {
             if self.pairs[i].state == PairState::Succeeded {
                 self.nominate(now, i);
             } else {

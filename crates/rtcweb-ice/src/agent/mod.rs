@@ -15,13 +15,13 @@ use std::time::Instant;
 use rtcweb_stun::{Class, IntegrityKey, Message, Method, is_stun};
 use tracing::{debug, trace};
 
-use crate::candidate::{
-    Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
-};
-use crate::config::{Credentials, IceConfig, Role, TransportPolicy};
+use crate::config::{Credentials, IceConfig, IceRole, TransportPolicy};
 use crate::error::Error;
 use crate::event::{ConnectionState, GatheringState, IceEvent};
 use crate::pair::{Pair, PairState};
+use crate::{
+    Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
+};
 use rtcweb_core::{Datagram, Protocol, Rng, SansIo, Seed, Transmit};
 
 use self::consent::Consent;
@@ -82,10 +82,10 @@ pub enum Received<'a> {
 ///
 /// ```
 /// use std::time::Instant;
-/// use rtcweb_ice::{IceAgent, IceConfig, IceEvent, Role};
+/// use rtcweb_ice::{IceAgent, IceConfig, IceEvent, IceRole};
 ///
 /// let now = Instant::now();
-/// let mut agent = IceAgent::new(IceConfig::default(), Role::Controlling, 7);
+/// let mut agent = IceAgent::new(IceConfig::default(), IceRole::Controlling, 7);
 /// agent.add_host_address(now, "192.0.2.10:5000".parse().unwrap());
 /// agent.start_gathering(now);
 /// assert!(matches!(agent.poll_event(), Some(IceEvent::LocalCandidate(_))));
@@ -94,7 +94,7 @@ pub enum Received<'a> {
 pub struct IceAgent {
     pub(crate) config: IceConfig,
     pub(crate) rng: Rng,
-    pub(crate) role: Role,
+    pub(crate) role: IceRole,
     pub(crate) tie_breaker: u64,
     pub(crate) local_credentials: Credentials,
     pub(crate) remote_credentials: Option<Credentials>,
@@ -135,11 +135,15 @@ const MAX_QUEUED_EVENTS: usize = 1024;
 impl IceAgent {
     /// A new agent with random local credentials and tie-breaker drawn from `seed`. The
     /// driver seeds from the OS; tests seed with a constant.
-    pub fn new(config: IceConfig, role: Role, seed: impl Into<Seed>) -> Self {
+    pub fn new(config: IceConfig, role: IceRole, seed: impl Into<Seed>) -> Self {
         let mut rng = Rng::new(seed);
         let tie_breaker = rng.next_u64();
         let local_credentials = Credentials::random(&mut || rng.next_u64());
-        let role = if config.lite { Role::Controlled } else { role };
+        let role = if config.lite {
+            IceRole::Controlled
+        } else {
+            role
+        };
         Self {
             config,
             rng,
@@ -190,12 +194,12 @@ impl IceAgent {
     }
 
     /// The current role.
-    pub fn role(&self) -> Role {
+    pub fn role(&self) -> IceRole {
         self.role
     }
 
     /// Sets the role (the offerer is controlling). A lite agent stays controlled.
-    pub fn set_role(&mut self, role: Role) {
+    pub fn set_role(&mut self, role: IceRole) {
         if !self.config.lite && role != self.role {
             self.switch_role(role);
         }
@@ -301,7 +305,7 @@ impl IceAgent {
     pub fn set_remote_lite(&mut self, lite: bool) {
         self.remote_lite = lite;
         if lite && !self.config.lite {
-            self.set_role(Role::Controlling);
+            self.set_role(IceRole::Controlling);
         }
     }
 
@@ -643,7 +647,7 @@ impl IceAgent {
         }
     }
 
-    pub(crate) fn switch_role(&mut self, role: Role) {
+    pub(crate) fn switch_role(&mut self, role: IceRole) {
         self.role = role;
         self.recompute_pair_priorities();
         self.push_event(IceEvent::RoleChanged(role));

@@ -11,7 +11,7 @@ use crate::event::IceEvent;
 use tracing::debug;
 
 use super::{IceAgent, LocalCandidate, Received};
-use crate::candidate::{
+use crate::{
     Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
 };
 use rtcweb_core::{Datagram, Protocol};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rtcweb_ice::{
     Candidate, CandidateKind, ConnectionState, Credentials, GatheringState, IceAgent, IceConfig,
-    IceEvent, Received, Role,
+    IceEvent, IceRole, Received,
 };
 use rtcweb_netsim::{
     Datagram, Filtering, HostId, LinkParams, Mapping, NatConfig, Network, Node, SansIo, Simulation,
@@ -397,7 +397,7 @@ pub fn world(
     site_a: Site,
     site_b: Site,
     rtt: Duration,
-    config: impl Fn(Role) -> IceConfig,
+    config: impl Fn(IceRole) -> IceConfig,
 ) -> World {
     world_with(seed, site_a, site_b, rtt, config, |_| {})
 }
@@ -408,7 +408,7 @@ pub fn world_with(
     site_a: Site,
     site_b: Site,
     rtt: Duration,
-    config: impl Fn(Role) -> IceConfig,
+    config: impl Fn(IceRole) -> IceConfig,
     nat_tweak: impl Fn(&mut NatConfig),
 ) -> World {
     let start = Instant::now();
@@ -436,8 +436,8 @@ pub fn world_with(
     let mut sim = Simulation::new(net);
     sim.attach(stun, TurnServer::new(start));
     for (h, ip, role, salt) in [
-        (a, ip_a, Role::Controlling, 1),
-        (b, ip_b, Role::Controlled, 2),
+        (a, ip_a, IceRole::Controlling, 1),
+        (b, ip_b, IceRole::Controlled, 2),
     ] {
         let mut agent = IceAgent::new(config(role), role, seed * 10 + salt);
         agent.add_host_address(start, format!("{ip}:5000").parse().unwrap());
@@ -454,7 +454,7 @@ pub fn world_with(
     }
 }
 
-pub fn full_config(role: Role) -> IceConfig {
+pub fn full_config(role: IceRole) -> IceConfig {
     let _ = role;
     IceConfig {
         stun_servers: vec![STUN.parse().unwrap()],
@@ -463,7 +463,7 @@ pub fn full_config(role: Role) -> IceConfig {
 }
 
 /// STUN and TURN (UDP, long-term credentials) on the same server.
-pub fn turn_config(role: Role) -> IceConfig {
+pub fn turn_config(role: IceRole) -> IceConfig {
     let credentials = rtcweb_turn::Credentials::LongTerm {
         username: TURN_USER.into(),
         password: TURN_PASS.into(),

@@ -4,9 +4,10 @@
 /// A seeded session with audio and video senders and a data channel (`av-data`), or only a
 /// data channel (`data`). Same seed, same calls: the same offer every time.
 fn offerer(kind: &str) -> Result<rtcweb_jsep::Jsep, String> {
-    use rtcweb_jsep::sdp::{Direction, Fingerprint, MediaKind};
+    use rtcweb_jsep::sdp::{Direction, Fingerprint, HashFunction, MediaKind};
     use rtcweb_jsep::{IceCredentials, Jsep, JsepConfig, SendParams, TransceiverInit};
-    let fingerprint = Fingerprint { algorithm: "sha-256".into(), value: (0u8..32).collect() };
+    let fingerprint = Fingerprint::new(HashFunction::Sha256, (0u8..32).collect())
+        .map_err(|e| e.to_string())?;
     // The credentials and session id the captured answers were made for (the answers of
     // GStreamer and Janus repeat the session id), fixed so the offer stays byte for byte.
     let ice = IceCredentials { ufrag: "dhtwEOkq".into(), pwd: "2qgdLDB42UNG4d2l+WWa1u2G".into() };

@@ -2,7 +2,7 @@
 
 use super::{Jsep, MLine, Owner, Transceiver};
 use crate::codec::{codecs_match, negotiate, negotiate_extmaps, rtx_apt};
-use crate::jsep::types::{BundlePolicy, DtlsRole, IceCredentials};
+use crate::jsep::types::{BundlePolicy, IceCredentials};
 use crate::sdp::{
     Codec, Connection, Direction, ExtMap, Group, MediaKind, MediaSection, Msid, Rid, RidDirection,
     SessionDescription, Setup, Simulcast, SimulcastStream, SsrcAttribute, SsrcGroup,
@@ -85,7 +85,7 @@ impl Jsep {
                     .map(|t| self.offer_rtp_section(t, i, ml, ice, &ext_ids)),
                 // Ours, or the peer's that we accepted: an answerer keeps it in its own
                 // offers as browsers do.
-                Owner::Data => Some(self.data_section(ml, ice, Setup::Actpass, None, None)),
+                Owner::Data => Some(self.data_section(ml, ice, Setup::ActPass, None, None)),
                 _ => None,
             };
             sd.media
@@ -138,7 +138,7 @@ impl Jsep {
             .filter_map(|uri| ext_ids.iter().find(|e| e.uri == *uri).cloned())
             .collect();
         let mut m = MediaSection::new(t.kind.clone(), 9, RTP_PROTO);
-        self.transport_attrs(&mut m, ice, Setup::Actpass);
+        self.transport_attrs(&mut m, ice, Setup::ActPass);
         m.mid = ml.mid.clone();
         m.extmaps = extmaps;
         m.direction = Some(t.direction);
@@ -264,8 +264,8 @@ impl Jsep {
             let setup = match (offer.setup_of(i), current_role) {
                 (Some(Setup::Active), _) => Setup::Passive,
                 (Some(Setup::Passive), _) => Setup::Active,
-                (_, Some(DtlsRole::Client)) => Setup::Active,
-                (_, Some(DtlsRole::Server)) => Setup::Passive,
+                // A renegotiation keeps the role the first answer gave.
+                (_, Some(role)) => role.into(),
                 _ => self.config.answer_setup,
             };
             let section = match ml.map(|m| m.owner) {

@@ -7,8 +7,8 @@
 //!
 //! ```
 //! use rtcweb_jsep::{Jsep, JsepConfig, SdpType, Description, SignalingState, TransceiverInit};
-//! use rtcweb_jsep::sdp::{Direction, Fingerprint, MediaKind};
-//! let fp = Fingerprint { algorithm: "sha-256".into(), value: vec![0xab; 32] };
+//! use rtcweb_jsep::sdp::{Direction, Fingerprint, HashFunction, MediaKind};
+//! let fp = Fingerprint::new(HashFunction::Sha256, vec![0xab; 32]).unwrap();
 //! let mut a = Jsep::new(JsepConfig { fingerprints: vec![fp.clone()], seed: 1.into(), ..Default::default() });
 //! let mut b = Jsep::new(JsepConfig { fingerprints: vec![fp], seed: 2.into(), ..Default::default() });
 //! a.add_transceiver(TransceiverInit::new(MediaKind::Audio, Direction::SendRecv));

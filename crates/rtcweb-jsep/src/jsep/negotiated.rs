@@ -3,8 +3,8 @@
 use super::validate::transport_index;
 use super::{Jsep, Owner};
 use crate::codec::make_consistent;
-use crate::jsep::types::{BundlePolicy, DtlsRole, Negotiated, NegotiatedMedia, NegotiatedSctp};
-use crate::sdp::{SessionDescription, Setup};
+use crate::jsep::types::{BundlePolicy, Negotiated, NegotiatedMedia, NegotiatedSctp};
+use crate::sdp::{Role, SessionDescription, Setup};
 
 /// RFC 8841: a peer that writes no max-message-size accepts 64 KiB.
 const DEFAULT_MAX_MESSAGE_SIZE: u64 = 65_536;
@@ -56,11 +56,11 @@ impl Jsep {
             let local_setup = local.setup_of(lt);
             let remote_setup = remote.setup_of(rt);
             let dtls_role = match (local_setup, remote_setup) {
-                (Some(Setup::Active), _) => DtlsRole::Client,
-                (Some(Setup::Passive), _) => DtlsRole::Server,
-                (_, Some(Setup::Active)) => DtlsRole::Server,
-                (_, Some(Setup::Passive)) => DtlsRole::Client,
-                _ => DtlsRole::Server,
+                (Some(Setup::Active), _) => Role::Client,
+                (Some(Setup::Passive), _) => Role::Server,
+                (_, Some(Setup::Active)) => Role::Server,
+                (_, Some(Setup::Passive)) => Role::Client,
+                _ => Role::Server,
             };
             let transport_mid = l
                 .mid

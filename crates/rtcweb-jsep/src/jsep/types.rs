@@ -4,8 +4,8 @@ use rtcweb_core::Seed;
 use std::fmt;
 
 use crate::sdp::{
-    Candidate, Codec, Direction, ExtMap, Fingerprint, Group, Limits, MediaKind, Msid, Rid, Setup,
-    Simulcast, SsrcAttribute, SsrcGroup,
+    Candidate, Codec, Direction, ExtMap, Fingerprint, Group, Limits, MediaKind, Msid, Rid, Role,
+    Setup, Simulcast, SsrcAttribute, SsrcGroup,
 };
 
 /// RTCSignalingState (RFC 8829 section 3.2, W3C webrtc-pc 4.3.1).
@@ -368,15 +368,6 @@ pub struct OfferOptions {
     pub ice_restart: bool,
 }
 
-/// Our DTLS role on a transport, from `a=setup`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DtlsRole {
-    /// DTLS client (we sent/answered `active`).
-    Client,
-    /// DTLS server.
-    Server,
-}
-
 /// The data channel part of a negotiated m= section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NegotiatedSctp {
@@ -422,7 +413,7 @@ pub struct NegotiatedMedia {
     /// Peer's `a=setup`.
     pub remote_setup: Option<Setup>,
     /// Our DTLS role.
-    pub dtls_role: DtlsRole,
+    pub dtls_role: Role,
     /// Peer's msid lines.
     pub remote_msid: Vec<Msid>,
     /// Peer's `a=ssrc` lines.

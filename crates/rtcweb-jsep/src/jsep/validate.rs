@@ -238,7 +238,7 @@ pub(crate) fn answer_matches_offer(
             }
             Some(_) => {}
         }
-        if answer.setup_of(t) == Some(Setup::Actpass) {
+        if answer.setup_of(t) == Some(Setup::ActPass) {
             return bad(Mismatch::SetupActpass { index });
         }
     }

@@ -1,13 +1,43 @@
 //! Typed values of the attributes JSEP relies on. Each has `parse` (the text after
 //! `a=<name>:`) and `Display` (the same text back), so parse-emit-parse is the identity.
+//! The values other layers share (`a=fingerprint`, `a=setup`, `a=candidate`) are
+//! `rtcweb-core`'s and parse with their `FromStr`.
 
 use std::fmt;
 
-/// Parse error of one attribute value; the caller adds the line number.
-pub(crate) type AttrResult<T> = std::result::Result<T, String>;
+/// Why one attribute value does not parse; the caller adds the line number.
+#[derive(Debug)]
+pub(crate) enum AttrError {
+    /// The grammar of an attribute this crate defines.
+    Reason(String),
+    /// A value shared with other layers (fingerprint, setup, candidate).
+    Value(rtcweb_core::Error),
+}
+
+impl From<String> for AttrError {
+    fn from(reason: String) -> Self {
+        AttrError::Reason(reason)
+    }
+}
+
+impl From<&str> for AttrError {
+    fn from(reason: &str) -> Self {
+        AttrError::Reason(reason.to_owned())
+    }
+}
+
+impl From<rtcweb_core::Error> for AttrError {
+    fn from(e: rtcweb_core::Error) -> Self {
+        AttrError::Value(e)
+    }
+}
+
+/// Parse result of one attribute value.
+pub(crate) type AttrResult<T> = std::result::Result<T, AttrError>;
 
 pub(crate) fn num<T: std::str::FromStr>(s: &str, what: &str) -> AttrResult<T> {
-    s.parse::<T>().map_err(|_| format!("bad {what} {s:?}"))
+    s.parse::<T>()
+        .map_err(|_| AttrError::Reason(format!("bad {what} {s:?}")))
 }
 
 /// `a=sendrecv` and friends (RFC 8866 section 6.7), also used for extmap directions.
@@ -76,87 +106,6 @@ impl Direction {
 impl fmt::Display for Direction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// `a=setup` (RFC 8842, RFC 4145).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Setup {
-    /// `actpass`: offerer lets the answerer choose.
-    Actpass,
-    /// `active`: this side is the DTLS client.
-    Active,
-    /// `passive`: this side is the DTLS server.
-    Passive,
-    /// `holdconn`
-    Holdconn,
-}
-
-impl Setup {
-    pub(crate) fn parse(s: &str) -> AttrResult<Self> {
-        Ok(match s {
-            "actpass" => Setup::Actpass,
-            "active" => Setup::Active,
-            "passive" => Setup::Passive,
-            "holdconn" => Setup::Holdconn,
-            _ => return Err(format!("unknown setup {s:?}")),
-        })
-    }
-}
-
-impl fmt::Display for Setup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Setup::Actpass => "actpass",
-            Setup::Active => "active",
-            Setup::Passive => "passive",
-            Setup::Holdconn => "holdconn",
-        })
-    }
-}
-
-/// `a=fingerprint:<hash-func> <hex:hex:...>` (RFC 8122).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Fingerprint {
-    /// Hash function name as written, e.g. `sha-256`.
-    pub algorithm: String,
-    /// The digest bytes.
-    pub value: Vec<u8>,
-}
-
-impl Fingerprint {
-    pub(crate) fn parse(s: &str) -> AttrResult<Self> {
-        let (alg, hex) = s
-            .trim()
-            .split_once(' ')
-            .ok_or("fingerprint without a value")?;
-        let mut value = Vec::new();
-        for byte in hex.trim().split(':') {
-            if byte.len() != 2 {
-                return Err(format!("bad fingerprint byte {byte:?}"));
-            }
-            value.push(u8::from_str_radix(byte, 16).map_err(|_| format!("bad hex {byte:?}"))?);
-        }
-        if alg.is_empty() || value.is_empty() {
-            return Err("empty fingerprint".into());
-        }
-        Ok(Fingerprint {
-            algorithm: alg.to_owned(),
-            value,
-        })
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ", self.algorithm)?;
-        for (i, b) in self.value.iter().enumerate() {
-            if i > 0 {
-                f.write_str(":")?;
-            }
-            write!(f, "{b:02X}")?;
-        }
-        Ok(())
     }
 }
 
@@ -250,7 +199,7 @@ impl ExtMap {
         };
         let id: u16 = num(id, "extmap id")?;
         if id == 0 || id > 4095 {
-            return Err(format!("extmap id {id} out of range"));
+            return Err(format!("extmap id {id} out of range").into());
         }
         let rest = rest.trim_start();
         let (uri, attributes) = match rest.split_once(' ') {
@@ -348,7 +297,7 @@ impl Codec {
         let (pt, enc) = s.trim().split_once(' ').ok_or("rtpmap without encoding")?;
         let payload_type: u8 = num(pt, "payload type")?;
         if payload_type > 127 {
-            return Err(format!("payload type {payload_type} over 127"));
+            return Err(format!("payload type {payload_type} over 127").into());
         }
         let mut parts = enc.trim().split('/');
         let name = parts
@@ -493,7 +442,7 @@ impl RidDirection {
         match s {
             "send" => Ok(RidDirection::Send),
             "recv" => Ok(RidDirection::Recv),
-            _ => Err(format!("bad rid direction {s:?}")),
+            _ => Err(format!("bad rid direction {s:?}").into()),
         }
     }
 }
@@ -586,7 +535,7 @@ impl Simulcast {
                                 None => (r, false),
                             };
                             if rid.is_empty() {
-                                return Err("empty simulcast rid".to_owned());
+                                return Err("empty simulcast rid".into());
                             }
                             Ok(SimulcastStream {
                                 rid: rid.to_owned(),
@@ -599,10 +548,10 @@ impl Simulcast {
             let slot = match dir {
                 "send" => &mut sim.send,
                 "recv" => &mut sim.recv,
-                _ => return Err(format!("bad simulcast direction {dir:?}")),
+                _ => return Err(format!("bad simulcast direction {dir:?}").into()),
             };
             if !slot.is_empty() {
-                return Err(format!("simulcast {dir} given twice"));
+                return Err(format!("simulcast {dir} given twice").into());
             }
             *slot = parsed;
         }

@@ -1,8 +1,7 @@
 //! One m= section: its typed attributes, plus the ones we do not interpret kept verbatim.
 
 use super::attrs::*;
-use super::candidate::Candidate;
-use super::{Bandwidth, Connection, IceAttrs};
+use super::{Bandwidth, Candidate, Connection, Fingerprint, IceAttrs, Setup};
 
 /// Media type of an m= line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -192,8 +191,8 @@ impl MediaSection {
             }
             "candidate" => self.candidates.push(Candidate::parse_value(v()?)?),
             "end-of-candidates" => self.end_of_candidates = true,
-            "fingerprint" => self.fingerprints.push(Fingerprint::parse(v()?)?),
-            "setup" if self.setup.is_none() => self.setup = Some(Setup::parse(v()?.trim())?),
+            "fingerprint" => self.fingerprints.push(v()?.parse::<Fingerprint>()?),
+            "setup" if self.setup.is_none() => self.setup = Some(v()?.parse::<Setup>()?),
             "bundle-only" => self.bundle_only = true,
             "msid" => self.msid.push(Msid::parse(v()?)?),
             "rtcp-mux" => self.rtcp_mux = true,
@@ -293,7 +292,7 @@ impl MediaSection {
     pub(crate) fn emit_attributes(&self, out: &mut Vec<(String, Option<String>)>) {
         let mut put = |k: &str, v: Option<String>| out.push((k.to_owned(), v));
         for c in &self.candidates {
-            put("candidate", Some(c.to_string()));
+            put("candidate", Some(c.attribute_value().to_string()));
         }
         if self.end_of_candidates {
             put("end-of-candidates", None);

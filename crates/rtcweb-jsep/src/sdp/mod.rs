@@ -17,14 +17,18 @@
 //! ```
 
 pub mod attrs;
-pub mod candidate;
 pub mod media;
 
 use std::io::Cursor;
 
 pub use attrs::*;
-pub use candidate::{Candidate, CandidateType};
 pub use media::{MediaKind, MediaSection};
+/// The values JSEP shares with the other layers, typed once here: `a=candidate` (ICE),
+/// `a=fingerprint` and `a=setup` (DTLS).
+pub use rtcweb_core::{
+    Candidate, CandidateAddress, CandidateKind, Fingerprint, HashFunction, Role, Setup, TcpType,
+    Transport,
+};
 
 use crate::{Error, Result};
 
@@ -264,6 +268,7 @@ impl SessionDescription {
                 Err(Error::SdpSyntax {
                     line,
                     reason: "not UTF-8".into(),
+                    value: None,
                 })
             }
         }
@@ -286,6 +291,7 @@ impl SessionDescription {
                 return Err(Error::SdpSyntax {
                     line: line_at(text, pos),
                     reason: grammar_reason(&e),
+                    value: None,
                 });
             }
         };
@@ -362,6 +368,7 @@ fn scan_lines(text: &str, limits: &Limits) -> Result<LineMap> {
         let err = |reason: &str| Error::SdpSyntax {
             line,
             reason: reason.to_owned(),
+            value: None,
         };
         if l.len() > limits.max_line_bytes {
             return Err(err("line too long"));
@@ -406,8 +413,19 @@ fn grammar_reason(e: &sdp::Error) -> String {
     }
 }
 
-fn syntax(line: usize, reason: String) -> Error {
-    Error::SdpSyntax { line, reason }
+fn syntax(line: usize, e: impl Into<AttrError>) -> Error {
+    match e.into() {
+        AttrError::Reason(reason) => Error::SdpSyntax {
+            line,
+            reason,
+            value: None,
+        },
+        AttrError::Value(e) => Error::SdpSyntax {
+            line,
+            reason: e.to_string(),
+            value: Some(e),
+        },
+    }
 }
 
 fn from_bag(bag: sdp::SessionDescription, lines: &LineMap) -> Result<SessionDescription> {
@@ -452,13 +470,13 @@ fn from_bag(bag: sdp::SessionDescription, lines: &LineMap) -> Result<SessionDesc
             None => (0, &[][..]),
         };
         let name = md.media_name;
-        let port = u16::try_from(name.port.value).map_err(|_| syntax(mline, "bad port".into()))?;
+        let port = u16::try_from(name.port.value).map_err(|_| syntax(mline, "bad port"))?;
         let port_count = name
             .port
             .range
             .map(u16::try_from)
             .transpose()
-            .map_err(|_| syntax(mline, "bad port count".into()))?;
+            .map_err(|_| syntax(mline, "bad port count"))?;
         let mut m = MediaSection::new(
             MediaKind::from_name(&name.media),
             port,
@@ -493,8 +511,8 @@ fn session_attribute(
                 sd.attributes.push(Attribute::new(name, value));
             }
         }
-        "fingerprint" => sd.fingerprints.push(Fingerprint::parse(v()?)?),
-        "setup" if sd.setup.is_none() => sd.setup = Some(Setup::parse(v()?.trim())?),
+        "fingerprint" => sd.fingerprints.push(v()?.parse()?),
+        "setup" if sd.setup.is_none() => sd.setup = Some(v()?.parse()?),
         "group" => sd.groups.push(Group::parse(v()?)?),
         "extmap-allow-mixed" => sd.extmap_allow_mixed = true,
         "extmap" => sd.extmaps.push(ExtMap::parse(v()?)?),

@@ -11,8 +11,9 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint};
-use rtcweb_ice::{IceAgent, IceConfig, Role, TransportPolicy};
+use rtcweb_core::{Candidate, Fingerprint, Role};
+use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, DtlsVersion};
+use rtcweb_ice::{IceAgent, IceConfig, IceRole, TransportPolicy};
 use rtcweb_jsep::{Jsep, JsepConfig};
 use tracing::debug;
 
@@ -44,9 +45,9 @@ pub struct PeerConnection {
     /// SRTP keys from the DTLS handshake, until `srtp` is made from them.
     pub(crate) srtp_keys: Option<rtcweb_dtls::SrtpKeyingMaterial>,
     pub(crate) srtp_profile: Option<&'static str>,
-    pub(crate) dtls_version: Option<&'static str>,
+    pub(crate) dtls_version: Option<DtlsVersion>,
     /// DTLS role and the peer's fingerprints, once an answer fixed them.
-    pub(crate) dtls_params: Option<(rtcweb_dtls::Role, Vec<rtcweb_dtls::Fingerprint>)>,
+    pub(crate) dtls_params: Option<(Role, Vec<Fingerprint>)>,
     pub(crate) dtls_failed: bool,
     /// DTLS datagrams that came before the endpoint existed (see `hold_early_dtls`).
     pub(crate) early_dtls: Vec<Vec<u8>>,
@@ -109,20 +110,12 @@ impl PeerConnection {
                 DtlsContext::new(dtls_config, config.certificate.clone())?
             }
         };
-        let ours = dtls_context.certificate().fingerprint();
-        let jsep_fingerprint = rtcweb_jsep::sdp::Fingerprint {
-            algorithm: ours.hash_function().name().to_owned(),
-            value: ours.value().to_vec(),
-        };
         let mut jsep_config = JsepConfig {
             bundle_policy: config.bundle_policy,
             ice_lite: config.ice_lite,
-            fingerprints: vec![jsep_fingerprint],
+            fingerprints: vec![dtls_context.certificate().fingerprint().clone()],
             seed: config.seed.derive(SEED_JSEP),
-            answer_setup: match config.dtls_answer_role {
-                crate::config::DtlsAnswerRole::Client => rtcweb_jsep::sdp::Setup::Active,
-                crate::config::DtlsAnswerRole::Server => rtcweb_jsep::sdp::Setup::Passive,
-            },
+            answer_setup: Role::from(config.dtls_answer_role).into(),
             ..JsepConfig::default()
         };
         if config.media.mode == crate::config::MediaMode::Session {
@@ -130,7 +123,11 @@ impl PeerConnection {
         }
         let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;
-        let mut ice = IceAgent::new(ice_config, Role::Controlled, config.seed.derive(SEED_ICE));
+        let mut ice = IceAgent::new(
+            ice_config,
+            IceRole::Controlled,
+            config.seed.derive(SEED_ICE),
+        );
         let creds = jsep.local_ice_credentials();
         ice.set_local_credentials(rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)?);
         Ok(Self {
@@ -206,15 +203,15 @@ impl PeerConnection {
         self.ice.gathering_state()
     }
 
-    /// The selected candidate pair, as `candidate:` strings.
-    pub fn selected_candidate_pair(&self) -> Option<(String, String)> {
+    /// The selected candidate pair: local, remote.
+    pub fn selected_candidate_pair(&self) -> Option<(Candidate, Candidate)> {
         self.ice
             .selected_pair()
-            .map(|(l, r)| (l.to_string(), r.to_string()))
+            .map(|(l, r)| (l.clone(), r.clone()))
     }
 
-    /// The negotiated DTLS version ("DTLS 1.2" / "DTLS 1.3"), once connected.
-    pub fn dtls_version(&self) -> Option<&'static str> {
+    /// The negotiated DTLS version, once connected.
+    pub fn dtls_version(&self) -> Option<DtlsVersion> {
         self.dtls_version
     }
 

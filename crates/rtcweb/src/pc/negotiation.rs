@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use rtcweb_ice::Role;
+use rtcweb_core::Candidate;
+use rtcweb_ice::IceRole;
 use rtcweb_jsep::{JsepEvent, OfferOptions, TransceiverId, TransceiverInit};
 use tracing::debug;
 
@@ -43,7 +44,7 @@ impl PeerConnection {
             && !self.ice.is_lite()
             && self.jsep.remote_description().is_none()
         {
-            self.ice.set_role(Role::Controlling);
+            self.ice.set_role(IceRole::Controlling);
         }
         self.apply_local_credentials(now);
         if self.candidate_mid.is_none() {
@@ -75,7 +76,7 @@ impl PeerConnection {
             && !self.ice.is_lite()
             && self.jsep.local_description().is_none()
         {
-            self.ice.set_role(Role::Controlled);
+            self.ice.set_role(IceRole::Controlled);
         }
         self.apply_remote_ice(now)?;
         self.after_description(now);
@@ -93,13 +94,11 @@ impl PeerConnection {
             self.pump(now);
             return Ok(());
         }
-        let candidate: rtcweb_ice::Candidate = init.candidate.parse()?;
-        if let (Some(mid), Ok(jc)) = (
-            init.sdp_mid.as_deref(),
-            rtcweb_jsep::sdp::Candidate::parse(&init.candidate),
-        ) {
+        // The W3C string is parsed here, once: JSEP and ICE get the same typed candidate.
+        let candidate: Candidate = init.candidate.parse()?;
+        if let Some(mid) = init.sdp_mid.as_deref() {
             // Keep the remote description complete; an unknown mid is not fatal for ICE.
-            let _ = self.jsep.add_remote_candidate(mid, jc);
+            let _ = self.jsep.add_remote_candidate(mid, candidate.clone());
         }
         self.ice.add_remote_candidate(now, candidate)?;
         self.pump(now);
@@ -195,11 +194,7 @@ impl PeerConnection {
             .ice_credentials(index)
             .map(|(u, p)| (u.to_owned(), p.to_owned()));
         let section = &remote.media[index];
-        let candidates: Vec<String> = section
-            .candidates
-            .iter()
-            .map(|c| format!("candidate:{c}"))
-            .collect();
+        let candidates = section.candidates.clone();
         // A peer that does not announce trickle (RFC 8838 section 4) put every candidate in
         // its description: there are no more to come.
         let trickles = remote
@@ -234,13 +229,10 @@ impl PeerConnection {
             self.ice.set_remote_credentials(now, creds);
         }
         for c in candidates {
-            match c.parse::<rtcweb_ice::Candidate>() {
-                Ok(c) => {
-                    if let Err(e) = self.ice.add_remote_candidate(now, c) {
-                        debug!(error = %e, "remote candidate not used");
-                    }
-                }
-                Err(e) => debug!(error = %e, "remote candidate does not parse"),
+            // Every candidate parsed with the description (one that did not refused it);
+            // what the agent cannot use (another component, TCP) is left out here.
+            if let Err(e) = self.ice.add_remote_candidate(now, c) {
+                debug!(error = %e, "remote candidate not used");
             }
         }
         if end {
@@ -253,19 +245,13 @@ impl PeerConnection {
     fn after_description(&mut self, now: Instant) {
         if let Some(n) = self.jsep.negotiated() {
             let transport = n.media.iter().find(|m| !m.rejected);
-            if let Some(m) = transport {
-                let role = match m.dtls_role {
-                    rtcweb_jsep::DtlsRole::Client => rtcweb_dtls::Role::Client,
-                    rtcweb_jsep::DtlsRole::Server => rtcweb_dtls::Role::Server,
-                };
-                let fingerprints: Vec<rtcweb_dtls::Fingerprint> = m
-                    .remote_fingerprints
-                    .iter()
-                    .filter_map(|f| f.to_string().parse().ok())
-                    .collect();
-                if self.dtls_params.is_none() && !fingerprints.is_empty() {
-                    self.dtls_params = Some((role, fingerprints));
-                }
+            // JSEP refused a description without a usable fingerprint, so a negotiated
+            // transport always has one.
+            if let Some(m) = transport
+                && self.dtls_params.is_none()
+                && !m.remote_fingerprints.is_empty()
+            {
+                self.dtls_params = Some((m.dtls_role, m.remote_fingerprints.clone()));
             }
             self.media
                 .on_negotiated(now, n, self.jsep.transceivers(), &mut self.events);

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use rtcweb_dtls::{DtlsEndpoint, DtlsVersion, Event as DtlsEvent};
+use rtcweb_dtls::{DtlsEndpoint, Event as DtlsEvent};
 use rtcweb_ice::{IceEvent, Received};
 use tracing::{debug, warn};
 
@@ -96,15 +96,14 @@ impl PeerConnection {
         while let Some(event) = self.ice.poll_event() {
             match event {
                 IceEvent::LocalCandidate(c) => {
-                    if let Ok(jc) = rtcweb_jsep::sdp::Candidate::parse(&c.to_string()) {
-                        self.jsep.add_local_candidate(jc);
-                    }
+                    // The W3C event carries the candidate as its string; JSEP takes it typed.
                     let init = IceCandidateInit {
                         candidate: c.to_string(),
                         sdp_mid: self.candidate_mid.clone(),
                         sdp_m_line_index: Some(0),
                         username_fragment: Some(self.ice.local_credentials().ufrag.clone()),
                     };
+                    self.jsep.add_local_candidate(c);
                     self.push_event(Event::IceCandidate(Some(init)));
                 }
                 IceEvent::GatheringState(s) => {
@@ -119,10 +118,7 @@ impl PeerConnection {
                     self.push_event(Event::IceConnectionState(s));
                 }
                 IceEvent::SelectedPair { local, remote } => {
-                    self.push_event(Event::SelectedCandidatePair {
-                        local: local.to_string(),
-                        remote: remote.to_string(),
-                    });
+                    self.push_event(Event::SelectedCandidatePair { local, remote });
                 }
                 IceEvent::ResolveMdns(name) => {
                     debug!(%name, "remote mDNS candidate needs resolving");
@@ -207,15 +203,12 @@ impl PeerConnection {
         for e in events {
             match e {
                 DtlsEvent::Connected { version, srtp } => {
-                    self.dtls_version = Some(match version {
-                        DtlsVersion::Dtls12 => "DTLS 1.2",
-                        DtlsVersion::Dtls13 => "DTLS 1.3",
-                    });
+                    self.dtls_version = Some(version);
                     if let Some(keys) = srtp {
                         self.start_srtp(keys);
                     }
                     self.push_event(Event::DtlsConnected {
-                        version: self.dtls_version.unwrap_or("DTLS"),
+                        version,
                         srtp_profile: self.srtp_profile,
                     });
                     self.start_sctp(now);

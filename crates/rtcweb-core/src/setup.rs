@@ -1,15 +1,15 @@
 //! The `a=setup` attribute (RFC 4145 section 4, as used for DTLS by RFC 8842 section 5) and the
-//! DTLS role it gives.
+//! role it gives, which DTLS and SCTP both follow.
 //!
 //! ```
-//! use rtcweb_dtls::{Role, Setup};
+//! use rtcweb_core::{Role, Setup};
 //!
 //! // The offerer says actpass; the answerer takes the active role (RFC 8842 section 5.3).
 //! let answer = Setup::answer_to(Setup::ActPass)?;
 //! assert_eq!(answer, Setup::Active);
 //! assert_eq!(Role::from_setup(answer, Setup::ActPass)?, Role::Client);
 //! assert_eq!(Role::from_setup(Setup::ActPass, answer)?, Role::Server);
-//! # Ok::<(), rtcweb_dtls::Error>(())
+//! # Ok::<(), rtcweb_core::Error>(())
 //! ```
 
 use std::fmt;
@@ -58,6 +58,17 @@ impl Setup {
     }
 }
 
+impl From<Role> for Setup {
+    /// The `a=setup` that takes `role` outright: `active` for the client, `passive` for the
+    /// server.
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Client => Setup::Active,
+            Role::Server => Setup::Passive,
+        }
+    }
+}
+
 impl fmt::Display for Setup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -82,7 +93,10 @@ impl FromStr for Setup {
     }
 }
 
-/// Which side of the DTLS handshake this endpoint plays.
+/// Which side of the DTLS handshake this endpoint plays, as `a=setup` decided it.
+///
+/// SCTP over DTLS follows the same role: the DTLS client sends the SCTP INIT and opens data
+/// channels on even stream ids, the server on odd ones (RFC 8832 section 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Sends the ClientHello (`a=setup:active`).
@@ -110,6 +124,14 @@ impl Role {
     /// Whether this is the DTLS client.
     pub fn is_client(self) -> bool {
         self == Role::Client
+    }
+
+    /// The peer's role.
+    pub fn opposite(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
     }
 }
 
@@ -152,6 +174,7 @@ mod tests {
                 if let Ok(role) = got {
                     let other = Role::from_setup(remote, local).unwrap();
                     assert_ne!(role, other);
+                    assert_eq!(role.opposite(), other);
                 }
             }
         }
@@ -166,6 +189,13 @@ mod tests {
         for offer in [Setup::ActPass, Setup::Active, Setup::Passive] {
             let answer = Setup::answer_to(offer).unwrap();
             assert!(Role::from_setup(answer, offer).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_role_taken_outright_is_that_role() {
+        for role in [Role::Client, Role::Server] {
+            assert_eq!(Role::from_setup(role.into(), Setup::ActPass), Ok(role));
         }
     }
 }
