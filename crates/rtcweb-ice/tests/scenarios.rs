@@ -441,7 +441,7 @@ fn relayed_pairs_outlive_allocation_and_permission_refreshes() {
 /// restart reused the dead relayed candidates and never connected again.
 #[test]
 fn an_ice_restart_allocates_again_what_a_turn_restart_or_a_rebinding_lost() {
-    let relay_only = |role: Role| IceConfig {
+    let relay_only = |role: IceRole| IceConfig {
         policy: rtcweb_ice::TransportPolicy::Relay,
         ..turn_config(role)
     };
