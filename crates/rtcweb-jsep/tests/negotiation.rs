@@ -558,6 +558,56 @@ fn ice_restart_offer_and_answer() {
     );
 }
 
+/// The answerer's new credentials are known as soon as the restarting offer is applied (an
+/// ICE agent restarts with them then), are the ones its answer carries, and are forgotten
+/// with a rollback. Found by the soak: the PeerConnection restarted its agent with the old
+/// credentials and again at the answer, which forgot the offer's credentials.
+#[test]
+fn a_restarting_offer_fixes_the_answer_credentials_when_applied() {
+    let (mut a, mut b) = (peer(1), peer(2));
+    audio_video_data(&mut a);
+    exchange(&mut a, &mut b);
+    assert!(b.pending_answer_ice_credentials().is_none());
+    let restart = |a: &mut Jsep| {
+        let o = a.create_offer(OfferOptions { ice_restart: true }).unwrap();
+        a.set_local_description(Description::new(SdpType::Offer, o.clone()))
+            .unwrap();
+        o
+    };
+    let o = restart(&mut a);
+    b.set_remote_description(Description::new(SdpType::Offer, o))
+        .unwrap();
+    let pending = b.pending_answer_ice_credentials().cloned().unwrap();
+    assert_ne!(pending.ufrag, b.local_ice_credentials().ufrag);
+    let ans = b.create_answer().unwrap();
+    b.set_local_description(Description::new(SdpType::Answer, ans.clone()))
+        .unwrap();
+    let parsed = SessionDescription::parse(&ans).unwrap();
+    assert_eq!(parsed.ice_credentials(0).unwrap().0, pending.ufrag);
+    assert_eq!(b.local_ice_credentials().ufrag, pending.ufrag);
+    assert!(b.pending_answer_ice_credentials().is_none());
+    a.set_remote_description(Description::new(SdpType::Answer, ans))
+        .unwrap();
+
+    // A re-offer without a restart leaves nothing pending.
+    let o = offer(&mut a);
+    b.set_remote_description(Description::new(SdpType::Offer, o))
+        .unwrap();
+    assert!(b.pending_answer_ice_credentials().is_none());
+    b.set_remote_description(Description::new(SdpType::Rollback, String::new()))
+        .unwrap();
+    a.set_local_description(Description::new(SdpType::Rollback, String::new()))
+        .unwrap();
+    // Nor does a restarting offer that was rolled back.
+    let o = restart(&mut a);
+    b.set_remote_description(Description::new(SdpType::Offer, o))
+        .unwrap();
+    assert!(b.pending_answer_ice_credentials().is_some());
+    b.set_remote_description(Description::new(SdpType::Rollback, String::new()))
+        .unwrap();
+    assert!(b.pending_answer_ice_credentials().is_none());
+}
+
 /// W3C "perfect negotiation": both sides offer at once; the polite one rolls back.
 #[test]
 fn glare_resolved_by_perfect_negotiation() {
