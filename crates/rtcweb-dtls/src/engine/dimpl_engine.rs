@@ -9,6 +9,9 @@
 //!   is never negotiated. So GCM is preferred wherever dimpl lets us prefer anything.
 //! - Cryptographic randomness (key shares, ECDSA nonces) comes from the OS through aws-lc-rs;
 //!   only the non-cryptographic randomness follows [`DtlsConfig::rng_seed`].
+//!
+//! The crypto provider is dimpl's aws-lc-rs one with the DTLS 1.3 record-number mask computed
+//! from a kept key schedule ([`super::record_number`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,7 +43,9 @@ impl DimplFactory {
             .flight_retries(config.max_retransmissions)
             .use_server_cookie(config.server_cookie)
             // WebRTC authenticates both sides: the server must see the client's certificate.
-            .require_client_certificate(true);
+            .require_client_certificate(true)
+            // aws-lc-rs, with DTLS 1.3 record-number key schedules kept per key.
+            .with_crypto_provider(super::record_number::provider());
         if let Some(seed) = config.rng_seed {
             // dimpl takes 64 bits: the first eight of our seed.
             let mut first = [0u8; 8];
