@@ -425,7 +425,7 @@ fn an_ordered_lifetime_channel_delivers_again_after_an_outage() {
             b,
             host_a: mut ha,
             host_b: hb,
-        } = TwoHosts::new(start, seed, SctpConfig::default());
+        } = TwoHosts::new(start, seed, common::config());
         let base = LinkParams {
             latency: Duration::from_millis(20),
             ..LinkParams::default()
@@ -503,4 +503,101 @@ fn an_ordered_lifetime_channel_delivers_again_after_an_outage() {
 
 fn index_of(m: &rtcweb_sctp::Message) -> u32 {
     index(m)
+}
+
+/// An ordered maxPacketLifeTime channel whose messages span several chunks, beside a bulk
+/// channel: some messages expire after their first fragments went out (and were
+/// acknowledged) while the rest waited in the send queue. Each must be skipped with a
+/// FORWARD-TSN; dcsctp used to drop the rest of such a message silently, so the receiver
+/// waited for its end for good and delivered nothing more on the channel (the soak's
+/// life500ms-ordered stall, patches/dcsctp patch 9). Once the bulk channel has drained, every
+/// small message sent in calm conditions arrives.
+#[test]
+fn an_ordered_lifetime_channel_skips_a_message_that_expired_part_sent() {
+    for seed in 1..=3 {
+        let start = Instant::now();
+        let TwoHosts {
+            mut net,
+            a,
+            b,
+            host_a: mut ha,
+            host_b: hb,
+        } = TwoHosts::new(start, seed, common::config());
+        let base = LinkParams {
+            latency: Duration::from_millis(20),
+            ..LinkParams::default()
+        };
+        net.set_link(Node::Host(a), base.clone());
+        net.set_link(Node::Host(b), base);
+        let life = ha
+            .sctp
+            .create_channel(start, ChannelOptions::new("life").max_packet_life_time(150))
+            .unwrap();
+        let bulk = ha
+            .sctp
+            .create_channel(start, ChannelOptions::new("bulk"))
+            .unwrap();
+        let mut sim = Simulation::new(net);
+        sim.attach(a, ha);
+        sim.attach(b, hb);
+        sim.run_for(Duration::from_secs(2));
+        let mut index = 0u32;
+        let send_life = |sim: &mut Simulation, index: &mut u32, len: usize| {
+            let now = sim.now();
+            let mut m = index.to_be_bytes().to_vec();
+            m.resize(len, 0x22);
+            let h = sim.endpoint_mut::<Host>(a);
+            h.sctp.send_binary(now, life, &m).unwrap();
+            *index += 1;
+        };
+        // Congested: five-chunk messages beside a bulk channel that keeps 256 KiB queued.
+        for _ in 0..150 {
+            send_life(&mut sim, &mut index, 6000);
+            let now = sim.now();
+            let h = sim.endpoint_mut::<Host>(a);
+            while h.sctp.buffered_amount(bulk).unwrap() < 256 * 1024 {
+                if h.sctp.send_binary(now, bulk, &[7u8; 1500]).is_err() {
+                    break;
+                }
+            }
+            sim.run_for(Duration::from_millis(20));
+        }
+        let congested = index;
+        let drained = sim.run_until(sim.now() + Duration::from_secs(30), |s| {
+            s.endpoint::<Host>(a).sctp.buffered_amount(bulk).unwrap() == 0
+        });
+        assert!(drained, "seed {seed}: the bulk channel did not drain");
+        // Calm: small messages, nothing else queued.
+        for _ in 0..50 {
+            send_life(&mut sim, &mut index, 100);
+            sim.run_for(Duration::from_millis(20));
+        }
+        sim.run_for(Duration::from_secs(2));
+        let got: Vec<u32> = messages(&sim.endpoint::<Host>(b).events, life)
+            .iter()
+            .map(index_of)
+            .collect();
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "seed {seed}: out of order"
+        );
+        // The scenario happened: messages whose first fragment went out never arrived.
+        let firsts: BTreeSet<u32> = sim
+            .endpoint::<Host>(a)
+            .sent_data
+            .iter()
+            .filter(|c| c.stream == life.0 && c.ppid != 50 && c.flags & 2 != 0)
+            .map(|c| u32::from_be_bytes(c.payload[..4].try_into().unwrap()))
+            .filter(|&i| i < congested)
+            .collect();
+        let part_sent_lost = firsts.iter().filter(|i| !got.contains(i)).count();
+        let calm = got.iter().filter(|&&i| i >= congested).count();
+        println!(
+            "seed {seed}: {} of {congested} congested messages arrived, {part_sent_lost} started \
+             and abandoned; {calm} of 50 calm ones arrived",
+            got.len() - calm
+        );
+        assert!(part_sent_lost > 0, "seed {seed}: no message expired part sent");
+        assert_eq!(calm, 50, "seed {seed}: {calm} of the 50 calm messages arrived");
+    }
 }

@@ -247,7 +247,13 @@ impl SendQueue {
             let (stream_id, size) = self.scheduler.peek(max_size)?;
             let stream = self.streams.get_mut(&stream_id).unwrap();
             let item = stream.items.front().unwrap();
-            if item.attributes.expires_at <= now {
+            // rtcweb patch: only a message none of which was sent yet is dropped here. The
+            // rest of a partly sent one is still produced: the retransmission queue then sees it
+            // expired and abandons the whole message, sent fragments included, so that the
+            // FORWARD-TSN tells the receiver to skip its SSN/MID. Dropped here, the fragments
+            // already sent (and maybe acknowledged) were never abandoned: the receiver waited
+            // for the rest for good, and on an ordered stream delivered nothing after it.
+            if item.mid.is_none() && item.attributes.expires_at <= now {
                 // Oops, this entire message has already expired. Try the next one.
                 self.buffered_amount -= item.remaining_size;
                 stream.buffered_amount -= item.remaining_size;
@@ -841,8 +847,12 @@ mod tests {
         assert_eq!(chunk_three.data.payload.len(), 20);
         assert_eq!(q.buffered_amount(StreamId(1)), 80);
 
-        assert!(q.produce(now + Duration::from_millis(1001), MTU).is_none());
+        // rtcweb patch: the rest of a partly sent message is produced after it expired (the
+        // retransmission queue abandons it whole); it used to be dropped here.
+        let rest = q.produce(now + Duration::from_millis(1001), MTU).unwrap();
+        assert!(rest.data.is_end && rest.data.payload.len() == 80);
         assert_eq!(q.buffered_amount(StreamId(1)), 0);
+        assert!(q.produce(now + Duration::from_millis(1001), MTU).is_none());
     }
 
     #[test]
@@ -921,6 +931,31 @@ mod tests {
         now = now + Duration::from_millis(2001);
         assert_eq!(q.produce(now, 100).unwrap().data.ppid, PpId(51));
         assert!(q.produce(now, 100).is_none());
+    }
+
+    /// rtcweb patch: a message that expires after its first fragment was sent is produced to
+    /// its end (for the retransmission queue to abandon it whole and skip it with a
+    /// FORWARD-TSN), not dropped here, which left the receiver waiting for its end.
+    #[test]
+    fn partly_sent_message_that_expires_is_produced_to_its_end() {
+        let mut q = SendQueue::new(MTU, &Options::default(), make_events());
+        let mut now = START_TIME;
+        let lifetime = SendOptions { lifetime: Some(Duration::from_secs(1)), ..Default::default() };
+        q.add(now, Message::new(StreamId(1), PpId(50), vec![0; 120]), &lifetime);
+        q.add(now, Message::new(StreamId(1), PpId(51), vec![0; 20]), &lifetime);
+
+        let first = q.produce(now, 100).unwrap();
+        assert!(first.data.is_beginning && !first.data.is_end);
+
+        now = now + Duration::from_secs(2);
+        let rest = q.produce(now, 100).unwrap();
+        assert_eq!(rest.message_id, first.message_id);
+        assert_eq!(rest.data.ssn, first.data.ssn);
+        assert!(!rest.data.is_beginning && rest.data.is_end);
+        assert!(rest.expires_at <= now);
+        // The next message, never started, has expired too: dropped without a fragment sent.
+        assert!(q.produce(now, 100).is_none());
+        assert_eq!(q.total_buffered_amount(), 0);
     }
 
     #[test]
