@@ -729,3 +729,20 @@ fn odd_length_error_causes_are_read_with_their_padding() {
         );
     }
 }
+
+/// maxPacketLifeTime counts from the send, not from the engine's last packet or timer: after
+/// ten idle seconds (no packet, no timer), a message whose first transmission is lost is
+/// retransmitted within its 3 s lifetime and arrives. (dcsctp stamps a message's expiry from
+/// its own clock, which the transport did not move on `send`: the message was born expired.)
+#[test]
+fn a_lifetime_counts_from_the_send_after_an_idle_time() {
+    let (mut p, id) = open_pair(ChannelOptions::new("l").max_packet_life_time(3000));
+    p.run_for(Duration::from_secs(10));
+    let first = p.a_to_b;
+    p.drop_a_to_b = Box::new(move |i, _| i == first);
+    let sent_at = p.now;
+    p.a.send_binary(p.now, id, b"after a pause").unwrap();
+    assert!(p.run_until(|p| messages(&p.b_events, id).len() == 1));
+    assert!(p.a_to_b > first + 1, "the first transmission was dropped");
+    assert!(p.now - sent_at < Duration::from_secs(3));
+}

@@ -271,6 +271,10 @@ impl Dcsctp {
         if self.closed.is_some() {
             return Err(Error::Closed);
         }
+        // The socket's clock is moved to `now` first: it stamps the message's lifetime
+        // (maxPacketLifeTime) from its own clock, which otherwise stayed at the last packet
+        // or timer and made a message expire that much early.
+        self.advance(now);
         let control = ppid == ppid::DCEP;
         let policy = self
             .policies
