@@ -413,8 +413,10 @@ fn thirty_percent_loss_seed_4_no_longer_stalls() {
 
 /// An ordered channel with maxPacketLifeTime, beside a bulk channel that keeps 256 KiB
 /// queued, keeps delivering after messages on it were abandoned: a two-second outage expires
-/// what was in flight, and most messages sent once the path is back arrive. (The soak found
-/// dcsctp stalling such channels for good; on it this test gets 0 of 100.)
+/// what was in flight, and most messages sent once the path is back arrive: at least 75 of
+/// 100, what rtc-sctp (the previous engine) achieved. (dcsctp got 0 of 100 until
+/// patches/dcsctp patch 10: it resent the megabyte lost in the outage four MTUs per round trip,
+/// and the channel's new messages expired queued behind it.)
 #[test]
 fn an_ordered_lifetime_channel_delivers_again_after_an_outage() {
     for seed in 1..=3 {
@@ -494,7 +496,7 @@ fn an_ordered_lifetime_channel_delivers_again_after_an_outage() {
         // The bulk channel competes for the window and some messages may expire in the
         // queue (that is what the lifetime is for), but the channel must not stay stalled.
         assert!(
-            late >= 50,
+            late >= 75,
             "seed {seed}: {late} of the 100 messages sent after the outage arrived ({} in all)",
             got.len()
         );

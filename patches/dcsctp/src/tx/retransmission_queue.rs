@@ -89,6 +89,12 @@ pub struct RetransmissionQueue {
     /// If set, fast recovery is enabled until this TSN has been cumulative acked.
     fast_recovery_exit_tsn: Option<Tsn>,
 
+    /// rtcweb patch: the highest TSN outstanding when T3-rtx last expired, until it is
+    /// cumulatively acknowledged. The timeout already reacted to the loss of that window: a
+    /// chunk of it reported missing starts no Fast Recovery (the `recover` point of RFC 6582
+    /// section 4, for TCP NewReno after a retransmission timeout).
+    t3_recovery_tsn: Option<Tsn>,
+
     /// All the outstanding data chunks that are in-flight and that have not been cumulative acked.
     /// Note that it also contains chunks that have been acked in gap ack blocks.
     outstanding_data: OutstandingData,
@@ -128,6 +134,7 @@ impl RetransmissionQueue {
             rtx_packets_count: 0,
             rtx_bytes_count: 0,
             fast_recovery_exit_tsn: None,
+            t3_recovery_tsn: None,
             outstanding_data: OutstandingData::new(data_chunk_header_size, my_initial_tsn - 1),
             enable_handover_with_outstanding_data: options.enable_handover_with_outstanding_data,
             t3_rtx: Timer::new(
@@ -188,6 +195,11 @@ impl RetransmissionQueue {
         if let Some(fast_recovery_exit_tsn) = self.fast_recovery_exit_tsn {
             if cumulative_tsn_ack.greater_than_or_equal(fast_recovery_exit_tsn) {
                 self.fast_recovery_exit_tsn = None;
+            }
+        }
+        if let Some(t3_recovery_tsn) = self.t3_recovery_tsn {
+            if cumulative_tsn_ack.greater_than_or_equal(t3_recovery_tsn) {
+                self.t3_recovery_tsn = None;
             }
         }
     }
@@ -281,7 +293,15 @@ impl RetransmissionQueue {
 
     fn handle_packet_loss(&mut self, _highest_tsn_acked: Tsn) {
         // TODO: Why is `highest_tsn_acked` not used.
-        if !self.is_in_fast_recovery() {
+        if self.t3_recovery_tsn.is_some() {
+            // rtcweb patch: still retransmitting what was outstanding at the last T3-rtx
+            // expiry, which already set cwnd to one MTU. Fast Recovery here pinned cwnd at its
+            // floor (cwnd = ssthresh is slow start, which may not grow in Fast Recovery) until
+            // the exit point, the highest TSN sent before the timeout: after an outage with a
+            // large window in flight, that was the whole window, resent a few chunks per round
+            // trip for tens of seconds while new data waited behind it.
+            log::debug!("packet loss detected (T3 recovery). No changes.");
+        } else if !self.is_in_fast_recovery() {
             // From <https://datatracker.ietf.org/doc/html/rfc9260#section-7.2.4-5.2.1>:
             //
             //   If not in Fast Recovery, adjust the ssthresh and cwnd of the destination
@@ -439,9 +459,19 @@ impl RetransmissionQueue {
         //
         //   E1)  For the destination address for which the timer expires, adjust its ssthresh with
         //        rules defined in Section 7.2.3 and set cwnd = PMDCS.
-        self.ssthresh = max(self.cwnd / 2, 4 * self.mtu);
+        // rtcweb patch: only the first expiry of a back-off series sets ssthresh. Each later one
+        // found cwnd at one MTU (the previous expiry set it), and halving that put ssthresh at
+        // its floor of four MTUs: after an outage of a few timeouts, the sender came back with
+        // congestion avoidance from four MTUs (one more per round trip) whatever the window
+        // before the outage. RFC 5681 section 3.1 takes FlightSize, not cwnd, for this
+        // reason; the first expiry's value is the window that was in flight.
+        if self.t3_recovery_tsn.is_none() {
+            self.ssthresh = max(self.cwnd / 2, 4 * self.mtu);
+        }
 
         self.cwnd = self.mtu;
+        self.fast_recovery_exit_tsn = None;
+        self.t3_recovery_tsn = Some(self.outstanding_data.highest_outstanding_tsn());
 
         // Errata: <https://datatracker.ietf.org/doc/html/rfc8540#section-3.11>
         self.partial_bytes_acked = 0;
@@ -2388,6 +2418,71 @@ mod tests {
                 (Tsn(19), ChunkState::Acked),
             ]
         );
+    }
+
+    /// rtcweb patch: after back-to-back T3-rtx expiries (an outage), ssthresh is what the first
+    /// one set from the window in flight, not four MTUs; and chunks of the window outstanding at
+    /// the timeout, reported missing while it is resent, start no Fast Recovery (which pinned
+    /// cwnd at its floor until that whole window was acknowledged).
+    #[test]
+    fn t3_recovery_keeps_ssthresh_and_starts_no_fast_recovery() {
+        let mut now = START_TIME;
+        let events = Rc::new(RefCell::new(Events::new()));
+        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
+        let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
+        // One 1160-byte message is one chunk, one packet: 1176 bytes, what one MTU (1191) holds.
+        const PACKET: usize = 1176;
+        rtx.set_cwnd(40 * MTU);
+        for _ in 0..30 {
+            sq.add(now, Message::new(StreamId(1), PpId(53), vec![0; 1160]), &SendOptions::default());
+        }
+        let mut sent = vec![];
+        loop {
+            let chunks = rtx.get_chunks_to_send(now, PACKET, |bytes, _| sq.produce(now, bytes));
+            if chunks.is_empty() {
+                break;
+            }
+            sent.extend(get_tsns(&chunks));
+        }
+        assert_eq!(sent.len(), 30);
+
+        // The path goes down: two expiries in a row.
+        now = rtx.next_timeout().unwrap();
+        assert!(rtx.handle_timeout(now));
+        assert_eq!((rtx.cwnd(), rtx.ssthresh), (rtx.mtu, 20 * MTU));
+        assert_eq!(get_tsns(&rtx.get_chunks_to_send(now, PACKET, |_, _| None)), [Tsn(10)]);
+        now = rtx.next_timeout().unwrap();
+        assert!(rtx.handle_timeout(now));
+        assert_eq!((rtx.cwnd(), rtx.ssthresh), (rtx.mtu, 20 * MTU));
+
+        // It comes back: TSN 10 is resent and acknowledged (slow start), then 11 to 14 are
+        // resent, and 12, 13 and 14 are acknowledged in turn while 11 is reported missing
+        // three times.
+        assert_eq!(get_tsns(&rtx.get_chunks_to_send(now, PACKET, |_, _| None)), [Tsn(10)]);
+        handle_sack(&mut rtx, now, Tsn(10));
+        // (As slow start would have grown it by then.)
+        rtx.set_cwnd(10 * MTU);
+        let mut resent = vec![];
+        for _ in 0..4 {
+            resent.extend(get_tsns(&rtx.get_chunks_to_send(now, PACKET, |_, _| None)));
+        }
+        assert_eq!(resent, [Tsn(11), Tsn(12), Tsn(13), Tsn(14)]);
+        let cwnd = rtx.cwnd();
+        for end in 2..=4 {
+            rtx.handle_sack(
+                now,
+                &SackChunk {
+                    cumulative_tsn_ack: Tsn(10),
+                    a_rwnd: A_RWND,
+                    gap_ack_blocks: vec![GapAckBlock { start: 2, end }],
+                    duplicate_tsns: vec![],
+                },
+            );
+        }
+        assert!(!rtx.is_in_fast_recovery());
+        assert_eq!(rtx.cwnd(), cwnd);
+        assert_eq!(rtx.ssthresh, 20 * MTU);
     }
 
     #[test]
