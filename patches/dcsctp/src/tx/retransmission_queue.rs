@@ -2435,7 +2435,11 @@ mod tests {
         const PACKET: usize = 1176;
         rtx.set_cwnd(40 * MTU);
         for _ in 0..30 {
-            sq.add(now, Message::new(StreamId(1), PpId(53), vec![0; 1160]), &SendOptions::default());
+            sq.add(
+                now,
+                Message::new(StreamId(1), PpId(53), vec![0; 1160]),
+                &SendOptions::default(),
+            );
         }
         let mut sent = vec![];
         loop {
