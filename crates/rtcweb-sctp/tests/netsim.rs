@@ -601,7 +601,13 @@ fn an_ordered_lifetime_channel_skips_a_message_that_expired_part_sent() {
              and abandoned; {calm} of 50 calm ones arrived",
             got.len() - calm
         );
-        assert!(part_sent_lost > 0, "seed {seed}: no message expired part sent");
-        assert_eq!(calm, 50, "seed {seed}: {calm} of the 50 calm messages arrived");
+        assert!(
+            part_sent_lost > 0,
+            "seed {seed}: no message expired part sent"
+        );
+        assert_eq!(
+            calm, 50,
+            "seed {seed}: {calm} of the 50 calm messages arrived"
+        );
     }
 }
