@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rtcweb_netsim::{Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation, Transmit};
+use rtcweb_netsim::{
+    Echo, Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation, Transmit,
+};
 use rtcweb_stun::{Attribute, IntegrityKey, Method, TransactionId};
 use rtcweb_turn::oauth::{AsRsAlgorithm, TokenBlock, encrypt_token};
 use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Protocol};
@@ -216,7 +218,7 @@ fn every_credential_kind_through_every_nat() {
                 vec![b"by indication".to_vec(), b"by channel".to_vec()]
             );
             // The peer saw the relayed address, not the client.
-            assert_eq!(w.sim.endpoint::<Echo>(w.peer).from, vec![relayed, relayed]);
+            assert_eq!(w.sim.endpoint::<Echo>(w.peer).sources(), [relayed, relayed]);
 
             let now = w.sim.now();
             w.host().inner.deallocate(now).unwrap();

@@ -77,36 +77,6 @@ pub fn data(h: &TurnHost) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Echoes every datagram back to where it came from.
-#[derive(Default)]
-pub struct Echo {
-    pub received: usize,
-    pub from: Vec<SocketAddr>,
-    out: VecDeque<Transmit>,
-}
-
-impl SansIo for Echo {
-    type Input<'a> = Datagram<'a>;
-    type Transmit = Transmit;
-    type Event = ();
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
-        self.received += 1;
-        self.from.push(d.source);
-        self.out
-            .push_back(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
-    }
-    fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
-        self.out.pop_front()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-}
-
 /// Sends scripted datagrams and keeps what comes back (for raw-protocol tests and floods).
 #[derive(Default)]
 pub struct Raw {
