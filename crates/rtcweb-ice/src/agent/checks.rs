@@ -1,81 +1,67 @@
-//! Outgoing connectivity checks: forming and pruning pairs, the frozen algorithm, pacing,
-//! retransmission, responses and regular nomination (RFC 8445 sections 6.1 and 7.2).
+//! Outgoing connectivity checks: the check list (forming and pruning pairs, the frozen
+//! algorithm, pacing, retransmission, responses) and regular nomination (RFC 8445 sections
+//! 6.1, 7.2 and 8.1.1).
+//!
+//! [`CheckList`] owns the pairs and what selection and nomination depend on; it decides,
+//! and the agent (`outbound`, `inbound`) builds the checks and sends them.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtcweb_stun::{
-    Attribute, AttributeType, ClientTransaction, ErrorCode, Message, MessageBuilder, MessageType,
+    Attribute, AttributeType, ClientTransaction, ErrorCode, IntegrityKey, Message,
     TransactionConfig, TransactionId, TransactionState,
 };
 use tracing::{debug, trace};
 
-use super::IceAgent;
-use crate::config::{IceRole, TransportPolicy};
-use crate::event::IceEvent;
-use crate::pair::{Check, Pair, PairState, pair_priority};
-use crate::{
-    Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
-};
+use super::gather::{Gatherer, LocalCandidate};
+use super::peer::{Peer, RemoteCandidate};
+use crate::config::{IceConfig, IceRole, TransportPolicy};
+use crate::pair::{PairState, PairStats, pair_priority};
+use crate::{CandidateKind, Transport};
 
-/// Largest check we build: header, USERNAME (513 max), PRIORITY, ICE-CONTROLL*, USE-CANDIDATE,
-/// MESSAGE-INTEGRITY, FINGERPRINT.
-const CHECK_BUF: usize = 700;
+/// A check in flight on a pair.
+#[derive(Debug, Clone)]
+struct Check {
+    tid: TransactionId,
+    timing: ClientTransaction,
+    use_candidate: bool,
+    /// The role the request claimed (ICE-CONTROLLING or ICE-CONTROLLED).
+    role: IceRole,
+    bytes: Vec<u8>,
+    /// When the first transmission left, for the round-trip estimate.
+    started: Instant,
+}
 
-impl IceAgent {
-    /// Pairs a new local candidate with every usable remote candidate.
-    pub(super) fn pair_local(&mut self, now: Instant, local: usize) {
-        for remote in 0..self.remotes.len() {
-            self.add_pair(local, remote);
-        }
-        self.schedule_checks(now);
-    }
+/// One local candidate paired with one remote candidate (by their indices).
+#[derive(Debug, Clone)]
+struct Pair {
+    local: usize,
+    remote: usize,
+    priority: u64,
+    foundation: (String, String),
+    state: PairState,
+    check: Option<Check>,
+    /// The controlling agent nominated this pair and both sides agree it is usable.
+    nominated: bool,
+    /// Controlled side: the peer sent USE-CANDIDATE before our own check succeeded.
+    nominate_on_success: bool,
+    /// Controlling side: the next check of this pair carries USE-CANDIDATE.
+    send_use_candidate: bool,
+    /// When the pair last got an authenticated response (consent, RFC 7675).
+    last_response: Option<Instant>,
+    /// Round-trip time of the latest successful check on this pair.
+    rtt: Option<Duration>,
+}
 
-    /// Pairs a new (or newly resolved) remote candidate with every usable local candidate.
-    pub(super) fn pair_remote(&mut self, now: Instant, remote: usize) {
-        for local in 0..self.locals.len() {
-            self.add_pair(local, remote);
-        }
-        self.schedule_checks(now);
-    }
-
-    /// Adds the pair unless pruning (RFC 8445 section 6.1.2.4) removes it: only host and
-    /// relayed locals are paired (a server-reflexive local is its base, so its pair would
-    /// be redundant), families must match, and an identical pair is not added twice.
-    pub(super) fn add_pair(&mut self, local: usize, remote: usize) -> Option<usize> {
-        if self.config.lite {
-            return None;
-        }
-        let l = &self.locals[local];
-        let r = &self.remotes[remote];
-        let raddr = r.addr?;
-        let usable_kind = match l.cand.kind {
-            CandidateKind::Host => self.config.policy == TransportPolicy::All,
-            CandidateKind::Relayed => true,
-            _ => false,
-        };
-        let key = l.key();
-        if !usable_kind || key.is_ipv4() != raddr.is_ipv4() || l.cand.transport != Transport::Udp {
-            return None;
-        }
-        // Loopback only talks to loopback.
-        if key.ip().is_loopback() != raddr.ip().is_loopback() {
-            return None;
-        }
-        if self.pairs.iter().any(|p| {
-            self.locals[p.local].key() == key && self.remotes[p.remote].addr == Some(raddr)
-        }) {
-            return None;
-        }
-        let (g, d) = match self.role {
-            IceRole::Controlling => (l.cand.priority, r.cand.priority),
-            IceRole::Controlled => (r.cand.priority, l.cand.priority),
-        };
-        let pair = Pair {
+impl Pair {
+    fn new(local: usize, remote: usize, priority: u64, foundation: (String, String)) -> Self {
+        Self {
             local,
             remote,
-            priority: pair_priority(g, d),
-            foundation: (l.cand.foundation.clone(), r.cand.foundation.clone()),
+            priority,
+            foundation,
             state: PairState::Frozen,
             check: None,
             nominated: false,
@@ -83,7 +69,148 @@ impl IceAgent {
             send_use_candidate: false,
             last_response: None,
             rtt: None,
+        }
+    }
+}
+
+/// The candidates pairs refer to, lent by their owners.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Candidates<'a> {
+    locals: &'a [LocalCandidate],
+    remotes: &'a [RemoteCandidate],
+}
+
+impl<'a> Candidates<'a> {
+    pub(super) fn of(gatherer: &'a Gatherer, peer: &'a Peer) -> Self {
+        Self {
+            locals: gatherer.candidates(),
+            remotes: peer.candidates(),
+        }
+    }
+
+    /// A pair's route: the local key and the remote address.
+    fn route(&self, p: &Pair) -> (SocketAddr, Option<SocketAddr>) {
+        (self.locals[p.local].key(), self.remotes[p.remote].addr())
+    }
+}
+
+/// What a check response meant for its pair.
+#[derive(Debug)]
+pub(super) enum Answer {
+    /// The pair failed (asymmetric addresses, or an error other than a role conflict).
+    Failed,
+    /// 487 Role Conflict (section 7.2.5.1): the request claimed `claimed`.
+    RoleConflict { pair: usize, claimed: IceRole },
+    /// The pair is valid; the peer saw us at `mapped`.
+    Success {
+        pair: usize,
+        use_candidate: bool,
+        mapped: Option<SocketAddr>,
+    },
+}
+
+/// What a check from the peer means for the pair it came on (section 7.3.1.4).
+#[derive(Debug)]
+pub(super) enum Triggered {
+    /// Nothing to do: the pair is valid.
+    Nothing,
+    /// Our check on it is in flight: send it again at once.
+    Resend(Vec<u8>),
+    /// The pair is queued for a triggered check.
+    Queued,
+}
+
+/// The check list and selection.
+#[derive(Debug, Default)]
+pub(super) struct CheckList {
+    pairs: Vec<Pair>,
+    /// Pairs to check before any other, in order.
+    triggered: VecDeque<usize>,
+    /// When the next paced check may go out.
+    next_check_at: Option<Instant>,
+    selected: Option<usize>,
+    /// The pair being nominated (its USE-CANDIDATE check in flight).
+    nominating: Option<usize>,
+    first_valid_at: Option<Instant>,
+    /// Round-trip time of the first successful check.
+    rtt: Option<Duration>,
+}
+
+impl CheckList {
+    /// Pairs local candidate `local` with every remote candidate.
+    pub(super) fn pair_local(
+        &mut self,
+        local: usize,
+        cands: Candidates<'_>,
+        role: IceRole,
+        config: &IceConfig,
+    ) {
+        for remote in 0..cands.remotes.len() {
+            self.add_pair(local, remote, cands, role, config);
+        }
+    }
+
+    /// Pairs remote candidate `remote` with every local candidate.
+    pub(super) fn pair_remote(
+        &mut self,
+        remote: usize,
+        cands: Candidates<'_>,
+        role: IceRole,
+        config: &IceConfig,
+    ) {
+        for local in 0..cands.locals.len() {
+            self.add_pair(local, remote, cands, role, config);
+        }
+    }
+
+    /// Adds the pair unless pruning (RFC 8445 section 6.1.2.4) removes it: only host and
+    /// relayed locals are paired (a server-reflexive local is its base, so its pair would
+    /// be redundant), families must match, and an identical pair is not added twice.
+    fn add_pair(
+        &mut self,
+        local: usize,
+        remote: usize,
+        cands: Candidates<'_>,
+        role: IceRole,
+        config: &IceConfig,
+    ) -> Option<usize> {
+        if config.lite {
+            return None;
+        }
+        let l = &cands.locals[local];
+        let r = &cands.remotes[remote];
+        let raddr = r.addr()?;
+        let usable_kind = match l.cand().kind {
+            CandidateKind::Host => config.policy == TransportPolicy::All,
+            CandidateKind::Relayed => true,
+            _ => false,
         };
+        let key = l.key();
+        if !usable_kind || key.is_ipv4() != raddr.is_ipv4() || l.cand().transport != Transport::Udp
+        {
+            return None;
+        }
+        // Loopback only talks to loopback.
+        if key.ip().is_loopback() != raddr.ip().is_loopback() {
+            return None;
+        }
+        if self
+            .pairs
+            .iter()
+            .any(|p| cands.route(p) == (key, Some(raddr)))
+        {
+            return None;
+        }
+        let (g, d) = match role {
+            IceRole::Controlling => (l.cand().priority, r.cand().priority),
+            IceRole::Controlled => (r.cand().priority, l.cand().priority),
+        };
+        let mut pair = Pair::new(
+            local,
+            remote,
+            pair_priority(g, d),
+            (l.cand().foundation.clone(), r.cand().foundation.clone()),
+        );
         // RFC 8838 section 10: a new pair whose foundation has no active pair starts
         // Waiting, otherwise Frozen.
         let active_foundation = self.pairs.iter().any(|p| {
@@ -93,11 +220,10 @@ impl IceAgent {
                     PairState::Waiting | PairState::InProgress | PairState::Succeeded
                 )
         });
-        let mut pair = pair;
         if !active_foundation {
             pair.state = PairState::Waiting;
         }
-        if self.pairs.len() >= self.config.max_pairs {
+        if self.pairs.len() >= config.max_pairs {
             // Drop the lowest-priority idle pair to make room, or refuse this one.
             let victim = self
                 .pairs
@@ -120,29 +246,30 @@ impl IceAgent {
         Some(self.pairs.len() - 1)
     }
 
-    pub(super) fn recompute_pair_priorities(&mut self) {
+    /// Pair priorities after a role change.
+    pub(super) fn recompute_priorities(&mut self, cands: Candidates<'_>, role: IceRole) {
         for p in &mut self.pairs {
             let (l, r) = (
-                self.locals[p.local].cand.priority,
-                self.remotes[p.remote].cand.priority,
+                cands.locals[p.local].cand().priority,
+                cands.remotes[p.remote].cand().priority,
             );
-            p.priority = match self.role {
+            p.priority = match role {
                 IceRole::Controlling => pair_priority(l, r),
                 IceRole::Controlled => pair_priority(r, l),
             };
         }
     }
 
-    /// Makes sure the pacing timer runs if there is anything to check.
-    pub(super) fn schedule_checks(&mut self, now: Instant) {
-        if self.next_check_at.is_none() && self.has_check_work() {
+    /// Makes sure the pacing timer runs if there is anything to check. `ready`: the agent
+    /// checks at all (full, with the peer's credentials).
+    pub(super) fn schedule(&mut self, now: Instant, ready: bool) {
+        if self.next_check_at.is_none() && self.has_work(ready) {
             self.next_check_at = Some(now);
         }
     }
 
-    fn has_check_work(&self) -> bool {
-        !self.config.lite
-            && self.remote_credentials.is_some()
+    fn has_work(&self, ready: bool) -> bool {
+        ready
             && (!self.triggered.is_empty()
                 || self
                     .pairs
@@ -150,16 +277,22 @@ impl IceAgent {
                     .any(|p| matches!(p.state, PairState::Waiting | PairState::Frozen)))
     }
 
-    /// Sends at most one new check per Ta: a triggered one first, then the highest-priority
-    /// Waiting pair, then (when nothing waits) the best Frozen pair is unfrozen.
-    pub(super) fn pace_checks(&mut self, now: Instant) {
-        let Some(at) = self.next_check_at else { return };
+    /// The pair whose check goes out in this pacing slot, with whether it carries
+    /// USE-CANDIDATE: a triggered one first, then the highest-priority Waiting pair, then
+    /// (when nothing waits) the best Frozen pair, unfrozen. At most one per Ta.
+    pub(super) fn next_paced(
+        &mut self,
+        now: Instant,
+        ready: bool,
+        ta: Duration,
+    ) -> Option<(usize, bool)> {
+        let at = self.next_check_at?;
         if at > now {
-            return;
+            return None;
         }
-        if !self.has_check_work() {
+        if !self.has_work(ready) {
             self.next_check_at = None;
-            return;
+            return None;
         }
         let next = self
             .triggered
@@ -170,11 +303,8 @@ impl IceAgent {
                 self.pairs[frozen].state = PairState::Waiting;
                 Some(frozen)
             });
-        if let Some(i) = next {
-            let use_candidate = self.pairs[i].send_use_candidate;
-            self.start_check(now, i, use_candidate);
-        }
-        self.next_check_at = Some(now + self.config.ta);
+        self.next_check_at = Some(now + ta);
+        next.map(|i| (i, self.pairs[i].send_use_candidate))
     }
 
     fn best_pair_in(&self, state: PairState) -> Option<usize> {
@@ -186,56 +316,26 @@ impl IceAgent {
             .map(|(i, _)| i)
     }
 
-    /// Builds a Binding request for pair `i` (RFC 8445 section 7.2.2).
-    pub(super) fn build_check(
+    /// A check (transaction `tid`, datagram `bytes`) starts on pair `i`.
+    pub(super) fn begin_check(
         &mut self,
+        now: Instant,
         i: usize,
+        (tid, bytes): (TransactionId, Vec<u8>),
         use_candidate: bool,
-    ) -> Option<(TransactionId, Vec<u8>)> {
-        let remote_creds = self.remote_credentials.as_ref()?;
-        let local = &self.locals[self.pairs[i].local];
-        let username = format!("{}:{}", remote_creds.ufrag, self.local_credentials.ufrag);
-        // PRIORITY carries the priority a peer-reflexive candidate from this base would get.
-        let prflx_priority = priority(
-            CandidateKind::PeerReflexive,
-            ((local.cand.priority >> 8) & 0xffff) as u16,
-            1,
-        );
-        let key = self.remote_key.clone()?;
-        let tid = TransactionId(self.rng.bytes());
-        let mut buf = [0u8; CHECK_BUF];
-        let mut b = MessageBuilder::new(&mut buf, MessageType::BINDING_REQUEST, tid).ok()?;
-        b.attribute(&Attribute::Username(&username)).ok()?;
-        b.attribute(&Attribute::Priority(prflx_priority)).ok()?;
-        b.attribute(&match self.role {
-            IceRole::Controlling => Attribute::IceControlling(self.tie_breaker),
-            IceRole::Controlled => Attribute::IceControlled(self.tie_breaker),
-        })
-        .ok()?;
-        if use_candidate && self.role == IceRole::Controlling {
-            b.attribute(&Attribute::UseCandidate).ok()?;
-        }
-        b.message_integrity(&key).ok()?;
-        b.fingerprint().ok()?;
-        let len = b.finish();
-        Some((tid, buf[..len].to_vec()))
-    }
-
-    pub(super) fn start_check(&mut self, now: Instant, i: usize, use_candidate: bool) {
-        let Some((tid, bytes)) = self.build_check(i, use_candidate) else {
-            return;
-        };
+        role: IceRole,
+        config: &IceConfig,
+    ) {
         let timing = ClientTransaction::new(
             now,
             tid,
             TransactionConfig {
-                rto: self.config.check_rto,
-                rc: self.config.check_max_transmits,
+                rto: config.check_rto,
+                rc: config.check_max_transmits,
                 rm: 4,
                 ..TransactionConfig::default()
             },
         );
-        let role = self.role;
         let p = &mut self.pairs[i];
         // A valid pair re-checked (to nominate it) stays valid while the check runs.
         if p.state != PairState::Succeeded {
@@ -249,22 +349,29 @@ impl IceAgent {
             bytes,
             started: now,
         });
-        self.transmit_check(now, i);
     }
 
-    fn transmit_check(&mut self, now: Instant, i: usize) {
+    /// The datagram of pair `i`'s check in flight, as (from, to, bytes).
+    pub(super) fn transmission(
+        &self,
+        i: usize,
+        cands: Candidates<'_>,
+    ) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
         let p = &self.pairs[i];
-        let (Some(check), Some(dest)) = (&p.check, self.remotes[p.remote].addr) else {
-            return;
-        };
-        let source = self.locals[p.local].key();
+        let check = p.check.as_ref()?;
+        let (source, dest) = cands.route(p);
+        let dest = dest?;
         trace!(%source, %dest, use_candidate = check.use_candidate, "connectivity check");
-        let bytes = check.bytes.clone();
-        self.send_via(now, source, dest, bytes);
+        Some((source, dest, check.bytes.clone()))
     }
 
-    /// Retransmits due checks and fails the ones that ran out of time.
-    pub(super) fn check_timeouts(&mut self, now: Instant) {
+    /// Fails the checks that ran out of time; the ones due again, as (from, to, bytes).
+    pub(super) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        cands: Candidates<'_>,
+    ) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
+        let mut resend = Vec::new();
         for i in 0..self.pairs.len() {
             let Some(check) = self.pairs[i].check.as_mut() else {
                 continue;
@@ -290,72 +397,60 @@ impl IceAgent {
                 }
                 TransactionState::Pending => {
                     if check.timing.poll_transmit() {
-                        self.transmit_check(now, i);
+                        resend.extend(self.transmission(i, cands));
                     }
                 }
                 TransactionState::Completed => {}
             }
         }
+        resend
     }
 
-    pub(super) fn checks_timeout(&self) -> Option<Instant> {
+    pub(super) fn poll_timeout(&self, ready: bool) -> Option<Instant> {
         let retransmits = self
             .pairs
             .iter()
             .filter_map(|p| p.check.as_ref().and_then(|c| c.timing.poll_timeout()))
             .min();
-        let pacing = self.next_check_at.filter(|_| self.has_check_work());
+        let pacing = self.next_check_at.filter(|_| self.has_work(ready));
         [retransmits, pacing].into_iter().flatten().min()
     }
 
-    /// Handles a Binding response: a check's, a consent check's, or a gathering request's.
+    /// A Binding response that arrived on `local` from `remote`: `None` if it answers none
+    /// of our checks or fails authentication with the peer's `key`.
     pub(super) fn handle_response(
         &mut self,
         now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
         msg: &Message<&[u8]>,
-    ) -> bool {
+        key: Option<&IntegrityKey>,
+        cands: Candidates<'_>,
+    ) -> Option<Answer> {
         let tid = msg.transaction_id();
-        if self.handle_gather_response(now, local, remote, msg) {
-            return true;
-        }
-        if self.handle_consent_response(now, tid, msg) {
-            return true;
-        }
         let Some(i) = self
             .pairs
             .iter()
             .position(|p| p.check.as_ref().is_some_and(|c| c.tid == tid))
         else {
             trace!("response for an unknown transaction dropped");
-            return false;
-        };
-        let Some(key) = &self.remote_key else {
-            return false;
+            return None;
         };
         // RFC 8445 section 7.2.5.2: a response without valid integrity is ignored.
-        if msg.verify_message_integrity(key).is_err() {
+        if msg.verify_message_integrity(key?).is_err() {
             trace!("check response with bad integrity dropped");
-            return false;
+            return None;
         }
-        let p = &self.pairs[i];
-        let (psource, pdest) = (self.locals[p.local].key(), self.remotes[p.remote].addr);
-        let use_candidate = p.check.as_ref().is_some_and(|c| c.use_candidate);
-        let claimed = p.check.as_ref().map_or(self.role, |c| c.role);
-        let rtt = p
-            .check
-            .as_ref()
-            .map(|c| now.saturating_duration_since(c.started));
-        self.pairs[i].check = None;
-        if let Some(rtt) = rtt {
-            self.rtt.get_or_insert(rtt);
-            self.pairs[i].rtt = Some(rtt);
-        }
+        let p = &mut self.pairs[i];
+        let (psource, pdest) = cands.route(p);
+        let check = p.check.take()?;
+        let rtt = now.saturating_duration_since(check.started);
+        self.rtt.get_or_insert(rtt);
+        p.rtt = Some(rtt);
         // Non-symmetric addresses fail the pair (section 7.2.5.2.1).
         if psource != local || pdest != Some(remote) {
-            self.pairs[i].state = PairState::Failed;
-            return true;
+            p.state = PairState::Failed;
+            return Some(Answer::Failed);
         }
         if msg.class() == rtcweb_stun::Class::ErrorResponse {
             let code = match msg.attribute(AttributeType::ERROR_CODE) {
@@ -363,72 +458,48 @@ impl IceAgent {
                 _ => 0,
             };
             if code == ErrorCode::ROLE_CONFLICT {
-                // Section 7.2.5.1: flip to the role opposite to the one the request claimed.
-                let new_role = match claimed {
-                    IceRole::Controlling => IceRole::Controlled,
-                    IceRole::Controlled => IceRole::Controlling,
-                };
-                if new_role != self.role {
-                    self.switch_role(new_role);
-                }
-                if self.pairs[i].state != PairState::Succeeded {
-                    self.pairs[i].state = PairState::Waiting;
-                }
-                self.triggered.push_back(i);
-                self.schedule_checks(now);
-            } else {
-                self.pairs[i].state = PairState::Failed;
+                return Some(Answer::RoleConflict {
+                    pair: i,
+                    claimed: check.role,
+                });
             }
-            return true;
+            p.state = PairState::Failed;
+            return Some(Answer::Failed);
         }
-        if let Some(Ok(Attribute::XorMappedAddress(mapped))) =
-            msg.attribute(AttributeType::XOR_MAPPED_ADDRESS)
-        {
-            self.learn_local_peer_reflexive(i, mapped);
-        }
-        self.check_succeeded(now, i, use_candidate);
-        true
-    }
-
-    /// A peer-reflexive local candidate (RFC 8445 section 7.2.5.3.1): the peer saw us at an
-    /// address we did not know. It is not signalled; it tells us about the NAT.
-    fn learn_local_peer_reflexive(&mut self, i: usize, mapped: SocketAddr) {
-        let local = &self.locals[self.pairs[i].local];
-        if local.cand.kind == CandidateKind::Relayed
-            || self.locals.iter().any(|l| l.cand.addr() == Some(mapped))
-        {
-            return;
-        }
-        let (socket, base) = (local.socket, local.base);
-        let cand = Candidate {
-            foundation: foundation(CandidateKind::PeerReflexive, base.ip(), None),
-            component: 1,
-            transport: Transport::Udp,
-            priority: priority(
-                CandidateKind::PeerReflexive,
-                local_preference(base.ip(), 0),
-                1,
-            ),
-            address: CandidateAddress::Ip(mapped),
-            kind: CandidateKind::PeerReflexive,
-            related: Some(base),
-            extensions: Vec::new(),
+        let mapped = match msg.attribute(AttributeType::XOR_MAPPED_ADDRESS) {
+            Some(Ok(Attribute::XorMappedAddress(mapped))) => Some(mapped),
+            _ => None,
         };
-        self.push_local(super::LocalCandidate {
-            cand,
-            socket,
-            base,
-            relay: None,
-        });
+        Some(Answer::Success {
+            pair: i,
+            use_candidate: check.use_candidate,
+            mapped,
+        })
     }
 
-    pub(super) fn check_succeeded(&mut self, now: Instant, i: usize, use_candidate: bool) {
+    /// After a role conflict, pair `i` is checked again in the new role.
+    pub(super) fn retry(&mut self, i: usize) {
+        if self.pairs[i].state != PairState::Succeeded {
+            self.pairs[i].state = PairState::Waiting;
+        }
+        self.triggered.push_back(i);
+    }
+
+    /// A check on pair `i` succeeded: it is valid, and its foundation thaws. `true` if the
+    /// pair is nominated by it.
+    pub(super) fn succeeded(
+        &mut self,
+        now: Instant,
+        i: usize,
+        use_candidate: bool,
+        role: IceRole,
+    ) -> bool {
         let p = &mut self.pairs[i];
         p.state = PairState::Succeeded;
         p.last_response = Some(now);
         let foundation = p.foundation.clone();
-        let nominated = (use_candidate && self.role == IceRole::Controlling)
-            || (p.nominate_on_success && self.role == IceRole::Controlled);
+        let nominated = (use_candidate && role == IceRole::Controlling)
+            || (p.nominate_on_success && role == IceRole::Controlled);
         // Unfreeze the pairs that share this foundation (section 7.2.5.3.3).
         for q in &mut self.pairs {
             if q.state == PairState::Frozen && q.foundation == foundation {
@@ -436,81 +507,67 @@ impl IceAgent {
             }
         }
         self.first_valid_at.get_or_insert(now);
-        if nominated {
-            self.nominate(now, i);
-        }
-        self.maybe_nominate(now);
-        self.schedule_checks(now);
+        nominated
     }
 
-    /// Marks pair `i` nominated and selects it if it beats the current selection.
-    pub(super) fn nominate(&mut self, now: Instant, i: usize) {
+    /// Marks pair `i` nominated; `true` if it beats the current selection.
+    pub(super) fn nominate(&mut self, i: usize) -> bool {
         let p = &mut self.pairs[i];
         p.nominated = true;
         p.send_use_candidate = false;
         if self.nominating == Some(i) {
             self.nominating = None;
         }
-        let better = match self.selected {
+        match self.selected {
             None => true,
             Some(s) => s != i && self.pairs[i].priority > self.pairs[s].priority,
-        };
-        if better {
-            self.select(now, i);
         }
     }
 
-    fn select(&mut self, now: Instant, i: usize) {
+    pub(super) fn select(&mut self, i: usize) {
         self.selected = Some(i);
-        self.previous_route = None;
-        self.consent.start(now);
-        let p = &self.pairs[i];
-        let (local, remote) = (
-            self.locals[p.local].cand.clone(),
-            self.remotes[p.remote].cand.clone(),
-        );
-        debug!(local = %local, remote = %remote, "selected pair");
-        if let (Some(key), Some(peer)) = (
-            Some(self.locals[p.local].key()).filter(|_| self.locals[p.local].relay.is_some()),
-            self.remotes[p.remote].addr,
-        ) {
-            self.bind_channel_for(now, key, peer);
-        }
-        self.push_event(IceEvent::SelectedPair { local, remote });
     }
 
-    /// Regular nomination (RFC 8445 section 8.1.1): the controlling agent re-checks the best
-    /// valid pair with USE-CANDIDATE once no better pair can still succeed soon.
-    pub(super) fn maybe_nominate(&mut self, now: Instant) {
-        let Some((best, at)) = self.nomination_plan() else {
-            return;
-        };
-        if at > now {
-            return;
-        }
-        debug!(pair = best, "nominating");
-        self.nominating = Some(best);
-        self.pairs[best].send_use_candidate = true;
-        // A fresh check with USE-CANDIDATE, sent now rather than in the next pacing slot:
-        // it happens once per session and is what both sides wait for (up to Ta, 50 ms,
-        // of setup time otherwise). Pacing resumes from here.
-        self.triggered.retain(|t| *t != best);
-        self.start_check(now, best, true);
-        self.next_check_at = Some(now + self.config.ta);
-        self.schedule_checks(now);
+    pub(super) fn selected(&self) -> Option<usize> {
+        self.selected
     }
 
-    pub(super) fn nomination_timeout(&self) -> Option<Instant> {
-        self.nomination_plan().map(|(_, at)| at)
+    /// Pair `i`'s (local, remote) candidate indices.
+    pub(super) fn ends(&self, i: usize) -> (usize, usize) {
+        (self.pairs[i].local, self.pairs[i].remote)
+    }
+
+    /// The peer answered a consent check on pair `i`.
+    pub(super) fn note_response(&mut self, i: usize, now: Instant) {
+        if let Some(p) = self.pairs.get_mut(i) {
+            p.last_response = Some(now);
+        }
+    }
+
+    /// Pair `i` is being nominated: its next check, sent now, carries USE-CANDIDATE; pacing
+    /// resumes at `next_paced`.
+    pub(super) fn start_nominating(&mut self, i: usize) {
+        self.nominating = Some(i);
+        self.pairs[i].send_use_candidate = true;
+        self.triggered.retain(|t| *t != i);
+    }
+
+    pub(super) fn pace_from(&mut self, at: Instant) {
+        self.next_check_at = Some(at);
     }
 
     /// Which pair to nominate and when: at once if no better pair is pending; when the
     /// better pairs in flight have had a round trip plus Ta to answer (a check that has not
     /// answered by then almost surely never will: it goes to an address the peer cannot
     /// be reached at); and never later than `nomination_wait` after the first valid pair.
-    fn nomination_plan(&self) -> Option<(usize, Instant)> {
-        if self.role != IceRole::Controlling
-            || self.config.lite
+    pub(super) fn nomination_plan(
+        &self,
+        role: IceRole,
+        remote_lite: bool,
+        config: &IceConfig,
+    ) -> Option<(usize, Instant)> {
+        if role != IceRole::Controlling
+            || config.lite
             || self.nominating.is_some()
             || self.pairs.iter().any(|p| p.nominated)
         {
@@ -518,14 +575,14 @@ impl IceAgent {
         }
         let best = self.best_pair_in(PairState::Succeeded)?;
         let first_valid = self.first_valid_at?;
-        let cap = first_valid + self.nomination_wait();
-        if self.remote_lite {
+        let cap = first_valid + self.nomination_wait(config);
+        if remote_lite {
             return Some((best, first_valid));
         }
         let best_priority = self.pairs[best].priority;
         let patience = self
             .rtt
-            .map_or(self.config.nomination_delay, |rtt| rtt + self.config.ta);
+            .map_or(config.nomination_delay, |rtt| rtt + config.ta);
         let mut at = first_valid;
         for p in self.pairs.iter().filter(|p| p.priority > best_priority) {
             match (p.state, &p.check) {
@@ -540,10 +597,149 @@ impl IceAgent {
     /// How long to wait for a better pair after the first valid one: `nomination_delay`,
     /// but no more than two round trips (as measured by the first successful check) plus
     /// Ta, since a better pair that has not answered by then most likely never will.
-    fn nomination_wait(&self) -> std::time::Duration {
+    fn nomination_wait(&self, config: &IceConfig) -> Duration {
         let cap = self
             .rtt
-            .map_or(self.config.nomination_delay, |rtt| 2 * rtt + self.config.ta);
-        self.config.nomination_delay.min(cap)
+            .map_or(config.nomination_delay, |rtt| 2 * rtt + config.ta);
+        config.nomination_delay.min(cap)
+    }
+
+    /// The pair that carries `local` and `remote`.
+    pub(super) fn find(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        cands: Candidates<'_>,
+    ) -> Option<usize> {
+        self.pairs
+            .iter()
+            .position(|p| cands.route(p) == (local, Some(remote)))
+    }
+
+    /// A lite agent's pair for (local, remote), created on first use and valid at once:
+    /// the peer's check is the proof (RFC 8445 section 7.3.2 for lite).
+    pub(super) fn lite_pair(
+        &mut self,
+        now: Instant,
+        local: usize,
+        remote: usize,
+        cands: Candidates<'_>,
+    ) -> usize {
+        let i = match self
+            .pairs
+            .iter()
+            .position(|p| p.local == local && p.remote == remote)
+        {
+            Some(i) => i,
+            None => {
+                let (l, r) = (cands.locals[local].cand(), cands.remotes[remote].cand());
+                self.pairs.push(Pair::new(
+                    local,
+                    remote,
+                    pair_priority(r.priority, l.priority),
+                    (l.foundation.clone(), r.foundation.clone()),
+                ));
+                self.pairs.len() - 1
+            }
+        };
+        self.pairs[i].state = PairState::Succeeded;
+        self.pairs[i].last_response = Some(now);
+        i
+    }
+
+    /// The peer checked us on pair `i` (section 7.3.1.4).
+    pub(super) fn peer_checked(&mut self, i: usize) -> Triggered {
+        let p = &mut self.pairs[i];
+        match p.state {
+            PairState::Succeeded => Triggered::Nothing,
+            PairState::InProgress => {
+                // Retransmit at once: both sides behind NATs finish faster.
+                p.check
+                    .as_ref()
+                    .map_or(Triggered::Nothing, |c| Triggered::Resend(c.bytes.clone()))
+            }
+            PairState::Frozen | PairState::Waiting | PairState::Failed => {
+                p.state = PairState::Waiting;
+                if !self.triggered.contains(&i) {
+                    self.triggered.push_back(i);
+                }
+                Triggered::Queued
+            }
+        }
+    }
+
+    /// The controlling peer nominated pair `i` (USE-CANDIDATE): `true` if it is valid and
+    /// can be nominated now; otherwise it will be when our check on it succeeds.
+    pub(super) fn peer_nominated(&mut self, i: usize) -> bool {
+        if self.pairs[i].state == PairState::Succeeded {
+            return true;
+        }
+        self.pairs[i].nominate_on_success = true;
+        false
+    }
+
+    /// Whether no check is pending or running any more.
+    pub(super) fn all_done(&self) -> bool {
+        !self.pairs.iter().any(|p| {
+            matches!(
+                p.state,
+                PairState::Frozen | PairState::Waiting | PairState::InProgress
+            )
+        })
+    }
+
+    /// Whether every pair failed (also when there are none).
+    pub(super) fn all_failed(&self) -> bool {
+        self.pairs.iter().all(|p| p.state == PairState::Failed)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Forgets the session's pairs (an ICE restart); pacing keeps its slot.
+    pub(super) fn reset(&mut self) {
+        *self = Self {
+            next_check_at: self.next_check_at,
+            ..Self::default()
+        };
+    }
+
+    /// Forgets pairs and selection (closing).
+    pub(super) fn close(&mut self) {
+        self.pairs.clear();
+        self.triggered.clear();
+        self.selected = None;
+    }
+
+    /// Counts of pairs by state: (frozen, waiting, in progress, succeeded, failed).
+    pub(super) fn counts(&self) -> [usize; 5] {
+        let mut out = [0; 5];
+        for p in &self.pairs {
+            out[match p.state {
+                PairState::Frozen => 0,
+                PairState::Waiting => 1,
+                PairState::InProgress => 2,
+                PairState::Succeeded => 3,
+                PairState::Failed => 4,
+            }] += 1;
+        }
+        out
+    }
+
+    /// Every pair with its state, for `getStats`.
+    pub(super) fn stats(&self, cands: Candidates<'_>) -> Vec<PairStats> {
+        self.pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PairStats {
+                local: cands.locals[p.local].cand().clone(),
+                remote: cands.remotes[p.remote].cand().clone(),
+                state: p.state,
+                nominated: p.nominated,
+                selected: self.selected == Some(i),
+                rtt: p.rtt,
+            })
+            .collect()
     }
 }
