@@ -1,6 +1,5 @@
-//! Outgoing connectivity checks: the check list (forming and pruning pairs, the frozen
-//! algorithm, pacing, retransmission, responses) and regular nomination (RFC 8445 sections
-//! 6.1, 7.2 and 8.1.1).
+//! The check list (RFC 8445 sections 6.1 and 7.2): forming and pruning pairs, the frozen
+//! algorithm, pacing, retransmission and responses; `nomination` picks and selects a pair.
 //!
 //! [`CheckList`] owns the pairs and what selection and nomination depend on; it decides,
 //! and the agent (`outbound`, `inbound`) builds the checks and sends them.
@@ -14,6 +13,8 @@ use rtcweb_stun::{
     TransactionConfig, TransactionId, TransactionState,
 };
 use tracing::{debug, trace};
+
+mod nomination;
 
 use super::gather::{Gatherer, LocalCandidate};
 use super::peer::{Peer, RemoteCandidate};
@@ -510,28 +511,6 @@ impl CheckList {
         nominated
     }
 
-    /// Marks pair `i` nominated; `true` if it beats the current selection.
-    pub(super) fn nominate(&mut self, i: usize) -> bool {
-        let p = &mut self.pairs[i];
-        p.nominated = true;
-        p.send_use_candidate = false;
-        if self.nominating == Some(i) {
-            self.nominating = None;
-        }
-        match self.selected {
-            None => true,
-            Some(s) => s != i && self.pairs[i].priority > self.pairs[s].priority,
-        }
-    }
-
-    pub(super) fn select(&mut self, i: usize) {
-        self.selected = Some(i);
-    }
-
-    pub(super) fn selected(&self) -> Option<usize> {
-        self.selected
-    }
-
     /// Pair `i`'s (local, remote) candidate indices.
     pub(super) fn ends(&self, i: usize) -> (usize, usize) {
         (self.pairs[i].local, self.pairs[i].remote)
@@ -542,66 +521,6 @@ impl CheckList {
         if let Some(p) = self.pairs.get_mut(i) {
             p.last_response = Some(now);
         }
-    }
-
-    /// Pair `i` is being nominated: its next check, sent now, carries USE-CANDIDATE; pacing
-    /// resumes at `next_paced`.
-    pub(super) fn start_nominating(&mut self, i: usize) {
-        self.nominating = Some(i);
-        self.pairs[i].send_use_candidate = true;
-        self.triggered.retain(|t| *t != i);
-    }
-
-    pub(super) fn pace_from(&mut self, at: Instant) {
-        self.next_check_at = Some(at);
-    }
-
-    /// Which pair to nominate and when: at once if no better pair is pending; when the
-    /// better pairs in flight have had a round trip plus Ta to answer (a check that has not
-    /// answered by then almost surely never will: it goes to an address the peer cannot
-    /// be reached at); and never later than `nomination_wait` after the first valid pair.
-    pub(super) fn nomination_plan(
-        &self,
-        role: IceRole,
-        remote_lite: bool,
-        config: &IceConfig,
-    ) -> Option<(usize, Instant)> {
-        if role != IceRole::Controlling
-            || config.lite
-            || self.nominating.is_some()
-            || self.pairs.iter().any(|p| p.nominated)
-        {
-            return None;
-        }
-        let best = self.best_pair_in(PairState::Succeeded)?;
-        let first_valid = self.first_valid_at?;
-        let cap = first_valid + self.nomination_wait(config);
-        if remote_lite {
-            return Some((best, first_valid));
-        }
-        let best_priority = self.pairs[best].priority;
-        let patience = self
-            .rtt
-            .map_or(config.nomination_delay, |rtt| rtt + config.ta);
-        let mut at = first_valid;
-        for p in self.pairs.iter().filter(|p| p.priority > best_priority) {
-            match (p.state, &p.check) {
-                (PairState::Frozen | PairState::Waiting, _) => at = cap,
-                (PairState::InProgress, Some(c)) => at = at.max(c.started + patience),
-                _ => {}
-            }
-        }
-        Some((best, at.min(cap)))
-    }
-
-    /// How long to wait for a better pair after the first valid one: `nomination_delay`,
-    /// but no more than two round trips (as measured by the first successful check) plus
-    /// Ta, since a better pair that has not answered by then most likely never will.
-    fn nomination_wait(&self, config: &IceConfig) -> Duration {
-        let cap = self
-            .rtt
-            .map_or(config.nomination_delay, |rtt| 2 * rtt + config.ta);
-        config.nomination_delay.min(cap)
     }
 
     /// The pair that carries `local` and `remote`.
@@ -666,16 +585,6 @@ impl CheckList {
                 Triggered::Queued
             }
         }
-    }
-
-    /// The controlling peer nominated pair `i` (USE-CANDIDATE): `true` if it is valid and
-    /// can be nominated now; otherwise it will be when our check on it succeeds.
-    pub(super) fn peer_nominated(&mut self, i: usize) -> bool {
-        if self.pairs[i].state == PairState::Succeeded {
-            return true;
-        }
-        self.pairs[i].nominate_on_success = true;
-        false
     }
 
     /// Whether no check is pending or running any more.
