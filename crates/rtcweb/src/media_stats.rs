@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::pc::PeerConnection;
+use crate::pc::MediaSession;
 
 /// `RTCInboundRtpStreamStats`: one remote stream we receive.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -166,12 +166,11 @@ fn kind_name(kind: &rtcweb_jsep::sdp::MediaKind) -> &'static str {
     }
 }
 
-impl PeerConnection {
-    pub(crate) fn rtp_stream_stats(&self) -> RtpStreamStats {
+impl MediaSession {
+    /// The RTP stream entries of a report, from the session's streams.
+    pub(crate) fn stream_stats(&self) -> RtpStreamStats {
         let mut out = RtpStreamStats::default();
-        let Some(m) = self.media.session.as_deref() else {
-            return out;
-        };
+        let m = self;
         let rtt = m.rtt().map(|d| d.as_secs_f64());
         for r in &m.receivers {
             let ssrc = r.config.ssrc;
