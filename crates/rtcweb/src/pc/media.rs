@@ -68,13 +68,13 @@ impl MediaState {
     /// Ends the RTP session (a BYE for every stream it sends).
     pub(super) fn close(&mut self, now: Instant) {
         if let Some(m) = self.session.as_mut() {
-            m.session.close(now);
+            m.close(now);
         }
     }
 
     /// The bandwidth estimator's latest target, when the RTP session runs one.
     pub(super) fn target_bitrate(&self) -> Option<rtcweb_bwe::TargetRate> {
-        self.session.as_ref()?.session.target_bitrate()
+        self.session.as_ref()?.target_bitrate()
     }
 
     fn session_mode(&self) -> bool {
@@ -171,14 +171,7 @@ impl PeerConnection {
             let p = rtcweb_rtp::rtp::RtpPacket::new_checked(packet)?;
             let ssrc = self.session_sender(transceiver)?;
             if let Some(m) = self.media.session.as_mut() {
-                m.session.write_rtp(
-                    now,
-                    ssrc,
-                    p.payload_type(),
-                    p.timestamp(),
-                    p.marker(),
-                    p.payload(),
-                )?;
+                m.write_rtp(now, ssrc, &p)?;
             }
             self.flush_media(now);
             return Ok(());
@@ -272,9 +265,7 @@ impl PeerConnection {
     ) -> Result<(), Error> {
         let ssrc = self.session_sender(transceiver)?;
         if let Some(m) = self.media.session.as_mut() {
-            m.session
-                .write_frame(now, ssrc, payload_type, rtp_timestamp, frame)?;
-            m.count_frame(transceiver, payload_type, frame);
+            m.write_frame(now, transceiver, ssrc, payload_type, rtp_timestamp, frame)?;
         }
         self.flush_media(now);
         Ok(())
@@ -341,12 +332,7 @@ impl PeerConnection {
     /// Protects and sends what the session wrote; moves its events out. Before DTLS has
     /// produced keys its RTCP is dropped (reports are periodic; there is no media yet).
     pub(super) fn flush_media(&mut self, now: Instant) {
-        while let Some(t) = self
-            .media
-            .session
-            .as_mut()
-            .and_then(|m| m.session.poll_transmit())
-        {
+        while let Some(t) = self.media.session.as_mut().and_then(|m| m.poll_transmit()) {
             let Some(srtp) = self.srtp.session() else {
                 continue;
             };
@@ -381,7 +367,7 @@ impl PeerConnection {
         if self.closed {
             return None;
         }
-        self.media.session.as_ref()?.session.poll_timeout()
+        self.media.session.as_ref()?.poll_timeout()
     }
 
     /// Runs the session's timers (reports, NACK retries, transport feedback) when due.
@@ -390,7 +376,7 @@ impl PeerConnection {
             return;
         }
         if let Some(m) = self.media.session.as_mut() {
-            m.session.handle_timeout(now);
+            m.handle_timeout(now);
         }
         self.flush_media(now);
     }

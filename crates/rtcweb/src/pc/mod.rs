@@ -8,6 +8,7 @@ mod media_resilience;
 mod negotiation;
 mod outbox;
 mod report;
+mod rtp_codecs;
 mod rtp_session;
 mod srtp;
 mod transport;
@@ -92,7 +93,7 @@ impl PeerConnection {
         };
         if config.media.mode == crate::config::MediaMode::Session {
             (jsep_config.audio_codecs, jsep_config.video_codecs) =
-                rtp_session::session_codecs(&config.media);
+                rtp_codecs::session_codecs(&config.media);
         }
         let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;
