@@ -425,11 +425,12 @@ impl Forwarder {
         let at = bucket(self.origin, now);
         let rates: [Option<u64>; MAX_LAYERS] =
             std::array::from_fn(|l| self.layers[l].meter.rate(at));
-        let base = self.current.unwrap_or(self.target);
+        // Relative to the target, not the current layer: a switch waiting for its key frame
+        // must not be undone by the hold it already served.
         let mut target = self.selector.choose(
             now,
             &self.config.hysteresis,
-            base,
+            self.target,
             self.estimate,
             &rates,
         );
@@ -495,7 +496,10 @@ impl Forwarder {
         }
         state.last_request = Some(now);
         self.stats.keyframe_requests += 1;
-        self.push_transmit(Transmit::Publisher(Feedback::KeyFrameRequest { layer, ssrc }));
+        self.push_transmit(Transmit::Publisher(Feedback::KeyFrameRequest {
+            layer,
+            ssrc,
+        }));
         true
     }
 
@@ -515,7 +519,9 @@ impl Forwarder {
             Some((last, at)) => {
                 let elapsed = first.arrived.saturating_duration_since(at);
                 let ticks = (elapsed.as_micros() as u64).saturating_mul(clock) / 1_000_000;
-                let ticks = u32::try_from(ticks).unwrap_or(u32::MAX / 2).min(u32::MAX / 2);
+                let ticks = u32::try_from(ticks)
+                    .unwrap_or(u32::MAX / 2)
+                    .min(u32::MAX / 2);
                 last.wrapping_add(ticks.max(self.sent.step.unwrap_or(1)).max(1))
             }
         };

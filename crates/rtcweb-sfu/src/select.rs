@@ -90,8 +90,7 @@ impl Selector {
 mod tests {
     use super::*;
 
-    const RATES: [Option<u64>; MAX_LAYERS] =
-        [Some(150_000), Some(500_000), Some(1_500_000), None];
+    const RATES: [Option<u64>; MAX_LAYERS] = [Some(150_000), Some(500_000), Some(1_500_000), None];
 
     #[test]
     fn up_after_the_hold_down_at_once() {

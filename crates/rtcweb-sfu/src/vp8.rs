@@ -137,7 +137,13 @@ mod tests {
 
     #[test]
     fn truncated_descriptors_are_errors() {
-        for p in [&[][..], &[0x80], &[0x80, 0x80], &[0x80, 0x80, 0x80], &[0x80, 0x40]] {
+        for p in [
+            &[][..],
+            &[0x80],
+            &[0x80, 0x80],
+            &[0x80, 0x80, 0x80],
+            &[0x80, 0x40],
+        ] {
             assert!(parse(p).is_err(), "{p:?}");
         }
     }
