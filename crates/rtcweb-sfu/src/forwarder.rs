@@ -54,6 +54,8 @@ pub struct ForwarderStats {
     pub packets_refused: u64,
     /// Packets of the forwarded layer dropped as duplicates or older than the last switch.
     pub packets_stale: u64,
+    /// Switches that held the new layer's key frame until the old layer's frame ended.
+    pub switches_deferred: u64,
     /// Pending switches given up (key frame too large to hold, or the target changed).
     pub switches_abandoned: u64,
     /// Transmits dropped because the queue was full.
@@ -88,6 +90,8 @@ struct Held {
     marker: bool,
     picture_id: Option<i64>,
     tl0: Option<i64>,
+    /// The VP8 payload descriptor, for VP8.
+    descriptor: Option<vp8::Descriptor>,
     payload: Vec<u8>,
     sequence_number: u16,
 }
@@ -328,6 +332,7 @@ impl Forwarder {
             marker: p.marker,
             picture_id,
             tl0,
+            descriptor: desc,
             payload: Vec::new(),
             sequence_number: p.sequence_number,
         };
@@ -360,6 +365,7 @@ impl Forwarder {
                 });
                 self.complete_switch();
             } else {
+                self.stats.switches_deferred += 1;
                 self.pending = Some(Pending {
                     layer: p.layer,
                     first_ext: ext,
@@ -405,16 +411,18 @@ impl Forwarder {
             return false;
         };
         match self.config.codec {
-            // libwebrtc sends SPS and PPS only in front of an IDR picture, so a packet that
-            // starts with an SPS starts a key frame even before the IDR slice is seen.
+            // libwebrtc sends SPS and PPS in front of every IDR picture, so a packet that
+            // starts with an SPS starts a key frame even before the IDR slice is seen. An IDR
+            // slice alone cannot tell whether it is its picture's first, so a publisher that
+            // sends its parameter sets only out of band is never switched to.
             Codec::H264 => {
                 const SPS: u8 = 7;
+                const STAP_A: u8 = 24;
                 let first_nal = match payload.first().map(|b| b & 0x1f) {
-                    Some(24) => payload.get(3).map(|b| b & 0x1f),
+                    Some(STAP_A) => payload.get(3).map(|b| b & 0x1f),
                     other => other,
                 };
                 info.start == Start::Yes && (info.keyframe || first_nal == Some(SPS))
-                    || info.keyframe && info.start != Start::No && first_nal == Some(5)
             }
             _ => info.start == Start::Yes && info.keyframe,
         }
@@ -434,9 +442,11 @@ impl Forwarder {
             self.estimate,
             &rates,
         );
-        // Aiming at a layer the publisher does not send would wait for ever.
-        if !self.layers[usize::from(target)].meter.active(at)
-            && let Some(l) = (0..MAX_LAYERS).find(|&l| self.layers[l].meter.active(at))
+        // Aiming at a layer the publisher does not send would wait for ever; and until the
+        // first key frame, the lowest layer is the one to start on (the quickest to come).
+        let lowest_active = (0..MAX_LAYERS).find(|&l| self.layers[l].meter.active(at));
+        if let Some(l) = lowest_active
+            && (self.current.is_none() || !self.layers[usize::from(target)].meter.active(at))
         {
             target = l as u8;
         }
@@ -574,10 +584,10 @@ impl Forwarder {
         let picture_id = h.picture_id.map(|v| v + layer.picture_id_offset);
         let tl0 = h.tl0.map(|v| v + layer.tl0_offset);
         let mut payload = Vec::with_capacity(p.payload.len() + 1);
-        match vp8::parse(p.payload) {
-            Ok(d) if self.config.codec == Codec::Vp8 => vp8::rewrite(
+        match &h.descriptor {
+            Some(d) => vp8::rewrite(
                 p.payload,
-                &d,
+                d,
                 picture_id.unwrap_or(0) as u16 & 0x7fff,
                 tl0.unwrap_or(0) as u8,
                 &mut payload,

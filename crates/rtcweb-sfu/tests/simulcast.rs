@@ -197,4 +197,13 @@ fn subscribers_settle_on_the_layer_that_fits_and_follow_their_estimate() {
     for f in &run.forwarders {
         assert_eq!(f.stats().switches_abandoned, 0);
     }
+    // Some switches began while the old layer's frame was unfinished (the layers' packets
+    // are interleaved): those waited for its end, and the stream stayed whole.
+    let deferred: u64 = run
+        .forwarders
+        .iter()
+        .map(|f| f.stats().switches_deferred)
+        .sum();
+    println!("deferred switches {deferred}");
+    assert!(deferred > 0);
 }
