@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use rtcweb_core::SansIo;
 use rtcweb_rtp::codec::{Codec, Depacketizer, Start};
-use rtcweb_rtp::rtcp::{RtcpPacket, RtcpPackets};
 use rtcweb_rtp::seq::SeqUnwrapper;
 
 use crate::config::{ForwarderConfig, MAX_LAYERS, MAX_PAYLOAD};
@@ -16,6 +15,8 @@ use crate::rate::{RateMeter, bucket};
 use crate::retransmit::RetransmitBuffer;
 use crate::select::Selector;
 use crate::vp8;
+
+mod feedback;
 
 /// Transmits waiting to be polled at most; beyond it new media is dropped (and counted): the
 /// owner polls after every input, so only an owner that stopped polling reaches it.
@@ -29,13 +30,6 @@ const MAX_PENDING: usize = 128;
 /// How long the current layer may take to finish its frame once the target's key frame has
 /// begun (simulcast layers carry the same pictures, so it is usually a few milliseconds).
 const PENDING_WAIT: Duration = Duration::from_millis(200);
-/// Lost sequence numbers read from one RTCP datagram at most (a NACK can name thousands).
-const MAX_NACKED: usize = 256;
-/// Lost sequence numbers asked of the publisher in one feedback at most.
-const MAX_UPSTREAM_NACK: usize = 64;
-/// One packet is retransmitted at most once per this interval (a subscriber that repeats a
-/// NACK before the retransmission could arrive gets no duplicate).
-const RESEND_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Counters of a [`Forwarder`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -176,6 +170,8 @@ pub struct Forwarder {
     layers: [Layer; MAX_LAYERS],
     estimate: Option<u64>,
     selector: Selector,
+    /// The rate bucket of the last choice made on a packet's arrival.
+    selected_at: u64,
     current: Option<u8>,
     target: u8,
     /// When to ask again for the target's key frame (set while a switch waits for one).
@@ -207,6 +203,7 @@ impl Forwarder {
             layers: Default::default(),
             estimate: None,
             selector: Selector::default(),
+            selected_at: u64::MAX,
             current: None,
             target: 0,
             retry_at: None,
@@ -336,10 +333,15 @@ impl Forwarder {
             payload: Vec::new(),
             sequence_number: p.sequence_number,
         };
-        self.reselect(now);
+        // The rates move by the bucket: choosing again within one changes nothing the
+        // estimate did not already (estimates and timeouts choose on their own).
+        if at != self.selected_at {
+            self.selected_at = at;
+            self.reselect(now);
+        }
 
         if self.current == Some(p.layer) {
-            if self.pending.is_some() && self.frame_ended_before(p) {
+            if self.pending.is_some() && self.frame_ended_before(ext, p) {
                 // The old layer's frame is over (its marker packet was lost): switch, and
                 // this packet of the old layer is not needed.
                 self.complete_switch();
@@ -396,13 +398,18 @@ impl Forwarder {
         Ok(())
     }
 
-    /// Whether `p`, of the forwarded layer, belongs to a frame after the one last sent.
-    fn frame_ended_before(&self, p: &PublisherPacket<'_>) -> bool {
+    /// Whether `p` (extended sequence number `ext`), of the forwarded layer, is newer than
+    /// everything sent and belongs to a frame after the one last sent.
+    fn frame_ended_before(&self, ext: u64, p: &PublisherPacket<'_>) -> bool {
         let Some(layer) = self.current.and_then(|c| self.layers.get(usize::from(c))) else {
             return true;
         };
+        let newer = self
+            .sent
+            .highest
+            .is_none_or(|h| ext as i64 + layer.seq_offset > h as i64);
         let ts = p.timestamp.wrapping_add(layer.ts_offset);
-        self.sent.marker || self.sent.last_ts.is_some_and(|(last, _)| last != ts)
+        newer && (self.sent.marker || self.sent.last_ts.is_some_and(|(last, _)| last != ts))
     }
 
     /// Whether `payload` starts a key frame.
@@ -626,92 +633,6 @@ impl Forwarder {
         self.buffer.insert(out_ext, packet.clone());
         self.stats.packets_forwarded += 1;
         self.push_transmit(Transmit::Subscriber(packet));
-    }
-
-    fn handle_rtcp(&mut self, now: Instant, datagram: &[u8]) -> Result<()> {
-        let ssrc = self.config.ssrc;
-        for p in RtcpPackets::new(datagram) {
-            match p.map_err(Error::Rtcp)? {
-                RtcpPacket::Nack(n) if n.media_ssrc == ssrc => {
-                    self.on_nack(now, n.lost().take(MAX_NACKED));
-                }
-                RtcpPacket::Pli(p) if p.media_ssrc == ssrc => self.on_picture_loss(now),
-                RtcpPacket::Fir(f) if f.entries().any(|e| e.ssrc == ssrc) => {
-                    self.on_picture_loss(now);
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn on_picture_loss(&mut self, now: Instant) {
-        if let Some(c) = self.current {
-            self.request_keyframe(now, c);
-        }
-    }
-
-    fn on_nack(&mut self, now: Instant, lost: impl Iterator<Item = u16>) {
-        let Some(highest) = self.sent.highest else {
-            return;
-        };
-        let mut upstream = Vec::new();
-        for seq in lost {
-            let d = i64::from(seq.wrapping_sub(highest as u16) as i16);
-            let Ok(ext) = u64::try_from(highest as i64 + d) else {
-                continue;
-            };
-            if ext > highest {
-                continue;
-            }
-            if let Some(slot) = self.buffer.get_mut(ext) {
-                if slot
-                    .resent_at
-                    .is_some_and(|t| now.saturating_duration_since(t) < RESEND_INTERVAL)
-                {
-                    continue;
-                }
-                slot.resent_at = Some(now);
-                let mut packet = slot.packet.clone();
-                if let Some(rtx) = self.config.rtx {
-                    let mut payload = Vec::with_capacity(packet.payload.len() + 2);
-                    payload.extend_from_slice(&packet.sequence_number.to_be_bytes());
-                    payload.extend_from_slice(&packet.payload);
-                    packet = OutPacket {
-                        ssrc: rtx.ssrc,
-                        payload_type: rtx.payload_type,
-                        sequence_number: self.rtx_sequence,
-                        payload,
-                        ..packet
-                    };
-                    self.rtx_sequence = self.rtx_sequence.wrapping_add(1);
-                }
-                self.stats.retransmissions += 1;
-                self.push_transmit(Transmit::Retransmission(packet));
-            } else if ext >= self.sent.floor
-                && let Some(c) = self.current
-                && upstream.len() < MAX_UPSTREAM_NACK
-            {
-                // Never sent: the publisher lost it (or it is still on its way).
-                let layer = &self.layers[usize::from(c)];
-                if let Ok(original) = u64::try_from(ext as i64 - layer.seq_offset) {
-                    upstream.push(original as u16);
-                }
-            }
-        }
-        if let Some(c) = self.current
-            && let Some(ssrc) = self.layers[usize::from(c)].ssrc
-            && !upstream.is_empty()
-        {
-            let first = upstream[0];
-            upstream.sort_by_key(|s| s.wrapping_sub(first));
-            self.stats.nacks_upstream += upstream.len() as u64;
-            self.push_transmit(Transmit::Publisher(Feedback::Nack {
-                layer: c,
-                ssrc,
-                lost: upstream,
-            }));
-        }
     }
 
     fn push_transmit(&mut self, t: Transmit) {
