@@ -27,6 +27,9 @@ const MAX_EVENTS: usize = 64;
 /// A key frame of a 2.5 Mbit/s layer is rarely over 100 packets; a larger one is let go and
 /// the next is asked for.
 const MAX_PENDING: usize = 128;
+/// Largest step forward in the subscriber's sequence numbers that is kept as a gap; a larger
+/// one is closed (see `Forwarder::forward`). 4096 packets are seconds of video.
+const MAX_SEQ_JUMP: i64 = 4096;
 /// How long the current layer may take to finish its frame once the target's key frame has
 /// begun (simulcast layers carry the same pictures, so it is usually a few milliseconds).
 const PENDING_WAIT: Duration = Duration::from_millis(200);
@@ -54,6 +57,9 @@ pub struct ForwarderStats {
     pub switches_abandoned: u64,
     /// Transmits dropped because the queue was full.
     pub transmits_dropped: u64,
+    /// Packets so far ahead of what was sent (more than 4096) that the forwarder renumbered
+    /// the rest of the layer's run to follow on.
+    pub renumbered: u64,
 }
 
 /// What is known about one layer of the publisher.
@@ -569,12 +575,27 @@ impl Forwarder {
 
     /// Rewrites a packet of the forwarded layer for the subscriber and sends it.
     fn forward(&mut self, h: &Held, p: &PublisherPacket<'_>) {
+        // A packet far ahead of everything sent is a publisher that renumbered its stream
+        // (or seconds of loss): it continues the subscriber's numbers instead, because a jump
+        // of half the sequence space or more would read as going backwards.
+        if let Some(hi) = self.sent.highest {
+            let layer = &mut self.layers[usize::from(h.layer)];
+            if h.ext as i64 + layer.seq_offset > hi as i64 + MAX_SEQ_JUMP {
+                layer.seq_offset = hi as i64 + 1 - h.ext as i64;
+                self.stats.renumbered += 1;
+            }
+        }
         let layer = &self.layers[usize::from(h.layer)];
         let Ok(out_ext) = u64::try_from(h.ext as i64 + layer.seq_offset) else {
             self.stats.packets_stale += 1;
             return;
         };
-        if out_ext < self.sent.floor || self.buffer.contains(out_ext) {
+        // A late packet is sent only while the buffer still covers its number: that is
+        // what tells a gap being filled from a duplicate (a packet older than the buffer
+        // could have been sent already).
+        let window = self.config.retransmit_packets as u64;
+        let too_old = self.sent.highest.is_some_and(|hi| out_ext + window <= hi);
+        if out_ext < self.sent.floor || too_old || self.buffer.contains(out_ext) {
             self.stats.packets_stale += 1;
             return;
         }
