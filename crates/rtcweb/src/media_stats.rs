@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::pc::MediaSession;
+use crate::pc::PeerConnection;
 
 /// `RTCInboundRtpStreamStats`: one remote stream we receive.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -166,19 +166,21 @@ fn kind_name(kind: &rtcweb_jsep::sdp::MediaKind) -> &'static str {
     }
 }
 
-impl MediaSession {
-    /// The RTP stream entries of a report, from the session's streams.
-    pub(crate) fn stream_stats(&self) -> RtpStreamStats {
+impl PeerConnection {
+    pub(crate) fn rtp_stream_stats(&self) -> RtpStreamStats {
         let mut out = RtpStreamStats::default();
-        let rtt = self.rtt().map(|d| d.as_secs_f64());
-        for r in self.receivers() {
+        let Some(m) = self.media.session.as_deref() else {
+            return out;
+        };
+        let rtt = m.rtt().map(|d| d.as_secs_f64());
+        for r in &m.receivers {
             let ssrc = r.config.ssrc;
-            let Some(s) = self.session().receive_stats(ssrc) else {
+            let Some(s) = m.session.receive_stats(ssrc) else {
                 continue;
             };
-            let a = self.session().assembler_stats(ssrc).unwrap_or_default();
-            let res = self.session().resilience_stats(ssrc).unwrap_or_default();
-            let playout = self.session().playout_stats(ssrc);
+            let a = m.session.assembler_stats(ssrc).unwrap_or_default();
+            let res = m.session.resilience_stats(ssrc).unwrap_or_default();
+            let playout = m.session.playout_stats(ssrc);
             let audio = matches!(r.kind, rtcweb_jsep::sdp::MediaKind::Audio);
             let rate = f64::from(r.clock_rate());
             let id = format!("IT{ssrc}");
@@ -221,16 +223,13 @@ impl MediaSession {
                 });
             }
         }
-        for snd in self.senders() {
+        for snd in &m.senders {
             let ssrc = snd.config.ssrc;
-            let Some(s) = self.session().send_stats(ssrc) else {
+            let Some(s) = m.session.send_stats(ssrc) else {
                 continue;
             };
             let id = format!("OT{ssrc}");
-            let res = self
-                .session()
-                .send_resilience_stats(ssrc)
-                .unwrap_or_default();
+            let res = m.session.send_resilience_stats(ssrc).unwrap_or_default();
             out.outbound.push(OutboundRtpStats {
                 id: id.clone(),
                 ssrc,

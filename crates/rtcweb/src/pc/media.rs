@@ -4,7 +4,7 @@
 //! writes and receives whole frames.
 
 use rtcweb_core::{Rng, Seed};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use rtcweb_jsep::sdp::MediaKind;
@@ -13,7 +13,6 @@ use rtcweb_rtp::session::{KeyframeRequest, PacketKind};
 use tracing::trace;
 
 use super::PeerConnection;
-use super::outbox::Outbox;
 use super::rtp_session::{self, MediaSession};
 use crate::config::{MediaConfig, MediaMode};
 use crate::demux::is_rtcp;
@@ -22,9 +21,9 @@ use crate::event::Event;
 
 /// Where RTP goes and comes from.
 #[derive(Debug, Default)]
-pub(super) struct MediaState {
+pub(crate) struct MediaState {
     /// Our sending SSRC per transceiver.
-    sending: HashMap<TransceiverId, u32>,
+    pub(crate) sending: HashMap<TransceiverId, u32>,
     /// The peer's signalled SSRCs.
     by_ssrc: HashMap<u32, TransceiverId>,
     /// Negotiated payload types, for packets from unsignalled SSRCs.
@@ -36,15 +35,15 @@ pub(super) struct MediaState {
     /// The RTP session's own seed.
     session_seed: Option<Seed>,
     cname: String,
-    config: MediaConfig,
+    pub(crate) config: MediaConfig,
     /// The RTP session ([`MediaMode::Session`]), made by the first negotiation with media.
-    session: Option<Box<MediaSession>>,
+    pub(crate) session: Option<Box<MediaSession>>,
     /// Scratch for the session's events.
     scratch: Vec<Event>,
 }
 
 impl MediaState {
-    pub(super) fn new(seed: Seed, config: MediaConfig) -> Self {
+    pub(crate) fn new(seed: Seed, config: MediaConfig) -> Self {
         let mut rng = Rng::new(seed);
         Self {
             cname: format!("rtcweb-{:08x}", rng.next_u32()),
@@ -55,26 +54,9 @@ impl MediaState {
         }
     }
 
-    /// The RTP session, once made.
-    pub(super) fn session(&self) -> Option<&MediaSession> {
-        self.session.as_deref()
-    }
-
-    /// Our sending SSRC on a transceiver, as its send parameters say.
-    pub(super) fn record_sender(&mut self, transceiver: TransceiverId, ssrc: u32) {
-        self.sending.insert(transceiver, ssrc);
-    }
-
-    /// Ends the RTP session (a BYE for every stream it sends).
-    pub(super) fn close(&mut self, now: Instant) {
-        if let Some(m) = self.session.as_mut() {
-            m.close(now);
-        }
-    }
-
     /// The bandwidth estimator's latest target, when the RTP session runs one.
-    pub(super) fn target_bitrate(&self) -> Option<rtcweb_bwe::TargetRate> {
-        self.session.as_ref()?.target_bitrate()
+    pub(crate) fn target_bitrate(&self) -> Option<rtcweb_bwe::TargetRate> {
+        self.session.as_ref()?.session.target_bitrate()
     }
 
     fn session_mode(&self) -> bool {
@@ -85,7 +67,7 @@ impl MediaState {
         self.rng.get_or_insert_with(|| Rng::new(0)).next_u32()
     }
 
-    pub(super) fn new_send_params(&mut self, kind: &MediaKind) -> SendParams {
+    pub(crate) fn new_send_params(&mut self, kind: &MediaKind) -> SendParams {
         let ssrc = self.random_u32();
         let track = self.random_u32();
         // The session answers NACKs with RTX on its own SSRC (a=ssrc-group:FID).
@@ -103,12 +85,12 @@ impl MediaState {
 
     /// Learns the peer's SSRCs and payload types, announces receiving transceivers, and
     /// (session mode) makes or reconfigures the RTP session.
-    pub(super) fn on_negotiated(
+    pub(crate) fn on_negotiated(
         &mut self,
         now: Instant,
         n: &Negotiated,
         transceivers: &[Transceiver],
-        outbox: &mut Outbox,
+        events: &mut VecDeque<Event>,
     ) {
         if self.session_mode() && (self.session.is_some() || rtp_session::has_rtp(n)) {
             let seed = self.session_seed.unwrap_or(Seed::from_u64(0));
@@ -135,7 +117,7 @@ impl MediaState {
                 && let Some(mid) = m.mid.clone()
                 && self.announced.insert(t)
             {
-                outbox.push_event(Event::Track {
+                events.push_back(Event::Track {
                     transceiver: t,
                     mid,
                 });
@@ -171,7 +153,14 @@ impl PeerConnection {
             let p = rtcweb_rtp::rtp::RtpPacket::new_checked(packet)?;
             let ssrc = self.session_sender(transceiver)?;
             if let Some(m) = self.media.session.as_mut() {
-                m.write_rtp(now, ssrc, &p)?;
+                m.session.write_rtp(
+                    now,
+                    ssrc,
+                    p.payload_type(),
+                    p.timestamp(),
+                    p.marker(),
+                    p.payload(),
+                )?;
             }
             self.flush_media(now);
             return Ok(());
@@ -182,16 +171,18 @@ impl PeerConnection {
             .get(&transceiver)
             .ok_or(Error::Unknown("sending transceiver"))?;
         let srtp = self
-            .srtp
-            .session()
+            .srtp_session()
             .ok_or(Error::InvalidState("SRTP keys are not ready"))?;
         if packet.len() < 12 {
             return Err(Error::InvalidState("an RTP packet has at least 12 octets"));
         }
         let overhead = srtp.profile().rtp_overhead();
-        let mut buf = self.outbox.take_buffer(packet.len() + overhead);
+        let mut buf = self.take_buffer(packet.len() + overhead);
         buf.extend_from_slice(packet);
         buf[8..12].copy_from_slice(&ssrc.to_be_bytes());
+        let srtp = self
+            .srtp_session()
+            .ok_or(Error::InvalidState("SRTP keys are not ready"))?;
         srtp.protect_rtp_vec(&mut buf)?;
         self.send_app(now, buf);
         Ok(())
@@ -200,8 +191,7 @@ impl PeerConnection {
     /// Sends a plain RTCP compound packet, protected with SRTCP.
     pub fn write_rtcp(&mut self, now: Instant, packet: &[u8]) -> Result<(), Error> {
         let srtp = self
-            .srtp
-            .session()
+            .srtp_session()
             .ok_or(Error::InvalidState("SRTP keys are not ready"))?;
         let mut buf = Vec::with_capacity(packet.len() + srtp.profile().rtcp_overhead());
         buf.extend_from_slice(packet);
@@ -215,7 +205,7 @@ impl PeerConnection {
         self.media.sending.get(&transceiver).copied()
     }
 
-    pub(super) fn receive_srtp(&mut self, now: Instant, data: &[u8]) {
+    pub(crate) fn receive_srtp(&mut self, now: Instant, data: &[u8]) {
         if self.media.session_mode() {
             // Before a negotiation with media there is no session, and nothing to feed.
             if self.media.session.is_some() {
@@ -223,11 +213,14 @@ impl PeerConnection {
             }
             return;
         }
-        let Some(srtp) = self.srtp.session() else {
+        if self.srtp_session().is_none() {
+            return;
+        }
+        let mut buf = self.take_buffer(data.len());
+        buf.extend_from_slice(data);
+        let Some(srtp) = self.srtp_session() else {
             return;
         };
-        let mut buf = self.outbox.take_buffer(data.len());
-        buf.extend_from_slice(data);
         if is_rtcp(data) {
             match srtp.unprotect_rtcp_vec(&mut buf) {
                 Ok(()) => self.push_event(Event::Rtcp { packet: buf }),
@@ -265,7 +258,9 @@ impl PeerConnection {
     ) -> Result<(), Error> {
         let ssrc = self.session_sender(transceiver)?;
         if let Some(m) = self.media.session.as_mut() {
-            m.write_frame(now, transceiver, ssrc, payload_type, rtp_timestamp, frame)?;
+            m.session
+                .write_frame(now, ssrc, payload_type, rtp_timestamp, frame)?;
+            m.count_frame(transceiver, payload_type, frame);
         }
         self.flush_media(now);
         Ok(())
@@ -297,7 +292,7 @@ impl PeerConnection {
             .sender_mut(transceiver)
             .map(|s| s.config.ssrc)
             .ok_or(Error::Unknown("sending transceiver"))?;
-        if self.srtp.session().is_none() {
+        if self.srtp_session().is_none() {
             return Err(Error::InvalidState("SRTP keys are not ready"));
         }
         Ok(ssrc)
@@ -305,7 +300,7 @@ impl PeerConnection {
 
     /// A datagram for the session: unprotected, fed, and what it produced moved on.
     fn receive_session(&mut self, now: Instant, data: &[u8]) {
-        let Some(srtp) = self.srtp.session() else {
+        let Some(srtp) = self.srtp_session() else {
             return;
         };
         let mut buf = data.to_vec();
@@ -331,9 +326,14 @@ impl PeerConnection {
 
     /// Protects and sends what the session wrote; moves its events out. Before DTLS has
     /// produced keys its RTCP is dropped (reports are periodic; there is no media yet).
-    pub(super) fn flush_media(&mut self, now: Instant) {
-        while let Some(t) = self.media.session.as_mut().and_then(|m| m.poll_transmit()) {
-            let Some(srtp) = self.srtp.session() else {
+    pub(crate) fn flush_media(&mut self, now: Instant) {
+        while let Some(t) = self
+            .media
+            .session
+            .as_mut()
+            .and_then(|m| m.session.poll_transmit())
+        {
+            let Some(srtp) = self.srtp_session() else {
                 continue;
             };
             let mut buf = t.payload;
@@ -363,20 +363,20 @@ impl PeerConnection {
     }
 
     /// When the session next needs [`PeerConnection::handle_timeout`].
-    pub(super) fn media_timeout(&self) -> Option<Instant> {
+    pub(crate) fn media_timeout(&self) -> Option<Instant> {
         if self.closed {
             return None;
         }
-        self.media.session.as_ref()?.poll_timeout()
+        self.media.session.as_ref()?.session.poll_timeout()
     }
 
     /// Runs the session's timers (reports, NACK retries, transport feedback) when due.
-    pub(super) fn handle_media_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_media_timeout(&mut self, now: Instant) {
         if self.media_timeout().is_none_or(|t| t > now) {
             return;
         }
         if let Some(m) = self.media.session.as_mut() {
-            m.handle_timeout(now);
+            m.session.handle_timeout(now);
         }
         self.flush_media(now);
     }

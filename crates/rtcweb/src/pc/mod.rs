@@ -2,22 +2,18 @@
 //! SCTP. This module holds its state and the W3C-shaped API; `transport` moves bytes
 //! between the layers, `negotiation` applies descriptions to them, and `media` handles RTP.
 
-mod data;
 mod media;
 mod media_resilience;
 mod negotiation;
-mod outbox;
-mod report;
-mod rtp_codecs;
 mod rtp_session;
-mod srtp;
 mod transport;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use rtcweb_core::{Candidate, Role};
-use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsVersion};
+use rtcweb_core::{Candidate, Fingerprint, Role};
+use rtcweb_dtls::{DtlsConfig, DtlsContext, DtlsEndpoint, DtlsVersion};
 use rtcweb_ice::{IceAgent, IceConfig, IceRole, TransportPolicy};
 use rtcweb_jsep::{Jsep, JsepConfig};
 use tracing::debug;
@@ -26,9 +22,11 @@ use crate::config::{IceCredential, IceServerUrl, IceTransportPolicy, RtcConfigur
 use crate::error::Error;
 use crate::event::{Event, PeerConnectionState, Transmit};
 
-use data::DataState;
-pub use outbox::MAX_POOLED_BUFFERS;
-pub(crate) use rtp_session::MediaSession;
+/// Most queued events and transmits before the oldest are dropped: an owner that stops
+/// polling must not make the connection grow without bound.
+const MAX_QUEUED: usize = 4096;
+/// Most events taken from SCTP into the queue at once (see `pull_sctp_events`).
+pub(crate) const SCTP_EVENTS_QUEUED: usize = MAX_QUEUED / 4;
 
 /// A WebRTC peer connection as a state machine.
 ///
@@ -37,33 +35,63 @@ pub(crate) use rtp_session::MediaSession;
 /// [`PeerConnection::handle_input`], sends what [`PeerConnection::poll_transmit`] yields,
 /// calls [`PeerConnection::handle_timeout`] at [`PeerConnection::poll_timeout`], and reacts
 /// to [`PeerConnection::poll_event`]. Offer/answer follows the W3C API.
-///
-/// Each concern is a part with its own state, owned (and only changed) by its module:
-/// offer/answer in `negotiation`, ICE and DTLS in `transport`, SRTP keys in `srtp`, RTP in
-/// `media`, the SCTP association in `data`, the owner's queues in `outbox`. This module
-/// composes them and derives `connectionState` from them.
 pub struct PeerConnection {
-    negotiation: negotiation::Negotiation,
-    transport: transport::Transport,
-    srtp: srtp::Srtp,
-    media: media::MediaState,
-    data: DataState,
-    outbox: outbox::Outbox,
-    /// `close()` was called: the input that makes `state` closed for good.
-    closed: bool,
-    /// The `connectionState` last reported.
-    state: PeerConnectionState,
+    pub(crate) jsep: Jsep,
+    pub(crate) ice: IceAgent,
+    pub(crate) dtls_context: DtlsContext,
+    pub(crate) dtls: Option<DtlsEndpoint>,
+    /// Made from `srtp_keys` on first use: a connection without media never needs one, and
+    /// it is the largest part of a connection (two directions of cipher and replay state).
+    pub(crate) srtp: Option<Box<rtcweb_srtp::Session>>,
+    /// SRTP keys from the DTLS handshake, until `srtp` is made from them.
+    pub(crate) srtp_keys: Option<rtcweb_dtls::SrtpKeyingMaterial>,
+    pub(crate) srtp_profile: Option<&'static str>,
+    pub(crate) dtls_version: Option<DtlsVersion>,
+    /// DTLS role and the peer's fingerprints, once an answer fixed them.
+    pub(crate) dtls_params: Option<(Role, Vec<Fingerprint>)>,
+    pub(crate) dtls_failed: bool,
+    /// DTLS datagrams that came before the endpoint existed (see `hold_early_dtls`).
+    pub(crate) early_dtls: Vec<Vec<u8>>,
+    pub(crate) gathering_started: bool,
+    /// Local addresses given before gathering started.
+    pub(crate) pending_addresses: Vec<SocketAddr>,
+    pub(crate) closed: bool,
+    pub(crate) state: PeerConnectionState,
+    pub(crate) ice_state: rtcweb_ice::ConnectionState,
+    /// The mid candidates are signalled with (the first m= section: BUNDLE).
+    pub(crate) candidate_mid: Option<String>,
+    pub(crate) media: media::MediaState,
+    pub(crate) data: crate::data_channel::DataState,
+
+    pub(crate) out: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) stats: Counters,
+    /// Buffers handed back with [`PeerConnection::recycle`], for the next datagram or RTP
+    /// packet (see there).
+    pub(crate) buffers: Vec<Vec<u8>>,
+}
+
+/// Transport-level counters for getStats.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub(crate) bytes_sent: u64,
+    pub(crate) bytes_received: u64,
+    pub(crate) packets_sent: u64,
+    pub(crate) packets_received: u64,
 }
 
 impl std::fmt::Debug for PeerConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PeerConnection")
             .field("state", &self.state)
-            .field("signaling", &self.negotiation.signaling_state())
-            .field("ice", &self.transport.ice_state())
+            .field("signaling", &self.jsep.signaling_state())
+            .field("ice", &self.ice_state)
             .finish_non_exhaustive()
     }
 }
+
+/// Buffers [`PeerConnection::recycle`] keeps at most.
+pub const MAX_POOLED_BUFFERS: usize = 256;
 
 /// Labels that give each layer its own stream from [`RtcConfiguration::seed`].
 const SEED_DTLS: u64 = 1;
@@ -93,7 +121,7 @@ impl PeerConnection {
         };
         if config.media.mode == crate::config::MediaMode::Session {
             (jsep_config.audio_codecs, jsep_config.video_codecs) =
-                rtp_codecs::session_codecs(&config.media);
+                rtp_session::session_codecs(&config.media);
         }
         let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;
@@ -105,14 +133,30 @@ impl PeerConnection {
         let creds = jsep.local_ice_credentials();
         ice.set_local_credentials(rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)?);
         Ok(Self {
-            negotiation: negotiation::Negotiation::new(jsep),
-            transport: transport::Transport::new(ice, dtls_context),
-            srtp: srtp::Srtp::default(),
-            media: media::MediaState::new(config.seed.derive(SEED_MEDIA), config.media.clone()),
-            data: DataState::default(),
-            outbox: outbox::Outbox::default(),
+            jsep,
+            ice,
+            dtls_context,
+            dtls: None,
+            srtp: None,
+            srtp_keys: None,
+            srtp_profile: None,
+            dtls_version: None,
+            dtls_params: None,
+            dtls_failed: false,
+            early_dtls: Vec::new(),
+            gathering_started: false,
+            pending_addresses: Vec::new(),
             closed: false,
             state: PeerConnectionState::New,
+            ice_state: rtcweb_ice::ConnectionState::New,
+            candidate_mid: None,
+            media: media::MediaState::new(config.seed.derive(SEED_MEDIA), config.media.clone()),
+            data: crate::data_channel::DataState::default(),
+
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Counters::default(),
+            buffers: Vec::new(),
         })
     }
 
@@ -133,14 +177,17 @@ impl PeerConnection {
     /// browsers, candidates are gathered (and signalled) from the first
     /// `setLocalDescription` on; addresses added before wait until then.
     pub fn add_local_address(&mut self, now: Instant, addr: SocketAddr) {
-        if self.transport.add_local_address(now, addr) {
+        if self.gathering_started {
+            self.ice.add_host_address(now, addr);
             self.pump(now);
+        } else if !self.pending_addresses.contains(&addr) {
+            self.pending_addresses.push(addr);
         }
     }
 
     /// `signalingState`.
     pub fn signaling_state(&self) -> rtcweb_jsep::SignalingState {
-        self.negotiation.signaling_state()
+        self.jsep.signaling_state()
     }
 
     /// `connectionState`.
@@ -150,32 +197,34 @@ impl PeerConnection {
 
     /// `iceConnectionState`.
     pub fn ice_connection_state(&self) -> rtcweb_ice::ConnectionState {
-        self.transport.ice_state()
+        self.ice_state
     }
 
     /// `iceGatheringState`.
     pub fn ice_gathering_state(&self) -> rtcweb_ice::GatheringState {
-        self.transport.gathering_state()
+        self.ice.gathering_state()
     }
 
     /// The selected candidate pair: local, remote.
     pub fn selected_candidate_pair(&self) -> Option<(Candidate, Candidate)> {
-        self.transport.selected_pair()
+        self.ice
+            .selected_pair()
+            .map(|(l, r)| (l.clone(), r.clone()))
     }
 
     /// The negotiated DTLS version, once connected.
     pub fn dtls_version(&self) -> Option<DtlsVersion> {
-        self.transport.dtls_version()
+        self.dtls_version
     }
 
     /// The SRTP protection profile in use, once DTLS is connected.
     pub fn srtp_profile(&self) -> Option<&'static str> {
-        self.srtp.profile()
+        self.srtp_profile
     }
 
     /// The transceivers, as JSEP sees them.
     pub fn transceivers(&self) -> &[rtcweb_jsep::Transceiver] {
-        self.negotiation.transceivers()
+        self.jsep.transceivers()
     }
 
     /// `close()`: stops everything. TURN allocations are released by the transmits that
@@ -184,61 +233,106 @@ impl PeerConnection {
         if self.closed {
             return;
         }
-        self.media.close(now);
+        if let Some(m) = self.media.session.as_mut() {
+            m.session.close(now);
+        }
         self.flush_media(now);
         self.closed = true;
-        self.transport.drop_early_dtls();
-        self.data.shutdown(now);
+        self.early_dtls.clear();
+        if let Some(sctp) = self.data.sctp.as_mut() {
+            sctp.shutdown(now);
+        }
         self.drain_sctp(now);
-        self.transport.close_dtls();
+        if let Some(dtls) = self.dtls.as_mut() {
+            dtls.close();
+        }
         self.drain_dtls(now);
-        self.negotiation.close();
-        self.transport.close_ice(now);
+        self.jsep.close();
+        self.ice.close(now);
         self.pump(now);
         self.update_state();
     }
 
-    pub(super) fn push_event(&mut self, event: Event) {
-        self.outbox.push_event(event);
+    pub(crate) fn push_event(&mut self, event: Event) {
+        if self.events.len() >= MAX_QUEUED {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
     }
 
-    pub(super) fn push_transmit(&mut self, t: Transmit) {
-        self.outbox.push_transmit(t);
+    pub(crate) fn push_transmit(&mut self, t: Transmit) {
+        if self.out.len() >= MAX_QUEUED {
+            self.out.pop_front();
+        }
+        self.stats.bytes_sent += t.payload.len() as u64;
+        self.stats.packets_sent += 1;
+        self.out.push_back(t);
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.outbox.queued_events() == 0 {
+        if self.events.is_empty() {
             self.flush_data();
         }
-        if self.outbox.queued_events() == 0 {
+        if self.events.is_empty() {
             self.pull_sctp_events();
         }
-        self.outbox.pop_event()
+        self.events.pop_front()
+    }
+
+    pub(crate) fn queued_events(&self) -> usize {
+        self.events.len()
     }
 
     /// The next datagram (or stream octets) to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if !self.outbox.has_transmits() {
+        if self.out.is_empty() {
             self.flush_data();
         }
-        self.outbox.pop_transmit()
+        self.out.pop_front()
     }
 
     /// Hands back a buffer the connection gave out (a [`Transmit`]'s payload once sent, an
     /// [`Event::Rtp`]/[`Event::Rtcp`] packet once read), so that the next RTP packet sent
     /// or received reuses it instead of allocating. Optional: a buffer not handed back is
     /// simply freed. At most [`MAX_POOLED_BUFFERS`] are kept, and none larger than 64 KiB.
-    pub fn recycle(&mut self, buffer: Vec<u8>) {
-        self.outbox.recycle(buffer);
+    pub fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.buffers.len() < MAX_POOLED_BUFFERS && buffer.capacity() <= 65_536 {
+            buffer.clear();
+            self.buffers.push(buffer);
+        }
+    }
+
+    /// A buffer for a datagram of up to `len` octets: a recycled one if there is one.
+    pub(crate) fn take_buffer(&mut self, len: usize) -> Vec<u8> {
+        match self.buffers.pop() {
+            Some(mut b) => {
+                b.reserve(len);
+                b
+            }
+            None => Vec::with_capacity(len.max(1500)),
+        }
     }
 
     /// Recomputes `connectionState` (W3C: ICE and DTLS together).
-    pub(super) fn update_state(&mut self) {
+    pub(crate) fn update_state(&mut self) {
+        use rtcweb_ice::ConnectionState as Ice;
+        let dtls_up = self
+            .dtls
+            .as_ref()
+            .is_some_and(|d| *d.state() == rtcweb_dtls::State::Connected);
         let state = if self.closed {
             PeerConnectionState::Closed
+        } else if self.dtls_failed || self.ice_state == Ice::Failed {
+            PeerConnectionState::Failed
+        } else if self.ice_state == Ice::Disconnected {
+            PeerConnectionState::Disconnected
+        } else if matches!(self.ice_state, Ice::Connected | Ice::Completed) && dtls_up {
+            PeerConnectionState::Connected
+        } else if self.ice_state == Ice::New && self.dtls.is_none() {
+            PeerConnectionState::New
         } else {
-            self.transport.connection_state()
+            PeerConnectionState::Connecting
         };
         if state != self.state {
             debug!(from = ?self.state, to = ?state, "connection state");

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use rtcweb_jsep::sdp::MediaKind;
+use rtcweb_jsep::sdp::{Codec as SdpCodec, MediaKind};
 use rtcweb_jsep::{Negotiated, NegotiatedMedia, Transceiver, TransceiverId};
 use rtcweb_rtp::codec::Codec;
 use rtcweb_rtp::rtp::{ExtensionKind, ExtensionMap, RtpPacket};
@@ -23,7 +23,6 @@ use rtcweb_rtp::session::{
 use tracing::{debug, trace};
 
 use super::media_resilience::{self, SectionResilience};
-use super::rtp_codecs::codec_configs;
 use crate::config::MediaConfig;
 use crate::event::Event;
 
@@ -84,13 +83,74 @@ struct Section {
 /// The session and its streams.
 #[derive(Debug)]
 pub(crate) struct MediaSession {
-    session: Session,
-    senders: Vec<Sender>,
-    receivers: Vec<Receiver>,
+    pub(crate) session: Session,
+    pub(crate) senders: Vec<Sender>,
+    pub(crate) receivers: Vec<Receiver>,
     sections: Vec<Section>,
     scratch: Vec<RtpEvent>,
     /// Playout settings, for streams learnt from packets.
     playout: Option<rtcweb_rtp::playout::PlayoutConfig>,
+}
+
+/// The codecs the session packetizes, with RTX, as the offer/answer defaults in session
+/// mode: what a browser negotiates minus G.711, which it cannot carry, with RED and ULPFEC
+/// as [`MediaConfig::resilience`] says.
+pub(crate) fn session_codecs(config: &MediaConfig) -> (Vec<SdpCodec>, Vec<SdpCodec>) {
+    let mut audio: Vec<SdpCodec> = rtcweb_jsep::default_audio_codecs()
+        .into_iter()
+        .filter(|c| c.name.eq_ignore_ascii_case("opus"))
+        .collect();
+    let fb = ["transport-cc", "ccm fir", "nack", "nack pli"];
+    let mut video: Vec<SdpCodec> = rtcweb_jsep::default_video_codecs()
+        .into_iter()
+        .filter(|c| {
+            let resilience = ["red", "ulpfec"]
+                .iter()
+                .any(|n| c.name.eq_ignore_ascii_case(n));
+            // RTX of RED goes with RED.
+            let red_rtx =
+                c.name.eq_ignore_ascii_case("rtx") && c.fmtp.as_deref() == Some("apt=114");
+            !resilience && !red_rtx
+        })
+        .collect();
+    video.push(SdpCodec::new(45, "AV1", 90000, None).with_rtcp_fb(&fb));
+    video.push(SdpCodec::new(46, "rtx", 90000, None).with_fmtp("apt=45"));
+    media_resilience::add_codecs(&config.resilience, &mut audio, &mut video);
+    (audio, video)
+}
+
+/// The session's view of a section's codecs: those it packetizes, with their RTX payload
+/// types; whether NACK was negotiated for them.
+fn codec_configs(codecs: &[SdpCodec]) -> (Vec<CodecConfig>, Vec<u8>, bool) {
+    let is_rtx = |c: &SdpCodec| c.name.eq_ignore_ascii_case("rtx");
+    let mut out = Vec::new();
+    let mut rtx_pts = Vec::new();
+    for c in codecs {
+        if is_rtx(c) {
+            continue;
+        }
+        let Some(codec) = Codec::from_name(&c.name) else {
+            continue;
+        };
+        // H.264 packetization mode 0 cannot take the FU-A fragments we write.
+        if codec == Codec::H264 && c.fmtp_param("packetization-mode") != Some("1") {
+            continue;
+        }
+        let rtx = codecs
+            .iter()
+            .find(|r| is_rtx(r) && rtcweb_jsep::codec::rtx_apt(r) == Some(c.payload_type))
+            .map(|r| r.payload_type);
+        rtx_pts.extend(rtx);
+        out.push(CodecConfig {
+            payload_type: c.payload_type,
+            codec,
+            rtx_payload_type: rtx,
+        });
+    }
+    let nack = codecs
+        .iter()
+        .any(|c| !is_rtx(c) && c.rtcp_fb.iter().any(|f| f == "nack"));
+    (out, rtx_pts, nack)
 }
 
 /// The negotiated header extensions of every RTP section, by id (bundled sections share
@@ -418,87 +478,13 @@ impl MediaSession {
         }
     }
 
-    /// The RTP session, to read its statistics.
-    pub(crate) fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// Our send streams.
-    pub(crate) fn senders(&self) -> &[Sender] {
-        &self.senders
-    }
-
-    /// The peer's streams we receive.
-    pub(crate) fn receivers(&self) -> &[Receiver] {
-        &self.receivers
-    }
-
-    /// Sends an RTP packet's payload on stream `ssrc`: numbered in the stream, with the
-    /// negotiated header extensions, kept for retransmission.
-    pub(crate) fn write_rtp(
-        &mut self,
-        now: Instant,
-        ssrc: u32,
-        packet: &RtpPacket<&[u8]>,
-    ) -> rtcweb_rtp::Result<()> {
-        self.session.write_rtp(
-            now,
-            ssrc,
-            packet.payload_type(),
-            packet.timestamp(),
-            packet.marker(),
-            packet.payload(),
-        )?;
-        Ok(())
-    }
-
-    /// Sends a frame on the stream of transceiver `t` (`ssrc`), and counts it.
-    pub(crate) fn write_frame(
-        &mut self,
-        now: Instant,
-        t: TransceiverId,
-        ssrc: u32,
-        payload_type: u8,
-        rtp_timestamp: u32,
-        frame: &[u8],
-    ) -> rtcweb_rtp::Result<()> {
-        self.session
-            .write_frame(now, ssrc, payload_type, rtp_timestamp, frame)?;
-        self.count_frame(t, payload_type, frame);
-        Ok(())
-    }
-
-    /// The next RTP or RTCP packet to protect and send.
-    pub(crate) fn poll_transmit(&mut self) -> Option<rtcweb_rtp::session::Packet> {
-        self.session.poll_transmit()
-    }
-
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
-    }
-
-    /// Runs the session's timers (reports, NACK retries, transport feedback).
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        self.session.handle_timeout(now);
-    }
-
-    /// Ends every stream (RTCP BYE).
-    pub(crate) fn close(&mut self, now: Instant) {
-        self.session.close(now);
-    }
-
-    /// The bandwidth estimator's latest target, when the session runs one.
-    pub(crate) fn target_bitrate(&self) -> Option<rtcweb_bwe::TargetRate> {
-        self.session.target_bitrate()
-    }
-
     /// The send stream of a transceiver.
     pub(crate) fn sender_mut(&mut self, t: TransceiverId) -> Option<&mut Sender> {
         self.senders.iter_mut().find(|s| s.transceiver == t)
     }
 
     /// Counts a frame written on `sender` (the session already took it).
-    fn count_frame(&mut self, t: TransceiverId, payload_type: u8, frame: &[u8]) {
+    pub(crate) fn count_frame(&mut self, t: TransceiverId, payload_type: u8, frame: &[u8]) {
         if let Some(s) = self.sender_mut(t) {
             s.frames += 1;
             let codec = s
@@ -755,5 +741,26 @@ mod tests {
         let frac = (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0;
         assert!((frac - 0.5).abs() < 1e-6, "{frac}");
         assert_eq!(ntp_at(at, &MediaConfig::default()), 0);
+    }
+
+    #[test]
+    fn session_codecs_are_the_ones_it_packetizes() {
+        let (audio, video) = session_codecs(&MediaConfig::default());
+        let (a, _, _) = codec_configs(&audio);
+        // RED first (browsers send RED when it leads), then Opus.
+        assert_eq!(audio[0].name, "red");
+        assert_eq!(a.len(), audio.len() - 1, "{audio:?}");
+        let (v, rtx, nack) = codec_configs(&video);
+        assert!(nack);
+        assert_eq!(v.len(), 4);
+        // RTX of the four codecs and of RED; RED and ULPFEC with Chromium's numbers.
+        assert_eq!(rtx.len(), 4);
+        let names: Vec<_> = video[video.len() - 3..]
+            .iter()
+            .map(|c| (c.payload_type, c.name.as_str()))
+            .collect();
+        assert_eq!(names, [(118, "red"), (119, "rtx"), (120, "ulpfec")]);
+        assert!(v.iter().all(|c| c.rtx_payload_type.is_some()));
+        assert!(v.iter().any(|c| c.codec == Codec::Av1));
     }
 }
