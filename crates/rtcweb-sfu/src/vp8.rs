@@ -1,56 +1,17 @@
 //! The VP8 payload descriptor (RFC 7741 section 4.2), read and rewritten: the forwarder
 //! gives the subscriber one picture-id and TL0PICIDX sequence across simulcast layers.
 //!
-//! rtcweb-rtp's VP8 depacketizer only needs the descriptor's length; rewriting needs where
-//! each field is and how wide the picture id is, so this module reads the descriptor itself.
+//! rtcweb-rtp reads the descriptor (`Vp8Descriptor`: where each field is and how wide the
+//! picture id is); this module writes the rewritten one.
 
 use crate::error::{Error, Result};
 
-/// The fields of one VP8 payload descriptor the forwarder rewrites.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Descriptor {
-    /// Picture id and its width in bits (7 or 15), if the I bit is set.
-    pub picture_id: Option<(u16, u8)>,
-    /// TL0PICIDX, if the L bit is set.
-    pub tl0_pic_idx: Option<u8>,
-    /// Length of the descriptor in the payload.
-    pub len: usize,
-}
+/// The descriptor's fields, as rtcweb-rtp reads them.
+pub(crate) use rtcweb_rtp::codec::Vp8Descriptor as Descriptor;
 
 /// Reads the descriptor at the start of `payload`.
 pub(crate) fn parse(payload: &[u8]) -> Result<Descriptor> {
-    let bad = |what| Error::MalformedPayload(what);
-    let &b0 = payload.first().ok_or(bad("empty VP8 payload"))?;
-    let mut d = Descriptor {
-        picture_id: None,
-        tl0_pic_idx: None,
-        len: 1,
-    };
-    if b0 & 0x80 == 0 {
-        return Ok(d);
-    }
-    let &x = payload.get(1).ok_or(bad("VP8 descriptor X octet"))?;
-    d.len = 2;
-    if x & 0x80 != 0 {
-        let &p0 = payload.get(d.len).ok_or(bad("VP8 picture id"))?;
-        if p0 & 0x80 != 0 {
-            let &p1 = payload.get(d.len + 1).ok_or(bad("VP8 picture id"))?;
-            d.picture_id = Some((u16::from_be_bytes([p0 & 0x7f, p1]), 15));
-            d.len += 2;
-        } else {
-            d.picture_id = Some((u16::from(p0), 7));
-            d.len += 1;
-        }
-    }
-    if x & 0x40 != 0 {
-        d.tl0_pic_idx = Some(*payload.get(d.len).ok_or(bad("VP8 TL0PICIDX"))?);
-        d.len += 1;
-    }
-    if x & 0x30 != 0 {
-        payload.get(d.len).ok_or(bad("VP8 TID/KEYIDX"))?;
-        d.len += 1;
-    }
-    Ok(d)
+    Descriptor::parse(payload).map_err(|_| Error::MalformedPayload("VP8 payload descriptor"))
 }
 
 /// Appends `payload` to `out` with the descriptor's picture id replaced by `picture_id`
