@@ -77,10 +77,13 @@ pub(crate) struct HybridClientHello {
 
     /// DTLS handshake fragment: msg_type(1) + length(3) + message_seq(2)
     ///     + fragment_offset(3) + fragment_length(3) + CH body.
-    ///     Used by [`wire_packet`](Self::wire_packet) to build the on-wire record
-    ///     and by `Client12::new_from_hybrid` for transcript injection.
+    ///     Used by `Client12::new_from_hybrid` for transcript injection.
     pub handshake_fragment: Buf,
 }
+
+/// DTLSPlaintext record header (13) plus DTLS handshake header (12): what each ClientHello
+/// fragment carries on top of its slice of the body.
+const RECORD_AND_HANDSHAKE_HEADER_LEN: usize = 13 + 12;
 
 impl HybridClientHello {
     /// Build a hybrid ClientHello from the given configuration.
@@ -128,7 +131,7 @@ impl HybridClientHello {
 
         // 2. supported_groups (filtered by config)
         let start = ext_buf.len();
-        let groups: ArrayVec<NamedGroup, 4> = config.kx_groups().map(|g| g.name()).collect();
+        let groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> = config.kx_groups().map(|g| g.name()).collect();
         let sg = SupportedGroupsExtension { groups };
         sg.serialize(&mut ext_buf);
         ext_entries.push((EXT_SUPPORTED_GROUPS, start, ext_buf.len()));
@@ -297,17 +300,54 @@ impl HybridClientHello {
         }
     }
 
-    /// Build the full wire-format DTLSPlaintext record for the hybrid CH.
-    pub fn wire_packet(&self) -> Buf {
-        let mut pkt = Buf::new();
-        // DTLSPlaintext header: content_type(1) + version(2) + epoch(2) + seq(6) + length(2)
-        pkt.push(0x16); // Handshake
-        pkt.extend_from_slice(&0xFEFDu16.to_be_bytes()); // DTLS 1.2
-        pkt.extend_from_slice(&0u16.to_be_bytes()); // epoch 0
-        pkt.extend_from_slice(&[0u8; 6]); // sequence 0
-        pkt.extend_from_slice(&(self.handshake_fragment.len() as u16).to_be_bytes());
-        pkt.extend_from_slice(&self.handshake_fragment);
-        pkt
+    /// The ClientHello as DTLS handshake fragments, each fitting the MTU in its own record.
+    ///
+    /// rtcweb patch 4: a ClientHello larger than the MTU (an X25519MLKEM768 key share alone is
+    /// 1216 bytes) is split as RFC 9147 section 5.5 / RFC 6347 section 4.2.3 describe; one
+    /// that fits is a single fragment, byte for byte what was sent before.
+    pub fn handshake_fragments(&self) -> Vec<Buf> {
+        let body = &self.transcript_bytes[4..];
+        let room = self
+            .mtu
+            .saturating_sub(RECORD_AND_HANDSHAKE_HEADER_LEN)
+            .max(1);
+        let total = (body.len() as u32).to_be_bytes();
+        let mut out = Vec::new();
+        let mut offset = 0;
+        while offset < body.len() || out.is_empty() {
+            let chunk = &body[offset..(offset + room).min(body.len())];
+            let mut fragment = Buf::new();
+            fragment.push(0x01); // msg_type = ClientHello
+            fragment.extend_from_slice(&total[1..]); // length
+            fragment.extend_from_slice(&0u16.to_be_bytes()); // message_seq = 0
+            fragment.extend_from_slice(&(offset as u32).to_be_bytes()[1..]); // fragment_offset
+            fragment.extend_from_slice(&(chunk.len() as u32).to_be_bytes()[1..]); // fragment_length
+            fragment.extend_from_slice(chunk);
+            out.push(fragment);
+            offset += chunk.len();
+        }
+        out
+    }
+
+    /// The wire-format DTLSPlaintext records of the hybrid CH, one per datagram, record
+    /// sequence numbers 0, 1, ... (rtcweb patch 4: more than one when it exceeds the MTU).
+    pub fn wire_packets(&self) -> Vec<Buf> {
+        self.handshake_fragments()
+            .iter()
+            .enumerate()
+            .map(|(seq, fragment)| {
+                let mut pkt = Buf::new();
+                // DTLSPlaintext header: content_type(1) + version(2) + epoch(2) + seq(6)
+                // + length(2)
+                pkt.push(0x16); // Handshake
+                pkt.extend_from_slice(&0xFEFDu16.to_be_bytes()); // DTLS 1.2
+                pkt.extend_from_slice(&0u16.to_be_bytes()); // epoch 0
+                pkt.extend_from_slice(&(seq as u64).to_be_bytes()[2..]); // sequence
+                pkt.extend_from_slice(&(fragment.len() as u16).to_be_bytes());
+                pkt.extend_from_slice(fragment);
+                pkt
+            })
+            .collect()
     }
 }
 
@@ -317,10 +357,12 @@ pub(crate) struct ClientPending {
     hybrid: HybridClientHello,
     config: Arc<Config>,
     certificate: DtlsCertificate,
-    /// Pre-built wire packet (record header + handshake fragment).
-    wire_packet: Buf,
-    /// Whether the wire_packet hasn't been polled yet.
+    /// Pre-built wire packets (record header + handshake fragment), one per datagram.
+    wire_packets: Vec<Buf>,
+    /// Whether the wire_packets haven't all been polled yet.
     needs_send: bool,
+    /// The next of `wire_packets` to emit while `needs_send`.
+    next_packet: usize,
     /// Last time handle_timeout was called.
     last_now: Instant,
     timers: HandshakeTimers,
@@ -335,7 +377,7 @@ impl ClientPending {
         now: Instant,
     ) -> Result<Self, Error> {
         let hybrid = HybridClientHello::new(&config)?;
-        let wire_packet = hybrid.wire_packet();
+        let wire_packets = hybrid.wire_packets();
         let mut rng = SeededRng::new(config.rng_seed());
         let mut timers = HandshakeTimers::new(&config, &mut rng);
         timers.begin_flight(&mut rng);
@@ -343,8 +385,9 @@ impl ClientPending {
             hybrid,
             config,
             certificate,
-            wire_packet,
+            wire_packets,
             needs_send: true,
+            next_packet: 0,
             last_now: now,
             timers,
             rng,
@@ -368,22 +411,29 @@ impl ClientPending {
             })?;
         if resend {
             self.needs_send = true;
+            self.next_packet = 0;
         }
         Ok(())
     }
 
     pub fn poll_output<'a>(&mut self, buf: &'a mut [u8]) -> Output<'a> {
         if self.needs_send {
-            let len = self.wire_packet.len();
-            if buf.len() < len {
-                // Keep needs_send armed so the packet is emitted on retry.
-                return Output::BufferTooSmall { needed: len };
+            if let Some(packet) = self.wire_packets.get(self.next_packet) {
+                let len = packet.len();
+                if buf.len() < len {
+                    // Keep needs_send armed so the packet is emitted on retry.
+                    return Output::BufferTooSmall { needed: len };
+                }
+                buf[..len].copy_from_slice(packet);
+                self.next_packet += 1;
+                if self.next_packet >= self.wire_packets.len() {
+                    self.needs_send = false;
+                    self.timers.start_handshake(self.last_now);
+                    self.timers.flight_sent(self.last_now);
+                }
+                return Output::Packet(&buf[..len]);
             }
             self.needs_send = false;
-            buf[..len].copy_from_slice(&self.wire_packet);
-            self.timers.start_handshake(self.last_now);
-            self.timers.flight_sent(self.last_now);
-            return Output::Packet(&buf[..len]);
         }
         let next = self.timers.poll_timeout(self.last_now);
         Output::Timeout(next)

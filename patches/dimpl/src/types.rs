@@ -141,6 +141,9 @@ impl NamedGroup {
     pub const X25519: Self = Self(29);
     /// X448 (Curve448 for ECDHE).
     pub const X448: Self = Self(30);
+    /// X25519MLKEM768, the ML-KEM-768 + X25519 hybrid of draft-ietf-tls-ecdhe-mlkem
+    /// (DTLS 1.3 only). rtcweb patch 1.
+    pub const X25519MLKEM768: Self = Self(0x11EC);
 
     /// Convert a wire format u16 value to a `NamedGroup`.
     pub const fn from_u16(value: u16) -> Self {
@@ -154,7 +157,14 @@ impl NamedGroup {
 
     /// Returns true if this is not a known TLS named group wire value.
     pub const fn is_unknown(&self) -> bool {
-        !matches!(*self, Self(1..=25 | 29..=30))
+        !matches!(*self, Self(1..=25 | 29..=30 | 0x11EC))
+    }
+
+    /// Whether this group is an (EC)DHE curve usable in a DTLS 1.2 ServerKeyExchange
+    /// (RFC 8422). A hybrid KEM group is DTLS 1.3 only: draft-ietf-tls-ecdhe-mlkem defines
+    /// it for TLS 1.3 key shares. rtcweb patch 1.
+    pub const fn is_dtls12_ecdhe(&self) -> bool {
+        !matches!(*self, Self::X25519MLKEM768)
     }
 
     /// Parse a `NamedGroup` from wire format.
@@ -169,7 +179,7 @@ impl NamedGroup {
     }
 
     /// All recognized named groups (every non-`Unknown` variant).
-    pub const fn all() -> &'static [NamedGroup; 27] {
+    pub const fn all() -> &'static [NamedGroup; 28] {
         &[
             NamedGroup::Sect163k1,
             NamedGroup::Sect163r1,
@@ -198,12 +208,17 @@ impl NamedGroup {
             NamedGroup::Secp521r1,
             NamedGroup::X25519,
             NamedGroup::X448,
+            NamedGroup::X25519MLKEM768,
         ]
     }
 
     /// Supported named groups in preference order.
-    pub const fn supported() -> &'static [NamedGroup; 4] {
+    ///
+    /// rtcweb patch 1: X25519MLKEM768 first (a provider offers it only when it implements it;
+    /// the list bounds what a peer's supported_groups and key_share may hold).
+    pub const fn supported() -> &'static [NamedGroup; 5] {
         &[
+            NamedGroup::X25519MLKEM768,
             NamedGroup::X25519,
             NamedGroup::Secp256r1,
             NamedGroup::Secp384r1,
@@ -242,6 +257,7 @@ impl fmt::Debug for NamedGroup {
             NamedGroup::Secp521r1 => f.write_str("Secp521r1"),
             NamedGroup::X25519 => f.write_str("X25519"),
             NamedGroup::X448 => f.write_str("X448"),
+            NamedGroup::X25519MLKEM768 => f.write_str("X25519MLKEM768"),
             _ => f.debug_tuple("Unknown").field(&self.0).finish(),
         }
     }

@@ -239,6 +239,23 @@ pub trait ActiveKeyExchange: CryptoSafe {
     /// Complete exchange with peer's public key, returning shared secret.
     fn complete(self: Box<Self>, peer_pub: &[u8], out: &mut Buf) -> Result<(), CryptoError>;
 
+    /// Responder (DTLS 1.3 server) side: complete with the initiator's key share, appending
+    /// our own key share to `our_share` and writing the shared secret to `out`.
+    ///
+    /// For a Diffie-Hellman group our share is [`pub_key`](Self::pub_key), known before the
+    /// peer's; that is the default. A KEM (ML-KEM in X25519MLKEM768) answers with a
+    /// ciphertext encapsulated to the peer's key, which only exists after seeing it, so such
+    /// a group overrides this. rtcweb patch 2.
+    fn complete_as_responder(
+        self: Box<Self>,
+        peer_pub: &[u8],
+        our_share: &mut Buf,
+        out: &mut Buf,
+    ) -> Result<(), CryptoError> {
+        our_share.extend_from_slice(self.pub_key());
+        self.complete(peer_pub, out)
+    }
+
     /// Get the named group for this exchange.
     fn group(&self) -> NamedGroup;
 }

@@ -155,7 +155,11 @@ impl Client {
         };
         let mut engine = Engine::new(config, auth);
         engine.set_client(true);
-        engine.inject_hybrid_client_hello(&hybrid.handshake_fragment, timers);
+        engine.inject_hybrid_client_hello(
+            &hybrid.handshake_fragment,
+            &hybrid.handshake_fragments(),
+            timers,
+        );
         let extension_data = engine.pop_buffer();
         let defragment_buffer = engine.pop_buffer();
 

@@ -183,7 +183,8 @@ impl CryptoContext {
         let kx_group = self
             .provider()
             .supported_kx_groups()
-            .find(|g| g.name() == named_group)
+            // rtcweb patch 3: DTLS 1.2 ECDHE curves only.
+            .find(|g| g.name() == named_group && named_group.is_dtls12_ecdhe())
             .ok_or(CryptoError::UnsupportedEcdheNamedGroup(named_group))?;
 
         self.key_exchange = Some(kx_group.start_exchange(kx_buf)?);
@@ -202,7 +203,8 @@ impl CryptoContext {
         let kx_group = self
             .provider()
             .supported_kx_groups()
-            .find(|g| g.name() == group)
+            // rtcweb patch 3: a server choosing a hybrid KEM group in DTLS 1.2 is refused.
+            .find(|g| g.name() == group && group.is_dtls12_ecdhe())
             .ok_or(CryptoError::UnsupportedEcdheNamedGroup(group))?;
 
         // Create a new ECDH key exchange

@@ -176,18 +176,29 @@ impl Engine {
     }
 
     /// Restore an already emitted hybrid ClientHello and its outstanding timers.
-    pub fn inject_hybrid_client_hello(&mut self, fragment: &[u8], timers: HandshakeTimers) {
+    ///
+    /// rtcweb patch 4: `whole` (the unfragmented handshake message) goes into the
+    /// transcript; the CH went out as `fragments`, one record each with sequence numbers
+    /// 0, 1, ... (more than one when it exceeds the MTU).
+    pub fn inject_hybrid_client_hello(
+        &mut self,
+        whole: &[u8],
+        fragments: &[Buf],
+        timers: HandshakeTimers,
+    ) {
         self.timers = timers;
-        self.transcript.extend_from_slice(fragment);
-        let mut saved_fragment = self.pop_buffer();
-        saved_fragment.extend_from_slice(fragment);
-        self.flight_saved_records.push(Entry {
-            content_type: ContentType::Handshake,
-            epoch: 0,
-            fragment: saved_fragment,
-        });
+        self.transcript.extend_from_slice(whole);
+        for fragment in fragments {
+            let mut saved_fragment = self.pop_buffer();
+            saved_fragment.extend_from_slice(fragment);
+            self.flight_saved_records.push(Entry {
+                content_type: ContentType::Handshake,
+                epoch: 0,
+                fragment: saved_fragment,
+            });
+            self.sequence_epoch_0.sequence_number += 1;
+        }
         self.next_handshake_seq_no = 1;
-        self.sequence_epoch_0.sequence_number += 1;
     }
 
     pub fn config(&self) -> &Config {

@@ -554,6 +554,8 @@ impl State {
             .config()
             .kx_groups()
             .map(|g| g.name())
+            // rtcweb patch 3: a hybrid KEM group never goes in a ServerKeyExchange.
+            .filter(|g| g.is_dtls12_ecdhe())
             .collect();
         let selected_named_group = select_named_group(
             server.client_supported_groups.as_ref(),

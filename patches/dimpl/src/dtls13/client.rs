@@ -187,7 +187,7 @@ impl Client {
         // already sent on the wire by ClientPending.
         engine.inject_hybrid_client_hello(
             &hybrid.transcript_bytes,
-            &hybrid.handshake_fragment,
+            &hybrid.handshake_fragments(),
             timers,
         );
         let extension_data = engine.pop_buffer();
@@ -1231,7 +1231,7 @@ fn handshake_create_client_hello(
 
     // 2. supported_groups extension
     let sg_start = ext_buf.len();
-    let groups: ArrayVec<NamedGroup, 4> = engine.config().kx_groups().map(|g| g.name()).collect();
+    let groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> = engine.config().kx_groups().map(|g| g.name()).collect();
     let sg = SupportedGroupsExtension { groups };
     sg.serialize(&mut ext_buf);
     let sg_end = ext_buf.len();

@@ -283,30 +283,37 @@ impl Engine {
     /// and bumps the epoch-0 record sequence so subsequent records don't
     /// collide.  Does **not** enqueue the record for output — the hybrid
     /// CH was already transmitted. Retains its outstanding retry state.
+    ///
+    /// rtcweb patch 4: the CH went out as `fragments`, one record each with sequence numbers
+    /// 0, 1, ... (more than one when it exceeds the MTU).
     pub fn inject_hybrid_client_hello(
         &mut self,
         transcript_bytes: &[u8],
-        fragment: &[u8],
+        fragments: &[Buf],
         timers: HandshakeTimers,
     ) {
         self.timers = timers;
         self.transcript.extend_from_slice(transcript_bytes);
-        let mut saved_fragment = self.pop_buffer();
-        saved_fragment.extend_from_slice(fragment);
-        self.flight_saved_records.push(Entry {
-            content_type: ContentType::Handshake,
-            epoch: 0,
-            send_seq: 0,
-            fragment_len: fragment.len(),
-            fragment: saved_fragment,
-            acked: false,
-        });
-        self.next_handshake_seq_no = 1;
-        // Advance past the record sequence used by the hybrid CH.
-        // Defense-in-depth: guard against epoch-0 sequence overflow.
-        if self.sequence_epoch_0.sequence_number < MAX_SEQUENCE_NUMBER {
-            self.sequence_epoch_0.sequence_number += 1;
+        for (seq, fragment) in fragments.iter().enumerate() {
+            let mut saved_fragment = self.pop_buffer();
+            saved_fragment.extend_from_slice(fragment);
+            // The MTU floor (and a ClientHello's size) keep this far below capacity; a
+            // fragment that did not fit would only not be retransmitted by this engine.
+            let _ = self.flight_saved_records.try_push(Entry {
+                content_type: ContentType::Handshake,
+                epoch: 0,
+                send_seq: seq as u64,
+                fragment_len: fragment.len(),
+                fragment: saved_fragment,
+                acked: false,
+            });
+            // Advance past the record sequence used by this fragment.
+            // Defense-in-depth: guard against epoch-0 sequence overflow.
+            if self.sequence_epoch_0.sequence_number < MAX_SEQUENCE_NUMBER {
+                self.sequence_epoch_0.sequence_number += 1;
+            }
         }
+        self.next_handshake_seq_no = 1;
     }
 
     pub fn config(&self) -> &Config {

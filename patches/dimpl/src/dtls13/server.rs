@@ -539,7 +539,7 @@ impl State {
 
         // Pre-compute whether we also need a key_share group selection, so
         // we can piggyback it on a cookie HRR (avoiding two sequential HRRs).
-        let our_groups: ArrayVec<NamedGroup, 4> = server
+        let our_groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> = server
             .engine
             .config()
             .kx_groups()
@@ -697,19 +697,21 @@ impl State {
             .start_exchange(kx_buf)
             .map_err(Error::CryptoError)?;
 
-        // Store server's public key in extension_data
+        // Complete the exchange with the client's key share, storing our key share in
+        // extension_data. rtcweb patch 2: one call, so that a KEM group can answer with a
+        // ciphertext made from the client's share (for ECDHE it is our public key, as before).
         server.extension_data.clear();
-        let pub_key = key_exchange.pub_key();
         let pub_key_start = server.extension_data.len();
-        server.extension_data.extend_from_slice(pub_key);
-        let pub_key_end = server.extension_data.len();
-
-        // Complete ECDHE with client's public key
         let peer_pub_key = &server.defragment_buffer[peer_key_range];
         let mut shared_secret = server.engine.pop_buffer();
         key_exchange
-            .complete(peer_pub_key, &mut shared_secret)
+            .complete_as_responder(
+                peer_pub_key,
+                &mut server.extension_data,
+                &mut shared_secret,
+            )
             .map_err(Error::CryptoError)?;
+        let pub_key_end = server.extension_data.len();
 
         server.shared_secret = Some(shared_secret);
 

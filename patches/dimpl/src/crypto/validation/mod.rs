@@ -36,11 +36,16 @@ impl CryptoProvider {
     /// - X25519
     /// - P-256 (secp256r1)
     /// - P-384 (secp384r1)
+    /// - X25519MLKEM768 (DTLS 1.3 only; rtcweb patch 1: no built-in provider has it, a custom
+    ///   provider may)
     pub fn supported_kx_groups(&self) -> impl Iterator<Item = &'static dyn SupportedKxGroup> {
         self.kx_groups.iter().copied().filter(|kx| {
             matches!(
                 kx.name(),
-                NamedGroup::X25519 | NamedGroup::Secp256r1 | NamedGroup::Secp384r1
+                NamedGroup::X25519
+                    | NamedGroup::Secp256r1
+                    | NamedGroup::Secp384r1
+                    | NamedGroup::X25519MLKEM768
             )
         })
     }
@@ -377,19 +382,24 @@ impl CryptoProvider {
                 })
             })?;
 
+            // rtcweb patch 2: alice initiates, bob responds, as a DTLS 1.3 client and
+            // server do; for a Diffie-Hellman group this is the same check as before (bob's
+            // share is his public key), and it also covers a KEM group, whose responder share
+            // only exists once the initiator's is known.
             let alice_pub = alice.pub_key().to_vec();
-            let bob_pub = bob.pub_key().to_vec();
+
+            let mut bob_pub = Buf::new();
+            let mut bob_secret = Buf::new();
+            bob.complete_as_responder(&alice_pub, &mut bob_pub, &mut bob_secret)
+                .map_err(|e| {
+                    provider_error(CryptoProviderValidationError::KeyExchangeCompleteFailed {
+                        group,
+                        source: e,
+                    })
+                })?;
 
             let mut alice_secret = Buf::new();
             alice.complete(&bob_pub, &mut alice_secret).map_err(|e| {
-                provider_error(CryptoProviderValidationError::KeyExchangeCompleteFailed {
-                    group,
-                    source: e,
-                })
-            })?;
-
-            let mut bob_secret = Buf::new();
-            bob.complete(&alice_pub, &mut bob_secret).map_err(|e| {
                 provider_error(CryptoProviderValidationError::KeyExchangeCompleteFailed {
                     group,
                     source: e,

@@ -70,7 +70,8 @@ impl ClientHello {
         if has_ecdh {
             // Add supported groups extension from config
             let mut groups = super::NamedGroupVec::new();
-            for kx_group in config.kx_groups() {
+            // rtcweb patch 3: a DTLS 1.2 ClientHello offers only (EC)DHE curves.
+            for kx_group in config.kx_groups().filter(|g| g.name().is_dtls12_ecdhe()) {
                 groups.push(kx_group.name());
             }
             let supported_groups = SupportedGroupsExtension { groups };

@@ -30,7 +30,7 @@ pub struct ClientHello {
 struct ParsedExtensions {
     supported_versions: Option<SupportedVersionsClientHello>,
     key_share: Option<KeyShareClientHello>,
-    supported_groups: Option<ArrayVec<NamedGroup, 4>>,
+    supported_groups: Option<ArrayVec<NamedGroup, { NamedGroup::supported().len() }>>,
     srtp_profiles: Option<ArrayVec<SrtpProfileId, 3>>,
 }
 
@@ -207,7 +207,7 @@ impl ClientHello {
         self.parsed_extensions.key_share.as_ref()
     }
 
-    pub fn supported_groups(&self) -> Option<&ArrayVec<NamedGroup, 4>> {
+    pub fn supported_groups(&self) -> Option<&ArrayVec<NamedGroup, { NamedGroup::supported().len() }>> {
         self.parsed_extensions.supported_groups.as_ref()
     }
 
