@@ -351,6 +351,10 @@ impl HybridClientHello {
     }
 }
 
+/// Most server datagrams an auto-sense client keeps before it knows the version (rtcweb
+/// patch 5): a server's first flight is a handful of datagrams.
+pub(crate) const MAX_EARLY_PACKETS: usize = 8;
+
 /// Auto-sense client that sends a hybrid ClientHello and waits for the server's response
 /// to determine the DTLS version.
 pub(crate) struct ClientPending {
@@ -363,6 +367,11 @@ pub(crate) struct ClientPending {
     needs_send: bool,
     /// The next of `wire_packets` to emit while `needs_send`.
     next_packet: usize,
+    /// rtcweb patch 5: datagrams from the server that arrived before the one that tells its
+    /// version (a reordered later part of its flight), at most [`MAX_EARLY_PACKETS`], handed
+    /// to the version's client once it is known. Beyond that they are dropped (the server's
+    /// retransmission brings them again).
+    early_packets: Vec<Buf>,
     /// Last time handle_timeout was called.
     last_now: Instant,
     timers: HandshakeTimers,
@@ -388,6 +397,7 @@ impl ClientPending {
             wire_packets,
             needs_send: true,
             next_packet: 0,
+            early_packets: Vec::new(),
             last_now: now,
             timers,
             rng,
@@ -441,6 +451,20 @@ impl ClientPending {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Keeps a datagram that does not tell the server's version (rtcweb patch 5).
+    pub fn keep_early_packet(&mut self, packet: &[u8]) {
+        if self.early_packets.len() < MAX_EARLY_PACKETS {
+            let mut kept = Buf::new();
+            kept.extend_from_slice(packet);
+            self.early_packets.push(kept);
+        }
+    }
+
+    /// The datagrams kept by [`keep_early_packet`](Self::keep_early_packet).
+    pub fn take_early_packets(&mut self) -> Vec<Buf> {
+        std::mem::take(&mut self.early_packets)
     }
 
     pub fn close(&mut self) -> Result<(), Error> {
@@ -530,7 +554,21 @@ fn server_hello_version_inner(packet: &[u8]) -> Option<DetectedVersion> {
     let fragment_len = ((record_body[9] as usize) << 16)
         | ((record_body[10] as usize) << 8)
         | (record_body[11] as usize);
+    // rtcweb patch 5: only the first fragment of a ServerHello tells the version; a later
+    // fragment (reordered ahead of it) is Unknown, not "no extensions, so DTLS 1.2".
+    let fragment_offset = ((record_body[6] as usize) << 16)
+        | ((record_body[7] as usize) << 8)
+        | (record_body[8] as usize);
+    if fragment_offset != 0 {
+        return None;
+    }
+    let message_len = ((record_body[1] as usize) << 16)
+        | ((record_body[2] as usize) << 8)
+        | (record_body[3] as usize);
     let body = record_body.get(12..12 + fragment_len)?;
+    // The ServerHello continues in later fragments (an X25519MLKEM768 share makes it about
+    // 1.2 KB): what is missing cannot be read as absent.
+    let truncated = fragment_len < message_len;
 
     // ServerHello body:
     //   server_version(2) + random(32) + session_id_len(1) + session_id + ...
@@ -557,17 +595,27 @@ fn server_hello_version_inner(packet: &[u8]) -> Option<DetectedVersion> {
     let ext_total_len = u16::from_be_bytes([body[pos], body[pos + 1]]) as usize;
     pos += 2;
     let ext_end = pos + ext_total_len;
-    if ext_end > body.len() {
+    if ext_end > body.len() && !truncated {
         return Some(DetectedVersion::Dtls12);
     }
 
     // Walk extensions looking for supported_versions (0x002B)
-    while pos + 4 <= ext_end {
+    while pos + 4 <= ext_end.min(body.len()) {
         let ext_type = u16::from_be_bytes([body[pos], body[pos + 1]]);
         let ext_len = u16::from_be_bytes([body[pos + 2], body[pos + 3]]) as usize;
         pos += 4;
 
+        // rtcweb patch 5: key_share exists only in a DTLS 1.3 ServerHello; BoringSSL puts it
+        // before supported_versions, which a fragmented hybrid ServerHello may leave for the
+        // next fragment.
+        if ext_type == 0x0033 {
+            return Some(DetectedVersion::Dtls13);
+        }
+
         if ext_type == 0x002B {
+            if pos + 2 > body.len() {
+                return None;
+            }
             // ServerHello supported_versions: just 2 bytes (selected_version)
             if ext_len >= 2 {
                 let version = u16::from_be_bytes([body[pos], body[pos + 1]]);
@@ -579,6 +627,11 @@ fn server_hello_version_inner(packet: &[u8]) -> Option<DetectedVersion> {
         }
 
         pos += ext_len;
+    }
+
+    if truncated {
+        // rtcweb patch 5: neither key_share nor supported_versions in the part we have.
+        return None;
     }
 
     // No supported_versions → DTLS 1.2

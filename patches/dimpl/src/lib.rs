@@ -724,16 +724,29 @@ impl Dtls {
         // Check version before taking inner — returning an error
         // while inner is None would leave us unable to poll/timeout.
         if matches!(version, auto::DetectedVersion::Unknown) {
-            return Err(Error::UnexpectedMessage(
-                crate::UnexpectedMessageError::UnrecognizedAutoServerResponse,
-            ));
+            // rtcweb patch 5: a record of the server's flight can overtake its ServerHello
+            // (a hybrid ServerHello fills a datagram of its own); keep it for the client
+            // the ServerHello selects instead of failing the handshake. Only what may be a
+            // DTLS record is kept: a plaintext content type (20..=23) or a DTLS 1.3 unified
+            // header (first bits 001); anything else fails as before.
+            let kept = matches!(packet.first(), Some(0x14..=0x17 | 0x20..=0x3F));
+            if !kept {
+                return Err(Error::UnexpectedMessage(
+                    crate::UnexpectedMessageError::UnrecognizedAutoServerResponse,
+                ));
+            }
+            if let Some(Inner::ClientPending(cp)) = self.inner.as_mut() {
+                cp.keep_early_packet(packet);
+            }
+            return Ok(());
         }
 
         // unwrap: guarded by the matches! check above
         let inner = self.inner.take().unwrap();
-        let Inner::ClientPending(cp) = inner else {
+        let Inner::ClientPending(mut cp) = inner else {
             unreachable!()
         };
+        let early = cp.take_early_packets();
         let (hybrid, config, certificate, now, timers) = cp.into_parts();
         match version {
             auto::DetectedVersion::Dtls12 => {
@@ -745,8 +758,10 @@ impl Dtls {
                     self.inner = Some(Inner::Client12(client12));
                     return Err(e);
                 }
+                // rtcweb patch 5: then what came before it, as if it had come after.
+                let result = early.iter().try_for_each(|p| client12.handle_packet(p));
                 self.inner = Some(Inner::Client12(client12));
-                Ok(())
+                result
             }
             auto::DetectedVersion::Dtls13 => {
                 let mut client13 =
@@ -755,8 +770,10 @@ impl Dtls {
                     self.inner = Some(Inner::Client13(client13));
                     return Err(e);
                 }
+                // rtcweb patch 5: then what came before it, as if it had come after.
+                let result = early.iter().try_for_each(|p| client13.handle_packet(p));
                 self.inner = Some(Inner::Client13(client13));
-                Ok(())
+                result
             }
             auto::DetectedVersion::Unknown => unreachable!(),
         }
