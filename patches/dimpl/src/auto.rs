@@ -131,7 +131,8 @@ impl HybridClientHello {
 
         // 2. supported_groups (filtered by config)
         let start = ext_buf.len();
-        let groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> = config.kx_groups().map(|g| g.name()).collect();
+        let groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> =
+            config.kx_groups().map(|g| g.name()).collect();
         let sg = SupportedGroupsExtension { groups };
         sg.serialize(&mut ext_buf);
         ext_entries.push((EXT_SUPPORTED_GROUPS, start, ext_buf.len()));

@@ -1231,7 +1231,8 @@ fn handshake_create_client_hello(
 
     // 2. supported_groups extension
     let sg_start = ext_buf.len();
-    let groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> = engine.config().kx_groups().map(|g| g.name()).collect();
+    let groups: ArrayVec<NamedGroup, { NamedGroup::supported().len() }> =
+        engine.config().kx_groups().map(|g| g.name()).collect();
     let sg = SupportedGroupsExtension { groups };
     sg.serialize(&mut ext_buf);
     let sg_end = ext_buf.len();

@@ -705,11 +705,7 @@ impl State {
         let peer_pub_key = &server.defragment_buffer[peer_key_range];
         let mut shared_secret = server.engine.pop_buffer();
         key_exchange
-            .complete_as_responder(
-                peer_pub_key,
-                &mut server.extension_data,
-                &mut shared_secret,
-            )
+            .complete_as_responder(peer_pub_key, &mut server.extension_data, &mut shared_secret)
             .map_err(Error::CryptoError)?;
         let pub_key_end = server.extension_data.len();
 

@@ -207,7 +207,9 @@ impl ClientHello {
         self.parsed_extensions.key_share.as_ref()
     }
 
-    pub fn supported_groups(&self) -> Option<&ArrayVec<NamedGroup, { NamedGroup::supported().len() }>> {
+    pub fn supported_groups(
+        &self,
+    ) -> Option<&ArrayVec<NamedGroup, { NamedGroup::supported().len() }>> {
         self.parsed_extensions.supported_groups.as_ref()
     }
 
