@@ -251,7 +251,11 @@ fn report_server_hello(direction: &str, d: &[u8]) {
     };
     if let Some((group, retry)) = parse() {
         let group = group.map_or("none".to_string(), |g| format!("0x{g:04x}"));
-        let kind = if retry { "HelloRetryRequest" } else { "ServerHello" };
+        let kind = if retry {
+            "HelloRetryRequest"
+        } else {
+            "ServerHello"
+        };
         println!("chromium_peer: {direction} {kind}, key_share group {group}");
     }
 }
