@@ -23,6 +23,13 @@ use crate::{Bitrate, overuse::Usage};
 
 /// How often `handle_timeout` wants to run (ALR, probe timeouts, feedback timeout).
 const PROCESS_INTERVAL: Micros = 25 * MS;
+/// Once nothing has been sent for this long, `handle_timeout` runs only every
+/// [`IDLE_PROCESS_INTERVAL`]: an idle connection must not wake forty times a second (the
+/// soak's timer-storm check found it did). A send brings the short interval back.
+const IDLE_AFTER: Micros = SEC;
+/// The interval while idle: the feedback timeout's own granularity, so its cuts still come
+/// on time, and ALR and probe timeouts only move that slowly when nothing is sent.
+const IDLE_PROCESS_INTERVAL: Micros = SEC;
 /// The delivery rate a decrease is based on spans this much arrival time (during an
 /// over-use the bottleneck is saturated, so a short span is already exact).
 const DELIVERY_SPAN: Micros = 150 * MS;
@@ -165,6 +172,8 @@ pub struct BandwidthEstimator {
     rtt_sample: Option<(Micros, Micros)>,
     rtt_min: (Option<Micros>, Option<Micros>, Micros),
     started: bool,
+    /// When the first input or timeout came.
+    started_at: Micros,
     /// The latest `now` seen.
     now: Micros,
     next_process: Micros,
@@ -224,6 +233,7 @@ impl BandwidthEstimator {
             rtt_sample: None,
             rtt_min: (None, None, 0),
             started: false,
+            started_at: 0,
             now: 0,
             next_process: 0,
             next_process_at: None,
@@ -281,7 +291,13 @@ impl BandwidthEstimator {
         if now_us < self.next_process {
             return;
         }
-        self.next_process = now_us + PROCESS_INTERVAL;
+        let quiet_since = self.last_sent.unwrap_or(self.started_at);
+        let interval = if now_us.saturating_sub(quiet_since) >= IDLE_AFTER {
+            IDLE_PROCESS_INTERVAL
+        } else {
+            PROCESS_INTERVAL
+        };
+        self.next_process = now_us + interval;
         self.next_process_at = self.clock.instant(self.next_process);
         self.alr.on_time(now_us);
         self.update_alr(now_us);
@@ -371,6 +387,7 @@ impl BandwidthEstimator {
             return;
         }
         self.started = true;
+        self.started_at = now;
         self.next_process = now + PROCESS_INTERVAL;
         self.next_process_at = self.clock.instant(self.next_process);
         self.alr.set_rate(self.delay.aimd.estimate());
@@ -409,6 +426,11 @@ impl BandwidthEstimator {
         }
         self.bytes_sent = self.bytes_sent.saturating_add(u64::from(size));
         self.last_sent = Some(now);
+        // Sending again after an idle spell: back to the short interval.
+        if self.next_process > now + PROCESS_INTERVAL {
+            self.next_process = now + PROCESS_INTERVAL;
+            self.next_process_at = self.clock.instant(self.next_process);
+        }
         if p.probe_cluster.is_none() {
             self.alr.on_sent(send, size);
             self.update_alr(now);

@@ -252,3 +252,47 @@ fn feedback_that_matches_nothing_is_skipped_and_counted() {
     let s = bwe.stats();
     assert_eq!((s.sent, s.received, s.lost, s.skipped), (1, 1, 0, 4));
 }
+
+/// An idle estimator (nothing sent) runs its periodic work once a second, not every 25 ms:
+/// an idle connection must not wake forty times a second (the soak, benches/src/soak,
+/// counted 47 wake-ups a second per idle PeerConnection before). A send brings the 25 ms
+/// cadence back at once, and a feedback timeout still cuts the estimate while idle.
+#[test]
+fn an_idle_estimator_wakes_once_a_second_and_a_send_wakes_it_up() {
+    let t0 = Instant::now();
+    let mut bwe = BandwidthEstimator::new(no_probing()).unwrap();
+    bwe.handle_timeout(t0);
+    let run = |bwe: &mut BandwidthEstimator, until: Instant| {
+        let mut wakeups = 0;
+        while let Some(t) = bwe.poll_timeout().filter(|t| *t <= until) {
+            bwe.handle_timeout(t);
+            wakeups += 1;
+        }
+        wakeups
+    };
+    // The first second at 25 ms (40 runs), then one a second.
+    let idle = run(&mut bwe, t0 + Duration::from_secs(11));
+    assert!((40..=52).contains(&idle), "{idle} runs in 11 idle seconds");
+
+    let t1 = t0 + Duration::from_secs(11);
+    bwe.handle_input(t1, sent(1, t1)).unwrap();
+    assert!(bwe.poll_timeout().unwrap() <= t1 + Duration::from_millis(25));
+    let fb = [PacketResult {
+        seq: 1,
+        arrival_us: Some(11_020_000),
+    }];
+    bwe.handle_input(t1 + Duration::from_millis(50), Input::Feedback(&fb))
+        .unwrap();
+    let t2 = t1 + Duration::from_millis(100);
+    bwe.handle_input(t2, sent(2, t2)).unwrap();
+    let before = bwe.estimate();
+    // No feedback for the second packet, and nothing more sent: the feedback timeout still
+    // halves the estimate after going idle.
+    run(&mut bwe, t2 + Duration::from_secs(4));
+    assert!(
+        bwe.estimate() < before,
+        "{:?} -> {:?}",
+        before,
+        bwe.estimate()
+    );
+}

@@ -434,6 +434,77 @@ fn relayed_pairs_outlive_allocation_and_permission_refreshes() {
     );
 }
 
+/// Relay-only agents, the relays lost under them: a TURN server restart (every allocation
+/// forgotten) or a NAT rebinding of one side (the server sees a new 5-tuple). Consent fails;
+/// an ICE restart checks the allocations, allocates anew where they are gone, signals the
+/// new relayed candidates and connects again. Found by the soak (benches/src/soak): the
+/// restart reused the dead relayed candidates and never connected again.
+#[test]
+fn an_ice_restart_allocates_again_what_a_turn_restart_or_a_rebinding_lost() {
+    let relay_only = |role: IceRole| IceConfig {
+        policy: rtcweb_ice::TransportPolicy::Relay,
+        ..turn_config(role)
+    };
+    for (seed, turn_restart) in [(1, true), (2, false), (3, true), (4, false)] {
+        let mut w = world_with(seed, CONE, CONE, RTT, relay_only, |n| {
+            n.port_preservation = false;
+        });
+        assert!(run_until_connected(
+            &mut w.sim,
+            w.a,
+            w.b,
+            Duration::from_secs(10)
+        ));
+        if turn_restart {
+            let now = w.sim.now();
+            // State lost, as after a crash.
+            w.sim.attach(w.stun, TurnServer::new(now));
+        } else {
+            w.sim.net_mut().flush_nat(w.nats[0]);
+        }
+        let allocations = w.sim.endpoint::<TurnServer>(w.stun).allocations;
+        run_for(&mut w.sim, w.a, w.b, Duration::from_secs(40));
+        assert!(
+            !connected(w.sim.endpoint::<Peer>(w.b).state()),
+            "seed {seed}: consent should have failed"
+        );
+        let now = w.sim.now();
+        w.sim.endpoint_mut::<Peer>(w.a).restart(now);
+        assert!(
+            run_until_connected(&mut w.sim, w.a, w.b, Duration::from_secs(10)),
+            "seed {seed} (TURN restart: {turn_restart}): {:?} / {:?}",
+            w.sim.endpoint::<Peer>(w.a).state(),
+            w.sim.endpoint::<Peer>(w.b).state()
+        );
+        let a = w.sim.endpoint::<Peer>(w.a);
+        let (local, _) = a.agent.selected_pair().unwrap();
+        assert_eq!(local.kind, CandidateKind::Relayed);
+        // New allocations: both sides' after a server restart, the rebound side's otherwise.
+        let made = w.sim.endpoint::<TurnServer>(w.stun).allocations - allocations;
+        assert!(
+            made >= if turn_restart { 2 } else { 1 },
+            "seed {seed}: {made}"
+        );
+        // Data flows through the new relays, both ways.
+        let now = w.sim.now();
+        for h in [w.a, w.b] {
+            w.sim
+                .endpoint_mut::<Peer>(h)
+                .start_data(now, Duration::from_millis(100));
+        }
+        run_for(&mut w.sim, w.a, w.b, Duration::from_secs(35));
+        for h in [w.a, w.b] {
+            let p = w.sim.endpoint::<Peer>(h);
+            assert!(
+                p.data_received.len() >= 340,
+                "seed {seed}: {}",
+                p.data_received.len()
+            );
+            assert!(connected(p.state()), "seed {seed}: {:?}", p.state());
+        }
+    }
+}
+
 #[test]
 fn mdns_candidates_are_resolved_by_the_owner_then_checked() {
     // B hides its host address behind a `.local` name, as browsers do; A asks its owner to

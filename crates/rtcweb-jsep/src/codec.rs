@@ -97,7 +97,8 @@ fn intersect_fb(local: &[String], remote: &[String]) -> Vec<String> {
 /// `local` is the answerer's list in preference order, `offered` the offer's codecs. The
 /// result uses the offer's payload types, the answerer's order and fmtp, and the feedback
 /// types both list. RTX is kept only for kept codecs (apt rewritten to the offer's payload
-/// type), RED only when what it carries is kept, ULPFEC only with RED.
+/// type), RED only when what it carries is kept (and first when the answerer lists it
+/// first: then browsers send RED), ULPFEC only with RED.
 pub fn negotiate(local: &[Codec], offered: &[Codec]) -> Vec<Codec> {
     let mut out: Vec<Codec> = Vec::new();
     // (offer pt, our pt) of each kept codec: RTX is kept only where we have RTX for it too.
@@ -171,6 +172,17 @@ pub fn negotiate(local: &[Codec], offered: &[Codec]) -> Vec<Codec> {
             });
         }
     }
+    // RED goes first when our list puts it before what it carries: browsers send RED
+    // (rather than plain Opus) when it comes first in the list they send with.
+    let red_first = local
+        .iter()
+        .position(|c| is(c, "red") && !red_pts(c).is_empty())
+        .is_some_and(|r| {
+            local
+                .iter()
+                .position(|c| !c.is_resilience())
+                .is_some_and(|m| r < m)
+        });
     // Keep each RTX right after the codec it protects, as browsers write them.
     for c in extra {
         let after = if is(&c, "rtx") {
@@ -180,6 +192,7 @@ pub fn negotiate(local: &[Codec], offered: &[Codec]) -> Vec<Codec> {
         };
         match after {
             Some(i) => out.insert(i + 1, c),
+            None if red_first && is(&c, "red") && !red_pts(&c).is_empty() => out.insert(0, c),
             None => out.push(c),
         }
     }

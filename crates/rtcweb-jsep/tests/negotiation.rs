@@ -232,6 +232,23 @@ fn red_ulpfec_and_rtx_follow_what_they_protect() {
 }
 
 #[test]
+fn red_listed_first_by_the_answerer_stays_first() {
+    use rtcweb_jsep::codec::negotiate;
+    use rtcweb_jsep::sdp::Codec;
+    let opus = Codec::new(111, "opus", 48000, Some(2));
+    let red = Codec::new(63, "red", 48000, Some(2)).with_fmtp("111/111");
+    let offered = [opus.clone(), red.clone()];
+    // Our list puts RED first: the answer does too (browsers then send RED).
+    let got = negotiate(&[red.clone(), opus.clone()], &offered);
+    let names: Vec<_> = got.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["red", "opus"]);
+    // Otherwise the carried codec leads.
+    let got = negotiate(&[opus, red], &offered);
+    let names: Vec<_> = got.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["opus", "red"]);
+}
+
+#[test]
 fn header_extensions_by_uri() {
     use rtcweb_jsep::codec::negotiate_extmaps;
     use rtcweb_jsep::sdp::ExtMap;
@@ -539,6 +556,56 @@ fn ice_restart_offer_and_answer() {
             .0,
         before.ufrag
     );
+}
+
+/// The answerer's new credentials are known as soon as the restarting offer is applied (an
+/// ICE agent restarts with them then), are the ones its answer carries, and are forgotten
+/// with a rollback. Found by the soak: the PeerConnection restarted its agent with the old
+/// credentials and again at the answer, which forgot the offer's credentials.
+#[test]
+fn a_restarting_offer_fixes_the_answer_credentials_when_applied() {
+    let (mut a, mut b) = (peer(1), peer(2));
+    audio_video_data(&mut a);
+    exchange(&mut a, &mut b);
+    assert!(b.pending_answer_ice_credentials().is_none());
+    let restart = |a: &mut Jsep| {
+        let o = a.create_offer(OfferOptions { ice_restart: true }).unwrap();
+        a.set_local_description(Description::new(SdpType::Offer, o.clone()))
+            .unwrap();
+        o
+    };
+    let o = restart(&mut a);
+    b.set_remote_description(Description::new(SdpType::Offer, o))
+        .unwrap();
+    let pending = b.pending_answer_ice_credentials().cloned().unwrap();
+    assert_ne!(pending.ufrag, b.local_ice_credentials().ufrag);
+    let ans = b.create_answer().unwrap();
+    b.set_local_description(Description::new(SdpType::Answer, ans.clone()))
+        .unwrap();
+    let parsed = SessionDescription::parse(&ans).unwrap();
+    assert_eq!(parsed.ice_credentials(0).unwrap().0, pending.ufrag);
+    assert_eq!(b.local_ice_credentials().ufrag, pending.ufrag);
+    assert!(b.pending_answer_ice_credentials().is_none());
+    a.set_remote_description(Description::new(SdpType::Answer, ans))
+        .unwrap();
+
+    // A re-offer without a restart leaves nothing pending.
+    let o = offer(&mut a);
+    b.set_remote_description(Description::new(SdpType::Offer, o))
+        .unwrap();
+    assert!(b.pending_answer_ice_credentials().is_none());
+    b.set_remote_description(Description::new(SdpType::Rollback, String::new()))
+        .unwrap();
+    a.set_local_description(Description::new(SdpType::Rollback, String::new()))
+        .unwrap();
+    // Nor does a restarting offer that was rolled back.
+    let o = restart(&mut a);
+    b.set_remote_description(Description::new(SdpType::Offer, o))
+        .unwrap();
+    assert!(b.pending_answer_ice_credentials().is_some());
+    b.set_remote_description(Description::new(SdpType::Rollback, String::new()))
+        .unwrap();
+    assert!(b.pending_answer_ice_credentials().is_none());
 }
 
 /// W3C "perfect negotiation": both sides offer at once; the polite one rolls back.

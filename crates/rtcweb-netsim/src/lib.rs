@@ -10,7 +10,8 @@
 //!   and IPv6 addresses, and datagrams in flight. Nothing reads a clock; `now` is a parameter.
 //! - [`LinkParams`]: per-direction conditions of a host's or NAT's access link: latency,
 //!   jitter, random or bursty ([`Loss::GilbertElliott`]) loss, duplication, reordering, MTU
-//!   and a rate limit with a drop-tail queue.
+//!   and a rate limit with a drop-tail queue. [`Link`] is one such direction on its own, for
+//!   real packet paths that want the same model.
 //! - [`NatConfig`]: NAT boxes by RFC 4787: mapping and filtering behaviours, port
 //!   preservation, hairpinning, mapping timeout; NATs can sit behind NATs (carrier-grade NAT).
 //! - [`Simulation`]: state machines with the rtcweb sans-IO face ([`SansIo`] taking a
@@ -52,7 +53,7 @@ mod recorder;
 mod sim;
 mod trace;
 
-pub use link::{DropReason, LinkParams, Loss};
+pub use link::{Departures, DropReason, Link, LinkParams, Loss};
 pub use nat::{Filtering, Mapping, NatConfig};
 pub use network::{HostId, NatId, Network, Node, RealmId};
 pub use recorder::Recorder;

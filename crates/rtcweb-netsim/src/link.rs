@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use rtcweb_core::Rng;
+use rtcweb_core::{Rng, Seed};
 
 /// How a link loses packets.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -192,4 +192,79 @@ impl LinkState {
 pub(crate) struct Copies {
     pub(crate) first: Duration,
     pub(crate) second: Option<Duration>,
+}
+
+/// One direction of a link on its own, outside a [`Network`](crate::Network): what a real
+/// packet path (a delay line bridging two interfaces, for one) uses to apply the same model
+/// as the simulator. It takes a packet's arrival time and length and says when its copies
+/// leave the far end, or why it is dropped; holding the packet until then is the caller's job.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use rtcweb_netsim::{Link, LinkParams};
+///
+/// let start = Instant::now();
+/// let mut link = Link::new(
+///     LinkParams {
+///         latency: Duration::from_millis(25),
+///         rate_bps: Some(1_000_000),
+///         queue_bytes: 10_000,
+///         ..LinkParams::default()
+///     },
+///     7,
+/// );
+/// // 1250 bytes at 1 Mbit/s take 10 ms to send, then 25 ms to cross.
+/// let first = link.transit(start, 1250).unwrap();
+/// assert_eq!(first.first, start + Duration::from_millis(35));
+/// // The next one waits behind it in the queue.
+/// let second = link.transit(start, 1250).unwrap();
+/// assert_eq!(second.first, start + Duration::from_millis(45));
+/// ```
+#[derive(Debug)]
+pub struct Link {
+    state: LinkState,
+    rng: Rng,
+}
+
+/// When the copies of one packet leave a [`Link`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Departures {
+    /// When the packet leaves the far end.
+    pub first: Instant,
+    /// When its duplicate leaves, if the link duplicated it.
+    pub second: Option<Instant>,
+}
+
+impl Link {
+    /// A link with these conditions; the seed makes its loss and jitter draws repeatable.
+    pub fn new(params: LinkParams, seed: impl Into<Seed>) -> Self {
+        Self {
+            state: LinkState {
+                params,
+                ..LinkState::default()
+            },
+            rng: Rng::new(seed),
+        }
+    }
+
+    /// The conditions in force.
+    pub fn params(&self) -> &LinkParams {
+        &self.state.params
+    }
+
+    /// Changes the conditions (a capacity step, say). Packets already accepted keep their
+    /// departure times; the queue they form still counts against the new rate and queue size.
+    pub fn set_params(&mut self, params: LinkParams) {
+        self.state.params = params;
+    }
+
+    /// A `len`-byte packet enters the link at `now`: when its copies leave, or why it is
+    /// dropped. Calls must come in time order.
+    pub fn transit(&mut self, now: Instant, len: usize) -> Result<Departures, DropReason> {
+        let copies = self.state.transit(now, len, &mut self.rng)?;
+        Ok(Departures {
+            first: now + copies.first,
+            second: copies.second.map(|d| now + d),
+        })
+    }
 }

@@ -134,6 +134,8 @@ pub(crate) struct NatTable {
     pub(crate) external_ip: IpAddr,
     by_key: HashMap<MappingKey, u16>,
     by_port: HashMap<u16, MappingEntry>,
+    /// When expired mappings and permissions are next swept out (see `sweep`).
+    next_sweep: Option<Instant>,
 }
 
 impl NatTable {
@@ -143,7 +145,31 @@ impl NatTable {
             external_ip,
             by_key: HashMap::new(),
             by_port: HashMap::new(),
+            next_sweep: None,
         }
+    }
+
+    /// Forgets expired mappings and filter entries, once per mapping timeout. Without it a
+    /// long simulation keeps every mapping it ever made (an expired one was only dropped
+    /// when its port happened to be handed out again) and every address a mapping ever
+    /// sent to: the soak (benches/src/soak) saw the heap grow with them.
+    fn sweep(&mut self, now: Instant) {
+        if self.next_sweep.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_sweep = Some(now + self.config.mapping_timeout);
+        self.by_port.retain(|_, m| m.expires > now);
+        for m in self.by_port.values_mut() {
+            m.permitted.retain(|_, until| *until > now);
+        }
+        let by_port = &self.by_port;
+        self.by_key.retain(|_, port| by_port.contains_key(port));
+    }
+
+    /// Mappings and filter entries held, live or not yet swept.
+    pub(crate) fn held(&self) -> (usize, usize) {
+        let permitted = self.by_port.values().map(|m| m.permitted.len()).sum();
+        (self.by_port.len(), permitted)
     }
 
     /// Translates the source of an outbound packet, creating or refreshing its mapping.
@@ -154,6 +180,7 @@ impl NatTable {
         to: SocketAddr,
         rng: &mut Rng,
     ) -> Result<SocketAddr, DropReason> {
+        self.sweep(now);
         let key = MappingKey {
             internal: from,
             remote_ip: (self.config.mapping != Mapping::EndpointIndependent).then_some(to.ip()),

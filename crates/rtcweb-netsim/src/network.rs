@@ -256,6 +256,13 @@ impl Network {
         self.nats[nat.0].table.mappings(now)
     }
 
+    /// How many mappings and filter entries a NAT holds, expired ones not yet swept
+    /// included: what its memory is made of (expired entries are swept once per mapping
+    /// timeout).
+    pub fn nat_table_size(&self, nat: NatId) -> (usize, usize) {
+        self.nats[nat.0].table.held()
+    }
+
     /// Drops every mapping of a NAT, as a reboot or an operator's sweep would.
     pub fn flush_nat(&mut self, nat: NatId) {
         self.nats[nat.0].table.flush();

@@ -103,6 +103,15 @@ pub struct Simulation {
     net: Network,
     now: Instant,
     endpoints: Vec<Option<Box<dyn Attached>>>,
+    /// Each endpoint's `poll_timeout`, as of the last time it was touched. A sans-IO
+    /// endpoint's deadline and transmits change only when it is called (or reached through
+    /// [`Simulation::endpoint_mut`]), so a step asks only the endpoints it touched, not all
+    /// of them: with a hundred endpoints that made a step a hundred times dearer (the soak,
+    /// benches/src/soak, ran quadratically in the number of connections).
+    deadlines: Vec<Option<Instant>>,
+    /// Endpoints touched since their transmits were last taken and deadline last read.
+    touched: Vec<usize>,
+    is_touched: Vec<bool>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -122,6 +131,9 @@ impl Simulation {
             net,
             now,
             endpoints: Vec::new(),
+            deadlines: Vec::new(),
+            touched: Vec::new(),
+            is_touched: Vec::new(),
         }
     }
 
@@ -129,8 +141,19 @@ impl Simulation {
     pub fn attach<E: Endpoint>(&mut self, host: HostId, endpoint: E) {
         if self.endpoints.len() <= host.0 {
             self.endpoints.resize_with(host.0 + 1, || None);
+            self.deadlines.resize(host.0 + 1, None);
+            self.is_touched.resize(host.0 + 1, false);
         }
         self.endpoints[host.0] = Some(Box::new(endpoint));
+        self.touch(host.0);
+    }
+
+    /// Notes that endpoint `i` was called: its transmits and deadline are read again.
+    fn touch(&mut self, i: usize) {
+        if !self.is_touched[i] {
+            self.is_touched[i] = true;
+            self.touched.push(i);
+        }
     }
 
     /// The current virtual time.
@@ -164,11 +187,17 @@ impl Simulation {
         ep.downcast_ref().expect("endpoint has another type")
     }
 
-    /// The endpoint on `host`, mutably (to call its API between steps).
+    /// The endpoint on `host`, mutably (to call its API between steps). Its transmits and
+    /// deadline are read again at the next step; an endpoint changed any other way (state
+    /// shared with another endpoint) is seen when it is next called.
     ///
     /// # Panics
     /// If no endpoint is attached there or it is not a `T`: a broken test.
     pub fn endpoint_mut<T: Endpoint>(&mut self, host: HostId) -> &mut T {
+        // The caller may call its API: read its transmits and deadline again afterwards.
+        if host.0 < self.is_touched.len() {
+            self.touch(host.0);
+        }
         let ep: &mut dyn Any = self.endpoints[host.0]
             .as_deref_mut()
             .expect("no endpoint on host");
@@ -187,17 +216,33 @@ impl Simulation {
         let now = self.now;
         while let Some((host, d)) = self.net.poll_delivery(now) {
             match self.endpoints.get_mut(host.0).and_then(Option::as_mut) {
-                Some(ep) => ep.deliver(now, &d),
+                Some(ep) => {
+                    ep.deliver(now, &d);
+                    self.touch(host.0);
+                }
                 None => self.net.count_unclaimed(now, host, &d),
             }
         }
-        for ep in self.endpoints.iter_mut().flatten() {
-            if ep.deadline().is_some_and(|t| t <= now) {
+        // Deadlines of endpoints touched by the deliveries are read again first: a delivery
+        // may have moved one into the past.
+        self.refresh_deadlines();
+        for i in 0..self.endpoints.len() {
+            if self.deadlines[i].is_some_and(|t| t <= now)
+                && let Some(ep) = self.endpoints[i].as_mut()
+            {
                 ep.timeout(now);
+                self.touch(i);
             }
         }
         self.flush_transmits();
         true
+    }
+
+    /// Reads the deadline of every touched endpoint again.
+    fn refresh_deadlines(&mut self) {
+        for &i in &self.touched {
+            self.deadlines[i] = self.endpoints[i].as_ref().and_then(|ep| ep.deadline());
+        }
     }
 
     /// Steps until `done` returns `true` (then returns `true`), or until the next event would
@@ -246,24 +291,26 @@ impl Simulation {
     }
 
     fn next_event(&mut self) -> Option<Instant> {
-        let next_timeout = self
-            .endpoints
-            .iter_mut()
-            .filter_map(|ep| ep.as_ref().and_then(|ep| ep.deadline()))
-            .min();
+        self.refresh_deadlines();
+        let next_timeout = self.deadlines.iter().flatten().min().copied();
         [next_timeout, self.net.next_delivery()]
             .into_iter()
             .flatten()
             .min()
     }
 
+    /// Sends what every touched endpoint wants to send, and reads its deadline again.
     fn flush_transmits(&mut self) {
         let now = self.now;
-        for (i, slot) in self.endpoints.iter_mut().enumerate() {
-            let Some(ep) = slot else { continue };
+        for i in std::mem::take(&mut self.touched) {
+            self.is_touched[i] = false;
+            let Some(ep) = self.endpoints[i].as_mut() else {
+                continue;
+            };
             while let Some(d) = ep.transmit(now) {
                 self.net.send(now, HostId(i), d);
             }
+            self.deadlines[i] = ep.deadline();
         }
     }
 }

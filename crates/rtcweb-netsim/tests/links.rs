@@ -321,3 +321,67 @@ fn same_seed_same_trace_other_seed_other_trace() {
     );
     assert!(one.iter().any(|e| e.kind == TraceKind::Delivered));
 }
+
+/// `Link` on its own applies the same model as a host's link in a `Network`.
+#[test]
+fn a_standalone_link_queues_at_its_rate_and_drops_at_the_tail() {
+    use rtcweb_netsim::Link;
+    let start = Instant::now();
+    let mut link = Link::new(
+        LinkParams {
+            latency: Duration::from_millis(20),
+            rate_bps: Some(800_000),
+            queue_bytes: 5_000,
+            ..LinkParams::default()
+        },
+        3,
+    );
+    // 1000 bytes at 800 kbit/s: 10 ms each. Five fit in the queue, the sixth is dropped.
+    let mut out = Vec::new();
+    for _ in 0..6 {
+        out.push(link.transit(start, 1000));
+    }
+    for (i, d) in out.iter().take(5).enumerate() {
+        let d = d.unwrap();
+        assert_eq!(
+            d.first,
+            start + Duration::from_millis(20 + 10 * (i as u64 + 1))
+        );
+        assert_eq!(d.second, None);
+    }
+    assert_eq!(out[5], Err(DropReason::QueueFull));
+    // A capacity step: the backlog keeps its times, new packets go at the new rate. The
+    // backlog counts at the new rate too: 50 ms at 1.6 Mbit/s is 10 kB, a full queue; 20 ms
+    // later it is 4 kB, and one more packet fits.
+    link.set_params(LinkParams {
+        rate_bps: Some(1_600_000),
+        ..link.params().clone()
+    });
+    assert_eq!(link.transit(start, 1000), Err(DropReason::QueueFull));
+    let t = start + Duration::from_millis(30);
+    let next = link.transit(t, 1000).unwrap();
+    assert_eq!(next.first, start + Duration::from_millis(50 + 5 + 20));
+    // Once the queue drained, a packet waits only its own serialisation.
+    let later = start + Duration::from_secs(1);
+    assert_eq!(
+        link.transit(later, 1000).unwrap().first,
+        later + Duration::from_millis(25)
+    );
+}
+
+#[test]
+fn a_standalone_link_loses_at_its_loss_rate() {
+    use rtcweb_netsim::Link;
+    let start = Instant::now();
+    let mut link = Link::new(
+        LinkParams {
+            loss: Loss::Random(0.1),
+            ..LinkParams::default()
+        },
+        9,
+    );
+    let lost = (0..10_000)
+        .filter(|_| link.transit(start, 100) == Err(DropReason::Loss))
+        .count();
+    assert!((900..1100).contains(&lost), "{lost} of 10000 lost");
+}

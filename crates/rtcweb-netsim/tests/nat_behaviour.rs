@@ -458,3 +458,75 @@ fn nat_behind_nat_translates_twice_and_returns() {
         Err(DropReason::Filtered)
     );
 }
+
+/// A long simulation does not keep every mapping it ever made: expired mappings and filter
+/// entries are swept once per mapping timeout (the soak, benches/src/soak, saw a NAT's
+/// tables grow for as long as it ran). Behaviour is unchanged: expired entries were already
+/// unusable.
+#[test]
+fn expired_mappings_and_filter_entries_are_forgotten() {
+    let mut config = NatConfig::new(
+        Mapping::AddressAndPortDependent,
+        Filtering::AddressAndPortDependent,
+    );
+    config.mapping_timeout = Duration::from_secs(30);
+    config.port_preservation = false;
+    let Setup {
+        mut net,
+        start,
+        nat,
+        inside,
+        ..
+    } = setup(config);
+    // An hour of one new flow a second (a new remote port each time), each sent to once.
+    for s in 0..3600u64 {
+        let to = format!("{S1}:{}", 1000 + s);
+        send(
+            &mut net,
+            start + Duration::from_secs(s),
+            inside,
+            INSIDE,
+            &to,
+        )
+        .unwrap();
+    }
+    let (mappings, permitted) = net.nat_table_size(nat);
+    // At most two timeouts' worth (the live ones, and the expired ones since the last sweep).
+    assert!(
+        mappings <= 61 && permitted <= 61,
+        "{mappings} mappings, {permitted} filter entries"
+    );
+    assert_eq!(
+        net.nat_mappings(nat, start + Duration::from_secs(3599))
+            .len(),
+        30
+    );
+
+    // One mapping sending to a new remote every second keeps only the live permissions.
+    let mut config = NatConfig::new(
+        Mapping::EndpointIndependent,
+        Filtering::AddressAndPortDependent,
+    );
+    config.mapping_timeout = Duration::from_secs(30);
+    let Setup {
+        mut net,
+        start,
+        nat,
+        inside,
+        ..
+    } = setup(config);
+    for s in 0..3600u64 {
+        let to = format!("{S1}:{}", 1000 + s);
+        send(
+            &mut net,
+            start + Duration::from_secs(s),
+            inside,
+            INSIDE,
+            &to,
+        )
+        .unwrap();
+    }
+    let (mappings, permitted) = net.nat_table_size(nat);
+    assert_eq!(mappings, 1);
+    assert!(permitted <= 61, "{permitted} filter entries");
+}

@@ -62,6 +62,8 @@ struct Slot {
     keyframe: bool,
     payload: Vec<u8>,
     arrived: Instant,
+    /// Not media: a sequence number the stream used for something else (ULPFEC).
+    filler: bool,
 }
 
 /// Counters of a [`FrameAssembler`].
@@ -95,6 +97,10 @@ pub struct FrameAssembler {
     keyframe_request: bool,
     frames: VecDeque<Frame>,
     stats: AssemblerStats,
+    /// The last delivered frame's timestamp, if it ended with the marker bit.
+    last_end: Option<u32>,
+    /// The smallest timestamp step between delivered frames.
+    min_step: Option<u32>,
 }
 
 impl FrameAssembler {
@@ -111,6 +117,8 @@ impl FrameAssembler {
             keyframe_request: false,
             frames: VecDeque::new(),
             stats: AssemblerStats::default(),
+            last_end: None,
+            min_step: None,
         }
     }
 
@@ -127,6 +135,12 @@ impl FrameAssembler {
     /// Whether the assembler is waiting for a key frame.
     pub fn needs_keyframe(&self) -> bool {
         self.need_keyframe
+    }
+
+    /// The first sequence number not yet delivered or given up (`None` before the first
+    /// frame): a packet before it is of no use any more.
+    pub fn next_sequence(&self) -> Option<u64> {
+        self.next
     }
 
     /// Packets currently held.
@@ -179,10 +193,37 @@ impl FrameAssembler {
                 keyframe: info.keyframe,
                 payload: payload.to_vec(),
                 arrived: now,
+                filler: false,
             },
         );
         self.assemble(now);
         Ok(())
+    }
+
+    /// Records that `seq` carries no media (an FEC packet in the stream's sequence
+    /// numbers), so that frames after it do not wait for it.
+    pub fn insert_filler(&mut self, now: Instant, seq: u64, timestamp: u32) {
+        if self.next.is_some_and(|n| seq < n) || self.slots.contains_key(&seq) {
+            return;
+        }
+        while self.slots.len() >= self.config.max_packets {
+            self.drop_oldest();
+        }
+        self.slots.insert(
+            seq,
+            Slot {
+                timestamp,
+                // A frame may start after it.
+                marker: true,
+                payload_type: 0,
+                start: Start::No,
+                keyframe: false,
+                payload: Vec::new(),
+                arrived: now,
+                filler: true,
+            },
+        );
+        self.assemble(now);
     }
 
     /// Records packet `seq` as padding only (no payload): it belongs to no frame and fills
@@ -222,6 +263,13 @@ impl FrameAssembler {
         if self.next.is_some_and(|n| seq < n) || self.slots.contains_key(&seq) {
             return;
         }
+        self.skip_gap();
+        self.assemble(now);
+    }
+
+    /// Gives up on the packets missing before the oldest one held (audio whose redundancy
+    /// could not fill a gap, with nothing else to repair it).
+    pub fn skip_missing(&mut self, now: Instant) {
         self.skip_gap();
         self.assemble(now);
     }
@@ -276,9 +324,29 @@ impl FrameAssembler {
         if let Some((&first, _)) = self.slots.first_key_value()
             && self.next.is_some_and(|n| n < first)
         {
+            let harmless = self.gap_between_frames(first);
             self.next = Some(first);
-            self.lose();
+            if !harmless {
+                self.lose();
+            }
         }
+    }
+
+    /// Whether the missing packets before `first` held one cannot be media: the frame
+    /// before them ended (marker bit), `first` starts a frame, and no frame fits between
+    /// the two timestamps (less than two of the smallest frame steps seen apart). Such a
+    /// gap is a lost FEC packet in the stream's sequence numbers (ULPFEC) or padding.
+    fn gap_between_frames(&self, first: u64) -> bool {
+        let (Some(end), Some(step), Some(slot)) =
+            (self.last_end, self.min_step, self.slots.get(&first))
+        else {
+            return false;
+        };
+        // Only a payload that says it starts a frame will do: with `Unknown` the first
+        // packet of the frame could be what is missing.
+        let starts = slot.start == Start::Yes;
+        let d = slot.timestamp.wrapping_sub(end);
+        starts && !slot.filler && d > 0 && d < 2 * step.max(1) && d < 1 << 31
     }
 
     fn lose(&mut self) {
@@ -314,7 +382,7 @@ impl FrameAssembler {
         let mut k = seq;
         loop {
             let s = self.slots.get(&k)?;
-            if s.timestamp != first.timestamp {
+            if s.filler || s.timestamp != first.timestamp {
                 // The frame ended without a marker bit.
                 return (k > seq).then(|| k - 1);
             }
@@ -327,6 +395,15 @@ impl FrameAssembler {
 
     fn assemble(&mut self, now: Instant) {
         loop {
+            // Fillers and padding at the front are done with.
+            self.skip_padding();
+            while let Some(n) = self.next
+                && self.slots.get(&n).is_some_and(|s| s.filler)
+            {
+                self.slots.remove(&n);
+                self.next = Some(n + 1);
+                self.skip_padding();
+            }
             let found = if self.need_keyframe || self.next.is_none() {
                 let video = self.codec().is_video();
                 self.slots
@@ -340,6 +417,15 @@ impl FrameAssembler {
                     })
             } else {
                 let n = self.next.unwrap_or(0);
+                if !self.slots.contains_key(&n)
+                    && let Some((&first, _)) = self.slots.first_key_value()
+                    && first > n
+                    && self.gap_between_frames(first)
+                {
+                    // What is missing cannot be media (a lost FEC packet): go on.
+                    self.next = Some(first);
+                    continue;
+                }
                 self.complete_from(n).map(|e| (n, e))
             };
             let Some((start, end)) = found else {
@@ -355,8 +441,9 @@ impl FrameAssembler {
             if k >= start {
                 break;
             }
-            self.slots.remove(&k);
-            self.stats.packets_dropped += 1;
+            if self.slots.remove(&k).is_some_and(|s| !s.filler) {
+                self.stats.packets_dropped += 1;
+            }
         }
         let mut rest = self.slots.split_off(&(end + 1));
         std::mem::swap(&mut rest, &mut self.slots);
@@ -378,6 +465,15 @@ impl FrameAssembler {
                     return;
                 }
                 self.need_keyframe = false;
+                let d = timestamp.wrapping_sub(self.last_end.unwrap_or(timestamp));
+                if d > 0 && d < 1 << 31 {
+                    self.min_step = Some(self.min_step.map_or(d, |s| s.min(d)));
+                }
+                self.last_end = packets
+                    .values()
+                    .next_back()
+                    .filter(|s| s.marker)
+                    .map(|_| timestamp);
                 self.stats.frames += 1;
                 self.stats.keyframes += u64::from(info.keyframe);
                 if self.frames.len() >= self.config.max_frames {

@@ -8,6 +8,10 @@
 //!   feedback and XR (RRTR, DLRR), in compound or reduced-size datagrams.
 //! - [`codec`]: packetizers and depacketizers for Opus, VP8, VP9, H.264 and AV1.
 //! - [`frame`]: frame assembly (bounded reorder buffer, key frame detection).
+//! - [`playout`]: jitter buffers that release frames at their playout time, and lip sync.
+//! - [`red`]: redundant audio (RFC 2198) for Opus, and the envelope of ULPFEC.
+//! - [`fec`]: video FEC, ULPFEC (RFC 5109) and FlexFEC-03: encoder, decoder and the
+//!   protection rate.
 //! - [`session`]: the RTP session state machine: reports and RTT, NACK/RTX, PLI/FIR,
 //!   transport-wide CC, frame-level send and receive.
 //!
@@ -55,7 +59,10 @@
 mod error;
 
 pub mod codec;
+pub mod fec;
 pub mod frame;
+pub mod playout;
+pub mod red;
 pub mod rtcp;
 pub mod rtp;
 pub mod seq;

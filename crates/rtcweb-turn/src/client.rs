@@ -297,6 +297,23 @@ impl Client {
         Ok(())
     }
 
+    /// Refreshes the allocation now rather than when its timer says: a check that the
+    /// server still holds it for this 5-tuple (after a path change, a NAT rebinding, or when
+    /// the owner suspects the server restarted). [`Event::Refreshed`] or
+    /// [`Event::AllocationLost`] follows; nothing is sent when a refresh is already out.
+    pub fn refresh(&mut self, now: Instant) -> Result<()> {
+        self.require_allocation()?;
+        if self
+            .requests
+            .values()
+            .any(|r| matches!(r.kind, Kind::Refresh { .. }))
+        {
+            return Ok(());
+        }
+        let lifetime = self.config.requested_lifetime.unwrap_or(600).max(1);
+        self.start(now, Kind::Refresh { lifetime }, 0)
+    }
+
     /// Releases the allocation (Refresh with LIFETIME 0).
     pub fn deallocate(&mut self, now: Instant) -> Result<()> {
         self.require_allocation()?;

@@ -289,6 +289,45 @@ pub struct MediaConfig {
     /// extension, we estimate from `abs-send-time` and send REMB. Off only to compare a
     /// sender's estimate without any feedback from us.
     pub remb: bool,
+    /// Loss resilience (session mode): RED for Opus and ULPFEC for video, offered as
+    /// browsers offer them, received whenever the peer sends them, sent as configured here.
+    pub resilience: Resilience,
+    /// Playout (session mode): `Some` runs a jitter buffer per received stream, and frames
+    /// come out as [`crate::Event::Frame`] at their playout time (the target delay adapts
+    /// to the jitter; the audio and video of one remote source play in sync from their
+    /// sender reports). `None`: frames come out as soon as they are complete, for
+    /// applications that do their own playout.
+    pub playout: Option<rtcweb_rtp::playout::PlayoutConfig>,
+}
+
+/// RED and FEC settings of [`MediaConfig`] (session mode).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resilience {
+    /// RED for Opus (`red/48000/2`, `111/111`), listed before Opus in our offers and
+    /// answers so that browsers send it: `Some(distance)` sends every Opus frame again in
+    /// the next `distance` packets when the peer accepts RED (browsers use 1; 0 offers RED
+    /// and receives it without sending redundancy). `None`: not offered.
+    pub red_distance: Option<usize>,
+    /// ULPFEC for video (`red/90000`, `ulpfec/90000`, and RTX of RED), offered as Chromium
+    /// offers it; when negotiated, our video goes in RED with FEC at the rate `protection`
+    /// chooses. `false`: not offered.
+    pub ulpfec: bool,
+    /// How the FEC rate follows the reported loss and the round trip.
+    pub protection: rtcweb_rtp::fec::ProtectionConfig,
+    /// Generic NACK (`a=rtcp-fb:<pt> nack`) offered for video. `false` leaves repair to FEC
+    /// (browsers then protect with FEC alone).
+    pub nack: bool,
+}
+
+impl Default for Resilience {
+    fn default() -> Self {
+        Self {
+            red_distance: Some(1),
+            ulpfec: true,
+            protection: rtcweb_rtp::fec::ProtectionConfig::default(),
+            nack: true,
+        }
+    }
 }
 
 impl Default for MediaConfig {
@@ -299,6 +338,8 @@ impl Default for MediaConfig {
             wall_clock: None,
             congestion_control: Some(rtcweb_rtp::session::CongestionConfig::default()),
             remb: true,
+            resilience: Resilience::default(),
+            playout: None,
         }
     }
 }

@@ -32,7 +32,7 @@ mod stats;
 
 pub use config::{
     DtlsAnswerRole, IceCredential, IceServer, IceServerUrl, IceTransportPolicy, MediaConfig,
-    MediaMode, RtcConfiguration, Scheme, UrlTransport,
+    MediaMode, Resilience, RtcConfiguration, Scheme, UrlTransport,
 };
 pub use data_channel::{
     DataChannelEvent, DataChannelId, DataChannelInit, DataChannelState, Priority, Reliability,
@@ -55,9 +55,9 @@ pub use rtcweb_jsep::{BundlePolicy, SendParams, Transceiver};
 /// The RTP layer (`rtcweb-rtp`): codecs' key frame helpers, the frame type, the session's
 /// event types.
 pub use rtcweb_rtp as rtp;
+pub use rtcweb_rtp::fec::ProtectionConfig;
 pub use rtcweb_rtp::frame::Frame;
+pub use rtcweb_rtp::playout::PlayoutConfig;
 pub use rtcweb_rtp::session::{KeyframeRequest, PacketFeedback};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};
-pub use stats::{
-    CandidatePairStats, DataChannelStats, SctpTransportStats, StatsReport, TransportStats,
-};
+pub use stats::{CandidatePairStats, DataChannelStats, StatsReport, TransportStats};

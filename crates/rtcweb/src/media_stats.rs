@@ -44,6 +44,34 @@ pub struct InboundRtpStats {
     pub pli_count: u64,
     /// FIRs sent.
     pub fir_count: u64,
+    /// FEC packets received (ULPFEC in RED, or FlexFEC).
+    pub fec_packets_received: u64,
+    /// Their FEC payload octets.
+    pub fec_bytes_received: u64,
+    /// FEC packets that repaired nothing (everything they protect arrived or was repaired
+    /// otherwise, or they came too late).
+    pub fec_packets_discarded: u64,
+    /// Media packets rebuilt from FEC that never arrived otherwise (not a W3C member).
+    pub packets_recovered_by_fec: u64,
+    /// Audio frames taken from RED's redundant blocks because their own packet was lost
+    /// (not a W3C member).
+    pub packets_recovered_by_red: u64,
+    /// Seconds frames (video) or samples (audio) spent in the jitter buffer, summed, from
+    /// when the frame was complete (with playout on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_buffer_delay: Option<f64>,
+    /// The target delay at each emitted frame or sample, summed, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_buffer_target_delay: Option<f64>,
+    /// Frames (video) or samples (audio) that came out of the jitter buffer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_buffer_emitted_count: Option<u64>,
+    /// Audio samples of slots that had no frame at their playout time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concealed_samples: Option<u64>,
+    /// Runs of concealed audio slots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concealment_events: Option<u64>,
 }
 
 /// `RTCOutboundRtpStreamStats`: one stream we send.
@@ -77,6 +105,10 @@ pub struct OutboundRtpStats {
     pub pli_count: u64,
     /// FIRs received.
     pub fir_count: u64,
+    /// FEC packets sent (not a W3C member).
+    pub fec_packets_sent: u64,
+    /// Audio packets sent as RED with redundancy (not a W3C member).
+    pub red_packets_sent: u64,
 }
 
 /// `RTCRemoteInboundRtpStreamStats`: what the peer reported about a stream we send.
@@ -147,6 +179,9 @@ impl PeerConnection {
                 continue;
             };
             let a = m.session.assembler_stats(ssrc).unwrap_or_default();
+            let res = m.session.resilience_stats(ssrc).unwrap_or_default();
+            let playout = m.session.playout_stats(ssrc);
+            let audio = matches!(r.kind, rtcweb_jsep::sdp::MediaKind::Audio);
             let rate = f64::from(r.clock_rate());
             let id = format!("IT{ssrc}");
             out.inbound.push(InboundRtpStats {
@@ -166,6 +201,16 @@ impl PeerConnection {
                 nack_count: s.nacks_sent,
                 pli_count: s.keyframe_requests_sent.saturating_sub(r.fir_sent),
                 fir_count: r.fir_sent,
+                fec_packets_received: res.fec_packets_received,
+                fec_bytes_received: res.fec_bytes_received,
+                fec_packets_discarded: res.fec_packets_discarded,
+                packets_recovered_by_fec: res.fec_recovered,
+                packets_recovered_by_red: res.red_recovered,
+                jitter_buffer_delay: playout.map(|p| p.jitter_buffer_delay),
+                jitter_buffer_target_delay: playout.map(|p| p.jitter_buffer_target_delay),
+                jitter_buffer_emitted_count: playout.map(|p| p.emitted_count),
+                concealed_samples: playout.filter(|_| audio).map(|p| p.concealed_samples),
+                concealment_events: playout.filter(|_| audio).map(|p| p.concealment_events),
             });
             if let Some((_, packets, octets)) = r.last_sr {
                 out.remote_outbound.push(RemoteOutboundRtpStats {
@@ -184,6 +229,7 @@ impl PeerConnection {
                 continue;
             };
             let id = format!("OT{ssrc}");
+            let res = m.session.send_resilience_stats(ssrc).unwrap_or_default();
             out.outbound.push(OutboundRtpStats {
                 id: id.clone(),
                 ssrc,
@@ -198,6 +244,8 @@ impl PeerConnection {
                 nack_count: s.nacked,
                 pli_count: snd.pli_received,
                 fir_count: snd.fir_received,
+                fec_packets_sent: res.fec_packets,
+                red_packets_sent: res.red_packets,
             });
             if let Some(b) = s.last_report {
                 let rate = f64::from(

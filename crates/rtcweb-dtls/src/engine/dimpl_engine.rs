@@ -10,8 +10,7 @@
 //! - Cryptographic randomness (key shares, ECDSA nonces) comes from the OS through aws-lc-rs;
 //!   only the non-cryptographic randomness follows [`DtlsConfig::rng_seed`].
 //!
-//! The crypto provider is dimpl's aws-lc-rs one with the DTLS 1.3 record-number mask computed
-//! from a kept key schedule ([`super::record_number`]) and the X25519MLKEM768 hybrid group
+//! The crypto provider is dimpl's aws-lc-rs one with the X25519MLKEM768 hybrid group
 //! ([`super::hybrid_kx`]) first among the key-exchange groups.
 
 use std::sync::Arc;
@@ -45,10 +44,9 @@ impl DimplFactory {
             .use_server_cookie(config.server_cookie)
             // WebRTC authenticates both sides: the server must see the client's certificate.
             .require_client_certificate(true)
-            // aws-lc-rs, with DTLS 1.3 record-number key schedules kept per key and
-            // X25519MLKEM768 first among the key-exchange groups.
+            // aws-lc-rs, with X25519MLKEM768 first among the key-exchange groups.
             .with_crypto_provider(super::hybrid_kx::with_hybrid_group(
-                super::record_number::provider(),
+                dimpl::crypto::aws_lc_rs::default_provider(),
             ))
             .kx_groups(&kx_groups(config.post_quantum));
         if let Some(seed) = config.rng_seed {

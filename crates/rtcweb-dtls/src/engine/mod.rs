@@ -13,7 +13,6 @@ use crate::{Certificate, DtlsConfig, DtlsVersion, Error, Role, SrtpProfile};
 
 mod dimpl_engine;
 mod hybrid_kx;
-mod record_number;
 
 /// One thing an engine produced.
 #[derive(Debug)]

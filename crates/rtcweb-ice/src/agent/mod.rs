@@ -399,14 +399,43 @@ impl IceAgent {
         // Learned peer-reflexive locals belong to the old session.
         self.locals
             .retain(|l| l.cand.kind != CandidateKind::PeerReflexive);
+        let regather = self.gathering_state != GatheringState::New && !self.config.lite;
+        if regather {
+            // Gather again (RFC 8445 section 9 allows keeping the candidates, but a restart
+            // usually follows a path change): a NAT may have rebound (new server-reflexive
+            // address) or a TURN server lost our allocation. Server-reflexive candidates are
+            // asked for anew; allocations are checked and made again where lost.
+            self.locals
+                .retain(|l| l.cand.kind != CandidateKind::ServerReflexive);
+            self.gather_tasks.clear();
+            self.start_server_reflexive(now);
+            self.regather_relays(now);
+        }
+        // Data keeps the old route only if we still own its local end.
+        if self.previous_route.is_some_and(|(local, _)| {
+            !self.is_host_socket(local) && !self.relays.iter().any(|r| r.relayed == Some(local))
+        }) {
+            self.previous_route = None;
+        }
         let signalled: Vec<Candidate> = self.local_candidates().cloned().collect();
         for c in signalled {
             self.push_event(IceEvent::LocalCandidate(c));
         }
+        if regather && (!self.gather_tasks.is_empty() || !self.relays_settled()) {
+            self.set_gathering_state(GatheringState::Gathering);
+        }
         if self.gathering_state == GatheringState::Complete {
+            // Said again for the new session's signaling.
             self.push_event(IceEvent::GatheringState(GatheringState::Complete));
         }
         self.update_state(now);
+    }
+
+    /// Whether `addr` is one of the owner's sockets (a host candidate's).
+    pub(crate) fn is_host_socket(&self, addr: SocketAddr) -> bool {
+        self.locals
+            .iter()
+            .any(|l| l.cand.kind == CandidateKind::Host && l.socket == addr)
     }
     /// Stops everything, releasing TURN allocations (their Refresh with lifetime 0 is the
     /// last thing [`IceAgent::poll_transmit`] yields); state `Closed`.
@@ -426,7 +455,8 @@ impl IceAgent {
     /// (then use [`IceAgent::send_data`]).
     pub fn send_route(&mut self, now: Instant) -> Option<(SocketAddr, SocketAddr)> {
         let (local, remote) = self.send_route_inner()?;
-        if self.relays.iter().any(|r| r.relayed == Some(local)) {
+        // Relayed (use send_data), or the relayed address of a lost allocation.
+        if !self.is_host_socket(local) {
             return None;
         }
         self.consent.last_sent = Some(now);

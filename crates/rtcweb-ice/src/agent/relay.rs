@@ -20,6 +20,8 @@ use rtcweb_core::{Datagram, Protocol};
 #[derive(Debug)]
 pub(crate) struct Relay {
     pub(crate) client: Client,
+    /// What the client was made from, to make a new one when the allocation is lost.
+    config: rtcweb_turn::ClientConfig,
     /// The host socket the allocation is reached from.
     pub(crate) base: SocketAddr,
     pub(crate) protocol: Protocol,
@@ -48,6 +50,7 @@ impl IceAgent {
                 let settled = client.allocate(now).is_err();
                 self.relays.push(Relay {
                     client,
+                    config: config.clone(),
                     base: *base,
                     protocol,
                     relayed: None,
@@ -88,11 +91,16 @@ impl IceAgent {
 
     /// Moves a TURN client's transmits out and acts on its events.
     pub(super) fn drain_relay(&mut self, now: Instant, i: usize) {
-        while let Some(t) = self.relays[i].client.poll_transmit() {
-            let (base, protocol) = (self.relays[i].base, self.relays[i].protocol);
-            self.send_with(base, t.destination, t.payload, protocol);
-        }
-        while let Some(event) = self.relays[i].client.poll_event() {
+        // Transmits first, then one event, again: an event can start a new allocation
+        // whose request must go out too.
+        loop {
+            while let Some(t) = self.relays[i].client.poll_transmit() {
+                let (base, protocol) = (self.relays[i].base, self.relays[i].protocol);
+                self.send_with(base, t.destination, t.payload, protocol);
+            }
+            let Some(event) = self.relays[i].client.poll_event() else {
+                break;
+            };
             match event {
                 TurnEvent::Allocated {
                     relayed, mapped, ..
@@ -108,8 +116,13 @@ impl IceAgent {
                     self.check_gathering_complete();
                 }
                 TurnEvent::AllocationLost(why) => {
-                    debug!(?why, "TURN allocation lost");
+                    // The server restarted, expired it, or no longer knows our 5-tuple (a
+                    // NAT rebinding): allocate anew from the same base. The new relayed
+                    // candidate is signalled like any other; the dead one is dropped at the
+                    // next ICE restart.
+                    debug!(?why, "TURN allocation lost; allocating again");
                     self.relays[i].relayed = None;
+                    self.reallocate(now, i);
                 }
                 TurnEvent::Data { peer, data } => {
                     if let Some(relayed) = self.relays[i].relayed {
@@ -209,8 +222,11 @@ impl IceAgent {
             }
             let _ = client.send_to(dest, &payload);
             self.drain_relay(now, i);
-        } else {
+        } else if self.is_host_socket(local) {
             self.send_with(local, dest, payload, Protocol::Udp);
+        } else {
+            // The relayed address of an allocation that is gone: nothing to send from.
+            debug!(%local, "no allocation for this relayed address; dropped");
         }
     }
 
@@ -241,6 +257,43 @@ impl IceAgent {
             .iter()
             .filter_map(|r| r.client.poll_timeout())
             .min()
+    }
+
+    /// A new client for relay `i` (the old one is done), allocating.
+    fn reallocate(&mut self, now: Instant, i: usize) {
+        if self.state == crate::event::ConnectionState::Closed {
+            return;
+        }
+        let seed: [u8; 32] = self.rng.bytes();
+        let relay = &mut self.relays[i];
+        relay.client = Client::new(relay.config.clone(), relay.base, seed);
+        relay.relayed = None;
+        relay.settled = relay.client.allocate(now).is_err();
+        if relay.settled {
+            return;
+        }
+        if self.gathering_state == crate::event::GatheringState::Complete {
+            self.set_gathering_state(crate::event::GatheringState::Gathering);
+        }
+    }
+
+    /// At an ICE restart: every allocation is checked (a Refresh, which fails if the server
+    /// restarted or our 5-tuple changed, and then allocates anew), lost or failed ones are
+    /// allocated again, and relayed candidates of dead allocations are forgotten.
+    pub(super) fn regather_relays(&mut self, now: Instant) {
+        for i in 0..self.relays.len() {
+            match self.relays[i].client.state() {
+                AllocationState::Allocated => {
+                    let _ = self.relays[i].client.refresh(now);
+                }
+                AllocationState::Allocating | AllocationState::Deallocating => {}
+                AllocationState::Idle | AllocationState::Closed => self.reallocate(now, i),
+            }
+            self.drain_relay(now, i);
+        }
+        let live: Vec<SocketAddr> = self.relays.iter().filter_map(|r| r.relayed).collect();
+        self.locals
+            .retain(|l| l.relay.is_none() || live.contains(&l.base));
     }
 
     pub(super) fn relays_settled(&self) -> bool {

@@ -384,6 +384,8 @@ pub struct World {
     pub sim: Simulation,
     pub a: HostId,
     pub b: HostId,
+    /// The STUN/TURN server's host.
+    pub stun: HostId,
     pub start: Instant,
     pub nats: Vec<rtcweb_netsim::NatId>,
 }
@@ -446,6 +448,7 @@ pub fn world_with(
         sim,
         a,
         b,
+        stun,
         start,
         nats,
     }

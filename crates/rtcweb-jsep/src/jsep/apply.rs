@@ -42,6 +42,7 @@ impl Jsep {
                 self.push_event(JsepEvent::Negotiated);
                 if desc.sdp_type == SdpType::Answer {
                     self.restart_ice = None;
+                    self.answer_ice = None;
                     self.finish(sd, offer, false);
                 } else {
                     self.pending_local = Some(sd);
@@ -65,6 +66,11 @@ impl Jsep {
                     self.rollback();
                 }
                 self.validate_offer(&sd)?;
+                self.answer_ice = self.ice_changed(&sd).then(|| {
+                    self.restart_ice
+                        .clone()
+                        .unwrap_or_else(|| super::rng::ice_credentials(&mut self.rng))
+                });
                 self.enter_pending();
                 self.associate_remote_offer(&sd);
                 self.pending_remote = Some(sd);
@@ -182,6 +188,7 @@ impl Jsep {
         }
         self.pending_local = None;
         self.pending_remote = None;
+        self.answer_ice = None;
         self.set_state(SignalingState::Stable);
     }
 

@@ -93,6 +93,10 @@ pub struct Jsep {
     local_ice: IceCredentials,
     /// Credentials of a pending or requested restart.
     restart_ice: Option<IceCredentials>,
+    /// The credentials our answer to the pending remote offer carries when that offer
+    /// restarts ICE: drawn when the offer is applied, so the ICE agent can restart once,
+    /// with them, before the answer exists (see [`Jsep::pending_answer_ice_credentials`]).
+    answer_ice: Option<IceCredentials>,
     local_candidates: Vec<Candidate>,
     local_end_of_candidates: bool,
     current_local: Option<SessionDescription>,
@@ -135,6 +139,7 @@ impl Jsep {
             session_version: 1,
             local_ice,
             restart_ice: None,
+            answer_ice: None,
             local_candidates: Vec::new(),
             local_end_of_candidates: false,
             current_local: None,
@@ -211,6 +216,17 @@ impl Jsep {
     /// Our ICE credentials as currently in force (the pending restart's once offered).
     pub fn local_ice_credentials(&self) -> &IceCredentials {
         &self.local_ice
+    }
+
+    /// The ICE credentials our answer to the pending remote offer will carry, when that
+    /// offer restarts ICE (its credentials differ from the current remote ones); `None`
+    /// otherwise. Known from `set_remote_description` on, so that an ICE agent restarts
+    /// once, with the credentials the answer will signal, rather than twice (once for the
+    /// offer and again when the answer is set, which would forget what the offer said).
+    pub fn pending_answer_ice_credentials(&self) -> Option<&IceCredentials> {
+        self.answer_ice
+            .as_ref()
+            .filter(|_| self.state == SignalingState::HaveRemoteOffer)
     }
 
     /// Next event for the owner.
@@ -298,14 +314,37 @@ impl Jsep {
     }
 
     /// A gathered local candidate; written in later descriptions and the local one.
+    /// A candidate already known is not added twice.
     pub fn add_local_candidate(&mut self, candidate: Candidate) {
-        self.local_candidates.push(candidate.clone());
+        if !self.local_candidates.contains(&candidate) {
+            self.local_candidates.push(candidate.clone());
+        }
+        for sd in [self.pending_local.as_mut(), self.current_local.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(m) = sd.media.iter_mut().find(|m| !m.is_rejected())
+                && !m.candidates.contains(&candidate)
+            {
+                m.candidates.push(candidate.clone());
+            }
+        }
+    }
+
+    /// An ICE restart began a new session: the local candidates of the old one are
+    /// forgotten, in later descriptions and in the local ones (the ICE agent signals every
+    /// candidate of the new session again). Without this, every restart appended the
+    /// candidates once more, and descriptions grew with the restarts (found by the soak).
+    pub fn restart_local_candidates(&mut self) {
+        self.local_candidates.clear();
+        self.local_end_of_candidates = false;
         for sd in [self.pending_local.as_mut(), self.current_local.as_mut()]
             .into_iter()
             .flatten()
         {
             if let Some(m) = sd.media.iter_mut().find(|m| !m.is_rejected()) {
-                m.candidates.push(candidate.clone());
+                m.candidates.clear();
+                m.end_of_candidates = false;
             }
         }
     }
@@ -538,7 +577,11 @@ impl Jsep {
             return r.clone();
         }
         if self.ice_changed(offer) {
-            // Kept only in the created answer: a rollback must not leave a restart pending.
+            // Drawn when the offer was applied; kept only there and in the created answer,
+            // so a rollback does not leave a restart pending.
+            if let Some(drawn) = &self.answer_ice {
+                return drawn.clone();
+            }
             return ice_credentials(&mut self.rng);
         }
         self.local_ice.clone()

@@ -148,6 +148,24 @@ impl Payloads {
         self.ends.push(self.data.len());
     }
 
+    /// Appends one payload that `write` appends to the buffer; nothing is added if it fails.
+    pub(crate) fn push_with<E>(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> core::result::Result<(), E>,
+    ) -> core::result::Result<(), E> {
+        let start = self.data.len();
+        match write(&mut self.data) {
+            Ok(()) => {
+                self.ends.push(self.data.len());
+                Ok(())
+            }
+            Err(e) => {
+                self.data.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
     pub(crate) fn push_parts(&mut self, parts: &[&[u8]]) {
         self.begin();
         for p in parts {

@@ -19,6 +19,7 @@ use rtcweb_bwe::{
     PacerConfig, PacketClass, PacketKind as BweKind, PacketResult, Release, SentPacket, TargetRate,
 };
 
+use super::resend_budget::ResendBudget;
 use super::{Event, PacketKind, Session};
 use crate::rtp::{ExtensionKind, HeaderExtensions, RtpPacket, RtpRepr};
 
@@ -97,6 +98,8 @@ pub(crate) struct CongestionControl {
     last_highest: Vec<(u32, u32)>,
     /// Where the next padding resend comes from: (sender, sequence number).
     padding_cursor: Option<(usize, u16)>,
+    /// NACK answers, bounded by the target.
+    resend_budget: ResendBudget,
 }
 
 impl CongestionControl {
@@ -109,7 +112,14 @@ impl CongestionControl {
             results: Vec::new(),
             last_highest: Vec::new(),
             padding_cursor: None,
+            resend_budget: ResendBudget::default(),
         }
+    }
+
+    /// Whether a NACKed packet of `bytes` may be resent now (see [`ResendBudget`]).
+    pub(crate) fn may_resend(&mut self, now: Instant, bytes: usize) -> bool {
+        let target = self.bwe.estimate().bps();
+        self.resend_budget.try_take(now, target, bytes)
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {

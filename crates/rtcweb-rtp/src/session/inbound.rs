@@ -6,6 +6,7 @@ use std::time::Instant;
 use tracing::{debug, trace};
 
 use super::nack::Arrival;
+pub(crate) use super::resilient_receive::Origin;
 use super::{Event, KeyframeRequest, Session, UNKNOWN_SSRCS_REMEMBERED};
 use crate::error::{Error, Result};
 use crate::rtp::RtpPacket;
@@ -40,6 +41,12 @@ impl Session {
         let ssrc = p.ssrc();
         self.remb_on_rtp(now, ssrc, ext.abs_send_time, packet.len());
         if let Some(i) = self.receivers.iter().position(|r| r.config.ssrc == ssrc) {
+            if let Some(d) = ext.playout_delay {
+                self.playout_extension(i, d);
+            }
+            if self.receivers[i].protection.is_some() {
+                return self.resilient_rtp(now, i, &p, None);
+            }
             return self.on_media(
                 now,
                 i,
@@ -48,7 +55,7 @@ impl Session {
                 p.timestamp(),
                 p.marker(),
                 p.payload(),
-                false,
+                Origin::Network,
             );
         }
         if let Some(i) = self
@@ -57,12 +64,14 @@ impl Session {
             .position(|r| r.config.rtx_ssrc == Some(ssrc))
         {
             let rtx_pt = p.payload_type();
-            let Some(apt) = self.receivers[i]
+            let r = &self.receivers[i];
+            let Some(apt) = r
                 .config
                 .codecs
                 .iter()
                 .find(|c| c.rtx_payload_type == Some(rtx_pt))
                 .map(|c| c.payload_type)
+                .or_else(|| r.red_of_rtx(rtx_pt))
             else {
                 self.stats.malformed += 1;
                 return Err(Error::UnknownPayloadType(rtx_pt));
@@ -72,7 +81,26 @@ impl Session {
                 return Ok(());
             };
             let osn = u16::from_be_bytes(*osn);
-            return self.on_media(now, i, osn, apt, p.timestamp(), p.marker(), payload, true);
+            if self.receivers[i].is_red(apt) {
+                return self.resilient_rtp(now, i, &p, Some((osn, apt, payload)));
+            }
+            return self.on_media(
+                now,
+                i,
+                osn,
+                apt,
+                p.timestamp(),
+                p.marker(),
+                payload,
+                Origin::Rtx,
+            );
+        }
+        if let Some(i) = self
+            .receivers
+            .iter()
+            .position(|r| r.flexfec_ssrc() == Some(ssrc))
+        {
+            return self.on_flexfec(now, i, &p);
         }
         if !self.unknown.contains(&ssrc) {
             if self.unknown.len() >= UNKNOWN_SSRCS_REMEMBERED {
@@ -90,8 +118,10 @@ impl Session {
         Ok(())
     }
 
+    /// Feeds a media packet of receive stream `i` to the NACK list, the statistics and the
+    /// frame assembler.
     #[allow(clippy::too_many_arguments)]
-    fn on_media(
+    pub(crate) fn on_media(
         &mut self,
         now: Instant,
         i: usize,
@@ -100,8 +130,40 @@ impl Session {
         timestamp: u32,
         marker: bool,
         payload: &[u8],
-        retransmitted: bool,
+        origin: Origin,
     ) -> Result<()> {
+        let Some(ext) = self.arrive(now, i, seq, payload_type, timestamp, origin) else {
+            return Ok(());
+        };
+        if self.playout_audio(now, i, ext, payload_type, timestamp, payload) {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        if let Some(a) = self.receivers[i].assembler.as_mut() {
+            result = if payload.is_empty() {
+                // Padding only (a sender probing the path without RTX): no frame's part.
+                a.insert_padding(now, ext);
+                Ok(())
+            } else {
+                a.insert(now, ext, payload_type, timestamp, marker, payload)
+            };
+        }
+        self.drain_assembler(now, i);
+        result
+    }
+
+    /// Records that `seq` of receive stream `i` arrived (or was repaired): the NACK list
+    /// forgets it, the statistics count it, and what the NACK list gave up on is declared
+    /// lost to the assembler. `None` for a duplicate.
+    pub(crate) fn arrive(
+        &mut self,
+        now: Instant,
+        i: usize,
+        seq: u16,
+        payload_type: u8,
+        timestamp: u32,
+        origin: Origin,
+    ) -> Option<u64> {
         let mut lost = std::mem::take(&mut self.lost_scratch);
         lost.clear();
         let clock = self.clock;
@@ -111,35 +173,30 @@ impl Session {
         if arrival == Arrival::Duplicate {
             r.stats.duplicates += 1;
             self.lost_scratch = lost;
-            return Ok(());
+            return None;
         }
-        r.stats.on_packet(ext);
-        if retransmitted {
+        // Packets rebuilt from FEC or RED did not arrive: the reports count them lost
+        // (what the sender's protection rate needs), the resilience counters count them.
+        if !matches!(origin, Origin::Fec | Origin::Red) {
+            r.stats.on_packet(ext);
+        }
+        if origin == Origin::Rtx {
             r.stats.recovered += 1;
-        } else if arrival == Arrival::New {
+        } else if origin == Origin::Network && arrival == Arrival::New {
             // Only in-order packets: a late or resent one says nothing about the path's
             // jitter (libwebrtc does the same).
             let rate = r.clock_rate(payload_type);
             r.stats.on_transit(clock.units(now, rate), timestamp);
         }
-        trace!(ssrc = r.config.ssrc, seq, retransmitted, "rtp in");
-        let mut result = Ok(());
+        trace!(ssrc = r.config.ssrc, seq, ?origin, "rtp in");
         if let Some(a) = r.assembler.as_mut() {
             for &l in &lost {
                 a.declare_lost(now, l);
             }
-            result = if payload.is_empty() {
-                // Padding only (a sender probing the path without RTX): no frame's part.
-                a.insert_padding(now, ext);
-                Ok(())
-            } else {
-                a.insert(now, ext, payload_type, timestamp, marker, payload)
-            };
         }
         r.stats.lost_for_good += lost.len() as u64;
         self.lost_scratch = lost;
-        self.drain_assembler(now, i);
-        result
+        Some(ext)
     }
 
     pub(crate) fn drain_assembler(&mut self, now: Instant, i: usize) {
@@ -147,12 +204,20 @@ impl Session {
             return;
         };
         let want_keyframe = a.take_keyframe_request();
+        // What the assembler moved past is of no use: stop asking for it (a lost FEC
+        // packet between frames, or packets before a key frame it waits for).
+        if let Some(next) = a.next_sequence() {
+            self.receivers[i].nack.forget_before(next);
+        }
+        let Some(a) = self.receivers[i].assembler.as_mut() else {
+            return;
+        };
         let mut frames = Vec::new();
         while let Some(f) = a.poll_frame() {
             frames.push(f);
         }
         for f in frames {
-            self.push_event(Event::Frame(f));
+            self.deliver_frame(now, i, f);
         }
         if want_keyframe {
             let ssrc = self.receivers[i].config.ssrc;

@@ -30,8 +30,13 @@ mod clock;
 mod inbound;
 mod nack;
 mod outbound;
+mod playout;
 mod receive;
 mod remb;
+mod resend_budget;
+mod resilience;
+mod resilient_receive;
+mod resilient_send;
 mod rtcp_io;
 mod send;
 mod twcc;
@@ -39,8 +44,14 @@ mod twcc;
 pub use cc::CongestionConfig;
 pub use nack::NackConfig;
 pub use receive::ReceiveStats;
+pub use resilience::{
+    FecKind, FecSendConfig, ReceiveResilience, RedConfig, ResilienceStats, SendResilience,
+    SendResilienceStats,
+};
 pub use send::SendStats;
 pub use twcc::PacketFeedback;
+
+pub use crate::playout::{PlayoutConfig, PlayoutStats};
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -299,6 +310,7 @@ pub struct Session {
     lost_scratch: Vec<u64>,
     pub(crate) cc: Option<cc::CongestionControl>,
     pub(crate) remb: Option<rtcweb_bwe::RemoteEstimator>,
+    pub(crate) resilience: resilience::ResilienceState,
 }
 
 impl Session {
@@ -333,6 +345,7 @@ impl Session {
             lost_scratch: Vec::new(),
             cc: None,
             remb: None,
+            resilience: resilience::ResilienceState::default(),
         };
         s.remb = remb::new_estimator(s.config.generate_remb);
         s.cc = s
@@ -383,6 +396,8 @@ impl Session {
             last_sr: None,
             last_keyframe_request: None,
             fir_seq: 0,
+            protection: None,
+            playout: None,
         });
         Ok(())
     }
@@ -480,7 +495,7 @@ impl Session {
         };
         earliest(self.next_twcc_feedback);
         for r in &self.receivers {
-            if r.config.nack {
+            if r.config.nack || r.fec_only() {
                 earliest(r.nack.next_deadline());
             }
             earliest(r.assembler.as_ref().and_then(FrameAssembler::poll_timeout));
@@ -500,6 +515,7 @@ impl Session {
                 .and_then(cc::CongestionControl::poll_timeout),
         );
         earliest(self.remb_timeout());
+        earliest(self.playout_timeout());
         t
     }
 
@@ -530,6 +546,8 @@ impl Session {
             let r = &mut self.receivers[i];
             if r.config.nack {
                 r.nack.poll(now, rtt, &mut nacks, &mut lost);
+            } else if r.fec_only() {
+                r.nack.expire(now, &mut lost);
             }
             r.stats.lost_for_good += lost.len() as u64;
             if let Some(a) = r.assembler.as_mut() {
@@ -567,6 +585,7 @@ impl Session {
             self.send_report(now);
             self.next_report = now + self.report_interval(false);
         }
+        self.playout_handle_timeout(now);
     }
 
     /// The RTCP interval of RFC 3550 appendix A.7 with the reduced minimum of section 6.2.
@@ -601,6 +620,7 @@ impl Session {
         self.push_event(Event::Rtt(rtt));
         self.cc_rtt(now, rtt);
         self.remb_rtt(now, rtt);
+        self.resilience_on_rtt(rtt);
     }
 }
 

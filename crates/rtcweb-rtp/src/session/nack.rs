@@ -62,6 +62,8 @@ pub(crate) struct NackTracker {
     highest: Option<u64>,
     /// The lowest sequence number seen: packets reordered before the first one are new.
     lowest: u64,
+    /// How long a new gap waits before its first NACK (while FEC may still repair it).
+    hold: Duration,
 }
 
 impl NackTracker {
@@ -71,6 +73,38 @@ impl NackTracker {
             missing: BTreeMap::new(),
             highest: None,
             lowest: 0,
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// Sets how long a new gap waits before its first NACK.
+    pub fn set_hold(&mut self, hold: Duration) {
+        self.hold = hold;
+    }
+
+    /// Stops asking for the missing packets before `seq` (of no use any more).
+    pub fn forget_before(&mut self, seq: u64) {
+        while let Some((&s, _)) = self.missing.first_key_value() {
+            if s >= seq {
+                break;
+            }
+            self.missing.remove(&s);
+        }
+    }
+
+    /// Whether missing packet `seq` was NACKed already.
+    pub fn nacked(&self, seq: u64) -> bool {
+        self.missing.get(&seq).is_some_and(|m| m.retries > 0)
+    }
+
+    /// What packet `seq` would be if it arrived now (nothing is recorded).
+    pub fn status(&self, seq: u64) -> Arrival {
+        match self.highest {
+            None => Arrival::New,
+            Some(_) if seq < self.lowest => Arrival::Recovered,
+            Some(h) if seq > h => Arrival::New,
+            Some(_) if self.missing.contains_key(&seq) => Arrival::Recovered,
+            Some(_) => Arrival::Duplicate,
         }
     }
 
@@ -118,7 +152,7 @@ impl NackTracker {
                         s,
                         Missing {
                             retries: 0,
-                            next_send: now,
+                            next_send: now + self.hold,
                         },
                     );
                 }
@@ -168,6 +202,21 @@ impl NackTracker {
                 nack.push(s);
             }
         }
+        for s in &lost[before..] {
+            self.missing.remove(s);
+        }
+    }
+
+    /// Gives up (appends to `lost`) the missing packets whose first NACK would be due: for
+    /// a stream that does not NACK, once the hold for FEC has passed.
+    pub fn expire(&mut self, now: Instant, lost: &mut Vec<u64>) {
+        let before = lost.len();
+        lost.extend(
+            self.missing
+                .iter()
+                .filter(|(_, m)| m.next_send <= now)
+                .map(|(&s, _)| s),
+        );
         for s in &lost[before..] {
             self.missing.remove(s);
         }

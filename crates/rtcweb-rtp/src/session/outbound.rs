@@ -55,19 +55,31 @@ impl Session {
             return Err(Error::UnknownPayloadType(payload_type));
         }
         let seq = self.senders[i].next_seq;
-        let packet = self.build_rtp(
+        // RED for audio that carries redundancy and for video under ULPFEC.
+        let envelope = self.red_envelope(i, payload_type, timestamp, payload)?;
+        let (wire_type, wire_payload) = match &envelope {
+            Some((pt, body)) => (*pt, body.as_slice()),
+            None => (payload_type, payload),
+        };
+        let built = self.build_rtp(
             now,
             i,
-            payload_type,
+            wire_type,
             seq,
             timestamp,
             marker,
-            payload,
+            wire_payload,
             false,
             media,
-        )?;
+        );
+        if let Some((_, body)) = envelope {
+            self.return_red_scratch(i, body);
+        }
+        let packet = built?;
+        self.senders[i].next_seq = seq.wrapping_add(1);
+        // FEC protects the packet as written; its FEC packets follow it at a frame's end.
+        self.protect_written(now, i, &packet);
         let s = &mut self.senders[i];
-        s.next_seq = seq.wrapping_add(1);
         s.stats.packets += 1;
         s.stats.payload_octets += payload.len() as u64;
         s.last_timestamp = timestamp;
@@ -80,6 +92,7 @@ impl Session {
             PacketClass::Video
         };
         self.send_rtp(now, packet, class);
+        self.queue_fec(now);
         Ok(seq)
     }
 
@@ -204,6 +217,12 @@ impl Session {
         if !SendStream::may_resend(stored.last_resent, now, rtt) {
             return;
         }
+        if let Some(cc) = self.cc.as_mut()
+            && !cc.may_resend(now, stored.packet.len())
+        {
+            s.stats.resends_over_budget += 1;
+            return;
+        }
         stored.last_resent = Some(now);
         let Some(packet) = self.rtx_copy(now, i, seq) else {
             return;
@@ -219,7 +238,7 @@ impl Session {
         let s = &mut self.senders[i];
         let original = s.history.get_mut(seq)?.packet.clone();
         let p = RtpPacket::new_checked(&original[..]).ok()?;
-        let rtx_pt = s.codec(p.payload_type()).and_then(|c| c.rtx_payload_type);
+        let rtx_pt = s.rtx_payload_type_for(p.payload_type());
         match (s.config.rtx_ssrc, rtx_pt) {
             (Some(_), Some(rtx_pt)) => {
                 let rtx_seq = s.next_rtx_seq;

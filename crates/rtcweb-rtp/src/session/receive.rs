@@ -45,9 +45,11 @@ impl ReceiveStats {
         }
     }
 
-    /// Cumulative packets lost (expected minus received, as RFC 3550 counts it).
+    /// Cumulative packets lost (expected minus received, as RFC 3550 counts it). Packets
+    /// that arrived on the RTX stream do not count as received on this one (RFC 4588: the
+    /// report on a stream is about what arrived on it), so this is the loss before repair.
     pub fn cumulative_lost(&self) -> i64 {
-        self.expected() as i64 - self.received as i64
+        self.expected() as i64 - self.received.saturating_sub(self.recovered) as i64
     }
 
     /// Interarrival jitter in timestamp units.
@@ -86,8 +88,9 @@ impl ReceiveStats {
         let expected = self.expected();
         let expected_interval = expected - self.expected_prior.min(expected);
         self.expected_prior = expected;
-        let received_interval = self.received.saturating_sub(self.received_prior);
-        self.received_prior = self.received;
+        let received = self.received.saturating_sub(self.recovered);
+        let received_interval = received.saturating_sub(self.received_prior);
+        self.received_prior = received;
         let lost = expected_interval as i64 - received_interval as i64;
         if expected_interval == 0 || lost <= 0 {
             0
@@ -108,6 +111,10 @@ pub(crate) struct ReceiveStream {
     pub last_sr: Option<(u32, Instant)>,
     pub last_keyframe_request: Option<Instant>,
     pub fir_seq: u8,
+    /// RED and FEC ([`super::resilience`]), when set.
+    pub protection: Option<Box<super::resilience::ReceiveProtection>>,
+    /// The jitter buffer ([`super::playout`]), when playout is on.
+    pub playout: Option<Box<super::playout::StreamPlayout>>,
 }
 
 impl ReceiveStream {

@@ -45,6 +45,7 @@ impl Session {
                     let info = sr.sender_info();
                     if let Some(r) = self.receivers.iter_mut().find(|r| r.config.ssrc == ssrc) {
                         r.last_sr = Some((mid32(info.ntp_time), now));
+                        self.playout_on_sr(now, ssrc, &info);
                         self.push_event(Event::SenderReport { ssrc, info });
                     }
                     for b in sr.report_blocks() {
@@ -133,6 +134,7 @@ impl Session {
         };
         s.stats.last_report = Some(b);
         let ssrc = b.ssrc;
+        self.resilience_on_report(ssrc, b.fraction_lost);
         self.push_event(Event::ReceiverReport { ssrc, report: b });
         self.cc_report(now, ssrc, b.fraction_lost, b.extended_highest_sequence);
         if let Some(r) = rtt(now_mid, b.last_sr, b.delay_since_last_sr) {

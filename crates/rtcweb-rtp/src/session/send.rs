@@ -53,6 +53,9 @@ pub struct SendStats {
     pub retransmissions: u64,
     /// Sequence numbers NACKed by the peer.
     pub nacked: u64,
+    /// NACKed packets not resent because congestion control's retransmission budget (the
+    /// target bitrate over a second) was spent.
+    pub resends_over_budget: u64,
     /// NACKed packets no longer in the retransmission buffer.
     pub nack_misses: u64,
     /// Keyframe requests received (PLI and FIR).
@@ -73,6 +76,8 @@ pub(crate) struct SendStream {
     pub last_send: Option<Instant>,
     pub last_fir_seq: Option<u8>,
     pub clock_rate: u32,
+    /// RED and FEC ([`super::resilience`]), when set.
+    pub protection: Option<Box<super::resilience::SendProtection>>,
 }
 
 impl SendStream {
@@ -97,11 +102,20 @@ impl SendStream {
             last_send: None,
             last_fir_seq: None,
             clock_rate,
+            protection: None,
         }
     }
 
     pub fn codec(&self, pt: u8) -> Option<&CodecConfig> {
         self.config.codecs.iter().find(|c| c.payload_type == pt)
+    }
+
+    /// The RTX payload type of packets of payload type `pt` (a codec's, or RED's when RED
+    /// carries the stream's video).
+    pub fn rtx_payload_type_for(&self, pt: u8) -> Option<u8> {
+        self.codec(pt)
+            .and_then(|c| c.rtx_payload_type)
+            .or_else(|| self.protection.as_ref().and_then(|p| p.red_rtx(pt)))
     }
 
     /// The RTX payload type of the stream's first codec that has one (for padding).

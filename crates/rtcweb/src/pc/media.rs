@@ -97,7 +97,7 @@ impl MediaState {
             let session = self.session.get_or_insert_with(|| {
                 Box::new(MediaSession::new(now, n, &self.config, &self.cname, seed))
             });
-            session.configure(n, transceivers, &self.config);
+            session.configure(now, n, transceivers, &self.config);
         }
         self.by_ssrc.clear();
         self.by_payload_type.clear();

@@ -3,6 +3,7 @@
 //! between the layers, `negotiation` applies descriptions to them, and `media` handles RTP.
 
 mod media;
+mod media_resilience;
 mod negotiation;
 mod rtp_session;
 mod transport;
@@ -119,7 +120,8 @@ impl PeerConnection {
             ..JsepConfig::default()
         };
         if config.media.mode == crate::config::MediaMode::Session {
-            (jsep_config.audio_codecs, jsep_config.video_codecs) = rtp_session::session_codecs();
+            (jsep_config.audio_codecs, jsep_config.video_codecs) =
+                rtp_session::session_codecs(&config.media);
         }
         let jsep = Jsep::new(jsep_config);
         let ice_config = ice_config(&config)?;

@@ -175,6 +175,7 @@ impl PeerConnection {
             && let Ok(c) = rtcweb_ice::Credentials::new(&creds.ufrag, &creds.pwd)
         {
             debug!("ICE restart with new local credentials");
+            self.jsep.restart_local_candidates();
             self.ice.restart(now, c);
         }
     }
@@ -210,10 +211,18 @@ impl PeerConnection {
                 .remote_credentials()
                 .is_some_and(|old| *old != creds);
             if restarted {
-                // The peer restarted; our answer carries new credentials too (JSEP made
-                // them), applied when we set it.
-                let ours = self.jsep.local_ice_credentials().clone();
+                // The peer restarted; our answer carries new credentials too. JSEP drew
+                // them with this offer: the agent restarts once, with them, and keeps the
+                // offer's credentials and candidates. (Restarting with the old ones here
+                // made setting the answer restart the agent a second time, which forgot
+                // the offer's credentials: the answerer never connected again.)
+                let ours = self
+                    .jsep
+                    .pending_answer_ice_credentials()
+                    .unwrap_or(self.jsep.local_ice_credentials())
+                    .clone();
                 let fresh = rtcweb_ice::Credentials::new(&ours.ufrag, &ours.pwd)?;
+                self.jsep.restart_local_candidates();
                 self.ice.restart(now, fresh);
             }
             self.ice.set_remote_lite(lite);

@@ -17,11 +17,12 @@ use rtcweb_jsep::{Negotiated, NegotiatedMedia, Transceiver, TransceiverId};
 use rtcweb_rtp::codec::Codec;
 use rtcweb_rtp::rtp::{ExtensionKind, ExtensionMap, RtpPacket};
 use rtcweb_rtp::session::{
-    CodecConfig, Event as RtpEvent, KeyframeRequest, ReceiveStreamConfig, SendStreamConfig,
-    Session, SessionConfig,
+    CodecConfig, Event as RtpEvent, KeyframeRequest, ReceiveResilience, ReceiveStreamConfig,
+    SendResilience, SendStreamConfig, Session, SessionConfig,
 };
 use tracing::{debug, trace};
 
+use super::media_resilience::{self, SectionResilience};
 use crate::config::MediaConfig;
 use crate::event::Event;
 
@@ -37,6 +38,8 @@ pub(crate) struct Sender {
     pub(crate) kind: MediaKind,
     pub(crate) mid: Option<String>,
     pub(crate) config: SendStreamConfig,
+    /// RED or FEC it sends with.
+    pub(crate) resilience: SendResilience,
     pub(crate) frames: u64,
     pub(crate) keyframes: u64,
     pub(crate) pli_received: u64,
@@ -50,6 +53,10 @@ pub(crate) struct Receiver {
     pub(crate) kind: MediaKind,
     pub(crate) mid: Option<String>,
     pub(crate) config: ReceiveStreamConfig,
+    /// RED and FEC it may arrive with.
+    pub(crate) resilience: Option<ReceiveResilience>,
+    /// The streams of one remote source play in sync (with playout on).
+    pub(crate) sync_group: Option<u64>,
     /// Signalled in SDP (kept across renegotiations only while still signalled) or learnt
     /// from a packet (kept while its section receives).
     pub(crate) signalled: bool,
@@ -69,6 +76,8 @@ struct Section {
     codecs: Vec<CodecConfig>,
     rtx_payload_types: Vec<u8>,
     nack: bool,
+    resilience: SectionResilience,
+    sync_group: Option<u64>,
 }
 
 /// The session and its streams.
@@ -79,12 +88,15 @@ pub(crate) struct MediaSession {
     pub(crate) receivers: Vec<Receiver>,
     sections: Vec<Section>,
     scratch: Vec<RtpEvent>,
+    /// Playout settings, for streams learnt from packets.
+    playout: Option<rtcweb_rtp::playout::PlayoutConfig>,
 }
 
 /// The codecs the session packetizes, with RTX, as the offer/answer defaults in session
-/// mode: what a browser negotiates minus RED, ULPFEC and G.711, which it cannot carry.
-pub(crate) fn session_codecs() -> (Vec<SdpCodec>, Vec<SdpCodec>) {
-    let audio = rtcweb_jsep::default_audio_codecs()
+/// mode: what a browser negotiates minus G.711, which it cannot carry, with RED and ULPFEC
+/// as [`MediaConfig::resilience`] says.
+pub(crate) fn session_codecs(config: &MediaConfig) -> (Vec<SdpCodec>, Vec<SdpCodec>) {
+    let mut audio: Vec<SdpCodec> = rtcweb_jsep::default_audio_codecs()
         .into_iter()
         .filter(|c| c.name.eq_ignore_ascii_case("opus"))
         .collect();
@@ -103,6 +115,7 @@ pub(crate) fn session_codecs() -> (Vec<SdpCodec>, Vec<SdpCodec>) {
         .collect();
     video.push(SdpCodec::new(45, "AV1", 90000, None).with_rtcp_fb(&fb));
     video.push(SdpCodec::new(46, "rtx", 90000, None).with_fmtp("apt=45"));
+    media_resilience::add_codecs(&config.resilience, &mut audio, &mut video);
     (audio, video)
 }
 
@@ -236,6 +249,7 @@ impl MediaSession {
             receivers: Vec::new(),
             sections: Vec::new(),
             scratch: Vec::new(),
+            playout: config.playout,
         }
     }
 
@@ -243,6 +257,7 @@ impl MediaSession {
     /// receives (unchanged streams keep their state).
     pub(crate) fn configure(
         &mut self,
+        now: Instant,
         n: &Negotiated,
         transceivers: &[Transceiver],
         config: &MediaConfig,
@@ -257,6 +272,7 @@ impl MediaSession {
             if codecs.is_empty() {
                 continue;
             }
+            let resilience = SectionResilience::of(&m.codecs);
             let send = transceivers
                 .iter()
                 .find(|x| x.id == t)
@@ -276,6 +292,7 @@ impl MediaSession {
                         mid: m.mid.clone(),
                         rid: None,
                     },
+                    resilience: resilience.send(&m.kind, nack, config),
                     frames: 0,
                     keyframes: 0,
                     pli_received: 0,
@@ -310,7 +327,7 @@ impl MediaSession {
                     .filter(|g| g.semantics == "FID")
                     .find(|g| g.ssrcs.first() == Some(&ssrc))
                     .and_then(|g| g.ssrcs.get(1).copied());
-                receivers.push(Receiver::new(
+                let mut r = Receiver::new(
                     t,
                     m,
                     ReceiveStreamConfig {
@@ -321,7 +338,10 @@ impl MediaSession {
                         assemble_frames: true,
                     },
                     true,
-                ));
+                );
+                r.resilience = resilience.receive();
+                r.sync_group = media_resilience::sync_group(m, Some(ssrc));
+                receivers.push(r);
             }
             sections.push(Section {
                 transceiver: t,
@@ -330,6 +350,8 @@ impl MediaSession {
                 codecs,
                 rtx_payload_types,
                 nack,
+                resilience,
+                sync_group: media_resilience::sync_group(m, None),
             });
         }
         // Learnt streams stay while their section still receives with the same codecs.
@@ -342,7 +364,7 @@ impl MediaSession {
             }
         }
         self.sync_senders(senders);
-        self.sync_receivers(receivers);
+        self.sync_receivers(now, receivers, config);
         self.sections = sections;
     }
 
@@ -354,7 +376,14 @@ impl MediaSession {
                 .iter()
                 .position(|s| s.config == w.config && s.transceiver == w.transceiver)
             {
-                Some(i) => kept.push(self.senders.swap_remove(i)),
+                Some(i) => {
+                    let mut s = self.senders.swap_remove(i);
+                    if s.resilience != w.resilience {
+                        s.resilience = w.resilience;
+                        self.apply_send_resilience(&s);
+                    }
+                    kept.push(s);
+                }
                 None => {
                     if let Some(old) = self
                         .senders
@@ -368,7 +397,10 @@ impl MediaSession {
                         w.keyframes = old.keyframes;
                     }
                     match self.session.add_send_stream(w.config.clone()) {
-                        Ok(()) => kept.push(w),
+                        Ok(()) => {
+                            self.apply_send_resilience(&w);
+                            kept.push(w);
+                        }
                         Err(e) => debug!(%e, ssrc = w.config.ssrc, "send stream not added"),
                     }
                 }
@@ -380,7 +412,7 @@ impl MediaSession {
         self.senders = kept;
     }
 
-    fn sync_receivers(&mut self, wanted: Vec<Receiver>) {
+    fn sync_receivers(&mut self, now: Instant, wanted: Vec<Receiver>, config: &MediaConfig) {
         let mut kept = Vec::with_capacity(wanted.len());
         for w in wanted {
             match self
@@ -388,7 +420,15 @@ impl MediaSession {
                 .iter()
                 .position(|r| r.config == w.config && r.transceiver == w.transceiver)
             {
-                Some(i) => kept.push(self.receivers.swap_remove(i)),
+                Some(i) => {
+                    let mut r = self.receivers.swap_remove(i);
+                    if r.resilience != w.resilience || r.sync_group != w.sync_group {
+                        r.resilience = w.resilience;
+                        r.sync_group = w.sync_group;
+                        self.apply_receive_settings(now, &r, config);
+                    }
+                    kept.push(r);
+                }
                 None => {
                     if let Some(old) = self
                         .receivers
@@ -399,7 +439,10 @@ impl MediaSession {
                         self.session.remove_receive_stream(old.config.ssrc);
                     }
                     match self.session.add_receive_stream(w.config.clone()) {
-                        Ok(()) => kept.push(w),
+                        Ok(()) => {
+                            self.apply_receive_settings(now, &w, config);
+                            kept.push(w);
+                        }
                         Err(e) => debug!(%e, ssrc = w.config.ssrc, "receive stream not added"),
                     }
                 }
@@ -409,6 +452,30 @@ impl MediaSession {
             self.session.remove_receive_stream(gone.config.ssrc);
         }
         self.receivers = kept;
+    }
+
+    fn apply_send_resilience(&mut self, s: &Sender) {
+        if let Err(e) = self
+            .session
+            .set_send_resilience(s.config.ssrc, s.resilience)
+        {
+            debug!(%e, ssrc = s.config.ssrc, "RED/FEC not set");
+        }
+    }
+
+    /// RED/FEC and playout of a receive stream.
+    fn apply_receive_settings(&mut self, now: Instant, r: &Receiver, config: &MediaConfig) {
+        let ssrc = r.config.ssrc;
+        if let Err(e) = self.session.set_receive_resilience(ssrc, r.resilience) {
+            debug!(%e, ssrc, "RED/FEC not set");
+        }
+        let playout = config.playout.map(|p| rtcweb_rtp::playout::PlayoutConfig {
+            sync_group: r.sync_group,
+            ..p
+        });
+        if let Err(e) = self.session.set_playout(now, ssrc, playout) {
+            debug!(%e, ssrc, "playout not set");
+        }
     }
 
     /// The send stream of a transceiver.
@@ -510,7 +577,7 @@ impl MediaSession {
                     payload_type,
                     mid,
                     ..
-                } => refeed |= self.learn(ssrc, payload_type, mid.as_deref()),
+                } => refeed |= self.learn(now, ssrc, payload_type, mid.as_deref()),
                 _ => {}
             }
         }
@@ -526,7 +593,7 @@ impl MediaSession {
     /// Adds a receive stream for an SSRC the peer did not signal, if its mid (or its
     /// payload type, when only one receiving section has it) names a section. RTX streams
     /// cannot be paired with their media stream this way and stay unknown.
-    fn learn(&mut self, ssrc: u32, payload_type: u8, mid: Option<&str>) -> bool {
+    fn learn(&mut self, now: Instant, ssrc: u32, payload_type: u8, mid: Option<&str>) -> bool {
         if self.receivers.iter().filter(|r| !r.signalled).count() >= MAX_LEARNT_STREAMS {
             return false;
         }
@@ -570,17 +637,34 @@ impl MediaSession {
             return false;
         }
         debug!(ssrc, mid = ?s.mid, "unsignalled stream learnt");
+        let playout = self.playout;
         let receiver = Receiver {
             transceiver: s.transceiver,
             kind: s.kind.clone(),
             mid: s.mid.clone(),
             config,
+            resilience: s.resilience.receive(),
+            sync_group: s.sync_group,
             signalled: false,
             bytes: 0,
             header_bytes: 0,
             fir_sent: 0,
             last_sr: None,
         };
+        let ssrc = receiver.config.ssrc;
+        if let Err(e) = self
+            .session
+            .set_receive_resilience(ssrc, receiver.resilience)
+        {
+            debug!(%e, ssrc, "RED/FEC not set");
+        }
+        let playout = playout.map(|p| rtcweb_rtp::playout::PlayoutConfig {
+            sync_group: receiver.sync_group,
+            ..p
+        });
+        if let Err(e) = self.session.set_playout(now, ssrc, playout) {
+            debug!(%e, ssrc, "playout not set");
+        }
         self.receivers.push(receiver);
         true
     }
@@ -622,6 +706,8 @@ impl Receiver {
             kind: m.kind.clone(),
             mid: m.mid.clone(),
             config,
+            resilience: None,
+            sync_group: None,
             signalled,
             bytes: 0,
             header_bytes: 0,
@@ -659,13 +745,21 @@ mod tests {
 
     #[test]
     fn session_codecs_are_the_ones_it_packetizes() {
-        let (audio, video) = session_codecs();
+        let (audio, video) = session_codecs(&MediaConfig::default());
         let (a, _, _) = codec_configs(&audio);
-        assert_eq!(a.len(), audio.len(), "{audio:?}");
+        // RED first (browsers send RED when it leads), then Opus.
+        assert_eq!(audio[0].name, "red");
+        assert_eq!(a.len(), audio.len() - 1, "{audio:?}");
         let (v, rtx, nack) = codec_configs(&video);
         assert!(nack);
         assert_eq!(v.len(), 4);
+        // RTX of the four codecs and of RED; RED and ULPFEC with Chromium's numbers.
         assert_eq!(rtx.len(), 4);
+        let names: Vec<_> = video[video.len() - 3..]
+            .iter()
+            .map(|c| (c.payload_type, c.name.as_str()))
+            .collect();
+        assert_eq!(names, [(118, "red"), (119, "rtx"), (120, "ulpfec")]);
         assert!(v.iter().all(|c| c.rtx_payload_type.is_some()));
         assert!(v.iter().any(|c| c.codec == Codec::Av1));
     }
