@@ -29,8 +29,13 @@ dirty=$(git diff --quiet && echo "" || echo " (with uncommitted changes)")
 criterion() {
   local bench=$1; shift
   echo "=== cargo bench --bench $bench $*" | tee -a "$out/raw.txt"
-  cargo bench --locked -q -p rtcweb-benches --bench "$bench" -- "$@" 2>&1 | tee "$out/$bench.txt" \
-    | grep -E "time:|thrpt:|^[a-z0-9_/ -]+$" >> "$out/raw.txt" || true
+  # No plots: they are not quoted, and criterion's plotters backend can panic on a sample.
+  # A bench that fails stops the run (its figures would silently be missing otherwise).
+  if ! cargo bench --locked -q -p rtcweb-benches --bench "$bench" -- --noplot "$@" \
+      > "$out/$bench.txt" 2>&1; then
+    cat "$out/$bench.txt"; echo "headline: cargo bench --bench $bench failed"; exit 1
+  fi
+  grep -E "time:|thrpt:|^[a-z0-9_/ -]+$" "$out/$bench.txt" >> "$out/raw.txt" || true
   # The name is on the line of "time:" or, when long, on the line before it.
   awk '/time:/ { for (i = 1; i <= NF; i++) if ($i == "time:") break;
                  name = (i > 1) ? $1 : last; print "  " name ": " $(i+3) " " $(i+4); next }

@@ -1,7 +1,7 @@
 //! Data channels: an in-memory association pair on one core, no sockets, with and without
 //! DTLS (AES-GCM records through rtcweb-dtls). Bulk throughput with 64 KiB messages and the
-//! rate of 100-byte messages, rtcweb-sctp side by side with rtc-sctp (its engine) driven
-//! directly, so the cost of our layer shows. Times are the thread's CPU time
+//! rate of 100-byte messages: rtcweb-sctp (on its engine, dcsctp) side by side with rtc-sctp,
+//! its previous engine, driven directly with the same MTU, stream and back-pressure. Times are the thread's CPU time
 //! (CLOCK_THREAD_CPUTIME_ID): the machine is shared, and lost time slices would swamp the
 //! comparison.
 #![allow(missing_docs, clippy::unwrap_used)]

@@ -91,11 +91,8 @@ fuzz_target!(|data: &[u8]| {
             ep.handle_input(now, d);
         }
     }
-    loop {
-        // Each datagram: two length bytes, one byte of elapsed milliseconds (x8), the bytes.
-        let (Some(hi), Some(lo), Some(dt)) = (input.byte(), input.byte(), input.byte()) else {
-            break;
-        };
+    // Each datagram: two length bytes, one byte of elapsed milliseconds (x8), the bytes.
+    while let (Some(hi), Some(lo), Some(dt)) = (input.byte(), input.byte(), input.byte()) {
         let len = usize::from(u16::from_be_bytes([hi, lo]) % 2048);
         now += Duration::from_millis(u64::from(dt) * 8);
         if let Some(t) = ep.poll_timeout().filter(|t| *t <= now) {

@@ -51,13 +51,14 @@ fuzz_target!(|data: &[u8]| {
                 let _ = agent.handle_input(t, rtcweb_ice::Datagram::udp(from, local, rest));
             }
             1 => {
-                if let Ok(line) = std::str::from_utf8(rest) {
-                    if let Ok(c) = line.parse::<Candidate>() {
-                        let _ = agent.add_remote_candidate(t, c);
-                    }
+                if let Some(c) = std::str::from_utf8(rest)
+                    .ok()
+                    .and_then(|line| line.parse::<Candidate>().ok())
+                {
+                    let _ = agent.add_remote_candidate(t, c);
                 }
             }
-            2 | _ => {
+            _ => {
                 // A signed message: request (to us) or response (from them), with the
                 // fuzzer's attributes as raw TLVs.
                 let request = op & 4 == 0;

@@ -346,8 +346,8 @@ fuzz_target!(|data: &[u8]| {
         w.events();
     }
     // Repair the network, resume reading, and run time on: every reliable message arrives.
-    for side in 0..2 {
-        if paused[side] {
+    for (side, &was_paused) in paused.iter().enumerate() {
+        if was_paused {
             let now = w.now;
             w.pcs[side].pause_data_channel_reads(now, false);
         }

@@ -12,9 +12,9 @@
 // the sampling, e.g. a capacity step (`interop/shaped-path set --rate-kbit 600`); its time is
 // recorded. Everything goes to RESULT as JSON; the suite judges it (interop/media/bwe_table.py).
 // Exit 0 when the sampling ran, 1 when it could not, 3 when Chromium does not offer CODEC.
-import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
+import { launch, openPage } from './chromium_common.mjs';
 
 const [url, codec, resultPath, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg || 20);
@@ -26,47 +26,18 @@ const origin = new URL(url).origin;
 const log = (s) => console.log(`chromium bwe: ${s}`);
 const timer = setTimeout(() => { log('FAILED: timed out'); process.exit(1); }, (seconds + 60) * 1000);
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>bwe</title><script>
-const mime = { vp8: 'video/VP8', h264: 'video/H264' };
+const SCRIPT = `
 let pc, transceiver;
 async function start(offerUrl, codec) {
-  const caps = RTCRtpReceiver.getCapabilities('video').codecs;
-  let wanted = caps.filter((c) => c.mimeType === mime[codec]);
-  if (codec === 'h264') {
-    // The profile rtcweb answers: constrained baseline, packetization mode 1.
-    wanted = wanted.filter((c) => /packetization-mode=1/.test(c.sdpFmtpLine || '') && /profile-level-id=42e01f/.test(c.sdpFmtpLine || ''));
-  }
-  const offered = caps.map((c) => c.mimeType).filter((m, i, a) => a.indexOf(m) === i);
-  if (wanted.length === 0) return { notOffered: true, offered };
-  const rtx = caps.filter((c) => c.mimeType === 'video/rtx');
+  const codecs = videoCodecs(codec);
+  if (codecs.notOffered) return codecs;
   pc = new RTCPeerConnection();
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, frameRate: 30 } });
   transceiver = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream] });
-  transceiver.setCodecPreferences([...wanted, ...rtx]);
-  pc.ontrack = (e) => {
-    const el = document.createElement('video');
-    el.autoplay = true; el.muted = true;
-    el.srcObject = new MediaStream([e.track]);
-    document.body.appendChild(el);
-    el.play().catch((err) => console.log('play: ' + err));
-  };
-  const connected = new Promise((resolve, reject) => {
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') resolve();
-      if (pc.connectionState === 'failed') reject(new Error('connection failed'));
-    };
-  });
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
-  });
-  const res = await fetch(offerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(pc.localDescription) });
-  if (!res.ok) throw new Error('POST: ' + res.status);
-  const answer = await res.json();
-  await pc.setRemoteDescription(answer);
-  await connected;
-  return { answerCodecs: answer.sdp.split('\\r\\n').filter((l) => l.startsWith('a=rtpmap:')) };
+  transceiver.setCodecPreferences(codecs.preferences);
+  playIncoming(pc);
+  const answer = await offerAndConnect(pc, offerUrl);
+  return { answerCodecs: sdpLines(answer.sdp, 'a=rtpmap:') };
 }
 const pick = (s, keys) => Object.fromEntries(keys.map((k) => [k, s ? s[k] : undefined]));
 async function sample() {
@@ -86,22 +57,14 @@ async function sample() {
   if (out.inbound) out.inbound.codec = codecs[out.inbound.codecId];
   return out;
 }
-</script>`;
+`;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  // media-peer is not on loopback: its origin must count as secure for getUserMedia.
-  args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    '--autoplay-policy=no-user-gesture-required', `--unsafely-treat-insecure-origin-as-secure=${origin}`,
-    ...(camera ? [`--use-file-for-fake-video-capture=${camera}`] : [])],
-});
+// media-peer is not on loopback: its origin must count as secure for getUserMedia.
+const browser = await launch({ camera, secureOrigin: origin, loopback: false });
 let code = 1;
 const result = { codec, seconds, samples: [] };
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => console.log(`chromium console: ${m.text()}`));
-  await page.route(`${origin}/bwe.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-  await page.goto(`${origin}/bwe.html`);
+  const page = await openPage(browser, origin, 'bwe', SCRIPT);
   result.version = await browser.version();
   log(`${result.version}, codec ${codec}, ${seconds} s`);
   const r = await page.evaluate(([u, c]) => start(u, c), [url, codec]);

@@ -13,8 +13,8 @@
 //     framesDecoded > 30, keyFramesDecoded >= 1) without a PLI storm (pliCount <= 3);
 //   bitrate: availableOutgoingBitrate at the start and the end, printed (the suite decides).
 // Exit 0 when every check passes, 1 when one fails, 3 when Chromium does not offer CODEC.
-import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
+import { launch, openPage } from './chromium_common.mjs';
 
 const [url, codec, reportPath, secondsArg] = process.argv.slice(2);
 const expectBack = process.argv.includes('--expect-video-back');
@@ -24,8 +24,7 @@ const origin = new URL(url).origin;
 const log = (s) => console.log(`chromium media: ${s}`);
 const timer = setTimeout(() => { log('FAILED: timed out'); process.exit(1); }, (seconds + 40) * 1000);
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>media</title><script>
-const mime = { vp8: 'video/VP8', h264: 'video/H264', av1: 'video/AV1' };
+const SCRIPT = `
 async function stats(pc) {
   const out = { samples: [] };
   (await pc.getStats()).forEach((s) => {
@@ -41,45 +40,18 @@ async function stats(pc) {
 }
 async function mediaTest(offerUrl, codec, seconds) {
   const result = { checks: {}, bitrate: [] };
-  const caps = RTCRtpReceiver.getCapabilities('video').codecs;
-  let wanted = caps.filter((c) => c.mimeType === mime[codec]);
-  if (codec === 'h264') {
-    // The profile rtcweb answers: constrained baseline, packetization mode 1.
-    wanted = wanted.filter((c) => /packetization-mode=1/.test(c.sdpFmtpLine || '') && /profile-level-id=42e01f/.test(c.sdpFmtpLine || ''));
-  }
-  result.offered = caps.map((c) => c.mimeType).filter((m, i, a) => a.indexOf(m) === i);
-  if (wanted.length === 0) return { notOffered: true, offered: result.offered };
-  const rtx = caps.filter((c) => c.mimeType === 'video/rtx');
+  const codecs = videoCodecs(codec);
+  result.offered = codecs.offered;
+  if (codecs.notOffered) return codecs;
   const pc = new RTCPeerConnection();
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, frameRate: 30 } });
   const track = stream.getVideoTracks()[0];
   const tr = pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
-  tr.setCodecPreferences([...wanted, ...rtx]);
-  pc.ontrack = (e) => {
-    const el = document.createElement('video');
-    el.autoplay = true; el.muted = true;
-    el.srcObject = new MediaStream([e.track]);
-    document.body.appendChild(el);
-    el.play().catch((err) => console.log('play: ' + err));
-  };
-  const connected = new Promise((resolve, reject) => {
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') resolve();
-      if (pc.connectionState === 'failed') reject(new Error('connection failed'));
-    };
-  });
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
-  });
-  const res = await fetch(offerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(pc.localDescription) });
-  if (!res.ok) throw new Error('POST: ' + res.status);
-  const answer = await res.json();
-  result.answerCodecs = answer.sdp.split('\\r\\n').filter((l) => l.startsWith('a=rtpmap:'));
-  result.answerExtmaps = answer.sdp.split('\\r\\n').filter((l) => l.startsWith('a=extmap:') || l === 'a=rtcp-rsize').length;
-  await pc.setRemoteDescription(answer);
-  await connected;
+  tr.setCodecPreferences(codecs.preferences);
+  playIncoming(pc);
+  const answer = await offerAndConnect(pc, offerUrl);
+  result.answerCodecs = sdpLines(answer.sdp, 'a=rtpmap:');
+  result.answerExtmaps = sdpLines(answer.sdp, 'a=extmap:', 'a=rtcp-rsize').length;
   const t0 = Date.now();
   while (Date.now() - t0 < seconds * 1000) {
     const s = await stats(pc);
@@ -97,19 +69,12 @@ async function mediaTest(offerUrl, codec, seconds) {
   pc.close();
   return result;
 }
-</script>`;
+`;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 let code = 1;
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => console.log(`chromium console: ${m.text()}`));
-  await page.route(`${origin}/media.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-  await page.goto(`${origin}/media.html`);
+  const page = await openPage(browser, origin, 'media', SCRIPT);
   log(`${await browser.version()}, codec ${codec}, ${seconds} s`);
   const r = await page.evaluate(([u, c, n]) => mediaTest(u, c, n), [url, codec, seconds]);
   if (r.notOffered) {

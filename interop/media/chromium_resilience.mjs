@@ -9,8 +9,8 @@
 // video (packets, concealment, freezes, FEC), and media-peer's REPORT (JSON it rewrites every
 // 500 ms) as it was at the end. The suite decides what passes; exit 0 when the run completed,
 // 1 when it did not (no connection, no report, a timeout).
-import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { launch, openPage } from './chromium_common.mjs';
 
 const [url, reportPath, secondsArg, outPath] = process.argv.slice(2);
 const seconds = Number(secondsArg || 20);
@@ -18,7 +18,7 @@ const origin = new URL(url).origin;
 const log = (s) => console.log(`chromium resilience: ${s}`);
 const timer = setTimeout(() => { log('FAILED: timed out'); process.exit(1); }, (seconds + 60) * 1000);
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>resilience</title><script>
+const SCRIPT = `
 async function stats(pc) {
   const out = { codecs: {} };
   (await pc.getStats()).forEach((s) => {
@@ -44,36 +44,16 @@ async function resilienceTest(offerUrl, seconds) {
   at.setCodecPreferences(prefer('audio', ['audio/red', 'audio/opus']));
   const vt = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream] });
   vt.setCodecPreferences(prefer('video', ['video/vp8', 'video/red', 'video/ulpfec', 'video/rtx']));
-  pc.ontrack = (e) => {
-    const el = document.createElement(e.track.kind);
-    el.autoplay = true;
-    el.srcObject = new MediaStream([e.track]);
-    document.body.appendChild(el);
-    el.play().catch((err) => console.log('play: ' + err));
-  };
-  const connected = new Promise((resolve, reject) => {
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') resolve();
-      if (pc.connectionState === 'failed') reject(new Error('connection failed'));
-    };
-  });
+  playIncoming(pc);
   // No generic NACK from Chromium either (media-peer --no-nack leaves it out of its answer,
   // but Chromium's receiver takes it from its own offer): without it the loss stays lost
   // unless RED or FEC repairs it. PLI (nack pli) stays.
-  const offer = await pc.createOffer();
-  const sdp = offer.sdp.replace(/^a=rtcp-fb:\\d+ nack\\r\\n/gm, '');
-  result.offerNackLinesRemoved = (offer.sdp.match(/^a=rtcp-fb:\\d+ nack\\r\\n/gm) || []).length;
-  await pc.setLocalDescription({ type: 'offer', sdp });
-  await new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+  const genericNack = /^a=rtcp-fb:\\d+ nack\\r\\n/gm;
+  const answer = await offerAndConnect(pc, offerUrl, (sdp) => {
+    result.offerNackLinesRemoved = (sdp.match(genericNack) || []).length;
+    return sdp.replace(genericNack, '');
   });
-  const res = await fetch(offerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(pc.localDescription) });
-  if (!res.ok) throw new Error('POST: ' + res.status);
-  const answer = await res.json();
-  result.answerCodecs = answer.sdp.split('\\r\\n').filter((l) => l.startsWith('a=rtpmap:') || l.startsWith('a=rtcp-fb:'));
-  await pc.setRemoteDescription(answer);
-  await connected;
+  result.answerCodecs = sdpLines(answer.sdp, 'a=rtpmap:', 'a=rtcp-fb:');
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const s = await stats(pc);
   const pick = (o, keys) => o ? Object.fromEntries(keys.map((k) => [k, o[k]]).concat([['codec', s.codecs[o.codecId]]])) : null;
@@ -84,19 +64,12 @@ async function resilienceTest(offerUrl, seconds) {
   pc.close();
   return result;
 }
-</script>`;
+`;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 let code = 1;
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => console.log(`chromium console: ${m.text()}`));
-  await page.route(`${origin}/resilience.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-  await page.goto(`${origin}/resilience.html`);
+  const page = await openPage(browser, origin, 'resilience', SCRIPT);
   log(`${await browser.version()}, ${seconds} s`);
   const r = await page.evaluate(([u, n]) => resilienceTest(u, n), [url, seconds]);
   // media-peer rewrites its report every 500 ms: let it see the end of the stream.

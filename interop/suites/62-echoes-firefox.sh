@@ -56,7 +56,7 @@ for dtls in 1.2 default; do
     kill $srv 2>/dev/null; wait $srv 2>/dev/null || true
     exit $code' || code=$?
   sed "s/^/  [$run] /" "$W/$run/firefox.log"
-  version=$(grep -o 'DTLS connected version="DTLS 1\.[23]"' <(sed 's/\x1b\[[0-9;]*m//g' "$W/$run/echo-server.log") | head -1 | grep -o 'DTLS 1\.[23]' || true)
+  version=$(grep -oE 'DTLS connected version="?DTLS 1\.[23]' <(sed 's/\x1b\[[0-9;]*m//g' "$W/$run/echo-server.log") | head -1 | grep -o 'DTLS 1\.[23]' || true)
   echo "  [$run] echo-server: ${version:-no DTLS connection}"
   if [ $code -eq 0 ] && [ "$version" = "$(expected $dtls)" ]; then
     pass "$run: $version, data channel echo, echoed video decoded and audio received by Firefox"

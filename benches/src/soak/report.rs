@@ -79,7 +79,7 @@ pub struct Report {
     /// Per mode, in [`Mode::ALL`] order.
     pub modes: [ModeTotals; 6],
     /// Per mode: messages sent in the calm windows (no loss on the path), and how many of
-    /// them did not arrive (each a violation).
+    /// them did not arrive (a violation beyond [`Mode::calm_loss_bound`]).
     pub calm_watched: [u64; 6],
     /// See `calm_watched`.
     pub calm_missing: [u64; 6],

@@ -2,31 +2,26 @@
 //! sockets that are just addresses of that host. Restarting it replaces the core: every
 //! allocation, permission and channel is gone, as after a crash.
 
-use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use rtcweb_netsim::{Datagram, SansIo, Transmit};
-use rtcweb_turn_server::{
-    AuthConfig, Event, FiveTuple, Protocol, Server, ServerConfig, StaticUsers,
-};
+use rtcweb_turn_server::{AuthConfig, Server, ServerConfig, SimulatedHost, StaticUsers};
 
 /// TURN user name of the soak.
 pub const USER: &str = "soak";
 /// Its password.
 pub const PASSWORD: &str = "soak-password";
 
-/// A TURN server core on a simulated host.
+/// A TURN server core on a simulated host, restartable.
 pub struct TurnHost {
-    server: Server,
-    relays: HashSet<SocketAddr>,
-    /// Allocations made since the last restart.
-    pub allocations: u64,
+    host: SimulatedHost,
+    relay_ip: IpAddr,
     /// Times it was restarted.
     pub restarts: u64,
 }
 
-fn core(now: Instant, relay_ip: std::net::IpAddr, restarts: u64) -> Server {
+fn core(now: Instant, relay_ip: IpAddr, restarts: u64) -> Server {
     let mut config = ServerConfig::new("soak.example");
     config.relay_ipv4 = Some(relay_ip);
     let mut users = StaticUsers::new();
@@ -46,11 +41,10 @@ fn core(now: Instant, relay_ip: std::net::IpAddr, restarts: u64) -> Server {
 
 impl TurnHost {
     /// A server relaying from `relay_ip` (its own address).
-    pub fn new(now: Instant, relay_ip: std::net::IpAddr) -> Self {
+    pub fn new(now: Instant, relay_ip: IpAddr) -> Self {
         Self {
-            server: core(now, relay_ip, 0),
-            relays: HashSet::new(),
-            allocations: 0,
+            host: SimulatedHost::new(core(now, relay_ip, 0)),
+            relay_ip,
             restarts: 0,
         }
     }
@@ -58,33 +52,18 @@ impl TurnHost {
     /// Crash and start again: all state is lost.
     pub fn restart(&mut self, now: Instant) {
         self.restarts += 1;
-        let ip = self.server.config().relay_ipv4;
-        self.server = core(now, ip.unwrap_or([0, 0, 0, 0].into()), self.restarts);
-        self.relays.clear();
+        self.host
+            .replace_server(core(now, self.relay_ip, self.restarts));
     }
 
     /// Live allocations.
     pub fn live_allocations(&self) -> usize {
-        self.server.stats().allocations
+        self.host.server().stats().allocations
     }
 
-    fn drive(&mut self, now: Instant) {
-        while let Some(e) = self.server.poll_event() {
-            match e {
-                Event::BindRelay { id, addr, reserve } => {
-                    self.relays.insert(addr);
-                    if let Some(r) = reserve {
-                        self.relays.insert(r);
-                    }
-                    self.allocations += 1;
-                    self.server.handle_relay_bound(now, id, true);
-                }
-                Event::ReleaseRelay { addr } => {
-                    self.relays.remove(&addr);
-                }
-                _ => {}
-            }
-        }
+    /// Allocations made since the start (restarts included).
+    pub fn allocations(&self) -> u64 {
+        self.host.relays_bound()
     }
 }
 
@@ -93,28 +72,20 @@ impl SansIo for TurnHost {
     type Transmit = Transmit;
     type Event = ();
     fn poll_event(&mut self) -> Option<()> {
+        // The soak reads the core's counters, not its events.
+        while self.host.poll_event().is_some() {}
         None
     }
     fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
-        if self.relays.contains(&d.destination) {
-            self.server
-                .handle_peer(now, d.destination, d.source, d.payload);
-        } else {
-            let tuple = FiveTuple::new(Protocol::Udp, d.source, d.destination);
-            self.server.handle_client(now, tuple, d.payload);
-        }
-        self.drive(now);
+        self.host.handle_input(now, d);
     }
     fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-        self.drive(now);
+        self.host.handle_timeout(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        self.drive(now);
-        let t = self.server.poll_transmit()?;
-        Some(Transmit::udp(t.source, t.destination, t.payload))
+        self.host.poll_transmit(now)
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
+        self.host.poll_timeout()
     }
 }

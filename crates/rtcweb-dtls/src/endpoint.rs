@@ -1,12 +1,15 @@
 //! [`DtlsEndpoint`]: one DTLS-SRTP association, sans-IO.
 
+mod phase;
+
 use rtcweb_core::SansIo;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use self::phase::{Failed, Handshake, Phase};
 use crate::engine::{Engine, Output};
 use crate::fingerprint::verify_certificate;
-use crate::{DtlsContext, DtlsVersion, Error, Fingerprint, Role, SrtpKeyingMaterial, SrtpProfile};
+use crate::{DtlsContext, DtlsVersion, Error, Fingerprint, Role, SrtpKeyingMaterial};
 
 /// Where an endpoint is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub struct Stats {
 /// # Ok::<(), Error>(())
 /// ```
 pub struct DtlsEndpoint {
-    /// `None` once failed: a failed engine is never called again.
+    /// `None` once failed: a failed engine is never called again, and its secrets go with it.
     engine: Option<Box<dyn Engine>>,
     core: Core,
 }
@@ -99,22 +102,25 @@ struct Core {
     max_transmits: usize,
     max_events: usize,
     remote_fingerprints: Vec<Fingerprint>,
-    state: State,
+    /// Where the endpoint stands, with what exists in that state.
+    phase: Phase,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
     engine_timeout: Option<Instant>,
-    handshake_deadline: Option<Instant>,
     last_now: Instant,
-    /// Peer certificate, only once it matched a fingerprint.
-    peer_certificate: Option<Vec<u8>>,
-    /// Raw export, split only once the peer is authenticated.
-    exported: Option<(SrtpProfile, Vec<u8>)>,
-    srtp: Option<SrtpKeyingMaterial>,
-    engine_connected: bool,
-    peer_closed: bool,
-    /// A fatal error found while draining the engine.
-    failure: Option<Error>,
     stats: Stats,
+}
+
+/// What one drain of the engine found that must be acted on after it: the endpoint changes
+/// state between drains, never in the middle of one.
+#[derive(Default)]
+struct Drained {
+    /// The engine completed its handshake.
+    connected: bool,
+    /// The peer sent `close_notify`.
+    peer_closed: bool,
+    /// A fatal error (a certificate matching no fingerprint); later outputs are ignored.
+    failure: Option<Error>,
 }
 
 impl DtlsEndpoint {
@@ -144,24 +150,18 @@ impl DtlsEndpoint {
                 max_transmits: config.max_queued_transmits,
                 max_events: config.max_queued_events,
                 remote_fingerprints,
-                state: State::Handshaking,
+                phase: Phase::Handshaking(Handshake {
+                    // A server's clock starts with its first datagram, see `handle_input`.
+                    deadline: role.is_client().then(|| now + config.handshake_timeout),
+                    ..Handshake::default()
+                }),
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
                 engine_timeout: None,
-                handshake_deadline: None,
                 last_now: now,
-                peer_certificate: None,
-                exported: None,
-                srtp: None,
-                engine_connected: false,
-                peer_closed: false,
-                failure: None,
                 stats: Stats::default(),
             },
         };
-        if role.is_client() {
-            endpoint.core.handshake_deadline = Some(now + config.handshake_timeout);
-        }
         endpoint.pump();
         Ok(endpoint)
     }
@@ -174,10 +174,12 @@ impl DtlsEndpoint {
         }
         let now = self.core.advance(now);
         self.core.stats.datagrams_received += 1;
-        if self.core.state == State::Handshaking && self.core.handshake_deadline.is_none() {
+        if let Phase::Handshaking(handshake) = &mut self.core.phase
+            && handshake.deadline.is_none()
+        {
             // A server's clock starts with the first datagram, whatever it holds: garbage must
             // run out of time just like a stalled ClientHello.
-            self.core.handshake_deadline = Some(now + self.core.handshake_timeout);
+            handshake.deadline = Some(now + self.core.handshake_timeout);
         }
         if self.check_deadline(now) {
             return;
@@ -229,8 +231,8 @@ impl DtlsEndpoint {
         if !self.is_active() {
             return None;
         }
-        let deadline = match self.core.state {
-            State::Handshaking => self.core.handshake_deadline,
+        let deadline = match &self.core.phase {
+            Phase::Handshaking(handshake) => handshake.deadline,
             _ => None,
         };
         match (self.core.engine_timeout, deadline) {
@@ -267,7 +269,7 @@ impl DtlsEndpoint {
     /// 1.3 (5 header with a 16-bit sequence number, 1 content type, 16 tag), as dimpl writes
     /// them.
     pub fn max_application_data(&self) -> Option<usize> {
-        if self.core.state != State::Connected {
+        if !matches!(self.core.phase, Phase::Connected(_)) {
             return None;
         }
         let overhead = match self.version()? {
@@ -287,13 +289,13 @@ impl DtlsEndpoint {
             self.fail(e);
             return;
         }
-        self.core.state = State::Closed;
+        self.core.phase.close();
         self.pump();
     }
 
     /// The current state.
     pub fn state(&self) -> &State {
-        &self.core.state
+        self.core.phase.state()
     }
 
     /// Our role.
@@ -308,12 +310,15 @@ impl DtlsEndpoint {
 
     /// SRTP keys, once connected (also delivered in [`Event::Connected`]).
     pub fn srtp_keying_material(&self) -> Option<&SrtpKeyingMaterial> {
-        self.core.srtp.as_ref()
+        self.core.phase.session()?.srtp.as_ref()
     }
 
     /// The peer's certificate (DER), once it matched the SDP fingerprint.
     pub fn peer_certificate(&self) -> Option<&[u8]> {
-        self.core.peer_certificate.as_deref()
+        match &self.core.phase {
+            Phase::Handshaking(handshake) => handshake.peer_certificate.as_deref(),
+            phase => Some(phase.session()?.peer_certificate.as_slice()),
+        }
     }
 
     /// Counters.
@@ -322,7 +327,7 @@ impl DtlsEndpoint {
     }
 
     fn is_active(&self) -> bool {
-        matches!(self.core.state, State::Handshaking | State::Connected) && self.engine.is_some()
+        self.core.phase.is_active() && self.engine.is_some()
     }
 
     fn with_engine(
@@ -337,8 +342,10 @@ impl DtlsEndpoint {
 
     /// Fails the handshake when its deadline passed. Returns whether it did.
     fn check_deadline(&mut self, now: Instant) -> bool {
-        let expired = self.core.state == State::Handshaking
-            && self.core.handshake_deadline.is_some_and(|d| now >= d);
+        let expired = matches!(
+            &self.core.phase,
+            Phase::Handshaking(handshake) if handshake.deadline.is_some_and(|d| now >= d)
+        );
         if expired {
             self.fail(Error::HandshakeTimeout);
         }
@@ -351,34 +358,33 @@ impl DtlsEndpoint {
             return;
         };
         let core = &mut self.core;
-        engine.drain(&mut |output| core.on_output(output));
-        if let Some(e) = self.core.failure.take() {
+        let mut drained = Drained::default();
+        engine.drain(&mut |output| core.on_output(output, &mut drained));
+        if let Some(e) = drained.failure {
             self.fail(e);
             return;
         }
-        if self.core.engine_connected && self.core.state == State::Handshaking {
+        if drained.connected && matches!(self.core.phase, Phase::Handshaking(_)) {
             let version = self.version();
             if let Err(e) = self.core.finish_handshake(version) {
                 self.fail(e);
                 return;
             }
         }
-        if self.core.peer_closed && self.core.state != State::Closed {
-            self.core.state = State::Closed;
+        if drained.peer_closed && !matches!(self.core.phase, Phase::Closed(_)) {
+            self.core.phase.close();
             self.core.events.push_back(Event::Closed);
         }
     }
 
     fn fail(&mut self, error: Error) {
         tracing::debug!(%error, role = ?self.core.role, "DTLS endpoint failed");
-        // Nothing of a failed handshake may leave: not a queued flight, not a key.
+        // Nothing of a failed handshake may leave: not a queued flight, not a key (the phase
+        // that held the certificate and keys is dropped).
         self.engine = None;
         let core = &mut self.core;
         core.transmits.clear();
-        core.exported = None;
-        core.srtp = None;
-        core.peer_certificate = None;
-        core.state = State::Failed(error.clone());
+        core.phase = Phase::Failed(Failed::new(error.clone()));
         core.events.push_back(Event::Failed(error));
     }
 }
@@ -390,8 +396,8 @@ impl Core {
         self.last_now
     }
 
-    fn on_output(&mut self, output: Output<'_>) {
-        if self.failure.is_some() {
+    fn on_output(&mut self, output: Output<'_>, drained: &mut Drained) {
+        if drained.failure.is_some() {
             return;
         }
         match output {
@@ -403,18 +409,26 @@ impl Core {
                 }
             }
             Output::Timeout(at) => self.engine_timeout = Some(at),
+            // A certificate is always checked; once connected, the session keeps the one that
+            // authenticated its handshake.
             Output::PeerCertificate(der) => {
                 match verify_certificate(&self.remote_fingerprints, der) {
-                    Ok(()) => self.peer_certificate = Some(der.to_vec()),
-                    Err(e) => self.failure = Some(e),
+                    Ok(()) => {
+                        if let Phase::Handshaking(handshake) = &mut self.phase {
+                            handshake.peer_certificate = Some(der.to_vec());
+                        }
+                    }
+                    Err(e) => drained.failure = Some(e),
                 }
             }
             Output::SrtpKeyingMaterial { profile, exported } => {
-                self.exported = Some((profile, exported.to_vec()));
+                if let Phase::Handshaking(handshake) = &mut self.phase {
+                    handshake.exported = Some((profile, exported.to_vec()));
+                }
             }
-            Output::Connected => self.engine_connected = true,
+            Output::Connected => drained.connected = true,
             Output::ApplicationData(d) => {
-                if self.state != State::Connected && !self.engine_connected {
+                if !matches!(self.phase, Phase::Connected(_)) && !drained.connected {
                     return;
                 }
                 if self.events.len() < self.max_events {
@@ -423,25 +437,18 @@ impl Core {
                     self.stats.application_data_dropped += 1;
                 }
             }
-            Output::CloseNotify => self.peer_closed = true,
+            Output::CloseNotify => drained.peer_closed = true,
         }
     }
 
+    /// Handshaking becomes connected; an error leaves the caller to fail the endpoint.
     fn finish_handshake(&mut self, version: Option<DtlsVersion>) -> Result<(), Error> {
-        if self.peer_certificate.is_none() {
-            return Err(Error::NoPeerCertificate);
-        }
-        let version =
-            version.ok_or_else(|| Error::Protocol("connected without a known version".into()))?;
-        let srtp = match self.exported.take() {
-            Some((profile, exported)) => Some(SrtpKeyingMaterial::from_exported(
-                profile, self.role, &exported,
-            )?),
-            None => None,
+        let Phase::Handshaking(handshake) = &mut self.phase else {
+            return Ok(());
         };
-        self.srtp = srtp.clone();
-        self.state = State::Connected;
-        self.handshake_deadline = None;
+        let (session, version) = std::mem::take(handshake).finish(self.role, version)?;
+        let srtp = session.srtp.clone();
+        self.phase = Phase::Connected(session);
         tracing::debug!(?version, profile = ?srtp.as_ref().map(|s| s.profile), "DTLS connected");
         // Connected goes before any application data that came in the same flight.
         let pos = self

@@ -1,9 +1,5 @@
 //! Candidate pairs and their states (RFC 8445 section 6.1.2).
 
-use std::time::Instant;
-
-use rtcweb_stun::{ClientTransaction, TransactionId};
-
 /// The state of a candidate pair in the check list (RFC 8445 section 6.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairState {
@@ -17,40 +13,6 @@ pub enum PairState {
     Succeeded,
     /// Every check failed.
     Failed,
-}
-
-/// A check in flight on a pair.
-#[derive(Debug, Clone)]
-pub(crate) struct Check {
-    pub(crate) tid: TransactionId,
-    pub(crate) timing: ClientTransaction,
-    pub(crate) use_candidate: bool,
-    /// The role the request claimed (ICE-CONTROLLING or ICE-CONTROLLED).
-    pub(crate) role: crate::config::IceRole,
-    pub(crate) bytes: Vec<u8>,
-    /// When the first transmission left, for the round-trip estimate.
-    pub(crate) started: Instant,
-}
-
-/// One local candidate paired with one remote candidate.
-#[derive(Debug, Clone)]
-pub(crate) struct Pair {
-    pub(crate) local: usize,
-    pub(crate) remote: usize,
-    pub(crate) priority: u64,
-    pub(crate) foundation: (String, String),
-    pub(crate) state: PairState,
-    pub(crate) check: Option<Check>,
-    /// The controlling agent nominated this pair and both sides agree it is usable.
-    pub(crate) nominated: bool,
-    /// Controlled side: the peer sent USE-CANDIDATE before our own check succeeded.
-    pub(crate) nominate_on_success: bool,
-    /// Controlling side: the next check of this pair carries USE-CANDIDATE.
-    pub(crate) send_use_candidate: bool,
-    /// When the pair last got an authenticated response (consent, RFC 7675).
-    pub(crate) last_response: Option<Instant>,
-    /// Round-trip time of the latest successful check on this pair.
-    pub(crate) rtt: Option<std::time::Duration>,
 }
 
 /// A candidate pair as `getStats` reports it (`RTCIceCandidatePairStats`).

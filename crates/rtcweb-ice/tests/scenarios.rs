@@ -458,11 +458,11 @@ fn an_ice_restart_allocates_again_what_a_turn_restart_or_a_rebinding_lost() {
         if turn_restart {
             let now = w.sim.now();
             // State lost, as after a crash.
-            w.sim.attach(w.stun, TurnServer::new(now));
+            w.sim.attach(w.stun, turn_server(now));
         } else {
             w.sim.net_mut().flush_nat(w.nats[0]);
         }
-        let allocations = w.sim.endpoint::<TurnServer>(w.stun).allocations;
+        let allocations = w.sim.endpoint::<TurnServer>(w.stun).relays_bound();
         run_for(&mut w.sim, w.a, w.b, Duration::from_secs(40));
         assert!(
             !connected(w.sim.endpoint::<Peer>(w.b).state()),
@@ -480,7 +480,7 @@ fn an_ice_restart_allocates_again_what_a_turn_restart_or_a_rebinding_lost() {
         let (local, _) = a.agent.selected_pair().unwrap();
         assert_eq!(local.kind, CandidateKind::Relayed);
         // New allocations: both sides' after a server restart, the rebound side's otherwise.
-        let made = w.sim.endpoint::<TurnServer>(w.stun).allocations - allocations;
+        let made = w.sim.endpoint::<TurnServer>(w.stun).relays_bound() - allocations;
         assert!(
             made >= if turn_restart { 2 } else { 1 },
             "seed {seed}: {made}"

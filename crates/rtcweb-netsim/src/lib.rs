@@ -46,6 +46,7 @@
 //! assert_eq!(seen.source, "198.51.100.7:5000".parse().unwrap());
 //! ```
 
+mod echo;
 mod link;
 mod nat;
 mod network;
@@ -53,6 +54,7 @@ mod recorder;
 mod sim;
 mod trace;
 
+pub use echo::Echo;
 pub use link::{Departures, DropReason, Link, LinkParams, Loss};
 pub use nat::{Filtering, Mapping, NatConfig};
 pub use network::{HostId, NatId, Network, Node, RealmId};

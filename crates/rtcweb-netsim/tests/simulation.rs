@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rtcweb_netsim::{
-    Datagram, Filtering, LinkParams, Mapping, NatConfig, Network, Node, SansIo, Simulation,
+    Datagram, Echo, Filtering, LinkParams, Mapping, NatConfig, Network, Node, SansIo, Simulation,
     Transmit,
 };
 
@@ -45,34 +45,6 @@ impl SansIo for Keepalive {
     }
 }
 
-/// Answers every datagram to where it came from.
-#[derive(Default)]
-struct Reflector {
-    out: Vec<Transmit>,
-    seen_from: Vec<SocketAddr>,
-}
-
-impl SansIo for Reflector {
-    type Input<'a> = Datagram<'a>;
-    type Transmit = Transmit;
-    type Event = ();
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
-        self.seen_from.push(d.source);
-        self.out
-            .push(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
-    }
-    fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
-        self.out.pop()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-}
-
 fn behind_nat(
     interval: Duration,
     timeout: Duration,
@@ -106,7 +78,7 @@ fn behind_nat(
             pending: false,
         },
     );
-    sim.attach(server, Reflector::default());
+    sim.attach(server, Echo::default());
     (sim, client, server)
 }
 
@@ -129,7 +101,7 @@ fn minutes_of_virtual_time_run_instantly_and_exactly() {
         );
     }
     // Keepalives within the mapping timeout keep one mapping: the server sees one source.
-    let seen = &sim.endpoint::<Reflector>(server).seen_from;
+    let seen = sim.endpoint::<Echo>(server).sources();
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(sim.elapsed(), Duration::from_secs(600));
 }
@@ -140,7 +112,7 @@ fn keepalives_slower_than_the_mapping_timeout_change_the_mapping() {
     // hand out the internal port again).
     let (mut sim, _, server) = behind_nat(Duration::from_secs(40), Duration::from_secs(30), false);
     sim.run_for(Duration::from_secs(200));
-    let seen = &sim.endpoint::<Reflector>(server).seen_from;
+    let seen = sim.endpoint::<Echo>(server).sources();
     assert_eq!(seen.len(), 5);
     assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
 }
@@ -164,7 +136,7 @@ fn an_endpoint_with_nothing_to_do_ends_the_run() {
     let inet = net.internet();
     let h = net.add_host("idle", inet, &["203.0.113.9".parse().unwrap()]);
     let mut sim = Simulation::new(net);
-    sim.attach(h, Reflector::default());
+    sim.attach(h, Echo::default());
     assert!(!sim.step());
     assert!(!sim.run_until(start + Duration::from_secs(3600), |_| false));
 }

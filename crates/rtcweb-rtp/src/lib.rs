@@ -12,6 +12,7 @@
 //! - [`red`]: redundant audio (RFC 2198) for Opus, and the envelope of ULPFEC.
 //! - [`fec`]: video FEC, ULPFEC (RFC 5109) and FlexFEC-03: encoder, decoder and the
 //!   protection rate.
+//! - [`svc`]: the AV1 dependency descriptor and a layer filter for SVC forwarding (AV1, VP9).
 //! - [`session`]: the RTP session state machine: reports and RTT, NACK/RTX, PLI/FIR,
 //!   transport-wide CC, frame-level send and receive.
 //!
@@ -67,5 +68,6 @@ pub mod rtcp;
 pub mod rtp;
 pub mod seq;
 pub mod session;
+pub mod svc;
 
 pub use error::{Error, Result};

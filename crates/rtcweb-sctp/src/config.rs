@@ -39,6 +39,16 @@ pub struct SctpConfig {
     /// crossing INITs are resolved as for the client. Stream ids still follow the DTLS role.
     /// Default `false`.
     pub server_initiates: bool,
+    /// Seed for the engine's random values (initial TSN, verification tags): `Some` makes
+    /// runs reproducible (tests, simulations); `None` draws them at random. Default `None`.
+    pub rng_seed: Option<u64>,
+    /// Offer RFC 8260 user message interleaving (I-DATA), used when the peer offers it too: a
+    /// large message no longer holds back the other channels. Default `true`.
+    pub message_interleaving: bool,
+    /// Offer RFC 9653 zero checksum with DTLS as the alternate error detection method: the
+    /// SCTP packets ride in DTLS records, whose authentication catches what CRC32c would.
+    /// Used when the peer offers it too. Only for a transport carried in DTLS. Default `true`.
+    pub zero_checksum: bool,
 }
 
 impl Default for SctpConfig {
@@ -53,6 +63,9 @@ impl Default for SctpConfig {
             receive_window: 1024 * 1024,
             max_streams: u16::MAX,
             server_initiates: false,
+            rng_seed: None,
+            message_interleaving: true,
+            zero_checksum: true,
         }
     }
 }

@@ -106,16 +106,16 @@ pub struct TransportStats {
     pub channels_opened: u64,
     /// Channels that reached [`ChannelState::Closed`](crate::ChannelState::Closed).
     pub channels_closed: u64,
-    /// DATA chunks received (the engine's count, duplicates included).
-    pub data_chunks_received: u64,
-    /// SACK chunks received.
-    pub sacks_received: u64,
-    /// Retransmission timer (T3-rtx) expirations.
-    pub t3_timeouts: u64,
-    /// Fast retransmissions.
-    pub fast_retransmits: u64,
+    /// Packets that carried retransmitted DATA.
+    pub retransmitted_packets: u64,
     /// Smoothed round-trip time (zero before the first measurement).
     pub srtt: Duration,
+    /// RFC 8260 user message interleaving (I-DATA) is in use: both sides offered it.
+    pub message_interleaving: bool,
+    /// RFC 9653 zero checksum is in use: both sides offered it (over DTLS).
+    pub zero_checksum: bool,
+    /// Packets received with checksum 0 (what the peer sends when zero checksum is in use).
+    pub zero_checksum_packets_received: u64,
     /// Bytes sent on every channel and not yet acknowledged (the send buffer's fill; the
     /// channels' W3C `bufferedAmount` counts only what is not yet transmitted).
     pub buffered_amount: u64,

@@ -33,11 +33,13 @@
 //! - [`SctpTransport::abort`] on `RTCPeerConnection.close()`; ICE consent failure (RFC 7675)
 //!   is what ends an association whose peer vanished (SCTP itself retransmits forever).
 //!
-//! The SCTP association itself runs in an engine behind an internal seam; today that is
-//! [rtc-sctp](https://docs.rs/rtc-sctp) (docs/decisions/sctp-engine-rtc-sctp.md says why). Its limitations that
-//! show through: the initial TSN, verification tags and cookies come from the thread-local
-//! RNG rather than an injected one, and of the deprecated PPIDs (52, 54) only "some other
-//! PPID" is visible, so both are delivered as binary.
+//! The SCTP association itself runs in an engine behind an internal seam: dcSCTP's Rust port
+//! ([dcsctp](https://docs.rs/dcsctp), with the patches of patches/dcsctp;
+//! docs/decisions/0008-sctp-engine-dcsctp.md says why). What it brings to the channels:
+//! heartbeats, RFC 8260 interleaving ([`SctpConfig::message_interleaving`]) with a weighted
+//! fair queueing scheduler fed by each channel's W3C `priority`, RFC 9653 zero checksum over
+//! DTLS ([`SctpConfig::zero_checksum`]), a window update when a paused reader resumes, and
+//! reproducible runs from [`SctpConfig::rng_seed`].
 
 pub mod dcep;
 pub mod ppid;

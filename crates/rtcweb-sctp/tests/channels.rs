@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{Pair, closed, data_chunks, messages, opened};
 use rtcweb_sctp::{
     ChannelId, ChannelOptions, ChannelState, CloseReason, Error, Event, MessageKind, Priority,
-    Reliability, SctpConfig, TransportState,
+    Reliability, TransportState,
 };
 
 fn open_pair(options: ChannelOptions) -> (Pair, ChannelId) {
@@ -82,7 +82,7 @@ fn stream_ids_follow_the_dtls_role() {
 
 #[test]
 fn channels_created_before_the_association_open_with_it() {
-    let mut p = Pair::new(SctpConfig::default(), SctpConfig::default());
+    let mut p = Pair::new(common::config(), common::config());
     let id =
         p.a.create_channel(p.now, ChannelOptions::new("early"))
             .unwrap();
@@ -247,9 +247,9 @@ fn empty_messages_cannot_fill_an_unpolled_queue_without_bound() {
 #[test]
 fn max_message_size_is_enforced_on_send_and_receive() {
     // The peer advertises 64 KiB by omission (RFC 8841 section 6.1).
-    let mut cfg = SctpConfig::default();
+    let mut cfg = common::config();
     cfg.remote_max_message_size = None;
-    let mut p = Pair::new(cfg, SctpConfig::default());
+    let mut p = Pair::new(cfg, common::config());
     let id = p.a.create_channel(p.now, ChannelOptions::new("m")).unwrap();
     assert!(p.run_until(|p| opened(&p.a_events, id) && opened(&p.b_events, id)));
     assert_eq!(p.a.max_message_size(), 64 * 1024);
@@ -263,9 +263,9 @@ fn max_message_size_is_enforced_on_send_and_receive() {
     );
     // b sends to a, which accepts 256 KiB but is told a accepts only 1 KiB... the other way:
     // a receiver enforces its own limit on what a misbehaving peer sends.
-    let mut small = SctpConfig::default();
+    let mut small = common::config();
     small.max_message_size = 1000;
-    let mut p = Pair::new(SctpConfig::default(), small);
+    let mut p = Pair::new(common::config(), small);
     let id = p.a.create_channel(p.now, ChannelOptions::new("m")).unwrap();
     assert!(p.run_until(|p| opened(&p.b_events, id)));
     p.a.send_binary(p.now, id, &[7; 5000]).unwrap();
@@ -312,7 +312,7 @@ fn buffered_amount_counts_until_transmission_not_acknowledgement() {
     assert_eq!(low(&p), 1);
     // Retransmissions (T3-rtx) go out; the amount stays at zero and no event repeats.
     p.run_for(Duration::from_secs(5));
-    assert!(p.a.stats().t3_timeouts > 0);
+    assert!(p.a.stats().retransmitted_packets > 0);
     assert_eq!(p.a.buffered_amount(id), Some(0));
     assert_eq!(low(&p), 1);
     p.drop_b_to_a = Box::new(|_, _| false);
@@ -323,9 +323,9 @@ fn buffered_amount_counts_until_transmission_not_acknowledgement() {
 
 #[test]
 fn send_says_would_block_instead_of_buffering_without_bound() {
-    let mut cfg = SctpConfig::default();
+    let mut cfg = common::config();
     cfg.send_buffer_limit = 100_000;
-    let mut p = Pair::new(cfg, SctpConfig::default());
+    let mut p = Pair::new(cfg, common::config());
     let id =
         p.a.create_channel(p.now, ChannelOptions::new("bp"))
             .unwrap();
@@ -411,11 +411,8 @@ fn closing_by_stream_reset_from_the_peer_frees_the_id() {
     close_and_reuse(false);
 }
 
-/// RFC 8831 section 6.7 with data still flowing towards the side that closes. rtc-sctp
-/// 0.21.1 stops reading a stream once it has sent its reset and defers the peer's reset until
-/// the stream is read, so its stream can stay half-reset; the channel still closes on both
-/// sides (we take the peer's reset request as the answer), and its id stays out of use while
-/// the engine holds the stream (docs/decisions/sctp-engine-rtc-sctp.md).
+/// RFC 8831 section 6.7 with data still flowing towards the side that closes (rtc-sctp, the
+/// previous engine, left such a stream half-reset): the channel closes on both sides.
 #[test]
 fn closing_while_the_peer_is_sending() {
     let (mut p, id) = open_pair(ChannelOptions::new("busy"));
@@ -572,8 +569,8 @@ fn shutdown_never_answered_ends_in_failure() {
 
 #[test]
 fn ports_other_than_5000_from_sdp() {
-    let mut a = SctpConfig::default();
-    let mut b = SctpConfig::default();
+    let mut a = common::config();
+    let mut b = common::config();
     (a.local_port, a.remote_port) = (5001, 6000);
     (b.local_port, b.remote_port) = (6000, 5001);
     let mut p = Pair::new(a, b);
@@ -592,9 +589,9 @@ fn ports_other_than_5000_from_sdp() {
     p.a.send_text(p.now, id, "hi").unwrap();
     assert!(p.run_until(|p| messages(&p.b_events, id).len() == 1));
     // A peer on the wrong port is not heard.
-    let mut c = SctpConfig::default();
+    let mut c = common::config();
     c.remote_port = 7000;
-    let mut q = Pair::new(SctpConfig::default(), c);
+    let mut q = Pair::new(common::config(), c);
     assert!(!q.run_until(|q| q.b.state() == TransportState::Connected));
 }
 
@@ -637,9 +634,9 @@ fn unordered_channel_delivers_every_message_under_loss() {
     );
 }
 
-/// The `sctp_input` fuzz target's first find: an ERROR chunk whose cause claims 48 bytes in
-/// a 4-byte value made rtc-sctp slice out of bounds. It is dropped before the engine now, and
-/// the association carries on.
+/// The `sctp_input` fuzz target's first find with rtc-sctp (the previous engine, which sliced
+/// out of bounds): an ERROR chunk whose cause claims 48 bytes in a 4-byte value is refused,
+/// and the association carries on.
 #[test]
 fn error_cause_longer_than_its_chunk_is_dropped() {
     let (mut p, id) = open_pair(ChannelOptions::new("after"));
@@ -654,6 +651,23 @@ fn error_cause_longer_than_its_chunk_is_dropped() {
     p.a.handle_input(p.now, &pk);
     assert!(p.run_until(|p| messages(&p.a_events, id).len() == 1));
     assert_eq!(p.a.state(), TransportState::Connected);
+    // The same causes in an ABORT: a valid one, so it ends the association.
+    {
+        let mut packet = pk[..8].to_vec();
+        packet.extend_from_slice(&[0; 4]);
+        packet.extend_from_slice(&[0x06, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
+        packet.extend_from_slice(&[0x08, 0, 0, 4, 0, 1, 0, 4]);
+        let crc = crc32c_for_test(&packet);
+        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+        p.a.handle_input(p.now, &packet);
+        p.drain();
+        assert!(
+            p.a_events.contains(&Event::Closed {
+                reason: CloseReason::PeerAbort
+            }),
+            "a valid ABORT ends the association"
+        );
+    }
 }
 
 /// CRC32c (Castagnoli), bit by bit: the test's own, independent of the crate's.
@@ -672,16 +686,19 @@ fn crc32c_for_test(data: &[u8]) -> u32 {
     !crc
 }
 
-/// The `sctp_handshake` fuzz target's find: rtc-sctp steps from one error cause to the next
-/// without the padding, so an odd-length cause followed by padded, valid causes made it read
-/// a 23 816-byte cause where the padding was, and slice out of bounds. Dropped before the
-/// engine; the association carries on.
+/// The `sctp_handshake` fuzz target's find with rtc-sctp (the previous engine stepped from
+/// cause to cause without the padding and sliced out of bounds): an odd-length cause followed
+/// by padded, valid causes is read as causes. In an ERROR it changes nothing; in an ABORT it
+/// ends the association as any ABORT does.
 #[test]
-fn error_causes_the_engine_would_misread_are_dropped() {
+fn odd_length_error_causes_are_read_with_their_padding() {
     let (mut p, id) = open_pair(ChannelOptions::new("after"));
     p.b.send_text(p.now, id, "tag").unwrap();
     let pk = p.b.poll_transmit(p.now).unwrap();
-    for kind in [0x06, 0x09] {
+    // An ERROR whose first cause has an odd length (padded), then two more causes: read as
+    // causes, it changes nothing.
+    {
+        let kind = 0x09;
         let mut packet = pk[..8].to_vec(); // ports and a's verification tag
         packet.extend_from_slice(&[0; 4]);
         packet.extend_from_slice(&[kind, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
@@ -694,4 +711,38 @@ fn error_causes_the_engine_would_misread_are_dropped() {
     p.a.handle_input(p.now, &pk);
     assert!(p.run_until(|p| messages(&p.a_events, id).len() == 1));
     assert_eq!(p.a.state(), TransportState::Connected);
+    // The same causes in an ABORT: a valid one, so it ends the association.
+    {
+        let mut packet = pk[..8].to_vec();
+        packet.extend_from_slice(&[0; 4]);
+        packet.extend_from_slice(&[0x06, 0, 0, 20, 0, 1, 0, 5, 0xaa, 0, 0, 0x5d]);
+        packet.extend_from_slice(&[0x08, 0, 0, 4, 0, 1, 0, 4]);
+        let crc = crc32c_for_test(&packet);
+        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+        p.a.handle_input(p.now, &packet);
+        p.drain();
+        assert!(
+            p.a_events.contains(&Event::Closed {
+                reason: CloseReason::PeerAbort
+            }),
+            "a valid ABORT ends the association"
+        );
+    }
+}
+
+/// maxPacketLifeTime counts from the send, not from the engine's last packet or timer: after
+/// ten idle seconds (no packet, no timer), a message whose first transmission is lost is
+/// retransmitted within its 3 s lifetime and arrives. (dcsctp stamps a message's expiry from
+/// its own clock, which the transport did not move on `send`: the message was born expired.)
+#[test]
+fn a_lifetime_counts_from_the_send_after_an_idle_time() {
+    let (mut p, id) = open_pair(ChannelOptions::new("l").max_packet_life_time(3000));
+    p.run_for(Duration::from_secs(10));
+    let first = p.a_to_b;
+    p.drop_a_to_b = Box::new(move |i, _| i == first);
+    let sent_at = p.now;
+    p.a.send_binary(p.now, id, b"after a pause").unwrap();
+    assert!(p.run_until(|p| messages(&p.b_events, id).len() == 1));
+    assert!(p.a_to_b > first + 1, "the first transmission was dropped");
+    assert!(p.now - sent_at < Duration::from_secs(3));
 }

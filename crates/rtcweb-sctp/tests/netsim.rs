@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{Host, TwoHosts, messages};
 use rtcweb_netsim::{LinkParams, Loss, Node, Simulation};
-use rtcweb_sctp::{ChannelId, ChannelOptions, Error, Event, SctpConfig, TransportState};
+use rtcweb_sctp::{ChannelId, ChannelOptions, Error, Event, TransportState};
 
 const LIFETIME_MS: u32 = 3000;
 const PARTIAL_MESSAGES: u32 = 200;
@@ -135,7 +135,7 @@ fn run_checked(loss: f64, seed: u64, life_must_send: bool) -> Outcome {
         b,
         host_a: mut ha,
         host_b: hb,
-    } = TwoHosts::new(start, seed, SctpConfig::default());
+    } = TwoHosts::new(start, seed, common::config());
     let shaky = LinkParams {
         latency: Duration::from_millis(10),
         jitter: Duration::from_millis(4),
@@ -284,7 +284,13 @@ fn run_checked(loss: f64, seed: u64, life_must_send: bool) -> Outcome {
     {
         *seen.entry(c.tsn).or_insert(0) += 1;
     }
-    assert!(seen.len() <= PARTIAL_MESSAGES as usize);
+    // (An engine may split a message over two packets: first fragments count messages.)
+    let firsts = ha
+        .sent_data
+        .iter()
+        .filter(|c| c.stream == sender.rx0.0 && c.ppid != 50 && c.flags & 2 != 0)
+        .count();
+    assert!(firsts <= PARTIAL_MESSAGES as usize);
     assert!(
         seen.values().all(|&n| n == 1),
         "loss {loss}: rx0 retransmitted"
@@ -301,10 +307,12 @@ fn run_checked(loss: f64, seed: u64, life_must_send: bool) -> Outcome {
         life_chunks > 0 || !life_must_send,
         "loss {loss}: the lifetime check saw transmissions"
     );
+    // (First fragments: they carry the index. A later fragment goes no earlier than its
+    // first, and is abandoned with it.)
     for c in ha
         .sent_data
         .iter()
-        .filter(|c| c.stream == sender.life.0 && c.ppid != 50)
+        .filter(|c| c.stream == sender.life.0 && c.ppid != 50 && c.flags & 2 != 0)
     {
         let i = u32::from_be_bytes(c.payload[..4].try_into().unwrap()) as usize;
         let sent = sender.sent_at[i];
@@ -366,7 +374,9 @@ fn twenty_percent_loss() {
     let o = run(0.20, 3);
     assert!(o.retransmits_rel > 0);
     assert!(o.rx0_received < PARTIAL_MESSAGES as usize);
-    assert!(o.life_received < PARTIAL_MESSAGES as usize);
+    // A 3 s lifetime at 20 % loss may lose some or none: dcsctp, which schedules the
+    // channels fairly instead of first-in first-out, delivers every one on this seed.
+    assert!(o.life_received <= PARTIAL_MESSAGES as usize);
     eprintln!(
         "20 %: {:?}, rx0 {} life {} rel retransmits {}",
         o.elapsed, o.rx0_received, o.life_received, o.retransmits_rel
@@ -379,7 +389,9 @@ fn thirty_percent_loss() {
         let o = run_checked(0.30, seed, false);
         assert!(o.retransmits_rel > 0);
         assert!(o.rx0_received < PARTIAL_MESSAGES as usize);
-        assert!(o.life_received < PARTIAL_MESSAGES as usize);
+        // As at 20 %: a 3 s lifetime may lose some or none (run_checked checks that nothing
+        // went out first after it). With patches/dcsctp patches 9 to 11, seed 8 delivers all.
+        assert!(o.life_received <= PARTIAL_MESSAGES as usize);
         eprintln!(
             "30 % seed {seed}: {:?}, rx0 {} life {} rel retransmits {}",
             o.elapsed, o.rx0_received, o.life_received, o.retransmits_rel
@@ -387,10 +399,10 @@ fn thirty_percent_loss() {
     }
 }
 
-/// Seed 4 at 30 % loss: with rtc-sctp's default timer limits the reliable channel stopped after
-/// 20 messages and the association went silent for an hour of virtual time (T3-rtx gave up after
-/// 5 expiries without closing anything). The transport now retransmits without limit; this
-/// seed is the regression test.
+/// Seed 4 at 30 % loss: with rtc-sctp's (the previous engine's) default timer limits the
+/// reliable channel stopped after 20 messages and the association went silent for an hour of
+/// virtual time. The transport retransmits without limit (ICE consent decides liveness); this
+/// seed stays a regression test.
 #[test]
 fn thirty_percent_loss_seed_4_no_longer_stalls() {
     let o = run_checked(0.30, 4, false);
@@ -399,4 +411,203 @@ fn thirty_percent_loss_seed_4_no_longer_stalls() {
         "30 % seed 4: {:?}, rx0 {} life {} rel retransmits {}",
         o.elapsed, o.rx0_received, o.life_received, o.retransmits_rel
     );
+}
+
+/// An ordered channel with maxPacketLifeTime, beside a bulk channel that keeps 256 KiB
+/// queued, keeps delivering after messages on it were abandoned: a two-second outage expires
+/// what was in flight, and most messages sent once the path is back arrive: at least 75 of
+/// 100, what rtc-sctp (the previous engine) achieved. (dcsctp got 0 of 100 until
+/// patches/dcsctp patch 10: it resent the megabyte lost in the outage four MTUs per round trip,
+/// and the channel's new messages expired queued behind it.)
+#[test]
+fn an_ordered_lifetime_channel_delivers_again_after_an_outage() {
+    for seed in 1..=3 {
+        let start = Instant::now();
+        let TwoHosts {
+            mut net,
+            a,
+            b,
+            host_a: mut ha,
+            host_b: hb,
+        } = TwoHosts::new(start, seed, common::config());
+        let base = LinkParams {
+            latency: Duration::from_millis(20),
+            ..LinkParams::default()
+        };
+        net.set_link(Node::Host(a), base.clone());
+        net.set_link(Node::Host(b), base.clone());
+        let life = ha
+            .sctp
+            .create_channel(start, ChannelOptions::new("life").max_packet_life_time(500))
+            .unwrap();
+        let bulk = ha
+            .sctp
+            .create_channel(start, ChannelOptions::new("bulk"))
+            .unwrap();
+        let mut sim = Simulation::new(net);
+        sim.attach(a, ha);
+        sim.attach(b, hb);
+        sim.run_for(Duration::from_secs(2));
+        let mut index = 0u32;
+        let send = |sim: &mut Simulation, index: &mut u32| {
+            let now = sim.now();
+            let mut m = index.to_be_bytes().to_vec();
+            m.resize(600 + (*index as usize * 53) % 1200, 0x11);
+            let h = sim.endpoint_mut::<Host>(a);
+            h.sctp.send_binary(now, life, &m).unwrap();
+            while h.sctp.buffered_amount(bulk).unwrap() < 256 * 1024 {
+                if h.sctp.send_binary(now, bulk, &[7u8; 1500]).is_err() {
+                    break;
+                }
+            }
+            *index += 1;
+        };
+        // Calm, then an outage while sending, then calm again.
+        for phase in 0..3 {
+            if phase == 1 {
+                let down = LinkParams {
+                    loss: Loss::Random(1.0),
+                    ..base.clone()
+                };
+                sim.net_mut().set_link(Node::Host(a), down);
+            }
+            if phase == 2 {
+                sim.net_mut().set_link(Node::Host(a), base.clone());
+                sim.run_for(Duration::from_secs(3));
+            }
+            for _ in 0..100 {
+                send(&mut sim, &mut index);
+                sim.run_for(Duration::from_millis(20));
+            }
+        }
+        let last_phase_from = index - 100;
+        sim.run_for(Duration::from_secs(5));
+        let got: Vec<u32> = messages(&sim.endpoint::<Host>(b).events, life)
+            .iter()
+            .map(index_of)
+            .collect();
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "seed {seed}: out of order"
+        );
+        let late = got.iter().filter(|&&i| i >= last_phase_from).count();
+        println!(
+            "seed {seed}: {late} of 100 sent after the outage arrived, {} in all",
+            got.len()
+        );
+        // The bulk channel competes for the window and some messages may expire in the
+        // queue (that is what the lifetime is for), but the channel must not stay stalled.
+        assert!(
+            late >= 75,
+            "seed {seed}: {late} of the 100 messages sent after the outage arrived ({} in all)",
+            got.len()
+        );
+    }
+}
+
+fn index_of(m: &rtcweb_sctp::Message) -> u32 {
+    index(m)
+}
+
+/// An ordered maxPacketLifeTime channel whose messages span several chunks, beside a bulk
+/// channel: some messages expire after their first fragments went out (and were
+/// acknowledged) while the rest waited in the send queue. Each must be skipped with a
+/// FORWARD-TSN; dcsctp used to drop the rest of such a message silently, so the receiver
+/// waited for its end for good and delivered nothing more on the channel (the soak's
+/// life500ms-ordered stall, patches/dcsctp patch 9). Once the bulk channel has drained, every
+/// small message sent in calm conditions arrives.
+#[test]
+fn an_ordered_lifetime_channel_skips_a_message_that_expired_part_sent() {
+    for seed in 1..=3 {
+        let start = Instant::now();
+        let TwoHosts {
+            mut net,
+            a,
+            b,
+            host_a: mut ha,
+            host_b: hb,
+        } = TwoHosts::new(start, seed, common::config());
+        let base = LinkParams {
+            latency: Duration::from_millis(20),
+            ..LinkParams::default()
+        };
+        net.set_link(Node::Host(a), base.clone());
+        net.set_link(Node::Host(b), base);
+        let life = ha
+            .sctp
+            .create_channel(start, ChannelOptions::new("life").max_packet_life_time(150))
+            .unwrap();
+        let bulk = ha
+            .sctp
+            .create_channel(start, ChannelOptions::new("bulk"))
+            .unwrap();
+        let mut sim = Simulation::new(net);
+        sim.attach(a, ha);
+        sim.attach(b, hb);
+        sim.run_for(Duration::from_secs(2));
+        let mut index = 0u32;
+        let send_life = |sim: &mut Simulation, index: &mut u32, len: usize| {
+            let now = sim.now();
+            let mut m = index.to_be_bytes().to_vec();
+            m.resize(len, 0x22);
+            let h = sim.endpoint_mut::<Host>(a);
+            h.sctp.send_binary(now, life, &m).unwrap();
+            *index += 1;
+        };
+        // Congested: five-chunk messages beside a bulk channel that keeps 256 KiB queued.
+        for _ in 0..150 {
+            send_life(&mut sim, &mut index, 6000);
+            let now = sim.now();
+            let h = sim.endpoint_mut::<Host>(a);
+            while h.sctp.buffered_amount(bulk).unwrap() < 256 * 1024 {
+                if h.sctp.send_binary(now, bulk, &[7u8; 1500]).is_err() {
+                    break;
+                }
+            }
+            sim.run_for(Duration::from_millis(20));
+        }
+        let congested = index;
+        let drained = sim.run_until(sim.now() + Duration::from_secs(30), |s| {
+            s.endpoint::<Host>(a).sctp.buffered_amount(bulk).unwrap() == 0
+        });
+        assert!(drained, "seed {seed}: the bulk channel did not drain");
+        // Calm: small messages, nothing else queued.
+        for _ in 0..50 {
+            send_life(&mut sim, &mut index, 100);
+            sim.run_for(Duration::from_millis(20));
+        }
+        sim.run_for(Duration::from_secs(2));
+        let got: Vec<u32> = messages(&sim.endpoint::<Host>(b).events, life)
+            .iter()
+            .map(index_of)
+            .collect();
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "seed {seed}: out of order"
+        );
+        // The scenario happened: messages whose first fragment went out never arrived.
+        let firsts: BTreeSet<u32> = sim
+            .endpoint::<Host>(a)
+            .sent_data
+            .iter()
+            .filter(|c| c.stream == life.0 && c.ppid != 50 && c.flags & 2 != 0)
+            .map(|c| u32::from_be_bytes(c.payload[..4].try_into().unwrap()))
+            .filter(|&i| i < congested)
+            .collect();
+        let part_sent_lost = firsts.iter().filter(|i| !got.contains(i)).count();
+        let calm = got.iter().filter(|&&i| i >= congested).count();
+        println!(
+            "seed {seed}: {} of {congested} congested messages arrived, {part_sent_lost} started \
+             and abandoned; {calm} of 50 calm ones arrived",
+            got.len() - calm
+        );
+        assert!(
+            part_sent_lost > 0,
+            "seed {seed}: no message expired part sent"
+        );
+        assert_eq!(
+            calm, 50,
+            "seed {seed}: {calm} of the 50 calm messages arrived"
+        );
+    }
 }

@@ -21,7 +21,8 @@
 //!
 //! The core never opens a socket or reads a clock: it asks the driver to bind relay sockets
 //! with [`Event::BindRelay`] and is told the outcome with [`Server::handle_relay_bound`].
-//! The `turn-server` binary (`turn-server/` at the top of the workspace) is such a driver.
+//! The `turn-server` binary (`turn-server/` at the top of the workspace) is such a driver;
+//! [`SimulatedHost`] is one in memory, for simulations and tests.
 
 mod allocation;
 mod auth;
@@ -30,6 +31,7 @@ mod channel;
 mod config;
 mod credentials;
 mod error;
+mod host;
 pub mod metrics;
 mod nonce;
 mod ports;
@@ -43,6 +45,7 @@ pub use bandwidth::BandwidthLimit;
 pub use config::{PeerPolicy, Rfc5780, ServerConfig};
 pub use credentials::{AuthConfig, OAuthKey, RestSecret, StaticUsers, UserStore};
 pub use error::{Error, Result};
+pub use host::SimulatedHost;
 pub use metrics::{AuthFailure, Direction, LimitScope, Metrics, QuotaRefusal, RequestKind};
 pub use server::{MAX_EVENTS, RESERVATION_LIFETIME, Server};
 pub use types::{BindId, DeleteReason, Event, FiveTuple, Protocol, Stats, Transmit};

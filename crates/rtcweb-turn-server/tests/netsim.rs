@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rtcweb_netsim::{Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation, Transmit};
+use rtcweb_netsim::{
+    Echo, Filtering, HostId, Mapping, NatConfig, Network, Node, Simulation, Transmit,
+};
 use rtcweb_stun::{Attribute, IntegrityKey, Method, TransactionId};
 use rtcweb_turn::oauth::{AsRsAlgorithm, TokenBlock, encrypt_token};
 use rtcweb_turn::{AllocationState, Client, ClientConfig, Credentials, Event, Protocol};
@@ -216,7 +218,7 @@ fn every_credential_kind_through_every_nat() {
                 vec![b"by indication".to_vec(), b"by channel".to_vec()]
             );
             // The peer saw the relayed address, not the client.
-            assert_eq!(w.sim.endpoint::<Echo>(w.peer).from, vec![relayed, relayed]);
+            assert_eq!(w.sim.endpoint::<Echo>(w.peer).sources(), [relayed, relayed]);
 
             let now = w.sim.now();
             w.host().inner.deallocate(now).unwrap();
@@ -224,9 +226,9 @@ fn every_credential_kind_through_every_nat() {
                 w.run(5, |h| h.has(|e| *e == Event::Deallocated)),
                 "{kind} / {nat_name}"
             );
-            let s = w.turn().server.stats();
+            let s = w.turn().0.server().stats();
             assert_eq!((s.allocations, s.pending_allocations), (0, 0));
-            assert!(w.turn().relays.is_empty(), "relay socket released");
+            assert!(w.turn().0.relays_open() == 0, "relay socket released");
         }
     }
 }
@@ -259,15 +261,15 @@ fn refreshes_keep_an_allocation_for_an_hour_and_it_expires_once_the_client_is_go
     // Nonces are 10 minutes old at most: the client met 438s and retried transparently.
     w.host().inner.send_to(peer, b"after an hour").unwrap();
     assert!(w.run(5, |h| data(h).len() == 1));
-    assert_eq!(w.turn().server.stats().allocations, 1);
+    assert_eq!(w.turn().0.server().stats().allocations, 1);
 
     // The client vanishes: the allocation, its permission and channel expire on their own.
     let client = w.client;
     w.sim.net_mut().set_blackhole(Node::Host(client), true);
     w.sim.run_for(Duration::from_secs(601));
-    let s = w.turn().server.stats();
+    let s = w.turn().0.server().stats();
     assert_eq!((s.allocations, s.timers), (0, 0), "{s:?}");
-    assert!(w.turn().relays.is_empty());
+    assert!(w.turn().0.relays_open() == 0);
 }
 
 #[test]
@@ -308,10 +310,10 @@ fn oauth_token_lifetime_is_enforced() {
 #[test]
 fn a_relay_port_taken_by_another_process_is_replaced() {
     let mut w = world(long_term(), None, |_| {});
-    w.turn().refuse_binds = 2;
+    w.turn().0.refuse_next_binds(2);
     let relayed = w.allocate();
-    assert!(w.turn().relays.contains(&relayed));
-    assert_eq!(w.turn().relays.len(), 1);
+    assert!(w.turn().0.is_relay(&relayed));
+    assert_eq!(w.turn().0.relays_open(), 1);
 }
 
 /// Sends `n` Allocate requests from spoofed sources: half bare, half with made-up
@@ -354,7 +356,7 @@ fn a_flood_of_spoofed_allocates_leaves_nothing_behind() {
     let mut peak = 0;
     let server = w.server;
     w.sim.run_until(w.sim.now() + Duration::from_secs(2), |s| {
-        let st = s.endpoint::<ServerHost>(server).server.stats();
+        let st = s.endpoint::<ServerHost>(server).0.server().stats();
         peak = peak.max(st.queued_transmits + st.queued_events);
         st.allocations + st.pending_allocations + st.timers + st.reservations > 0
     });
@@ -362,7 +364,7 @@ fn a_flood_of_spoofed_allocates_leaves_nothing_behind() {
         w.sim.endpoint::<Raw>(attacker).out.is_empty(),
         "the whole flood was sent"
     );
-    let s = w.turn().server.stats();
+    let s = w.turn().0.server().stats();
     assert_eq!(
         (
             s.allocations,
@@ -374,12 +376,12 @@ fn a_flood_of_spoofed_allocates_leaves_nothing_behind() {
         "{s:?}"
     );
     assert!(
-        peak <= w.turn().server.config().max_queued_transmits,
+        peak <= w.turn().0.server().config().max_queued_transmits,
         "queues bounded: {peak}"
     );
-    assert!(w.turn().relays.is_empty());
+    assert!(w.turn().0.relays_open() == 0);
     // The real client still gets in, during or after the flood.
     w.sim.attach(attacker, flood(5_000));
     w.allocate();
-    assert_eq!(w.turn().server.stats().allocations, 1);
+    assert_eq!(w.turn().0.server().stats().allocations, 1);
 }

@@ -12,18 +12,21 @@
 //! MESSAGE-INTEGRITY does not verify is ignored without any state change (the request keeps
 //! being retransmitted); challenges (401/438) and redirections are bounded per request.
 
+mod allocation;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rtcweb_core::{Datagram, Rng, SansIo, Seed};
-use rtcweb_stun::channel_data::{self, CHANNEL_MAX, CHANNEL_MIN, ChannelData};
+use rtcweb_stun::channel_data::{self, ChannelData};
 use rtcweb_stun::framing::StreamDecoder;
 use rtcweb_stun::{
     Attribute, AttributeType, Class, ClientTransaction, ErrorCode, Message, MessageBuilder,
     MessageType, Method, TransactionConfig, TransactionId, TransactionState,
 };
 
+use self::allocation::{Allocation, Channel, Permission, Phase};
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::request::{Kind, build};
@@ -71,26 +74,6 @@ pub enum AllocationState {
     Closed,
 }
 
-#[derive(Debug)]
-struct Allocation {
-    relayed: SocketAddr,
-    expires: Instant,
-    refresh_at: Instant,
-}
-
-#[derive(Debug)]
-struct Permission {
-    installed: bool,
-    refresh_at: Option<Instant>,
-}
-
-#[derive(Debug)]
-struct Channel {
-    peer: SocketAddr,
-    confirmed: bool,
-    refresh_at: Option<Instant>,
-}
-
 /// A TURN client for one allocation.
 #[derive(Debug)]
 pub struct Client {
@@ -100,17 +83,12 @@ pub struct Client {
     server: SocketAddr,
     rng: Rng,
     auth: Auth,
-    state: AllocationState,
-    allocation: Option<Allocation>,
+    /// Where the allocation stands, with what exists in that state.
+    phase: Phase,
     requests: BTreeMap<TransactionId, Request>,
-    permissions: BTreeMap<IpAddr, Permission>,
-    channels: BTreeMap<u16, Channel>,
-    next_channel: u16,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     decoder: StreamDecoder,
-    redirects: u32,
-    backoff_until: Option<Instant>,
     dropped_events: u64,
 }
 
@@ -131,17 +109,13 @@ impl Client {
             auth: Auth::new(config.credentials.clone()),
             config,
             rng: Rng::new(seed),
-            state: AllocationState::Idle,
-            allocation: None,
+            phase: Phase::Idle {
+                backoff_until: None,
+            },
             requests: BTreeMap::new(),
-            permissions: BTreeMap::new(),
-            channels: BTreeMap::new(),
-            next_channel: CHANNEL_MIN,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             decoder: StreamDecoder::new(),
-            redirects: 0,
-            backoff_until: None,
             dropped_events: 0,
         }
     }
@@ -153,12 +127,12 @@ impl Client {
 
     /// The allocation's state.
     pub fn state(&self) -> AllocationState {
-        self.state
+        self.phase.state()
     }
 
-    /// The relayed transport address, once allocated.
+    /// The relayed transport address, once allocated (and until released or lost).
     pub fn relayed_address(&self) -> Option<SocketAddr> {
-        self.allocation.as_ref().map(|a| a.relayed)
+        self.phase.allocation().map(|a| a.relayed)
     }
 
     /// The realm the server announced.
@@ -178,62 +152,61 @@ impl Client {
 
     /// Whether a channel to `peer` is bound and confirmed.
     pub fn channel_for(&self, peer: SocketAddr) -> Option<u16> {
-        self.channels
-            .iter()
-            .find(|(_, c)| c.peer == peer && c.confirmed)
-            .map(|(n, _)| *n)
+        self.phase.allocation()?.channel_for(peer)
     }
 
     /// Whether a permission for `peer` is installed.
     pub fn has_permission(&self, peer: IpAddr) -> bool {
-        self.permissions.get(&peer).is_some_and(|p| p.installed)
+        self.phase
+            .allocation()
+            .and_then(|a| a.permissions.get(&peer))
+            .is_some_and(|p| p.installed)
     }
 
     /// Starts allocating.
     pub fn allocate(&mut self, now: Instant) -> Result<()> {
-        if matches!(
-            self.state,
-            AllocationState::Allocating | AllocationState::Allocated
-        ) {
-            return Err(Error::AlreadyAllocating);
+        match self.phase {
+            Phase::Allocating { .. } | Phase::Allocated(_) => {
+                return Err(Error::AlreadyAllocating);
+            }
+            Phase::Idle {
+                backoff_until: Some(t),
+            } if now < t => return Err(Error::Backoff),
+            _ => {}
         }
-        if self.backoff_until.is_some_and(|t| now < t) {
-            return Err(Error::Backoff);
-        }
-        self.state = AllocationState::Allocating;
+        self.phase = Phase::Allocating { redirects: 0 };
         self.start(now, Kind::Allocate, 0)
     }
 
     /// Installs a permission for `peer` (and keeps refreshing it).
     pub fn create_permission(&mut self, now: Instant, peer: IpAddr) -> Result<()> {
-        self.require_allocation()?;
-        if self.permissions.contains_key(&peer) {
+        if self.allocated()?.permissions.contains_key(&peer) {
             return Ok(());
         }
         self.start(now, Kind::CreatePermission { peer }, 0)?;
-        self.permissions.insert(
-            peer,
-            Permission {
-                installed: false,
-                refresh_at: None,
-            },
-        );
+        self.allocated_mut()?
+            .permissions
+            .insert(peer, Permission::default());
         Ok(())
     }
 
     /// Binds a channel to `peer` (which also installs a permission) and returns its number.
     /// Data goes as Send indications until [`Event::ChannelBound`].
     pub fn bind_channel(&mut self, now: Instant, peer: SocketAddr) -> Result<u16> {
-        let relayed = self.require_allocation()?;
-        if relayed.is_ipv4() != peer.is_ipv4() {
+        let allocation = self.allocated()?;
+        if allocation.relayed.is_ipv4() != peer.is_ipv4() {
             return Err(Error::PeerFamilyMismatch(peer));
         }
-        if let Some((n, _)) = self.channels.iter().find(|(_, c)| c.peer == peer) {
-            return Ok(*n);
+        if let Some(n) = allocation.channel_to(peer) {
+            return Ok(n);
         }
-        let channel = self.free_channel().ok_or(Error::NoFreeChannel)?;
+        let channel = self
+            .allocated_mut()?
+            .free_channel()
+            .ok_or(Error::NoFreeChannel)?;
         self.start(now, Kind::ChannelBind { peer, channel }, 0)?;
-        self.channels.insert(
+        let allocation = self.allocated_mut()?;
+        allocation.channels.insert(
             channel,
             Channel {
                 peer,
@@ -241,33 +214,18 @@ impl Client {
                 refresh_at: None,
             },
         );
-        self.permissions.entry(peer.ip()).or_insert(Permission {
-            installed: false,
-            refresh_at: None,
-        });
+        allocation.permissions.entry(peer.ip()).or_default();
         Ok(channel)
-    }
-
-    fn free_channel(&mut self) -> Option<u16> {
-        let span = usize::from(CHANNEL_MAX - CHANNEL_MIN) + 1;
-        for _ in 0..span {
-            let n = self.next_channel;
-            self.next_channel = if n >= CHANNEL_MAX { CHANNEL_MIN } else { n + 1 };
-            if !self.channels.contains_key(&n) {
-                return Some(n);
-            }
-        }
-        None
     }
 
     /// Sends `data` to `peer` through the relay: ChannelData if a channel is bound, a Send
     /// indication otherwise. A permission for the peer's IP must have been requested.
     pub fn send_to(&mut self, peer: SocketAddr, data: &[u8]) -> Result<()> {
-        let relayed = self.require_allocation()?;
-        if relayed.is_ipv4() != peer.is_ipv4() {
+        let allocation = self.allocated()?;
+        if allocation.relayed.is_ipv4() != peer.is_ipv4() {
             return Err(Error::PeerFamilyMismatch(peer));
         }
-        if !self.permissions.contains_key(&peer.ip()) {
+        if !allocation.permissions.contains_key(&peer.ip()) {
             return Err(Error::NoPermission(peer));
         }
         if self.transmits.len() >= MAX_TRANSMITS {
@@ -302,7 +260,7 @@ impl Client {
     /// the owner suspects the server restarted). [`Event::Refreshed`] or
     /// [`Event::AllocationLost`] follows; nothing is sent when a refresh is already out.
     pub fn refresh(&mut self, now: Instant) -> Result<()> {
-        self.require_allocation()?;
+        self.allocated()?;
         if self
             .requests
             .values()
@@ -316,18 +274,22 @@ impl Client {
 
     /// Releases the allocation (Refresh with LIFETIME 0).
     pub fn deallocate(&mut self, now: Instant) -> Result<()> {
-        self.require_allocation()?;
+        if !self.phase.start_deallocating() {
+            return Err(Error::NoAllocation);
+        }
         self.requests
             .retain(|_, r| matches!(r.kind, Kind::Allocate));
-        self.state = AllocationState::Deallocating;
         self.start(now, Kind::Refresh { lifetime: 0 }, 0)
     }
 
-    fn require_allocation(&self) -> Result<SocketAddr> {
-        match (&self.state, &self.allocation) {
-            (AllocationState::Allocated, Some(a)) => Ok(a.relayed),
-            _ => Err(Error::NoAllocation),
-        }
+    /// The allocation, when new requests may use it.
+    fn allocated(&self) -> Result<&Allocation> {
+        self.phase.allocated().ok_or(Error::NoAllocation)
+    }
+
+    /// [`Client::allocated`], mutably.
+    fn allocated_mut(&mut self) -> Result<&mut Allocation> {
+        self.phase.allocated_mut().ok_or(Error::NoAllocation)
     }
 
     fn new_tid(&mut self) -> TransactionId {
@@ -384,7 +346,7 @@ impl Client {
         // Feed the decoder in pieces and drain it in between, so that what it holds stays under
         // one maximal frame plus one piece however large the driver's reads are.
         for piece in data.chunks(4096) {
-            if self.state == AllocationState::Closed || self.decoder.push(piece).is_err() {
+            if matches!(self.phase, Phase::Closed) || self.decoder.push(piece).is_err() {
                 self.stream_broken();
                 return;
             }
@@ -403,22 +365,20 @@ impl Client {
     }
 
     fn stream_broken(&mut self) {
-        let event = match self.state {
-            AllocationState::Allocating => Event::AllocationFailed(Failure::BrokenStream),
-            AllocationState::Allocated | AllocationState::Deallocating => {
+        let event = match self.phase {
+            Phase::Allocating { .. } => Event::AllocationFailed(Failure::BrokenStream),
+            Phase::Allocated(_) | Phase::Deallocating(_) => {
                 Event::AllocationLost(Failure::BrokenStream)
             }
-            _ => return,
+            Phase::Idle { .. } | Phase::Closed => return,
         };
         self.close(event);
     }
 
     fn close(&mut self, event: Event) {
-        self.state = AllocationState::Closed;
-        self.allocation = None;
+        // The allocation goes, and its permissions and channels with it.
+        self.phase = Phase::Closed;
         self.requests.clear();
-        self.permissions.clear();
-        self.channels.clear();
         self.push_event(event);
     }
 
@@ -435,7 +395,11 @@ impl Client {
             let Ok(cd) = ChannelData::new_checked(data) else {
                 return;
             };
-            let Some(ch) = self.channels.get(&cd.channel_number()) else {
+            let Some(ch) = self
+                .phase
+                .allocation()
+                .and_then(|a| a.channels.get(&cd.channel_number()))
+            else {
                 return;
             };
             let event = Event::Data {
@@ -505,13 +469,15 @@ impl Client {
     fn on_success(&mut self, now: Instant, kind: Kind, msg: &Message<&[u8]>) {
         match kind {
             Kind::Allocate => {
-                if self.state != AllocationState::Allocating {
+                if !matches!(self.phase, Phase::Allocating { .. }) {
                     return;
                 }
                 let relayed = match msg.attribute(AttributeType::XOR_RELAYED_ADDRESS) {
                     Some(Ok(Attribute::XorRelayedAddress(a))) => a,
                     _ => {
-                        self.state = AllocationState::Idle;
+                        self.phase = Phase::Idle {
+                            backoff_until: None,
+                        };
                         self.push_event(Event::AllocationFailed(Failure::MalformedResponse));
                         return;
                     }
@@ -521,12 +487,7 @@ impl Client {
                     _ => None,
                 };
                 let lifetime = self.lifetime_of(msg);
-                self.allocation = Some(Allocation {
-                    relayed,
-                    expires: now + lifetime,
-                    refresh_at: now + refresh_after(lifetime),
-                });
-                self.state = AllocationState::Allocated;
+                self.phase = Phase::Allocated(Allocation::new(relayed, now, lifetime));
                 self.push_event(Event::Allocated {
                     relayed,
                     mapped,
@@ -536,39 +497,21 @@ impl Client {
             Kind::Refresh { lifetime: 0 } => self.close(Event::Deallocated),
             Kind::Refresh { .. } => {
                 let lifetime = self.lifetime_of(msg);
-                if let Some(a) = self.allocation.as_mut() {
-                    a.expires = now + lifetime;
-                    a.refresh_at = now + refresh_after(lifetime);
+                if let Some(a) = self.phase.allocation_mut() {
+                    a.refreshed(now, lifetime);
                     self.push_event(Event::Refreshed { lifetime });
                 }
             }
             Kind::CreatePermission { peer } => {
-                if let Some(p) = self.permissions.get_mut(&peer) {
-                    let first = !p.installed;
-                    p.installed = true;
-                    p.refresh_at = Some(now + PERMISSION_REFRESH);
-                    if first {
-                        self.push_event(Event::PermissionCreated { peer });
-                    }
+                let allocation = self.phase.allocation_mut();
+                if allocation.is_some_and(|a| a.permission_installed(now, peer)) {
+                    self.push_event(Event::PermissionCreated { peer });
                 }
             }
             Kind::ChannelBind { peer, channel } => {
-                if let Some(c) = self.channels.get_mut(&channel) {
-                    let first = !c.confirmed;
-                    c.confirmed = true;
-                    c.refresh_at = Some(now + CHANNEL_REFRESH);
-                    // The binding installed a permission too (RFC 8656 section 12).
-                    let p = self.permissions.entry(peer.ip()).or_insert(Permission {
-                        installed: false,
-                        refresh_at: None,
-                    });
-                    if !p.installed {
-                        p.installed = true;
-                        p.refresh_at = Some(now + PERMISSION_REFRESH);
-                    }
-                    if first {
-                        self.push_event(Event::ChannelBound { peer, channel });
-                    }
+                let allocation = self.phase.allocation_mut();
+                if allocation.is_some_and(|a| a.channel_bound(now, channel, peer)) {
+                    self.push_event(Event::ChannelBound { peer, channel });
                 }
             }
         }
@@ -601,18 +544,19 @@ impl Client {
             }
             ErrorCode::TRY_ALTERNATE if req.kind == Kind::Allocate => {
                 match msg.attribute(AttributeType::ALTERNATE_SERVER) {
-                    Some(Ok(Attribute::AlternateServer(alt))) => {
-                        if self.redirects >= self.config.max_redirects {
-                            Err(Failure::ChallengeLoop)
-                        } else {
-                            self.redirects += 1;
+                    Some(Ok(Attribute::AlternateServer(alt))) => match &mut self.phase {
+                        Phase::Allocating { redirects }
+                            if *redirects < self.config.max_redirects =>
+                        {
+                            *redirects += 1;
                             self.server = alt;
                             self.auth.reset();
                             self.decoder = StreamDecoder::new();
                             self.push_event(Event::Redirected { server: alt });
                             Ok(())
                         }
-                    }
+                        _ => Err(Failure::ChallengeLoop),
+                    },
                     _ => Err(Failure::MalformedResponse),
                 }
             }
@@ -624,20 +568,24 @@ impl Client {
                     self.fail(now, req.kind, Failure::ChallengeLoop);
                 }
             }
-            Err(failure) => {
-                if code == ErrorCode::INSUFFICIENT_CAPACITY && req.kind == Kind::Allocate {
-                    self.backoff_until = Some(now + CAPACITY_BACKOFF);
-                }
-                self.fail(now, req.kind, failure);
-            }
+            Err(failure) => self.fail(now, req.kind, failure),
         }
     }
 
-    fn fail(&mut self, _now: Instant, kind: Kind, failure: Failure) {
+    fn fail(&mut self, now: Instant, kind: Kind, failure: Failure) {
         match kind {
             Kind::Allocate => {
-                if self.state == AllocationState::Allocating {
-                    self.state = AllocationState::Idle;
+                if matches!(self.phase, Phase::Allocating { .. }) {
+                    let at_capacity = matches!(
+                        failure,
+                        Failure::ErrorResponse {
+                            code: ErrorCode::INSUFFICIENT_CAPACITY,
+                            ..
+                        }
+                    );
+                    self.phase = Phase::Idle {
+                        backoff_until: at_capacity.then(|| now + CAPACITY_BACKOFF),
+                    };
                     self.push_event(Event::AllocationFailed(failure));
                 }
             }
@@ -645,11 +593,15 @@ impl Client {
             Kind::Refresh { lifetime: 0 } => self.close(Event::Deallocated),
             Kind::Refresh { .. } => self.close(Event::AllocationLost(failure)),
             Kind::CreatePermission { peer } => {
-                self.permissions.remove(&peer);
+                if let Some(a) = self.phase.allocation_mut() {
+                    a.permissions.remove(&peer);
+                }
                 self.push_event(Event::PermissionFailed { peer, failure });
             }
             Kind::ChannelBind { peer, channel } => {
-                self.channels.remove(&channel);
+                if let Some(a) = self.phase.allocation_mut() {
+                    a.channels.remove(&channel);
+                }
                 self.push_event(Event::ChannelBindFailed { peer, failure });
             }
         }
@@ -669,46 +621,41 @@ impl Client {
                 self.fail(now, req.kind, Failure::Timeout);
             }
         }
-        if self.state != AllocationState::Allocated {
+        let Some(a) = self.phase.allocated() else {
+            return;
+        };
+        if now >= a.expires {
+            self.close(Event::AllocationLost(Failure::Expired));
             return;
         }
+        let refresh_due = now >= a.refresh_at;
+        let due_permissions = a.due_permissions(now);
+        let due_channels = a.due_channels(now);
         let in_flight =
             |s: &Self, f: &dyn Fn(&Kind) -> bool| s.requests.values().any(|r| f(&r.kind));
-        if let Some(a) = &self.allocation {
-            if now >= a.expires {
-                self.close(Event::AllocationLost(Failure::Expired));
-                return;
-            }
-            if now >= a.refresh_at && !in_flight(self, &|k| matches!(k, Kind::Refresh { .. })) {
-                let lifetime = self.config.requested_lifetime.unwrap_or(600).max(1);
-                let _ = self.start(now, Kind::Refresh { lifetime }, 0);
-            }
+        if refresh_due && !in_flight(self, &|k| matches!(k, Kind::Refresh { .. })) {
+            let lifetime = self.config.requested_lifetime.unwrap_or(600).max(1);
+            let _ = self.start(now, Kind::Refresh { lifetime }, 0);
         }
-        let due: Vec<IpAddr> = self
-            .permissions
-            .iter()
-            .filter(|(_, p)| p.refresh_at.is_some_and(|t| now >= t))
-            .map(|(ip, _)| *ip)
-            .collect();
-        for peer in due {
+        for peer in due_permissions {
             if !in_flight(self, &|k| *k == Kind::CreatePermission { peer })
                 && self.start(now, Kind::CreatePermission { peer }, 0).is_ok()
-                && let Some(p) = self.permissions.get_mut(&peer)
+                && let Some(p) = self
+                    .phase
+                    .allocation_mut()
+                    .and_then(|a| a.permissions.get_mut(&peer))
             {
                 p.refresh_at = None;
             }
         }
-        let due: Vec<(u16, SocketAddr)> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| c.refresh_at.is_some_and(|t| now >= t))
-            .map(|(n, c)| (*n, c.peer))
-            .collect();
-        for (channel, peer) in due {
+        for (channel, peer) in due_channels {
             if self
                 .start(now, Kind::ChannelBind { peer, channel }, 0)
                 .is_ok()
-                && let Some(c) = self.channels.get_mut(&channel)
+                && let Some(c) = self
+                    .phase
+                    .allocation_mut()
+                    .and_then(|a| a.channels.get_mut(&channel))
             {
                 c.refresh_at = None;
             }
@@ -726,23 +673,16 @@ impl Client {
         for r in self.requests.values() {
             consider(r.tx.poll_timeout());
         }
-        if self.state == AllocationState::Allocated {
-            if let Some(a) = &self.allocation {
-                consider(Some(a.expires));
-                let refreshing = self
-                    .requests
-                    .values()
-                    .any(|r| matches!(r.kind, Kind::Refresh { .. }));
-                if !refreshing {
-                    consider(Some(a.refresh_at));
-                }
+        if let Some(a) = self.phase.allocated() {
+            consider(Some(a.expires));
+            let refreshing = self
+                .requests
+                .values()
+                .any(|r| matches!(r.kind, Kind::Refresh { .. }));
+            if !refreshing {
+                consider(Some(a.refresh_at));
             }
-            for p in self.permissions.values() {
-                consider(p.refresh_at);
-            }
-            for c in self.channels.values() {
-                consider(c.refresh_at);
-            }
+            consider(a.next_refresh());
         }
         next
     }
@@ -772,15 +712,6 @@ impl Client {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
-    }
-}
-
-/// When to refresh an allocation of `lifetime`: a minute early, or half-way if shorter.
-fn refresh_after(lifetime: Duration) -> Duration {
-    if lifetime >= Duration::from_secs(120) {
-        lifetime - Duration::from_secs(60)
-    } else {
-        lifetime / 2
     }
 }
 

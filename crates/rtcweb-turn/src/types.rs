@@ -30,7 +30,8 @@ pub struct ClientConfig {
     pub rto: Duration,
     /// How many 401/438 challenges one request may meet before giving up.
     pub max_challenges: u32,
-    /// How many 300 Try Alternate redirections to follow.
+    /// How many 300 Try Alternate redirections to follow in one allocation attempt (each
+    /// [`crate::Client::allocate`] starts counting anew).
     pub max_redirects: u32,
 }
 

@@ -6,7 +6,8 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Echo, FakeTurn, ServerAuth, TurnHost, data_count};
+use common::{FakeTurn, ServerAuth, TurnHost, data_count};
+use rtcweb_netsim::Echo;
 use rtcweb_netsim::{Filtering, HostId, LinkParams, Loss, Mapping, NatConfig, Network, Simulation};
 use rtcweb_stun::Method;
 use rtcweb_turn::oauth::AsRsAlgorithm;
@@ -147,7 +148,7 @@ fn allocate_permission_channel_and_echo() {
         datas,
         vec![b"via indication".to_vec(), b"via channel".to_vec()]
     );
-    assert_eq!(w.sim.endpoint::<Echo>(w.peer).received, 2);
+    assert_eq!(w.sim.endpoint::<Echo>(w.peer).received(), 2);
 }
 
 #[test]

@@ -60,4 +60,6 @@ pub use rtcweb_rtp::frame::Frame;
 pub use rtcweb_rtp::playout::PlayoutConfig;
 pub use rtcweb_rtp::session::{KeyframeRequest, PacketFeedback};
 pub use signaling::{IceCandidateInit, SdpType, SessionDescription, SignalingMessage};
-pub use stats::{CandidatePairStats, DataChannelStats, StatsReport, TransportStats};
+pub use stats::{
+    CandidatePairStats, DataChannelStats, SctpTransportStats, StatsReport, TransportStats,
+};

@@ -72,6 +72,24 @@ pub struct DataChannelStats {
     pub bytes_received: u64,
 }
 
+/// `RTCSctpTransportStats` (webrtc-stats' "sctp-transport"), with what the association
+/// negotiated.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SctpTransportStats {
+    /// `smoothedRoundTripTime` in seconds.
+    pub smoothed_round_trip_time: f64,
+    /// RFC 9653 zero checksum is in use (both sides offered it with DTLS).
+    pub zero_checksum: bool,
+    /// SCTP packets received with checksum 0.
+    pub zero_checksum_packets_received: u64,
+    /// RFC 8260 user message interleaving is in use.
+    pub message_interleaving: bool,
+    /// SCTP packets that carried retransmitted DATA (not in the W3C dictionary; what tells a
+    /// lossy path, or records lost between the layers, from a clean one).
+    pub retransmitted_packets: u64,
+}
+
 /// What `getStats()` returns.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,6 +100,8 @@ pub struct StatsReport {
     pub candidate_pairs: Vec<CandidatePairStats>,
     /// Every data channel with a stream.
     pub data_channels: Vec<DataChannelStats>,
+    /// The SCTP association, once there is one.
+    pub sctp: Option<SctpTransportStats>,
     /// SRTP packets refused (authentication, replay), from the SRTP layer's counters.
     pub srtp_errors: u64,
     /// `inbound-rtp`: the remote streams we receive ([`crate::MediaMode::Session`]).
@@ -174,6 +194,16 @@ impl PeerConnection {
             },
             candidate_pairs,
             data_channels,
+            sctp: self.data.sctp.as_ref().map(|t| {
+                let s = t.stats();
+                SctpTransportStats {
+                    smoothed_round_trip_time: s.srtt.as_secs_f64(),
+                    zero_checksum: s.zero_checksum,
+                    zero_checksum_packets_received: s.zero_checksum_packets_received,
+                    message_interleaving: s.message_interleaving,
+                    retransmitted_packets: s.retransmitted_packets,
+                }
+            }),
             srtp_errors,
             inbound_rtp: rtp.inbound,
             outbound_rtp: rtp.outbound,

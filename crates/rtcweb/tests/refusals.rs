@@ -158,6 +158,15 @@ fn a_candidate_that_does_not_parse_is_refused_not_dropped() {
         assert_eq!(pairs(&b), before, "{bad}: a pair was formed");
     }
 
+    // A well-formed TCP candidate (Firefox trickles them) is accepted, as browsers accept
+    // it, but not paired: there is no ICE-TCP.
+    b.add_ice_candidate(
+        now,
+        &init("candidate:2 1 tcp 1518280447 192.0.2.9 9 typ host tcptype active"),
+    )
+    .unwrap();
+    assert_eq!(pairs(&b), before, "a TCP candidate was paired");
+
     // The same candidate written correctly is taken, and paired.
     b.add_ice_candidate(
         now,

@@ -289,9 +289,15 @@ async fn start_peer(
         NegotiationOptions::polite()
     };
     let (handle, mut app) = PerfectNegotiation::spawn(pc.clone(), pc_events, p.signaling, options);
+    let stats_pc = pc.clone();
     let chat = move |dc: DataChannel| {
-        let (name, send, channels, notes) =
-            (name.clone(), send.clone(), channels.clone(), notes.clone());
+        let (name, send, channels, notes, pc) = (
+            name.clone(),
+            send.clone(),
+            channels.clone(),
+            notes.clone(),
+            stats_pc.clone(),
+        );
         tokio::spawn(async move {
             if dc.wait_open().await.is_err() {
                 return;
@@ -304,7 +310,17 @@ async fn start_peer(
                     say(&format!("sending to {name}: {e}"));
                 }
             }
+            let mut first = true;
             while let Some(m) = dc.recv().await {
+                if std::mem::take(&mut first)
+                    && let Some(s) = pc.stats().sctp
+                {
+                    say(&format!(
+                        "sctp with {name}: zero checksum {}, {} packets received with checksum 0, \
+                         interleaving {}",
+                        s.zero_checksum, s.zero_checksum_packets_received, s.message_interleaving
+                    ));
+                }
                 let text = String::from_utf8_lossy(&m.data).into_owned();
                 let _ = notes.send(Note::Line {
                     from: name.clone(),

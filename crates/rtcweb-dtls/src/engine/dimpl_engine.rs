@@ -11,7 +11,8 @@
 //!   only the non-cryptographic randomness follows [`DtlsConfig::rng_seed`].
 //!
 //! The crypto provider is dimpl's aws-lc-rs one with the X25519MLKEM768 hybrid group
-//! ([`super::hybrid_kx`]) first among the key-exchange groups.
+//! ([`super::hybrid_kx`]) first among the key-exchange groups and the DTLS 1.3 record-number
+//! mask computed from a kept key schedule ([`super::record_number`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,9 +45,10 @@ impl DimplFactory {
             .use_server_cookie(config.server_cookie)
             // WebRTC authenticates both sides: the server must see the client's certificate.
             .require_client_certificate(true)
-            // aws-lc-rs, with X25519MLKEM768 first among the key-exchange groups.
+            // aws-lc-rs, with X25519MLKEM768 first among the key-exchange groups and DTLS 1.3
+            // record-number key schedules kept per key.
             .with_crypto_provider(super::hybrid_kx::with_hybrid_group(
-                dimpl::crypto::aws_lc_rs::default_provider(),
+                super::record_number::provider(),
             ))
             .kx_groups(&kx_groups(config.post_quantum));
         if let Some(seed) = config.rng_seed {

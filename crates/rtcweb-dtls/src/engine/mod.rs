@@ -13,6 +13,7 @@ use crate::{Certificate, DtlsConfig, DtlsVersion, Error, Role, SrtpProfile};
 
 mod dimpl_engine;
 mod hybrid_kx;
+mod record_number;
 
 /// One thing an engine produced.
 #[derive(Debug)]

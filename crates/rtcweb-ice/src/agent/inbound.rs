@@ -10,10 +10,9 @@ use rtcweb_stun::{
 };
 use tracing::trace;
 
-use super::{IceAgent, RemoteCandidate};
+use super::IceAgent;
+use super::checks::{Candidates, Triggered};
 use crate::config::IceRole;
-use crate::pair::PairState;
-use crate::{Candidate, CandidateAddress, CandidateKind, Transport};
 
 impl IceAgent {
     pub(super) fn handle_request(
@@ -25,7 +24,7 @@ impl IceAgent {
     ) -> bool {
         // Only requests on our own sockets, for our ufrag, with our password: anything else
         // is dropped without a trace in the agent's state.
-        if !self.locals.iter().any(|l| l.key() == local) {
+        if !self.gatherer.has_key(local) {
             return false;
         }
         let Some(Ok(Attribute::Username(username))) = msg.attribute(AttributeType::USERNAME) else {
@@ -82,52 +81,34 @@ impl IceAgent {
         let Some(r) = self.remote_for(remote, peer_priority) else {
             return true;
         };
-        let Some(local_idx) = self.local_for_socket(local) else {
+        let Some(local_idx) = self.gatherer.checkable_at(local) else {
             return true;
         };
-        self.consent.last_request = Some(now);
+        self.consent.note_request(now);
 
         if self.config.lite {
             // A lite agent does not check: the peer's check is the proof, and its
             // nomination selects the pair (RFC 8445 section 7.3.2 for lite).
-            let i = self.lite_pair(local_idx, r);
-            self.pairs[i].state = PairState::Succeeded;
-            self.pairs[i].last_response = Some(now);
+            let cands = Candidates::of(&self.gatherer, &self.peer);
+            let i = self.checks.lite_pair(now, local_idx, r, cands);
             if use_candidate {
                 self.nominate(now, i);
             }
             return true;
         }
 
-        let Some(i) = self.pairs.iter().position(|p| {
-            self.locals[p.local].key() == local && self.remotes[p.remote].addr == Some(remote)
-        }) else {
+        let cands = Candidates::of(&self.gatherer, &self.peer);
+        let Some(i) = self.checks.find(local, remote, cands) else {
             return true;
         };
         // Triggered check (section 7.3.1.4).
-        match self.pairs[i].state {
-            PairState::Succeeded => {}
-            PairState::InProgress => {
-                // Retransmit at once: both sides behind NATs finish faster.
-                if let Some(check) = &self.pairs[i].check {
-                    let bytes = check.bytes.clone();
-                    self.send_via(now, local, remote, bytes);
-                }
-            }
-            PairState::Frozen | PairState::Waiting | PairState::Failed => {
-                self.pairs[i].state = PairState::Waiting;
-                if !self.triggered.contains(&i) {
-                    self.triggered.push_back(i);
-                }
-                self.schedule_checks(now);
-            }
+        match self.checks.peer_checked(i) {
+            Triggered::Nothing => {}
+            Triggered::Resend(bytes) => self.send_via(now, local, remote, bytes),
+            Triggered::Queued => self.schedule_checks(now),
         }
-        if use_candidate && self.role == IceRole::Controlled {
-            if self.pairs[i].state == PairState::Succeeded {
-                self.nominate(now, i);
-            } else {
-                self.pairs[i].nominate_on_success = true;
-            }
+        if use_candidate && self.role == IceRole::Controlled && self.checks.peer_nominated(i) {
+            self.nominate(now, i);
         }
         true
     }
@@ -135,67 +116,13 @@ impl IceAgent {
     /// The remote candidate at `addr`, learning a peer-reflexive one if it is new
     /// (section 7.3.1.3), within the remote candidate limit.
     fn remote_for(&mut self, addr: SocketAddr, priority: u32) -> Option<usize> {
-        if let Some(i) = self.remotes.iter().position(|r| r.addr == Some(addr)) {
-            return Some(i);
-        }
-        if self.remotes.len() >= self.config.max_remote_candidates {
-            trace!(%addr, "peer-reflexive candidate over the limit ignored");
-            return None;
-        }
-        self.prflx_remote_count += 1;
-        let cand = Candidate {
-            foundation: format!("prflx{}", self.prflx_remote_count),
-            component: 1,
-            transport: Transport::Udp,
-            priority,
-            address: CandidateAddress::Ip(addr),
-            kind: CandidateKind::PeerReflexive,
-            related: None,
-            extensions: Vec::new(),
-        };
-        self.remotes.push(RemoteCandidate {
-            cand,
-            addr: Some(addr),
-        });
-        let idx = self.remotes.len() - 1;
-        if !self.config.lite {
-            for local in 0..self.locals.len() {
-                self.add_pair(local, idx);
-            }
+        let max = self.config.max_remote_candidates;
+        let (idx, new) = self.peer.candidate_at(addr, priority, max)?;
+        if new && !self.config.lite {
+            let cands = Candidates::of(&self.gatherer, &self.peer);
+            self.checks.pair_remote(idx, cands, self.role, &self.config);
         }
         Some(idx)
-    }
-
-    fn local_for_socket(&self, socket: SocketAddr) -> Option<usize> {
-        self.locals.iter().position(|l| {
-            l.key() == socket && matches!(l.cand.kind, CandidateKind::Host | CandidateKind::Relayed)
-        })
-    }
-
-    /// The lite agent's pair for (local, remote), created on first use.
-    fn lite_pair(&mut self, local: usize, remote: usize) -> usize {
-        if let Some(i) = self
-            .pairs
-            .iter()
-            .position(|p| p.local == local && p.remote == remote)
-        {
-            return i;
-        }
-        let (l, r) = (&self.locals[local].cand, &self.remotes[remote].cand);
-        self.pairs.push(crate::pair::Pair {
-            local,
-            remote,
-            priority: crate::pair::pair_priority(r.priority, l.priority),
-            foundation: (l.foundation.clone(), r.foundation.clone()),
-            state: PairState::Waiting,
-            check: None,
-            nominated: false,
-            nominate_on_success: false,
-            send_use_candidate: false,
-            last_response: None,
-            rtt: None,
-        });
-        self.pairs.len() - 1
     }
 
     fn respond_success(

@@ -1,64 +1,45 @@
-//! The ICE agent: its state, its public face, and the event/timeout plumbing. The protocol
-//! work lives in the submodules: `checks` (outgoing connectivity checks and nomination),
-//! `inbound` (incoming checks), `gather` (server-reflexive candidates) and `consent`
-//! (RFC 7675 consent freshness, keepalives and the connection state).
+//! The ICE agent: its public face, composed of parts that each own their state. Each part
+//! lives in its own file with private fields, and the agent passes it what it needs from
+//! the others as arguments:
+//!
+//! - `gather`: the local candidates, server-reflexive gathering and the gathering state;
+//! - `peer`: the peer's credentials and candidates for the current session;
+//! - `checks`: the check list, pacing, nomination and the selected pair (`outbound` and
+//!   `inbound` are the agent's glue that sends and answers checks with it);
+//! - `consent`: RFC 7675 consent freshness and keepalives on the selected pair;
+//! - `relay`: the TURN allocations;
+//! - `outbox`: the datagrams and events for the owner.
+//!
+//! The agent's own fields (role, credentials, connection state, the route kept during a
+//! restart) are set in this file only. The glue that runs one part with another sits in
+//! `outbound` and `inbound` (checks) or next to the part it drives (`consent`, `relay`).
 
 mod checks;
 mod consent;
 mod gather;
 mod inbound;
+mod outbound;
+mod outbox;
+mod peer;
 mod relay;
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use rtcweb_stun::{Class, IntegrityKey, Message, Method, is_stun};
 use tracing::{debug, trace};
 
-use crate::config::{Credentials, IceConfig, IceRole, TransportPolicy};
+use crate::config::{Credentials, IceConfig, IceRole};
 use crate::error::Error;
 use crate::event::{ConnectionState, GatheringState, IceEvent};
-use crate::pair::{Pair, PairState};
-use crate::{
-    Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
-};
-use rtcweb_core::{Datagram, Protocol, Rng, SansIo, Seed, Transmit};
+use crate::{Candidate, CandidateAddress};
+use rtcweb_core::{Datagram, Rng, SansIo, Seed, Transmit};
 
+use self::checks::{Candidates, CheckList};
 use self::consent::Consent;
-use self::gather::GatherTask;
-use self::relay::Relay;
-
-/// A local candidate and where its packets really leave from.
-#[derive(Debug, Clone)]
-pub(crate) struct LocalCandidate {
-    pub(crate) cand: Candidate,
-    /// The local socket packets of this candidate are sent from.
-    pub(crate) socket: SocketAddr,
-    /// The base (RFC 8445 section 5.1.1.1): the host address for host, server-reflexive
-    /// and peer-reflexive candidates, the relayed address for relayed ones.
-    pub(crate) base: SocketAddr,
-    /// The TURN allocation a relayed candidate lives on.
-    pub(crate) relay: Option<usize>,
-}
-
-impl LocalCandidate {
-    /// The address the agent knows this candidate by in pairs and when datagrams arrive:
-    /// the socket for host candidates, the relayed address for relayed ones.
-    pub(crate) fn key(&self) -> SocketAddr {
-        if self.relay.is_some() {
-            self.base
-        } else {
-            self.socket
-        }
-    }
-}
-
-/// A remote candidate, resolved or waiting for mDNS.
-#[derive(Debug, Clone)]
-pub(crate) struct RemoteCandidate {
-    pub(crate) cand: Candidate,
-    pub(crate) addr: Option<SocketAddr>,
-}
+use self::gather::Gatherer;
+use self::outbox::Outbox;
+use self::peer::Peer;
+use self::relay::Relays;
 
 /// What a received datagram was, from [`IceAgent::handle_input`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,45 +73,23 @@ pub enum Received<'a> {
 /// ```
 #[derive(Debug)]
 pub struct IceAgent {
-    pub(crate) config: IceConfig,
-    pub(crate) rng: Rng,
-    pub(crate) role: IceRole,
-    pub(crate) tie_breaker: u64,
-    pub(crate) local_credentials: Credentials,
-    pub(crate) remote_credentials: Option<Credentials>,
-    /// HMAC keys of the two passwords, scheduled once (every check uses one).
-    pub(crate) local_key: IntegrityKey,
-    pub(crate) remote_key: Option<IntegrityKey>,
-    pub(crate) remote_lite: bool,
-    pub(crate) locals: Vec<LocalCandidate>,
-    pub(crate) remotes: Vec<RemoteCandidate>,
-    pub(crate) pairs: Vec<Pair>,
-    pub(crate) triggered: VecDeque<usize>,
-    pub(crate) next_check_at: Option<Instant>,
-    pub(crate) gather_tasks: Vec<GatherTask>,
-    pub(crate) relays: Vec<Relay>,
-    pub(crate) gathering_state: GatheringState,
-    pub(crate) state: ConnectionState,
-    pub(crate) selected: Option<usize>,
+    config: IceConfig,
+    rng: Rng,
+    role: IceRole,
+    tie_breaker: u64,
+    local_credentials: Credentials,
+    /// HMAC key of our password, scheduled once (every incoming check uses it).
+    local_key: IntegrityKey,
+    state: ConnectionState,
     /// During an ICE restart: the route data keeps using until a new pair is selected.
-    pub(crate) previous_route: Option<(SocketAddr, SocketAddr)>,
-    pub(crate) first_valid_at: Option<Instant>,
-    /// Round-trip time of the first successful check.
-    pub(crate) rtt: Option<std::time::Duration>,
-    pub(crate) nominating: Option<usize>,
-    pub(crate) remote_end_of_candidates: bool,
-    pub(crate) consent: Consent,
-    pub(crate) host_count: usize,
-    pub(crate) prflx_remote_count: usize,
-    pub(crate) transmits: VecDeque<Transmit>,
-    pub(crate) events: VecDeque<IceEvent>,
+    previous_route: Option<(SocketAddr, SocketAddr)>,
+    gatherer: Gatherer,
+    peer: Peer,
+    checks: CheckList,
+    consent: Consent,
+    relays: Relays,
+    outbox: Outbox,
 }
-
-/// Most queued transmits before old ones are dropped; a stalled owner must not make the
-/// agent grow without bound.
-const MAX_QUEUED_TRANSMITS: usize = 256;
-/// Most queued events, likewise.
-const MAX_QUEUED_EVENTS: usize = 1024;
 
 impl IceAgent {
     /// A new agent with random local credentials and tie-breaker drawn from `seed`. The
@@ -145,35 +104,20 @@ impl IceAgent {
             role
         };
         Self {
+            gatherer: Gatherer::new(config.policy),
             config,
             rng,
             role,
             tie_breaker,
             local_key: IntegrityKey::short_term(&local_credentials.pwd),
             local_credentials,
-            remote_credentials: None,
-            remote_key: None,
-            remote_lite: false,
-            locals: Vec::new(),
-            remotes: Vec::new(),
-            pairs: Vec::new(),
-            triggered: VecDeque::new(),
-            next_check_at: None,
-            gather_tasks: Vec::new(),
-            relays: Vec::new(),
-            gathering_state: GatheringState::New,
             state: ConnectionState::New,
-            selected: None,
             previous_route: None,
-            first_valid_at: None,
-            rtt: None,
-            nominating: None,
-            remote_end_of_candidates: false,
+            peer: Peer::default(),
+            checks: CheckList::default(),
             consent: Consent::default(),
-            host_count: 0,
-            prflx_remote_count: 0,
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            relays: Relays::default(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -190,7 +134,7 @@ impl IceAgent {
 
     /// The peer's credentials, once known.
     pub fn remote_credentials(&self) -> Option<&Credentials> {
-        self.remote_credentials.as_ref()
+        self.peer.credentials()
     }
 
     /// The current role.
@@ -217,85 +161,61 @@ impl IceAgent {
 
     /// The gathering state.
     pub fn gathering_state(&self) -> GatheringState {
-        self.gathering_state
+        self.gatherer.state()
     }
 
     /// Local candidates gathered so far (those signalled to the peer).
     pub fn local_candidates(&self) -> impl Iterator<Item = &Candidate> {
-        self.locals
-            .iter()
-            .map(|l| &l.cand)
-            .filter(|c| self.signalled(c))
+        self.gatherer.signalled_candidates()
     }
 
     /// The selected pair, as (local, remote) candidates.
     pub fn selected_pair(&self) -> Option<(&Candidate, &Candidate)> {
-        let p = &self.pairs[self.selected?];
-        Some((&self.locals[p.local].cand, &self.remotes[p.remote].cand))
+        let (local, remote) = self.checks.ends(self.checks.selected()?);
+        Some((
+            self.gatherer.candidates()[local].cand(),
+            self.peer.candidates()[remote].cand(),
+        ))
     }
 
     /// Adds a local address the owner has a UDP socket bound to. It becomes a host
     /// candidate (signalled unless the policy is relay-only) and the base for
     /// server-reflexive candidates.
     pub fn add_host_address(&mut self, now: Instant, addr: SocketAddr) {
-        if self
-            .locals
-            .iter()
-            .any(|l| l.cand.kind == CandidateKind::Host && l.socket == addr)
-        {
-            return;
+        if let Some(idx) = self.gatherer.add_host(addr, &mut self.outbox) {
+            self.pair_local(now, idx);
         }
-        let family_index = self
-            .locals
-            .iter()
-            .filter(|l| l.cand.kind == CandidateKind::Host && l.socket.is_ipv4() == addr.is_ipv4())
-            .count();
-        let cand = Candidate {
-            foundation: foundation(CandidateKind::Host, addr.ip(), None),
-            component: 1,
-            transport: Transport::Udp,
-            priority: priority(
-                CandidateKind::Host,
-                local_preference(addr.ip(), family_index),
-                1,
-            ),
-            address: CandidateAddress::Ip(addr),
-            kind: CandidateKind::Host,
-            related: None,
-            extensions: Vec::new(),
-        };
-        self.host_count += 1;
-        let idx = self.push_local(LocalCandidate {
-            cand,
-            socket: addr,
-            base: addr,
-            relay: None,
-        });
-        self.pair_local(now, idx);
     }
 
     /// Starts gathering server-reflexive candidates from every host address. Call after the
     /// host addresses are added; `GatheringState::Complete` follows when every server has
     /// answered or timed out.
     pub fn start_gathering(&mut self, now: Instant) {
-        if self.gathering_state != GatheringState::New {
+        if self.gatherer.state() != GatheringState::New {
             return;
         }
-        self.set_gathering_state(GatheringState::Gathering);
+        self.gatherer
+            .set_state(GatheringState::Gathering, &mut self.outbox);
         if !self.config.lite {
-            self.start_server_reflexive(now);
-            self.start_relays(now);
+            self.gatherer.start_server_reflexive(
+                now,
+                &self.config,
+                &mut self.rng,
+                &mut self.outbox,
+            );
+            let bases = self.gatherer.host_sockets();
+            self.relays
+                .start(now, &self.config, &bases, &mut self.rng, &mut self.outbox);
+            self.drain_relays(now);
         }
         self.check_gathering_complete();
     }
 
     /// The peer's credentials, from its description.
     pub fn set_remote_credentials(&mut self, now: Instant, credentials: Credentials) {
-        if self.remote_credentials.as_ref() == Some(&credentials) {
+        if !self.peer.set_credentials(credentials) {
             return;
         }
-        self.remote_key = Some(IntegrityKey::short_term(&credentials.pwd));
-        self.remote_credentials = Some(credentials);
         self.schedule_checks(now);
         self.update_state(now);
     }
@@ -303,7 +223,7 @@ impl IceAgent {
     /// Whether the peer is ICE-lite (`a=ice-lite`). Facing a lite peer, a full agent is
     /// controlling (RFC 8445 section 6.1.1).
     pub fn set_remote_lite(&mut self, lite: bool) {
-        self.remote_lite = lite;
+        self.peer.set_lite(lite);
         if lite && !self.config.lite {
             self.set_role(IceRole::Controlling);
         }
@@ -313,36 +233,16 @@ impl IceAgent {
     /// not parse is the caller's error for that candidate only; this one is checked for
     /// what the agent can use.
     pub fn add_remote_candidate(&mut self, now: Instant, cand: Candidate) -> Result<(), Error> {
-        if cand.component != 1 {
-            return Err(Error::UnsupportedComponent(cand.component));
-        }
-        if cand.transport != Transport::Udp {
-            return Err(Error::UnsupportedTransport("tcp".into()));
-        }
-        if self.remotes.len() >= self.config.max_remote_candidates {
-            return Err(Error::TooManyCandidates);
-        }
-        if self
-            .remotes
-            .iter()
-            .any(|r| r.cand.address == cand.address && r.cand.kind != CandidateKind::PeerReflexive)
-        {
+        let mdns = match &cand.address {
+            CandidateAddress::Mdns { name, .. } => Some(name.clone()),
+            CandidateAddress::Ip(_) => None,
+        };
+        let Some(idx) = self.peer.add(cand, self.config.max_remote_candidates)? else {
             return Ok(());
+        };
+        if let Some(name) = mdns {
+            self.outbox.push_event(IceEvent::ResolveMdns(name));
         }
-        // A signalled candidate for an address already learned as peer-reflexive takes
-        // over its place (RFC 8445 section 7.3.1.3 allows the update).
-        let addr = cand.addr();
-        if let Some(i) = self.remotes.iter().position(|r| {
-            r.cand.kind == CandidateKind::PeerReflexive && addr.is_some() && r.addr == addr
-        }) {
-            self.remotes[i].cand = cand;
-            return Ok(());
-        }
-        if let CandidateAddress::Mdns { name, .. } = &cand.address {
-            self.push_event(IceEvent::ResolveMdns(name.clone()));
-        }
-        self.remotes.push(RemoteCandidate { cand, addr });
-        let idx = self.remotes.len() - 1;
         self.pair_remote(now, idx);
         self.update_state(now);
         Ok(())
@@ -350,28 +250,15 @@ impl IceAgent {
 
     /// The peer will send no more candidates (RFC 8838 end-of-candidates).
     pub fn end_of_remote_candidates(&mut self, now: Instant) {
-        self.remote_end_of_candidates = true;
+        self.peer.set_end_of_candidates();
         self.update_state(now);
     }
 
     /// The answer to [`IceEvent::ResolveMdns`]: every remote candidate with that name gets
     /// the address.
     pub fn resolve_mdns(&mut self, now: Instant, name: &str, ip: IpAddr) {
-        let matching: Vec<usize> = self
-            .remotes
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                r.addr.is_none()
-                    && matches!(&r.cand.address, CandidateAddress::Mdns { name: n, .. } if n.eq_ignore_ascii_case(name))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        for i in matching {
-            if let CandidateAddress::Mdns { port, .. } = self.remotes[i].cand.address {
-                self.remotes[i].addr = Some(SocketAddr::new(ip, port));
-                self.pair_remote(now, i);
-            }
+        for i in self.peer.resolve_mdns(name, ip) {
+            self.pair_remote(now, i);
         }
         self.update_state(now);
     }
@@ -381,74 +268,67 @@ impl IceAgent {
     /// flowing on the old selected pair until a new one is selected.
     pub fn restart(&mut self, now: Instant, credentials: Credentials) {
         self.previous_route = self.send_route_inner().or(self.previous_route);
-        self.local_key = IntegrityKey::short_term(&credentials.pwd);
-        self.local_credentials = credentials;
-        self.remote_credentials = None;
-        self.remote_key = None;
-        self.remote_lite = false;
-        self.remotes.clear();
-        self.pairs.clear();
-        self.triggered.clear();
-        self.selected = None;
-        self.nominating = None;
-        self.first_valid_at = None;
-        self.rtt = None;
-        self.remote_end_of_candidates = false;
-        self.prflx_remote_count = 0;
+        self.set_local_credentials(credentials);
+        self.peer = Peer::default();
+        self.checks.reset();
         self.consent = Consent::default();
-        // Learned peer-reflexive locals belong to the old session.
-        self.locals
-            .retain(|l| l.cand.kind != CandidateKind::PeerReflexive);
-        let regather = self.gathering_state != GatheringState::New && !self.config.lite;
+        let regather = self.gatherer.state() != GatheringState::New && !self.config.lite;
+        self.gatherer.forget_session(regather);
         if regather {
             // Gather again (RFC 8445 section 9 allows keeping the candidates, but a restart
             // usually follows a path change): a NAT may have rebound (new server-reflexive
             // address) or a TURN server lost our allocation. Server-reflexive candidates are
-            // asked for anew; allocations are checked and made again where lost.
-            self.locals
-                .retain(|l| l.cand.kind != CandidateKind::ServerReflexive);
-            self.gather_tasks.clear();
-            self.start_server_reflexive(now);
-            self.regather_relays(now);
+            // asked for anew; allocations are checked and made again where lost, and
+            // relayed candidates of dead allocations are forgotten.
+            self.gatherer.start_server_reflexive(
+                now,
+                &self.config,
+                &mut self.rng,
+                &mut self.outbox,
+            );
+            if self.relays.regather(now, &mut self.rng, &mut self.outbox)
+                && self.gatherer.state() == GatheringState::Complete
+            {
+                self.gatherer
+                    .set_state(GatheringState::Gathering, &mut self.outbox);
+            }
+            self.drain_relays(now);
+            self.gatherer.keep_relayed(&self.relays.live());
         }
         // Data keeps the old route only if we still own its local end.
         if self.previous_route.is_some_and(|(local, _)| {
-            !self.is_host_socket(local) && !self.relays.iter().any(|r| r.relayed == Some(local))
+            !self.gatherer.is_host_socket(local) && !self.relays.owns(local)
         }) {
             self.previous_route = None;
         }
         let signalled: Vec<Candidate> = self.local_candidates().cloned().collect();
         for c in signalled {
-            self.push_event(IceEvent::LocalCandidate(c));
+            self.outbox.push_event(IceEvent::LocalCandidate(c));
         }
-        if regather && (!self.gather_tasks.is_empty() || !self.relays_settled()) {
-            self.set_gathering_state(GatheringState::Gathering);
+        if regather && (self.gatherer.is_asking() || !self.relays.settled()) {
+            self.gatherer
+                .set_state(GatheringState::Gathering, &mut self.outbox);
         }
-        if self.gathering_state == GatheringState::Complete {
+        if self.gatherer.state() == GatheringState::Complete {
             // Said again for the new session's signaling.
-            self.push_event(IceEvent::GatheringState(GatheringState::Complete));
+            self.outbox
+                .push_event(IceEvent::GatheringState(GatheringState::Complete));
         }
         self.update_state(now);
     }
 
-    /// Whether `addr` is one of the owner's sockets (a host candidate's).
-    pub(crate) fn is_host_socket(&self, addr: SocketAddr) -> bool {
-        self.locals
-            .iter()
-            .any(|l| l.cand.kind == CandidateKind::Host && l.socket == addr)
-    }
     /// Stops everything, releasing TURN allocations (their Refresh with lifetime 0 is the
     /// last thing [`IceAgent::poll_transmit`] yields); state `Closed`.
     pub fn close(&mut self, now: Instant) {
-        self.pairs.clear();
-        self.triggered.clear();
-        self.gather_tasks.clear();
-        self.transmits.clear();
-        self.release_relays(now);
-        self.selected = None;
+        self.checks.close();
+        self.gatherer.stop_asking();
+        self.outbox.clear_transmits();
+        self.relays.release(now, &mut self.outbox);
+        self.drain_relays(now);
         self.previous_route = None;
         self.set_state(ConnectionState::Closed);
     }
+
     /// Where application data goes now when it can go directly, as (local socket, remote
     /// address), so the owner can send from its own buffer. `None` before a pair is
     /// selected, after consent is lost, once closed, and when the selected pair is relayed
@@ -456,10 +336,10 @@ impl IceAgent {
     pub fn send_route(&mut self, now: Instant) -> Option<(SocketAddr, SocketAddr)> {
         let (local, remote) = self.send_route_inner()?;
         // Relayed (use send_data), or the relayed address of a lost allocation.
-        if !self.is_host_socket(local) {
+        if !self.gatherer.is_host_socket(local) {
             return None;
         }
-        self.consent.last_sent = Some(now);
+        self.consent.note_sent(now);
         Some((local, remote))
     }
 
@@ -469,7 +349,7 @@ impl IceAgent {
         let Some((local, remote)) = self.send_route_inner() else {
             return false;
         };
-        self.consent.last_sent = Some(now);
+        self.consent.note_sent(now);
         self.send_via(now, local, remote, payload.to_vec());
         true
     }
@@ -477,16 +357,26 @@ impl IceAgent {
     /// The selected route as (local key, remote address): the local key is the host socket,
     /// or the relayed address of a relayed candidate.
     fn send_route_inner(&self) -> Option<(SocketAddr, SocketAddr)> {
-        if matches!(self.state, ConnectionState::Closed) || self.consent.lost {
+        if self.is_closed() || self.consent.is_lost() {
             return None;
         }
-        match self.selected {
-            Some(i) => {
-                let p = &self.pairs[i];
-                Some((self.locals[p.local].key(), self.remotes[p.remote].addr?))
-            }
+        match self.checks.selected() {
+            Some(i) => self.pair_route(i),
             None => self.previous_route,
         }
+    }
+
+    /// Pair `i`'s route as (local key, remote address), once the remote one is known.
+    fn pair_route(&self, i: usize) -> Option<(SocketAddr, SocketAddr)> {
+        let (local, remote) = self.checks.ends(i);
+        Some((
+            self.gatherer.candidates()[local].key(),
+            self.peer.candidates()[remote].addr()?,
+        ))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state == ConnectionState::Closed
     }
 
     /// Feeds a datagram that arrived on one of our sockets (or stream octets from a TURN
@@ -494,16 +384,17 @@ impl IceAgent {
     /// [`Received::Data`]; data through a relay as [`IceEvent::Data`].
     pub fn handle_input<'a>(&mut self, now: Instant, input: Datagram<'a>) -> Received<'a> {
         let (local, remote, bytes) = (input.destination, input.source, input.payload);
-        if self.state == ConnectionState::Closed {
+        if self.is_closed() {
             return Received::Dropped;
         }
-        if let Some(i) = self.relay_for(local, remote) {
-            let received = self.handle_relay_input(now, i, bytes);
+        if let Some(i) = self.relays.route(local, remote) {
+            self.relays.handle_input(now, i, bytes, &mut self.outbox);
+            self.drain_relays(now);
             self.update_state(now);
-            return received;
+            return Received::Consumed;
         }
         if !is_stun(bytes) {
-            return if self.remotes.iter().any(|r| r.addr == Some(remote))
+            return if self.peer.knows(remote)
                 || self.previous_route.is_some_and(|(_, r)| r == remote)
             {
                 Received::Data(bytes)
@@ -534,11 +425,14 @@ impl IceAgent {
 
     /// Handles whatever is due at `now` (retransmissions, paced checks, consent).
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.state == ConnectionState::Closed {
+        if self.is_closed() {
             return;
         }
-        self.gather_timeouts(now);
-        self.relay_timeouts(now);
+        if self.gatherer.handle_timeout(now, &mut self.outbox) {
+            self.check_gathering_complete();
+        }
+        self.relays.handle_timeout(now, &mut self.outbox);
+        self.drain_relays(now);
         self.check_timeouts(now);
         self.pace_checks(now);
         self.maybe_nominate(now);
@@ -548,12 +442,12 @@ impl IceAgent {
 
     /// When [`IceAgent::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.state == ConnectionState::Closed {
+        if self.is_closed() {
             return None;
         }
         [
-            self.gather_timeout(),
-            self.relay_timeout(),
+            self.gatherer.poll_timeout(),
+            self.relays.poll_timeout(),
             self.checks_timeout(),
             self.nomination_timeout(),
             self.consent_timeout(),
@@ -565,129 +459,69 @@ impl IceAgent {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.outbox.poll_transmit()
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<IceEvent> {
-        self.events.pop_front()
-    }
-    pub(crate) fn send_with(
-        &mut self,
-        source: SocketAddr,
-        destination: SocketAddr,
-        payload: Vec<u8>,
-        protocol: Protocol,
-    ) {
-        if self.transmits.len() >= MAX_QUEUED_TRANSMITS {
-            self.transmits.pop_front();
-        }
-        self.transmits.push_back(Transmit {
-            source,
-            destination,
-            payload,
-            protocol,
-        });
+        self.outbox.poll_event()
     }
 
-    /// Queues an event. When the owner is not polling and the queue is full, relayed data
-    /// is what goes (the newest, or the oldest to make room for a state change): a lost
-    /// datagram is what the layers above expect of a network, a lost state change is not.
-    pub(crate) fn push_event(&mut self, event: IceEvent) {
-        if self.events.len() >= MAX_QUEUED_EVENTS {
-            if matches!(event, IceEvent::Data(_)) {
-                return;
-            }
-            match self
-                .events
-                .iter()
-                .position(|e| matches!(e, IceEvent::Data(_)))
-            {
-                Some(i) => {
-                    self.events.remove(i);
-                }
-                None => {
-                    self.events.pop_front();
-                }
-            }
-        }
-        self.events.push_back(event);
+    /// `Complete` once every STUN server answered and every relay settled.
+    fn check_gathering_complete(&mut self) {
+        let settled = self.relays.settled();
+        self.gatherer.check_complete(settled, &mut self.outbox);
     }
 
-    /// Whether a local candidate is told to the peer (relay-only hides the others, and
-    /// peer-reflexive locals are never signalled).
-    fn signalled(&self, c: &Candidate) -> bool {
-        match c.kind {
-            CandidateKind::PeerReflexive => false,
-            CandidateKind::Relayed => true,
-            _ => self.config.policy == TransportPolicy::All,
-        }
-    }
-
-    pub(crate) fn push_local(&mut self, local: LocalCandidate) -> usize {
-        if self.signalled(&local.cand) {
-            self.push_event(IceEvent::LocalCandidate(local.cand.clone()));
-        }
-        self.locals.push(local);
-        self.locals.len() - 1
-    }
-
-    pub(crate) fn set_gathering_state(&mut self, state: GatheringState) {
-        if self.gathering_state != state {
-            self.gathering_state = state;
-            self.push_event(IceEvent::GatheringState(state));
-        }
-    }
-
-    pub(crate) fn set_state(&mut self, state: ConnectionState) {
+    fn set_state(&mut self, state: ConnectionState) {
         if self.state != state {
             debug!(from = ?self.state, to = ?state, "ICE connection state");
             self.state = state;
-            self.push_event(IceEvent::ConnectionState(state));
+            self.outbox.push_event(IceEvent::ConnectionState(state));
         }
     }
 
-    pub(crate) fn switch_role(&mut self, role: IceRole) {
+    fn switch_role(&mut self, role: IceRole) {
         self.role = role;
-        self.recompute_pair_priorities();
-        self.push_event(IceEvent::RoleChanged(role));
+        let cands = Candidates::of(&self.gatherer, &self.peer);
+        self.checks.recompute_priorities(cands, role);
+        self.outbox.push_event(IceEvent::RoleChanged(role));
+    }
+
+    /// Selects pair `i` for data: consent starts on it, a relayed one gets a TURN channel.
+    fn select(&mut self, now: Instant, i: usize) {
+        self.checks.select(i);
+        self.previous_route = None;
+        self.consent.start(now);
+        let (l, r) = self.checks.ends(i);
+        let (l, r) = (&self.gatherer.candidates()[l], &self.peer.candidates()[r]);
+        let (local, remote) = (l.cand().clone(), r.cand().clone());
+        debug!(local = %local, remote = %remote, "selected pair");
+        if l.is_relayed()
+            && let Some(peer) = r.addr()
+        {
+            let key = l.key();
+            self.relays.bind_channel(now, key, peer, &mut self.outbox);
+        }
+        self.outbox
+            .push_event(IceEvent::SelectedPair { local, remote });
     }
 
     /// Counts of pairs by state, for tests and stats: (frozen, waiting, in progress,
     /// succeeded, failed).
     pub fn pair_counts(&self) -> [usize; 5] {
-        let mut out = [0; 5];
-        for p in &self.pairs {
-            out[match p.state {
-                PairState::Frozen => 0,
-                PairState::Waiting => 1,
-                PairState::InProgress => 2,
-                PairState::Succeeded => 3,
-                PairState::Failed => 4,
-            }] += 1;
-        }
-        out
+        self.checks.counts()
     }
 
     /// Every candidate pair with its state (for `getStats`).
     pub fn pair_stats(&self) -> Vec<crate::pair::PairStats> {
-        self.pairs
-            .iter()
-            .enumerate()
-            .map(|(i, p)| crate::pair::PairStats {
-                local: self.locals[p.local].cand.clone(),
-                remote: self.remotes[p.remote].cand.clone(),
-                state: p.state,
-                nominated: p.nominated,
-                selected: self.selected == Some(i),
-                rtt: p.rtt,
-            })
-            .collect()
+        self.checks
+            .stats(Candidates::of(&self.gatherer, &self.peer))
     }
 
     /// How many remote candidates the agent holds (signalled and peer-reflexive).
     pub fn remote_candidate_count(&self) -> usize {
-        self.remotes.len()
+        self.peer.candidates().len()
     }
 }
 
@@ -700,7 +534,7 @@ impl SansIo for IceAgent {
     /// [`IceEvent::Data`] too (a copy), so that a generic owner sees all of it in one place.
     fn handle_input(&mut self, now: Instant, input: Datagram<'_>) {
         if let Received::Data(data) = IceAgent::handle_input(self, now, input) {
-            self.push_event(IceEvent::Data(data.to_vec()));
+            self.outbox.push_event(IceEvent::Data(data.to_vec()));
         }
     }
     fn handle_timeout(&mut self, now: Instant) {

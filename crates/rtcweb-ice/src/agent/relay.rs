@@ -1,82 +1,135 @@
 //! Relayed candidates: one TURN allocation per (TURN server, host base), driven by the
 //! rtcweb-turn client; checks and data from a relayed candidate travel through it.
+//!
+//! [`Relays`] owns the clients. What they report comes out of [`Relays::poll_event`] for
+//! the agent to act on (the glue at the end of this file), never in the middle of
+//! another operation.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use rtcweb_core::{Datagram, Protocol, Rng};
 use rtcweb_stun::{Class, Message, Method, is_stun};
-use rtcweb_turn::{AllocationState, Client, Event as TurnEvent};
-
-use crate::event::IceEvent;
+use rtcweb_turn::{AllocationState, Client, ClientConfig, Event as TurnEvent};
 use tracing::debug;
 
-use super::{IceAgent, LocalCandidate, Received};
+use super::IceAgent;
+use super::outbox::Outbox;
+use crate::config::IceConfig;
+use crate::event::{GatheringState, IceEvent};
 use crate::{
     Candidate, CandidateAddress, CandidateKind, Transport, foundation, local_preference, priority,
 };
-use rtcweb_core::{Datagram, Protocol};
 
 /// One TURN allocation used by the agent.
 #[derive(Debug)]
-pub(crate) struct Relay {
-    pub(crate) client: Client,
+struct Relay {
+    client: Client,
     /// What the client was made from, to make a new one when the allocation is lost.
-    config: rtcweb_turn::ClientConfig,
+    config: ClientConfig,
     /// The host socket the allocation is reached from.
-    pub(crate) base: SocketAddr,
-    pub(crate) protocol: Protocol,
+    base: SocketAddr,
+    protocol: Protocol,
     /// The relayed candidate, once allocated.
-    pub(crate) relayed: Option<SocketAddr>,
+    relayed: Option<SocketAddr>,
     /// Allocation finished, one way or the other (for the gathering state).
-    pub(crate) settled: bool,
+    settled: bool,
 }
 
-impl IceAgent {
-    pub(super) fn start_relays(&mut self, now: Instant) {
-        let bases: Vec<SocketAddr> = self
-            .locals
-            .iter()
-            .filter(|l| l.cand.kind == CandidateKind::Host)
-            .map(|l| l.socket)
-            .collect();
-        for config in self.config.turn_servers.clone() {
-            for base in bases
+impl Relay {
+    /// Moves the client's datagrams to the outbox, sent from our base.
+    fn flush(&mut self, outbox: &mut Outbox) {
+        while let Some(t) = self.client.poll_transmit() {
+            outbox.send(self.base, t.destination, t.payload, self.protocol);
+        }
+    }
+
+    /// A new client (the old one is done), allocating.
+    fn reallocate(&mut self, now: Instant, rng: &mut Rng) {
+        let seed: [u8; 32] = rng.bytes();
+        self.client = Client::new(self.config.clone(), self.base, seed);
+        self.relayed = None;
+        self.settled = self.client.allocate(now).is_err();
+    }
+}
+
+/// What a relay reports to the agent.
+#[derive(Debug)]
+pub(super) enum RelayEvent {
+    /// A relayed address, on the allocation reached from `base`.
+    Allocated {
+        base: SocketAddr,
+        server: SocketAddr,
+        protocol: Protocol,
+        relayed: SocketAddr,
+        /// Our address as the server saw it (a server-reflexive candidate).
+        mapped: Option<SocketAddr>,
+    },
+    /// An allocation failed for good (gathering may be complete).
+    Failed,
+    /// A lost allocation is being made again (gathering is not complete any more).
+    Reallocating,
+    /// A datagram a peer sent to our relayed address.
+    Data {
+        relayed: SocketAddr,
+        peer: SocketAddr,
+        data: Vec<u8>,
+    },
+}
+
+/// The agent's TURN allocations.
+#[derive(Debug, Default)]
+pub(super) struct Relays {
+    relays: Vec<Relay>,
+}
+
+impl Relays {
+    /// Allocates on every TURN server from every host base of its family.
+    pub(super) fn start(
+        &mut self,
+        now: Instant,
+        config: &IceConfig,
+        bases: &[SocketAddr],
+        rng: &mut Rng,
+        outbox: &mut Outbox,
+    ) {
+        for config in &config.turn_servers {
+            for &base in bases
                 .iter()
                 .filter(|b| b.is_ipv4() == config.server.is_ipv4())
             {
-                let protocol = config.transport;
-                let seed: [u8; 32] = self.rng.bytes();
-                let mut client = Client::new(config.clone(), *base, seed);
+                let seed: [u8; 32] = rng.bytes();
+                let mut client = Client::new(config.clone(), base, seed);
                 let settled = client.allocate(now).is_err();
-                self.relays.push(Relay {
+                let mut relay = Relay {
                     client,
                     config: config.clone(),
-                    base: *base,
-                    protocol,
+                    base,
+                    protocol: config.transport,
                     relayed: None,
                     settled,
-                });
-                let i = self.relays.len() - 1;
-                self.drain_relay(now, i);
+                };
+                relay.flush(outbox);
+                self.relays.push(relay);
             }
         }
     }
 
     /// Whether `(local, remote)` is the path to one of our TURN servers.
-    pub(super) fn relay_for(&self, local: SocketAddr, remote: SocketAddr) -> Option<usize> {
+    pub(super) fn route(&self, local: SocketAddr, remote: SocketAddr) -> Option<usize> {
         self.relays
             .iter()
             .position(|r| r.base == local && r.client.server() == remote)
     }
 
-    /// Feeds what a TURN server sent; peers' datagrams inside are handled as if they had
-    /// arrived on the relayed candidate.
-    pub(super) fn handle_relay_input(
+    /// Feeds what TURN server `i` sent (its events are then polled).
+    pub(super) fn handle_input(
         &mut self,
         now: Instant,
         i: usize,
         bytes: &[u8],
-    ) -> Received<'static> {
+        outbox: &mut Outbox,
+    ) {
         let relay = &mut self.relays[i];
         let input = Datagram {
             source: relay.client.server(),
@@ -85,51 +138,202 @@ impl IceAgent {
             payload: bytes,
         };
         relay.client.handle_input(now, input);
-        self.drain_relay(now, i);
-        Received::Consumed
+        relay.flush(outbox);
     }
 
-    /// Moves a TURN client's transmits out and acts on its events.
-    pub(super) fn drain_relay(&mut self, now: Instant, i: usize) {
-        // Transmits first, then one event, again: an event can start a new allocation
-        // whose request must go out too.
-        loop {
-            while let Some(t) = self.relays[i].client.poll_transmit() {
-                let (base, protocol) = (self.relays[i].base, self.relays[i].protocol);
-                self.send_with(base, t.destination, t.payload, protocol);
+    /// The next thing a relay reports. `may_reallocate` is false once the agent is closed:
+    /// a lost allocation is then not made again.
+    pub(super) fn poll_event(
+        &mut self,
+        now: Instant,
+        may_reallocate: bool,
+        rng: &mut Rng,
+        outbox: &mut Outbox,
+    ) -> Option<RelayEvent> {
+        for relay in &mut self.relays {
+            while let Some(event) = relay.client.poll_event() {
+                let out = match event {
+                    TurnEvent::Allocated {
+                        relayed, mapped, ..
+                    } => {
+                        relay.settled = true;
+                        relay.relayed = Some(relayed);
+                        Some(RelayEvent::Allocated {
+                            base: relay.base,
+                            server: relay.client.server(),
+                            protocol: relay.protocol,
+                            relayed,
+                            mapped,
+                        })
+                    }
+                    TurnEvent::AllocationFailed(why) => {
+                        debug!(?why, server = %relay.client.server(), "TURN allocation failed");
+                        relay.settled = true;
+                        Some(RelayEvent::Failed)
+                    }
+                    TurnEvent::AllocationLost(why) => {
+                        // The server restarted, expired it, or no longer knows our 5-tuple
+                        // (a NAT rebinding): allocate anew from the same base. The new
+                        // relayed candidate is signalled like any other; the dead one is
+                        // dropped at the next ICE restart.
+                        debug!(?why, "TURN allocation lost; allocating again");
+                        relay.relayed = None;
+                        if may_reallocate {
+                            // The new allocation's request goes out at once.
+                            relay.reallocate(now, rng);
+                            relay.flush(outbox);
+                            (!relay.settled).then_some(RelayEvent::Reallocating)
+                        } else {
+                            None
+                        }
+                    }
+                    TurnEvent::Data { peer, data } => {
+                        relay.relayed.map(|relayed| RelayEvent::Data {
+                            relayed,
+                            peer,
+                            data,
+                        })
+                    }
+                    _ => None,
+                };
+                if out.is_some() {
+                    return out;
+                }
             }
-            let Some(event) = self.relays[i].client.poll_event() else {
-                break;
-            };
+        }
+        None
+    }
+
+    /// Whether `local` is the relayed address of one of our allocations.
+    pub(super) fn owns(&self, local: SocketAddr) -> bool {
+        self.relays.iter().any(|r| r.relayed == Some(local))
+    }
+
+    /// Sends `payload` to `dest` from relayed address `local`, asking for a permission
+    /// first if needed; `false` if `local` is not one of ours.
+    pub(super) fn send(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        dest: SocketAddr,
+        payload: &[u8],
+        outbox: &mut Outbox,
+    ) -> bool {
+        let Some(relay) = self.relays.iter_mut().find(|r| r.relayed == Some(local)) else {
+            return false;
+        };
+        if !relay.client.has_permission(dest.ip()) {
+            let _ = relay.client.create_permission(now, dest.ip());
+        }
+        let _ = relay.client.send_to(dest, payload);
+        relay.flush(outbox);
+        true
+    }
+
+    /// Asks the relay of relayed address `local` for a channel to `peer`, so data goes as
+    /// ChannelData (4 octets of overhead instead of 36).
+    pub(super) fn bind_channel(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+        outbox: &mut Outbox,
+    ) {
+        if let Some(relay) = self.relays.iter_mut().find(|r| r.relayed == Some(local)) {
+            let _ = relay.client.bind_channel(now, peer);
+            relay.flush(outbox);
+        }
+    }
+
+    pub(super) fn handle_timeout(&mut self, now: Instant, outbox: &mut Outbox) {
+        for relay in &mut self.relays {
+            if relay.client.poll_timeout().is_some_and(|t| t <= now) {
+                relay.client.handle_timeout(now);
+            }
+            relay.flush(outbox);
+        }
+    }
+
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
+        self.relays
+            .iter()
+            .filter_map(|r| r.client.poll_timeout())
+            .min()
+    }
+
+    /// At an ICE restart: every allocation is checked (a Refresh, which fails if the server
+    /// restarted or our 5-tuple changed, and then allocates anew), lost or failed ones are
+    /// allocated again. `true` if one is being allocated again.
+    pub(super) fn regather(&mut self, now: Instant, rng: &mut Rng, outbox: &mut Outbox) -> bool {
+        let mut reallocating = false;
+        for relay in &mut self.relays {
+            match relay.client.state() {
+                AllocationState::Allocated => {
+                    let _ = relay.client.refresh(now);
+                }
+                AllocationState::Allocating | AllocationState::Deallocating => {}
+                AllocationState::Idle | AllocationState::Closed => {
+                    relay.reallocate(now, rng);
+                    reallocating |= !relay.settled;
+                }
+            }
+            relay.flush(outbox);
+        }
+        reallocating
+    }
+
+    /// The relayed addresses of live allocations.
+    pub(super) fn live(&self) -> Vec<SocketAddr> {
+        self.relays.iter().filter_map(|r| r.relayed).collect()
+    }
+
+    /// Whether every allocation is done, one way or the other.
+    pub(super) fn settled(&self) -> bool {
+        self.relays
+            .iter()
+            .all(|r| r.settled || r.client.state() != AllocationState::Allocating)
+    }
+
+    /// Releases every allocation (a Refresh with lifetime 0).
+    pub(super) fn release(&mut self, now: Instant, outbox: &mut Outbox) {
+        for relay in &mut self.relays {
+            if relay.relayed.is_some() && relay.client.deallocate(now).is_ok() {
+                relay.flush(outbox);
+            }
+        }
+    }
+}
+
+impl IceAgent {
+    /// Acts on everything the relays have to report.
+    pub(super) fn drain_relays(&mut self, now: Instant) {
+        while let Some(event) =
+            self.relays
+                .poll_event(now, !self.is_closed(), &mut self.rng, &mut self.outbox)
+        {
             match event {
-                TurnEvent::Allocated {
-                    relayed, mapped, ..
+                RelayEvent::Allocated {
+                    base,
+                    server,
+                    protocol,
+                    relayed,
+                    mapped,
                 } => {
-                    self.relays[i].settled = true;
-                    self.relays[i].relayed = Some(relayed);
-                    self.add_relayed(now, i, relayed, mapped);
+                    self.add_relayed(now, base, server, protocol, relayed, mapped);
                     self.check_gathering_complete();
                 }
-                TurnEvent::AllocationFailed(why) => {
-                    debug!(?why, server = %self.relays[i].client.server(), "TURN allocation failed");
-                    self.relays[i].settled = true;
-                    self.check_gathering_complete();
-                }
-                TurnEvent::AllocationLost(why) => {
-                    // The server restarted, expired it, or no longer knows our 5-tuple (a
-                    // NAT rebinding): allocate anew from the same base. The new relayed
-                    // candidate is signalled like any other; the dead one is dropped at the
-                    // next ICE restart.
-                    debug!(?why, "TURN allocation lost; allocating again");
-                    self.relays[i].relayed = None;
-                    self.reallocate(now, i);
-                }
-                TurnEvent::Data { peer, data } => {
-                    if let Some(relayed) = self.relays[i].relayed {
-                        self.handle_relayed_datagram(now, relayed, peer, data);
+                RelayEvent::Failed => self.check_gathering_complete(),
+                RelayEvent::Reallocating => {
+                    if self.gatherer.state() == GatheringState::Complete {
+                        self.gatherer
+                            .set_state(GatheringState::Gathering, &mut self.outbox);
                     }
                 }
-                _ => {}
+                RelayEvent::Data {
+                    relayed,
+                    peer,
+                    data,
+                } => self.handle_relayed_datagram(now, relayed, peer, data),
             }
         }
     }
@@ -142,8 +346,8 @@ impl IceAgent {
         data: Vec<u8>,
     ) {
         if !is_stun(&data) {
-            if self.remotes.iter().any(|r| r.addr == Some(peer)) {
-                self.push_event(IceEvent::Data(data));
+            if self.peer.knows(peer) {
+                self.outbox.push_event(IceEvent::Data(data));
             }
             return;
         }
@@ -164,12 +368,12 @@ impl IceAgent {
     fn add_relayed(
         &mut self,
         now: Instant,
-        i: usize,
+        base: SocketAddr,
+        server: SocketAddr,
+        protocol: Protocol,
         relayed: SocketAddr,
         mapped: Option<SocketAddr>,
     ) {
-        let protocol = self.relays[i].protocol;
-        let server = self.relays[i].client.server();
         // RFC 8445 section 5.1.2.2 leaves relay preferences to us: UDP to the server beats
         // TCP beats TLS, as their latency and head-of-line blocking order them.
         let transport_pref: u16 = match protocol {
@@ -179,11 +383,7 @@ impl IceAgent {
         };
         let local_pref = local_preference(relayed.ip(), 0) / 4 + transport_pref * 1024;
         let cand = Candidate {
-            foundation: foundation(
-                CandidateKind::Relayed,
-                self.relays[i].base.ip(),
-                Some(server),
-            ),
+            foundation: foundation(CandidateKind::Relayed, base.ip(), Some(server)),
             component: 1,
             transport: Transport::Udp,
             priority: priority(CandidateKind::Relayed, local_pref, 1),
@@ -192,16 +392,13 @@ impl IceAgent {
             related: mapped,
             extensions: Vec::new(),
         };
-        let base = self.relays[i].base;
-        let idx = self.push_local(LocalCandidate {
-            cand,
-            socket: base,
-            base: relayed,
-            relay: Some(i),
-        });
+        let idx = self
+            .gatherer
+            .add_relayed(cand, base, relayed, &mut self.outbox);
         // The mapped address the server saw is a server-reflexive candidate too.
         if let Some(mapped) = mapped {
-            self.add_server_reflexive(now, base, server, mapped);
+            self.gatherer
+                .add_server_reflexive(base, server, mapped, &mut self.outbox);
         }
         self.pair_local(now, idx);
     }
@@ -215,98 +412,17 @@ impl IceAgent {
         dest: SocketAddr,
         payload: Vec<u8>,
     ) {
-        if let Some(i) = self.relays.iter().position(|r| r.relayed == Some(local)) {
-            let client = &mut self.relays[i].client;
-            if !client.has_permission(dest.ip()) {
-                let _ = client.create_permission(now, dest.ip());
-            }
-            let _ = client.send_to(dest, &payload);
-            self.drain_relay(now, i);
-        } else if self.is_host_socket(local) {
-            self.send_with(local, dest, payload, Protocol::Udp);
+        let relayed = self
+            .relays
+            .send(now, local, dest, &payload, &mut self.outbox);
+        if relayed {
+            return;
+        }
+        if self.gatherer.is_host_socket(local) {
+            self.outbox.send(local, dest, payload, Protocol::Udp);
         } else {
             // The relayed address of an allocation that is gone: nothing to send from.
             debug!(%local, "no allocation for this relayed address; dropped");
-        }
-    }
-
-    /// Asks the relay of a selected relayed pair for a channel, so data goes as ChannelData
-    /// (4 octets of overhead instead of 36).
-    pub(super) fn bind_channel_for(&mut self, now: Instant, local: SocketAddr, peer: SocketAddr) {
-        if let Some(i) = self.relays.iter().position(|r| r.relayed == Some(local)) {
-            let _ = self.relays[i].client.bind_channel(now, peer);
-            self.drain_relay(now, i);
-        }
-    }
-
-    pub(super) fn relay_timeouts(&mut self, now: Instant) {
-        for i in 0..self.relays.len() {
-            if self.relays[i]
-                .client
-                .poll_timeout()
-                .is_some_and(|t| t <= now)
-            {
-                self.relays[i].client.handle_timeout(now);
-            }
-            self.drain_relay(now, i);
-        }
-    }
-
-    pub(super) fn relay_timeout(&self) -> Option<Instant> {
-        self.relays
-            .iter()
-            .filter_map(|r| r.client.poll_timeout())
-            .min()
-    }
-
-    /// A new client for relay `i` (the old one is done), allocating.
-    fn reallocate(&mut self, now: Instant, i: usize) {
-        if self.state == crate::event::ConnectionState::Closed {
-            return;
-        }
-        let seed: [u8; 32] = self.rng.bytes();
-        let relay = &mut self.relays[i];
-        relay.client = Client::new(relay.config.clone(), relay.base, seed);
-        relay.relayed = None;
-        relay.settled = relay.client.allocate(now).is_err();
-        if relay.settled {
-            return;
-        }
-        if self.gathering_state == crate::event::GatheringState::Complete {
-            self.set_gathering_state(crate::event::GatheringState::Gathering);
-        }
-    }
-
-    /// At an ICE restart: every allocation is checked (a Refresh, which fails if the server
-    /// restarted or our 5-tuple changed, and then allocates anew), lost or failed ones are
-    /// allocated again, and relayed candidates of dead allocations are forgotten.
-    pub(super) fn regather_relays(&mut self, now: Instant) {
-        for i in 0..self.relays.len() {
-            match self.relays[i].client.state() {
-                AllocationState::Allocated => {
-                    let _ = self.relays[i].client.refresh(now);
-                }
-                AllocationState::Allocating | AllocationState::Deallocating => {}
-                AllocationState::Idle | AllocationState::Closed => self.reallocate(now, i),
-            }
-            self.drain_relay(now, i);
-        }
-        let live: Vec<SocketAddr> = self.relays.iter().filter_map(|r| r.relayed).collect();
-        self.locals
-            .retain(|l| l.relay.is_none() || live.contains(&l.base));
-    }
-
-    pub(super) fn relays_settled(&self) -> bool {
-        self.relays
-            .iter()
-            .all(|r| r.settled || r.client.state() != AllocationState::Allocating)
-    }
-
-    pub(super) fn release_relays(&mut self, now: Instant) {
-        for i in 0..self.relays.len() {
-            if self.relays[i].relayed.is_some() && self.relays[i].client.deallocate(now).is_ok() {
-                self.drain_relay(now, i);
-            }
         }
     }
 }

@@ -239,88 +239,25 @@ impl SansIo for StunServer {
 
 /// The rtcweb-turn-server core on a simulated host: answers STUN Binding and relays, with
 /// relay sockets as ports of the host, bound when the core asks.
-pub struct TurnServer {
-    server: rtcweb_turn_server::Server,
-    relays: std::collections::HashSet<SocketAddr>,
-    pub allocations: usize,
-}
+pub type TurnServer = rtcweb_turn_server::SimulatedHost;
 
 pub const TURN_USER: &str = "alice";
 pub const TURN_PASS: &str = "secret";
 
-impl TurnServer {
-    pub fn new(start: Instant) -> Self {
-        let mut config = rtcweb_turn_server::ServerConfig::new("example.org");
-        config.relay_ipv4 = Some(STUN.parse::<SocketAddr>().unwrap().ip());
-        let mut users = rtcweb_turn_server::StaticUsers::new();
-        users.insert_password(TURN_USER, TURN_PASS).unwrap();
-        let auth = rtcweb_turn_server::AuthConfig {
-            users: Some(Box::new(users)),
-            rest_secrets: Vec::new(),
-            oauth_keys: Vec::new(),
-        };
-        let server =
-            rtcweb_turn_server::Server::new(config, auth, start, 1_700_000_000, [7; 32]).unwrap();
-        TurnServer {
-            server,
-            relays: Default::default(),
-            allocations: 0,
-        }
-    }
-
-    fn drive(&mut self, now: Instant) {
-        while let Some(e) = self.server.poll_event() {
-            match e {
-                rtcweb_turn_server::Event::BindRelay { id, addr, reserve } => {
-                    self.relays.insert(addr);
-                    if let Some(r) = reserve {
-                        self.relays.insert(r);
-                    }
-                    self.allocations += 1;
-                    self.server.handle_relay_bound(now, id, true);
-                }
-                rtcweb_turn_server::Event::ReleaseRelay { addr } => {
-                    self.relays.remove(&addr);
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-impl SansIo for TurnServer {
-    type Input<'a> = Datagram<'a>;
-    type Transmit = Transmit;
-    type Event = ();
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-    fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
-        if self.relays.contains(&d.destination) {
-            self.server
-                .handle_peer(now, d.destination, d.source, d.payload);
-        } else {
-            let tuple = rtcweb_turn_server::FiveTuple::new(
-                rtcweb_turn_server::Protocol::Udp,
-                d.source,
-                d.destination,
-            );
-            self.server.handle_client(now, tuple, d.payload);
-        }
-        self.drive(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-        self.drive(now);
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        self.drive(now);
-        let t = self.server.poll_transmit()?;
-        Some(Transmit::udp(t.source, t.destination, t.payload))
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
-    }
+/// The TURN server of these tests, relaying from the STUN host's address.
+pub fn turn_server(start: Instant) -> TurnServer {
+    let mut config = rtcweb_turn_server::ServerConfig::new("example.org");
+    config.relay_ipv4 = Some(STUN.parse::<SocketAddr>().unwrap().ip());
+    let mut users = rtcweb_turn_server::StaticUsers::new();
+    users.insert_password(TURN_USER, TURN_PASS).unwrap();
+    let auth = rtcweb_turn_server::AuthConfig {
+        users: Some(Box::new(users)),
+        rest_secrets: Vec::new(),
+        oauth_keys: Vec::new(),
+    };
+    let server =
+        rtcweb_turn_server::Server::new(config, auth, start, 1_700_000_000, [7; 32]).unwrap();
+    rtcweb_turn_server::SimulatedHost::new(server)
 }
 
 /// Moves every signal in both outboxes to the other side's inbox, delayed by the sender's
@@ -434,7 +371,7 @@ pub fn world_with(
     let (a, ip_a) = place(&mut net, "a", site_a, "198.51.100.1", "192.168.1.2");
     let (b, ip_b) = place(&mut net, "b", site_b, "198.51.100.2", "192.168.2.2");
     let mut sim = Simulation::new(net);
-    sim.attach(stun, TurnServer::new(start));
+    sim.attach(stun, turn_server(start));
     for (h, ip, role, salt) in [
         (a, ip_a, IceRole::Controlling, 1),
         (b, ip_b, IceRole::Controlled, 2),

@@ -8,15 +8,17 @@
 //! are key frames.
 
 mod av1;
-mod bits;
+pub(crate) mod bits;
 mod h264;
 mod vp8;
 mod vp9;
 
 pub use av1::is_keyframe as av1_is_keyframe;
 pub use h264::{is_keyframe as h264_is_keyframe, nal_units as h264_nal_units};
-pub use vp8::{is_keyframe as vp8_is_keyframe, keyframe_resolution as vp8_keyframe_resolution};
-pub use vp9::keyframe_info as vp9_keyframe_info;
+pub use vp8::{
+    Vp8Descriptor, is_keyframe as vp8_is_keyframe, keyframe_resolution as vp8_keyframe_resolution,
+};
+pub use vp9::{Vp9Layers, keyframe_info as vp9_keyframe_info, layers as vp9_layers};
 
 use crate::error::{Error, Result};
 

@@ -6,30 +6,80 @@ use crate::error::{Error, Result};
 /// Length of the payload descriptor we write: X, I with a 15-bit picture id.
 const DESCRIPTOR_LEN: usize = 4;
 
-/// Parses the payload descriptor; returns (descriptor length, S bit, partition index).
-fn descriptor(payload: &[u8]) -> Result<(usize, bool, u8)> {
-    let &b0 = payload
-        .first()
-        .ok_or(Error::Malformed("empty VP8 payload"))?;
-    let mut len = 1;
-    if b0 & 0x80 != 0 {
+/// The fields of a VP8 payload descriptor (RFC 7741 section 4.2): what a depacketizer needs
+/// (length, S bit, partition index) and what an SFU rewrites (picture id, TL0PICIDX).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vp8Descriptor {
+    /// Length of the descriptor at the start of the payload.
+    pub len: usize,
+    /// S: the packet starts a VP8 partition.
+    pub start_of_partition: bool,
+    /// PID: the partition index.
+    pub partition_index: u8,
+    /// The picture id and its width in bits (7 or 15), when the I bit is set.
+    pub picture_id: Option<(u16, u8)>,
+    /// TL0PICIDX, when the L bit is set.
+    pub tl0_pic_idx: Option<u8>,
+}
+
+impl Vp8Descriptor {
+    /// Reads the descriptor at the start of `payload` (which may end right after it).
+    pub fn parse(payload: &[u8]) -> Result<Self> {
+        let &b0 = payload
+            .first()
+            .ok_or(Error::Malformed("empty VP8 payload"))?;
+        let mut d = Vp8Descriptor {
+            len: 1,
+            start_of_partition: b0 & 0x10 != 0,
+            partition_index: b0 & 0x07,
+            picture_id: None,
+            tl0_pic_idx: None,
+        };
+        if b0 & 0x80 == 0 {
+            return Ok(d);
+        }
         let &x = payload.get(1).ok_or(Error::Malformed("VP8 descriptor"))?;
-        len += 1;
+        d.len = 2;
         if x & 0x80 != 0 {
-            let &pid = payload.get(len).ok_or(Error::Malformed("VP8 picture id"))?;
-            len += if pid & 0x80 != 0 { 2 } else { 1 };
+            let &p0 = payload
+                .get(d.len)
+                .ok_or(Error::Malformed("VP8 picture id"))?;
+            if p0 & 0x80 != 0 {
+                let &p1 = payload
+                    .get(d.len + 1)
+                    .ok_or(Error::Malformed("VP8 picture id"))?;
+                d.picture_id = Some((u16::from_be_bytes([p0 & 0x7f, p1]), 15));
+                d.len += 2;
+            } else {
+                d.picture_id = Some((u16::from(p0), 7));
+                d.len += 1;
+            }
         }
         if x & 0x40 != 0 {
-            len += 1;
+            d.tl0_pic_idx = Some(
+                *payload
+                    .get(d.len)
+                    .ok_or(Error::Malformed("VP8 TL0PICIDX"))?,
+            );
+            d.len += 1;
         }
         if x & 0x30 != 0 {
-            len += 1;
+            payload
+                .get(d.len)
+                .ok_or(Error::Malformed("VP8 TID/KEYIDX"))?;
+            d.len += 1;
         }
+        Ok(d)
     }
-    if payload.len() <= len {
+}
+
+/// Parses the payload descriptor; returns (descriptor length, S bit, partition index).
+fn descriptor(payload: &[u8]) -> Result<(usize, bool, u8)> {
+    let d = Vp8Descriptor::parse(payload)?;
+    if payload.len() <= d.len {
         return Err(Error::Malformed("VP8 payload without data"));
     }
-    Ok((len, b0 & 0x10 != 0, b0 & 0x07))
+    Ok((d.len, d.start_of_partition, d.partition_index))
 }
 
 pub(crate) fn packet_info(payload: &[u8]) -> Result<PacketInfo> {

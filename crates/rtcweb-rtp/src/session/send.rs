@@ -135,7 +135,10 @@ impl SendStream {
 
     /// Whether a NACK for a packet resent at `last` should be answered again now.
     pub fn may_resend(last: Option<Instant>, now: Instant, rtt: Option<Duration>) -> bool {
-        // One round trip must pass, or a burst of duplicate NACKs doubles the repair traffic.
+        // A NACK that arrives less than half a round trip after our resend was sent before
+        // the receiver could have seen it: a duplicate, and answering every duplicate of a
+        // burst doubles the repair traffic. Half (not a whole) round trip, so an RTT estimate
+        // that runs high (it lags a shortening path) does not delay a genuine second repair.
         let guard = rtt.map_or(Duration::from_millis(10), |r| r / 2);
         last.is_none_or(|l| now.saturating_duration_since(l) >= guard)
     }

@@ -2,8 +2,8 @@
 //!
 //! [`SctpTransport`](crate::SctpTransport) owns DCEP, channel bookkeeping and the public API;
 //! everything below (RFC 9260 with RFC 3758 partial reliability and RFC 6525 stream reset)
-//! is an [`Engine`]. Today that is `rtc-sctp` ([`rtc::RtcSctp`], docs/decisions/sctp-engine-rtc-sctp.md); the
-//! trait is what another engine would implement.
+//! is an [`Engine`]: `dcsctp` ([`dcsctp::Dcsctp`], with the patches of patches/dcsctp;
+//! docs/decisions/0008-sctp-engine-dcsctp.md says why).
 
 use std::time::{Duration, Instant};
 
@@ -11,17 +11,19 @@ use bytes::Bytes;
 
 use crate::{CloseReason, Error};
 
-pub(crate) mod backlog;
-pub(crate) mod crossing;
-pub(crate) mod forward_tsn;
-pub(crate) mod rtc;
-pub(crate) mod wire;
+pub(crate) mod dcsctp;
+
+/// How long a graceful shutdown may take before the association is aborted.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// How the messages of one outgoing stream are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StreamPolicy {
     pub unordered: bool,
     pub reliability: crate::Reliability,
+    /// The channel's priority (DCEP value: 128, 256, 512 or 1024), a weight for the stream
+    /// scheduler.
+    pub priority: u16,
 }
 
 /// What happened inside the engine.
@@ -29,12 +31,10 @@ pub(crate) struct StreamPolicy {
 pub(crate) enum EngineEvent {
     /// The association is established.
     Connected,
-    /// A stream has a complete message to [`Engine::read`].
-    Readable(u16),
     /// Both directions of a stream are reset (RFC 6525); the id is free again.
     StreamReset(u16),
-    /// The peer asked to reset its sending direction of a stream (our receiving one).
-    PeerReset(u16),
+    /// Outgoing bytes of a stream (not DCEP) went on the wire for the first time.
+    Transmitted { stream: u16, bytes: usize },
     /// Outgoing bytes of a stream were acknowledged or abandoned.
     Released { stream: u16, bytes: usize },
 }
@@ -42,11 +42,11 @@ pub(crate) enum EngineEvent {
 /// Result of [`Engine::read`].
 #[derive(Debug)]
 pub(crate) enum Read {
-    /// One message with its PPID.
-    Message { ppid: u32, data: Bytes },
+    /// One message with its stream and PPID.
+    Message { stream: u16, ppid: u32, data: Bytes },
     /// A message larger than the limit arrived and was discarded.
-    TooLarge(usize),
-    /// Nothing (more) to read on this stream now.
+    TooLarge { stream: u16, len: usize },
+    /// No complete message now.
     Empty,
 }
 
@@ -63,11 +63,10 @@ pub(crate) enum EngineState {
 /// Engine counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EngineStats {
-    pub data_chunks_received: u64,
-    pub sacks_received: u64,
-    pub t3_timeouts: u64,
-    pub fast_retransmits: u64,
+    pub retransmitted_packets: u64,
     pub rtt: Duration,
+    pub message_interleaving: bool,
+    pub zero_checksum: bool,
 }
 
 /// An SCTP association engine, sans-IO.
@@ -90,11 +89,8 @@ pub(crate) trait Engine {
     fn set_policy(&mut self, id: u16, policy: StreamPolicy) -> Result<(), Error>;
     /// Queues one message; DCEP (PPID 50) always goes reliable and ordered.
     fn send(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) -> Result<(), Error>;
-    /// Takes the next complete message of stream `id`, if one at most `max_len` bytes.
-    fn read(&mut self, id: u16, max_len: usize) -> Read;
-    /// Whether we are reading (`false` while paused or while our queue is full): an engine
-    /// may bound what it takes in meanwhile.
-    fn set_reading(&mut self, reading: bool);
+    /// Takes the next complete message (of any stream), if one at most `max_len` bytes.
+    fn read(&mut self, max_len: usize) -> Read;
     /// Resets outgoing stream `id` (closing the channel, RFC 8831 section 6.7).
     fn reset_stream(&mut self, now: Instant, id: u16) -> Result<(), Error>;
     /// Graceful SHUTDOWN.

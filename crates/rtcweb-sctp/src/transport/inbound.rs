@@ -12,51 +12,25 @@ use crate::ppid;
 use crate::{ChannelId, ChannelInfo, ChannelState, Event, Message, MessageKind, TransportState};
 
 impl SctpTransport {
-    pub(super) fn mark_readable(&mut self, id: u16) {
-        let (word, bit) = (usize::from(id) / 64, 1u64 << (id % 64));
-        // Grown to the highest stream seen (at most 1024 words for 65536 streams): most
-        // associations use a few streams, and 8 KiB per connection adds up at scale.
-        if self.readable_mark.len() <= word {
-            self.readable_mark.resize(word + 1, 0);
-        }
-        if let Some(w) = self.readable_mark.get_mut(word)
-            && *w & bit == 0
-        {
-            *w |= bit;
-            self.readable.push_back(id);
-        }
-    }
-
     /// Takes complete messages from the engine into the event queue, up to the window.
     pub(super) fn pump_reads(&mut self, now: Instant) {
         // DATA can arrive before we count as connected: the peer bundles it with (or sends
         // it after) a COOKIE ACK that was lost. It waits until the association is up: a
         // DATA_CHANNEL_OPEN read now could not be acknowledged and would be lost.
         if self.state != TransportState::Connected || self.reads_paused {
-            self.engine.set_reading(!self.reads_paused);
             return;
         }
         while self.queued_bytes < self.config.receive_window {
-            let Some(&id) = self.readable.front() else {
-                self.engine.set_reading(true);
-                return;
-            };
-            match self.engine.read(id, self.config.max_message_size) {
-                Read::Message { ppid, data } => self.on_message(now, id, ppid, data),
-                Read::TooLarge(len) => {
-                    tracing::debug!(id, len, "dropped a message above max-message-size");
+            match self.engine.read(self.config.max_message_size) {
+                Read::Message { stream, ppid, data } => self.on_message(now, stream, ppid, data),
+                Read::TooLarge { stream, len } => {
+                    tracing::debug!(stream, len, "dropped a message above max-message-size");
                     self.stats.messages_dropped += 1;
                 }
-                Read::Empty => {
-                    self.readable.pop_front();
-                    if let Some(w) = self.readable_mark.get_mut(usize::from(id) / 64) {
-                        *w &= !(1u64 << (id % 64));
-                    }
-                }
+                Read::Empty => return,
             }
         }
-        // The queue is full: what the engine takes in meanwhile is bounded.
-        self.engine.set_reading(false);
+        // The queue is full: the rest waits in the engine, against its receive window.
     }
 
     fn on_message(&mut self, now: Instant, id: u16, ppid: u32, data: Bytes) {

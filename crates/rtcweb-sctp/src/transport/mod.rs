@@ -3,15 +3,15 @@
 mod inbound;
 mod outbound;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
 use rtcweb_core::SansIo;
 
 use crate::dcep::DcepMessage;
-use crate::engine::rtc::{RtcSctp, SHUTDOWN_GRACE};
-use crate::engine::{Engine, EngineEvent, EngineState, StreamPolicy};
+use crate::engine::dcsctp::Dcsctp;
+use crate::engine::{Engine, EngineEvent, EngineState, SHUTDOWN_GRACE, StreamPolicy};
 use crate::ppid;
 use crate::{
     ChannelId, ChannelInfo, ChannelOptions, ChannelState, ChannelStats, CloseReason, Error, Event,
@@ -61,6 +61,7 @@ impl Channel {
         StreamPolicy {
             unordered: !self.info.ordered && !self.awaiting_ack,
             reliability: self.info.reliability,
+            priority: self.info.priority.to_dcep(),
         }
     }
 }
@@ -109,25 +110,18 @@ pub struct SctpTransport {
     /// Message bytes waiting in `events`: reading from the engine stops at the receive window,
     /// so an application that does not poll closes the peer's window instead of our memory.
     queued_bytes: usize,
-    /// Streams with a complete message in the engine, each once.
-    readable: VecDeque<u16>,
-    readable_mark: Vec<u64>,
     /// The application asked us to stop taking messages from the engine.
     reads_paused: bool,
     /// Bytes in the engine not yet acknowledged, over every channel: the send buffer.
     buffered_total: usize,
     /// Channels refused with `WouldBlock`, told when there is room again.
     blocked: Vec<u16>,
-    /// The newest TSN seen in an outgoing DATA chunk (first transmissions are newer).
-    highest_tsn_sent: Option<u32>,
     state: TransportState,
     /// The latest `now` we were given, for work done inside `poll_event`.
     last_now: Option<Instant>,
     /// When the application asked for a graceful shutdown; SHUTDOWN goes out once everything
     /// sent is acknowledged (the engine would otherwise drop what it has not sent yet).
     shutdown_requested: Option<Instant>,
-    /// Closed channels whose stream the engine has not released yet.
-    quarantined: BTreeSet<u16>,
     stats: TransportStats,
 }
 
@@ -153,22 +147,18 @@ impl SctpTransport {
     pub fn new(config: SctpConfig, role: Role) -> Result<Self, Error> {
         config.validate()?;
         Ok(SctpTransport {
-            engine: Box::new(RtcSctp::new(&config, role)),
+            engine: new_engine(&config, role),
             config,
             role,
             channels: Vec::new(),
             events: VecDeque::new(),
             queued_bytes: 0,
-            readable: VecDeque::new(),
-            readable_mark: Vec::new(),
             reads_paused: false,
             buffered_total: 0,
             blocked: Vec::new(),
-            highest_tsn_sent: None,
             state: TransportState::New,
             last_now: None,
             shutdown_requested: None,
-            quarantined: BTreeSet::new(),
             stats: TransportStats::default(),
         })
     }
@@ -182,7 +172,7 @@ impl SctpTransport {
         let mut config = self.config.clone();
         config.mtu = mtu;
         config.validate()?;
-        self.engine = Box::new(RtcSctp::new(&config, self.role));
+        self.engine = new_engine(&config, self.role);
         self.config = config;
         Ok(())
     }
@@ -204,6 +194,9 @@ impl SctpTransport {
     pub fn handle_input(&mut self, now: Instant, packet: &[u8]) {
         self.stats.packets_received += 1;
         self.stats.bytes_received += packet.len() as u64;
+        if packet.get(8..12) == Some(&[0; 4]) {
+            self.stats.zero_checksum_packets_received += 1;
+        }
         if matches!(self.state, TransportState::New | TransportState::Closed) {
             self.stats.packets_ignored += 1;
             return;
@@ -242,7 +235,7 @@ impl SctpTransport {
     /// The next SCTP packet for DTLS (one packet per DTLS record).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         let p = self.engine.poll_transmit(now)?;
-        self.on_transmit(&p);
+        self.engine_events(now);
         self.stats.packets_sent += 1;
         self.stats.bytes_sent += p.len() as u64;
         // Sending SHUTDOWN COMPLETE is what ends a graceful shutdown.
@@ -257,8 +250,7 @@ impl SctpTransport {
             self.queued_bytes = self
                 .queued_bytes
                 .saturating_sub(inbound::queued_cost(message.data.len()));
-            if !self.readable.is_empty()
-                && self.queued_bytes < self.config.receive_window
+            if self.queued_bytes < self.config.receive_window
                 && let Some(now) = self.last_now
             {
                 self.pump_reads(now);
@@ -275,9 +267,7 @@ impl SctpTransport {
     /// channel (events other than messages keep coming; DCEP messages wait too).
     pub fn pause_reads(&mut self, now: Instant, paused: bool) {
         self.reads_paused = paused;
-        if paused {
-            self.engine.set_reading(false);
-        } else {
+        if !paused {
             self.pump_reads(now);
         }
     }
@@ -308,7 +298,7 @@ impl SctpTransport {
                         "negotiated id beyond the stream count",
                     ));
                 }
-                if self.channel_slot(id).is_some() || self.quarantined.contains(&id) {
+                if self.channel_slot(id).is_some() {
                     return Err(Error::IdInUse(id));
                 }
                 id
@@ -427,11 +417,10 @@ impl SctpTransport {
     pub fn stats(&self) -> TransportStats {
         let e = self.engine.stats();
         TransportStats {
-            data_chunks_received: e.data_chunks_received,
-            sacks_received: e.sacks_received,
-            t3_timeouts: e.t3_timeouts,
-            fast_retransmits: e.fast_retransmits,
+            retransmitted_packets: e.retransmitted_packets,
             srtt: e.rtt,
+            message_interleaving: e.message_interleaving,
+            zero_checksum: e.zero_checksum,
             buffered_amount: self.buffered_total as u64,
             ..self.stats
         }
@@ -478,7 +467,7 @@ impl SctpTransport {
         };
         (first..limit)
             .step_by(2)
-            .find(|&id| self.channel_slot(id).is_none() && !self.quarantined.contains(&id))
+            .find(|&id| self.channel_slot(id).is_none())
             .ok_or(Error::NoFreeId)
     }
 
@@ -548,6 +537,24 @@ impl SctpTransport {
 
     /// Applies what the engine reported after any call into it.
     fn after(&mut self, now: Instant) {
+        self.engine_events(now);
+        if self.queued_bytes < self.config.receive_window {
+            self.pump_reads(now);
+        }
+        if let Some(asked) = self.shutdown_requested
+            && self.engine.state() == EngineState::Established
+        {
+            if self.buffered_total == 0 {
+                self.engine.shutdown(now);
+            } else if now >= asked + SHUTDOWN_GRACE {
+                self.engine.abort(now);
+            }
+        }
+        self.check_closed();
+    }
+
+    /// Applies the engine's events.
+    fn engine_events(&mut self, now: Instant) {
         while let Some(e) = self.engine.poll_event() {
             match e {
                 EngineEvent::Connected => {
@@ -566,40 +573,11 @@ impl SctpTransport {
                         }
                     }
                 }
-                EngineEvent::Readable(id) => self.mark_readable(id),
-                EngineEvent::StreamReset(id) => {
-                    self.quarantined.remove(&id);
-                    self.remove_channel(id);
-                }
-                EngineEvent::PeerReset(id) => {
-                    // Our reset went out and the peer answered with its own: the channel is
-                    // closed both ways. rtc-sctp may still hold the stream (it defers the
-                    // reset behind data it no longer lets us read), so the id stays out of
-                    // use until the engine frees it.
-                    if self
-                        .channel_slot(id)
-                        .is_some_and(|c| c.info.state == ChannelState::Closing)
-                    {
-                        self.quarantined.insert(id);
-                        self.remove_channel(id);
-                    }
-                }
+                EngineEvent::StreamReset(id) => self.remove_channel(id),
+                EngineEvent::Transmitted { stream, bytes } => self.transmitted(stream, bytes),
                 EngineEvent::Released { stream, bytes } => self.release(stream, bytes),
             }
         }
-        if self.queued_bytes < self.config.receive_window {
-            self.pump_reads(now);
-        }
-        if let Some(asked) = self.shutdown_requested
-            && self.engine.state() == EngineState::Established
-        {
-            if self.buffered_total == 0 {
-                self.engine.shutdown(now);
-            } else if now >= asked + SHUTDOWN_GRACE {
-                self.engine.abort(now);
-            }
-        }
-        self.check_closed();
     }
 
     fn check_closed(&mut self) {
@@ -622,11 +600,14 @@ impl SctpTransport {
         }
         self.buffered_total = 0;
         self.blocked.clear();
-        self.readable.clear();
-        self.readable_mark.iter_mut().for_each(|w| *w = 0);
         self.state = TransportState::Closed;
         self.events.push_back(Event::Closed { reason });
     }
+}
+
+/// The engine the configuration asks for.
+fn new_engine(config: &SctpConfig, role: Role) -> Box<dyn Engine + Send> {
+    Box::new(Dcsctp::new(config, role))
 }
 
 impl SansIo for SctpTransport {

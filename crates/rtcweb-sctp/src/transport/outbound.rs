@@ -8,15 +8,14 @@
 //! buffered amount to the round trip: with 4 KiB of 100-byte messages it sent 20 messages
 //! per round trip between two threads.
 //!
-//! First transmissions are read off the packets themselves: a DATA chunk whose TSN is past
-//! every TSN sent before is new; a retransmission repeats an old one.
+//! The engine tells which bytes went on the wire for the first time and which it no longer
+//! holds (acknowledged or abandoned).
 
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use super::SctpTransport;
-use crate::engine::wire;
 use crate::ppid;
 use crate::{ChannelId, ChannelState, Error, Event, MessageKind};
 
@@ -116,27 +115,16 @@ impl SctpTransport {
         }
     }
 
-    /// An outgoing packet: its DATA chunks sent for the first time leave `bufferedAmount`.
-    pub(super) fn on_transmit(&mut self, packet: &[u8]) {
-        for chunk in wire::data_chunks(packet) {
-            let newer = self
-                .highest_tsn_sent
-                .is_none_or(|h| wire::serial_ahead(h, chunk.tsn).is_some());
-            if !newer {
-                continue; // a retransmission
-            }
-            self.highest_tsn_sent = Some(chunk.tsn);
-            if chunk.ppid == ppid::DCEP {
-                continue;
-            }
-            if let Some(c) = self.channel_mut(chunk.stream) {
-                let before = c.untransmitted();
-                c.on_wire = (c.on_wire + chunk.len).min(c.unacked);
-                let after = c.untransmitted();
-                if before > c.low_threshold && after <= c.low_threshold {
-                    let id = c.info.id;
-                    self.events.push_back(Event::BufferedAmountLow { id });
-                }
+    /// `bytes` of stream `stream` went on the wire for the first time: they leave
+    /// `bufferedAmount`.
+    pub(super) fn transmitted(&mut self, stream: u16, bytes: usize) {
+        if let Some(c) = self.channel_mut(stream) {
+            let before = c.untransmitted();
+            c.on_wire = (c.on_wire + bytes).min(c.unacked);
+            let after = c.untransmitted();
+            if before > c.low_threshold && after <= c.low_threshold {
+                let id = c.info.id;
+                self.events.push_back(Event::BufferedAmountLow { id });
             }
         }
     }

@@ -11,6 +11,11 @@ use rtcweb_dtls::{Certificate, DtlsConfig, DtlsContext, DtlsEndpoint, State};
 use rtcweb_netsim::{Datagram, HostId, Network, SansIo, Transmit};
 use rtcweb_sctp::{ChannelId, Event, Role, SctpConfig, SctpTransport};
 
+/// The default configuration.
+pub fn config() -> SctpConfig {
+    SctpConfig::default()
+}
+
 /// Decides from a packet's index in its direction and its bytes whether it is lost.
 pub type DropFn = Box<dyn FnMut(usize, &[u8]) -> bool>;
 
@@ -30,7 +35,10 @@ pub struct Pair {
 
 impl Pair {
     /// Client `a`, server `b`, both started.
-    pub fn new(a: SctpConfig, b: SctpConfig) -> Self {
+    pub fn new(mut a: SctpConfig, mut b: SctpConfig) -> Self {
+        // Reproducible tags and TSNs (different on the two sides, as they would be).
+        a.rng_seed.get_or_insert(1);
+        b.rng_seed.get_or_insert(2);
         let now = Instant::now();
         let mut p = Pair {
             now,
@@ -50,7 +58,7 @@ impl Pair {
     }
 
     pub fn connected() -> Self {
-        let mut p = Self::new(SctpConfig::default(), SctpConfig::default());
+        let mut p = Self::new(config(), config());
         p.run_until(|p| p.a_events.contains(&Event::Connected));
         p.run_until(|p| p.b_events.contains(&Event::Connected));
         p
@@ -198,6 +206,23 @@ pub fn data_chunks(at: Instant, packet: &[u8]) -> Vec<DataChunk> {
                 payload: c[16..].to_vec(),
             });
         }
+        // I-DATA (RFC 8260 section 2.1): the PPID is in the first fragment only (B bit);
+        // later ones carry the fragment sequence number there, reported as PPID 0.
+        if packet[i] == 64 && len >= 20 {
+            let c = &packet[i..i + len];
+            out.push(DataChunk {
+                at,
+                tsn: u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
+                stream: u16::from_be_bytes([c[8], c[9]]),
+                ppid: if c[1] & 2 != 0 {
+                    u32::from_be_bytes([c[16], c[17], c[18], c[19]])
+                } else {
+                    0
+                },
+                flags: c[1],
+                payload: c[20..].to_vec(),
+            });
+        }
         i += (len + 3) & !3;
     }
     out
@@ -293,7 +318,17 @@ impl Host {
         .unwrap();
         let host = |dtls, role, local, peer| Host {
             dtls,
-            sctp: SctpTransport::new(sctp.clone(), role).unwrap(),
+            sctp: SctpTransport::new(
+                {
+                    let mut c = sctp.clone();
+                    let side = u64::from(role == Role::Server);
+                    c.rng_seed
+                        .get_or_insert(seed.wrapping_mul(2).wrapping_add(side));
+                    c
+                },
+                role,
+            )
+            .unwrap(),
             local,
             peer,
             events: Vec::new(),

@@ -12,21 +12,16 @@ use rtcweb_stun::{
     PasswordAlgorithm, TransactionId,
 };
 use rtcweb_turn::{Client, Event as ClientEvent};
-use rtcweb_turn_server::{AuthConfig, Event, FiveTuple, Protocol, Server, ServerConfig};
+use rtcweb_turn_server::{
+    AuthConfig, Event, FiveTuple, Protocol, Server, ServerConfig, SimulatedHost,
+};
 
 pub const REALM: &str = "example.org";
 pub const UNIX_START: u64 = 1_700_000_000;
 
-/// The server core on a simulated host, with the driver's part: relay sockets are ports of
-/// the host, bound when the core asks.
-pub struct ServerHost {
-    pub server: Server,
-    pub relays: HashSet<SocketAddr>,
-    /// How many of the next bind requests to refuse (a port held by another process).
-    pub refuse_binds: usize,
-    pub events: Vec<Event>,
-    pub unclaimed: usize,
-}
+/// The server core on a simulated host ([`SimulatedHost`]), checking one more invariant
+/// of the core: nothing is sent from a relay address that is not bound.
+pub struct ServerHost(pub SimulatedHost);
 
 pub fn config(relay: &str) -> ServerConfig {
     let mut c = ServerConfig::new(REALM);
@@ -37,37 +32,9 @@ pub fn config(relay: &str) -> ServerConfig {
 
 impl ServerHost {
     pub fn new(config: ServerConfig, auth: AuthConfig, start: Instant) -> Self {
-        ServerHost {
-            server: Server::new(config, auth, start, UNIX_START, [9; 32]).unwrap(),
-            relays: HashSet::new(),
-            refuse_binds: 0,
-            events: Vec::new(),
-            unclaimed: 0,
-        }
-    }
-
-    fn drive_events(&mut self, now: Instant) {
-        while let Some(e) = self.server.poll_event() {
-            match &e {
-                Event::BindRelay { id, addr, reserve } => {
-                    if self.refuse_binds > 0 {
-                        self.refuse_binds -= 1;
-                        self.server.handle_relay_bound(now, *id, false);
-                    } else {
-                        assert!(self.relays.insert(*addr), "{addr} bound twice");
-                        if let Some(r) = reserve {
-                            assert!(self.relays.insert(*r), "{r} bound twice");
-                        }
-                        self.server.handle_relay_bound(now, *id, true);
-                    }
-                }
-                Event::ReleaseRelay { addr } => {
-                    assert!(self.relays.remove(addr), "{addr} released but not bound");
-                }
-                _ => {}
-            }
-            self.events.push(e);
-        }
+        ServerHost(SimulatedHost::new(
+            Server::new(config, auth, start, UNIX_START, [9; 32]).unwrap(),
+        ))
     }
 }
 
@@ -79,38 +46,20 @@ impl SansIo for ServerHost {
         None
     }
     fn handle_input(&mut self, now: Instant, d: Datagram<'_>) {
-        if self.relays.contains(&d.destination) {
-            self.server
-                .handle_peer(now, d.destination, d.source, d.payload);
-        } else if d.destination.port() == 3478 || d.destination.port() == 3479 {
-            self.server.handle_client(
-                now,
-                FiveTuple::new(Protocol::Udp, d.source, d.destination),
-                d.payload,
-            );
-        } else {
-            self.unclaimed += 1;
-        }
-        self.drive_events(now);
+        self.0.handle_input(now, d);
     }
     fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-        self.drive_events(now);
+        self.0.handle_timeout(now);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        self.drive_events(now);
-        let t = self.server.poll_transmit()?;
+        let t = self.0.poll_transmit(now)?;
         if t.source.port() != 3478 && t.source.port() != 3479 {
-            assert!(
-                self.relays.contains(&t.source),
-                "sent from unbound {}",
-                t.source
-            );
+            assert!(self.0.is_relay(&t.source), "sent from unbound {}", t.source);
         }
-        Some(Transmit::udp(t.source, t.destination, t.payload))
+        Some(t)
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
+        self.0.poll_timeout()
     }
 }
 
@@ -126,36 +75,6 @@ pub fn data(h: &TurnHost) -> Vec<Vec<u8>> {
             _ => None,
         })
         .collect()
-}
-
-/// Echoes every datagram back to where it came from.
-#[derive(Default)]
-pub struct Echo {
-    pub received: usize,
-    pub from: Vec<SocketAddr>,
-    out: VecDeque<Transmit>,
-}
-
-impl SansIo for Echo {
-    type Input<'a> = Datagram<'a>;
-    type Transmit = Transmit;
-    type Event = ();
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
-        self.received += 1;
-        self.from.push(d.source);
-        self.out
-            .push_back(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
-    }
-    fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
-        self.out.pop_front()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
 }
 
 /// Sends scripted datagrams and keeps what comes back (for raw-protocol tests and floods).

@@ -464,34 +464,6 @@ impl SansIo for FakeTurn {
     }
 }
 
-/// Echoes every datagram back to its sender.
-#[derive(Default)]
-pub struct Echo {
-    out: VecDeque<Transmit>,
-    pub received: usize,
-}
-
-impl SansIo for Echo {
-    type Input<'a> = Datagram<'a>;
-    type Transmit = Transmit;
-    type Event = ();
-    fn poll_event(&mut self) -> Option<()> {
-        None
-    }
-    fn handle_input(&mut self, _: Instant, d: Datagram<'_>) {
-        self.received += 1;
-        self.out
-            .push_back(Transmit::udp(d.destination, d.source, d.payload.to_vec()));
-    }
-    fn handle_timeout(&mut self, _: Instant) {}
-    fn poll_transmit(&mut self, _: Instant) -> Option<Transmit> {
-        self.out.pop_front()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-}
-
 /// The TURN client on a netsim host, with every event it raised.
 pub type TurnHost = Recorder<Client>;
 

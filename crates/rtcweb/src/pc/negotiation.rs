@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use rtcweb_core::Candidate;
+use rtcweb_core::{Candidate, Transport};
 use rtcweb_ice::IceRole;
 use rtcweb_jsep::{JsepEvent, OfferOptions, TransceiverId, TransceiverInit};
 use tracing::debug;
@@ -99,6 +99,13 @@ impl PeerConnection {
         if let Some(mid) = init.sdp_mid.as_deref() {
             // Keep the remote description complete; an unknown mid is not fatal for ICE.
             let _ = self.jsep.add_remote_candidate(mid, candidate.clone());
+        }
+        if candidate.transport != Transport::Udp {
+            // A well-formed candidate this agent cannot use (ICE-TCP is not implemented):
+            // `addIceCandidate` succeeds for it in browsers too, and Firefox trickles TCP
+            // candidates in every call. It stays in the remote description, unpaired.
+            debug!(candidate = %init.candidate, "TCP candidate kept, not paired (no ICE-TCP)");
+            return Ok(());
         }
         self.ice.add_remote_candidate(now, candidate)?;
         self.pump(now);
