@@ -67,6 +67,11 @@ impl AlrDetector {
         if max <= 0.0 {
             return;
         }
+        // Outside ALR with no budget saved (a sender using its estimate: the common case),
+        // the ratio is at most 0 and nothing changes; skip the division.
+        if self.start.is_none() && self.budget <= 0.0 {
+            return;
+        }
         let ratio = self.budget / max;
         if self.start.is_none() && ratio > START_RATIO {
             self.start = Some(now);

@@ -174,8 +174,12 @@ pub struct BandwidthEstimator {
     started: bool,
     /// When the first input or timeout came.
     started_at: Micros,
-    /// The latest `now` seen.
+    /// The latest `now` seen by a call that did work.
     now: Micros,
+    /// The latest `now` of a `handle_timeout` that returned early (nothing due), kept as
+    /// an instant: converting it costs more than the early return itself, and only the
+    /// freshness of an explicit RTT sample ever needs it.
+    idle_now: Option<Instant>,
     next_process: Micros,
     /// `next_process` as an instant (None before the first call).
     next_process_at: Option<Instant>,
@@ -190,6 +194,9 @@ pub struct BandwidthEstimator {
     /// Microseconds one byte takes at the pacing rate.
     us_per_paced_byte: f64,
     emitted: Option<TargetRate>,
+    /// `current` differs from `emitted` (kept by `update_target`, so `poll_event`, which
+    /// the caller runs after every packet, does not compare the whole struct).
+    rate_pending: bool,
     probe_events: VecDeque<ProbeCluster>,
     stats: Stats,
 }
@@ -235,6 +242,7 @@ impl BandwidthEstimator {
             started: false,
             started_at: 0,
             now: 0,
+            idle_now: None,
             next_process: 0,
             next_process_at: None,
             last_feedback: None,
@@ -247,6 +255,7 @@ impl BandwidthEstimator {
             us_per_paced_byte: 8e6 / (start * config.pacing_factor).max(1.0),
             current,
             emitted: None,
+            rate_pending: true,
             probe_events: VecDeque::with_capacity(MAX_QUEUED_PROBES),
             stats: Stats::default(),
             clock: Clock::default(),
@@ -285,6 +294,19 @@ impl BandwidthEstimator {
 
     /// Runs timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Nothing due (the common case: the caller runs this on every wake-up): skip the
+        // conversion to microseconds. `next_process > 0` keeps this exactly equivalent to
+        // `now_us < next_process` (instants before the epoch convert to <= 0).
+        if self.started
+            && self.next_process > 0
+            && let Some(at) = self.next_process_at
+            && now < at
+        {
+            if self.idle_now.is_none_or(|t| t < now) {
+                self.idle_now = Some(now);
+            }
+            return;
+        }
         let now_us = self.clock.micros(now);
         self.now = self.now.max(now_us);
         self.start(now_us);
@@ -308,7 +330,8 @@ impl BandwidthEstimator {
 
     /// The next event: new rates first, then probe clusters.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.emitted != Some(self.current) {
+        if self.rate_pending {
+            self.rate_pending = false;
             self.emitted = Some(self.current);
             return Some(Event::TargetRate(self.current));
         }
@@ -590,9 +613,8 @@ impl BandwidthEstimator {
     }
 
     fn current_rtt(&self) -> Micros {
-        let now = self.now;
         if let Some((rtt, at)) = self.rtt_sample
-            && now.saturating_sub(at) < RTT_SAMPLE_FRESH
+            && self.latest_now().saturating_sub(at) < RTT_SAMPLE_FRESH
         {
             return rtt;
         }
@@ -600,6 +622,14 @@ impl BandwidthEstimator {
             (Some(c), Some(p), _) => c.min(p),
             (Some(c), None, _) => c,
             _ => self.rtt_sample.map_or(DEFAULT_RTT, |s| s.0),
+        }
+    }
+
+    /// The latest `now` seen by any call.
+    fn latest_now(&self) -> Micros {
+        match self.idle_now {
+            Some(t) => self.now.max(self.clock.micros_of(t)),
+            None => self.now,
         }
     }
 
@@ -675,6 +705,7 @@ impl BandwidthEstimator {
             loss: self.loss.loss(),
             limit,
         };
+        self.rate_pending = self.emitted != Some(self.current);
     }
 
     fn collect_probes(&mut self) {

@@ -198,16 +198,23 @@ pub struct Pacer<T> {
     /// The drain rate (bit/s) as of the last update: the pacing rate, or what empties the
     /// queue by the oldest item's deadline.
     rate: f64,
+    /// The burst budget at `rate` (bytes) and the queue size (bits) above which the
+    /// deadline is checked, kept with the rates they derive from (the release path reads
+    /// them on every poll).
+    burst_bytes: f64,
+    deadline_check_bits: f64,
 }
 
 impl<T> Pacer<T> {
     /// A pacer with `config`.
     pub fn new(config: PacerConfig) -> Self {
-        Self {
+        let mut pacer = Self {
             pacing: config.initial_rate.as_f64().max(MIN_RATE),
             rate: config.initial_rate.as_f64().max(MIN_RATE),
             burst_secs: config.burst.as_secs_f64(),
             deadline_check_secs: config.max_queue_time.as_secs_f64() / 8.0,
+            burst_bytes: 0.0,
+            deadline_check_bits: 0.0,
             config,
             queues: Default::default(),
             len: 0,
@@ -219,13 +226,16 @@ impl<T> Pacer<T> {
             probe: None,
             pending_probes: VecDeque::with_capacity(MAX_PENDING_PROBES),
             stats: PacerStats::default(),
-        }
+        };
+        pacer.set_derived();
+        pacer
     }
 
     /// Sets the pacing and padding rates (from [`crate::TargetRate`]).
     pub fn set_rates(&mut self, pacing: Bitrate, padding: Bitrate) {
         self.pacing = pacing.as_f64().max(MIN_RATE);
         self.padding = padding.as_f64();
+        self.deadline_check_bits = self.pacing * self.deadline_check_secs;
         self.update_rate();
     }
 
@@ -384,12 +394,17 @@ impl<T> Pacer<T> {
         self.rate
     }
 
+    fn set_derived(&mut self) {
+        self.deadline_check_bits = self.pacing * self.deadline_check_secs;
+        self.burst_bytes = self.rate * self.burst_secs / 8.0;
+    }
+
     fn update_rate(&mut self) {
-        self.rate = self.pacing;
+        self.set_rate(self.pacing);
         // A queue that drains in an eighth of the maximum queue time at the pacing rate
         // needs no deadline arithmetic (the common case, kept cheap): its items leave at
         // most that late after their deadline.
-        if (self.queued_bytes as f64) * 8.0 < self.pacing * self.deadline_check_secs {
+        if (self.queued_bytes as f64) * 8.0 < self.deadline_check_bits {
             return;
         }
         let (Some(now), Some(oldest)) = (self.last, self.oldest_enqueued()) else {
@@ -402,11 +417,18 @@ impl<T> Pacer<T> {
             .saturating_sub(waited)
             .max(MIN_DRAIN_TIME);
         let needed = self.queued_bytes as f64 * 8.0 / left.as_secs_f64();
-        self.rate = self.pacing.max(needed);
+        self.set_rate(self.pacing.max(needed));
+    }
+
+    fn set_rate(&mut self, rate: f64) {
+        if rate != self.rate {
+            self.rate = rate;
+            self.burst_bytes = rate * self.burst_secs / 8.0;
+        }
     }
 
     fn burst_bytes(&self) -> f64 {
-        self.rate() * self.burst_secs / 8.0
+        self.burst_bytes
     }
 
     fn advance(&mut self, now: Instant) {
@@ -507,6 +529,14 @@ fn wait(bytes: f64, bps: f64) -> Duration {
     if bytes <= 0.0 || bps <= 0.0 {
         return Duration::ZERO;
     }
-    let us = (bytes * 8.0 / bps * 1e6).ceil().min(3.6e9);
-    Duration::from_micros(us as u64 + 1)
+    let us = (bytes * 8.0 / bps * 1e6).min(3.6e9);
+    // `ceil` without the libm call (exact: `us` is in (0, 3.6e9], where the truncation
+    // is exact and only an integral value equals it).
+    let whole = us as u64;
+    let us = if (whole as f64) < us {
+        whole + 1
+    } else {
+        whole
+    };
+    Duration::from_micros(us + 1)
 }

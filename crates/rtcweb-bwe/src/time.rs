@@ -40,6 +40,17 @@ impl Clock {
         us
     }
 
+    /// `t` in microseconds since the epoch, without fixing the epoch or caching (0 before
+    /// the epoch is set).
+    pub(crate) fn micros_of(&self, t: Instant) -> Micros {
+        let Some(epoch) = self.epoch else { return 0 };
+        if t >= epoch {
+            duration_micros(t - epoch)
+        } else {
+            -duration_micros(epoch - t)
+        }
+    }
+
     /// The instant `us` microseconds after the epoch (None before the epoch is set).
     pub(crate) fn instant(&self, us: Micros) -> Option<Instant> {
         let epoch = self.epoch?;
