@@ -4,7 +4,10 @@
 # answer carrying our fingerprint. Chromium's DTLS (1.3 with an X25519MLKEM768 share, fragmented
 # ClientHello) must complete with our endpoint in both roles and with DTLS 1.2 forced, each side
 # must accept the other's certificate by its SDP fingerprint, and Chromium's first SCTP packet
-# (INIT) must arrive decrypted through our application-data path.
+# (INIT) must arrive decrypted through our application-data path. In DTLS 1.3 the ServerHello
+# (ours as server, Chromium's as server) must be on X25519MLKEM768 (0x11ec) with no
+# HelloRetryRequest; with `--cookie` (our server's optional stateless cookie) the one
+# HelloRetryRequest asks for no other group.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here/.."
@@ -19,7 +22,7 @@ bin="$here/../target/release/examples/chromium_peer"
 mkdir -p "$here/work"
 failed=0
 port=47200
-for mode in "" "--client" "--dtls12" "--client --dtls12"; do
+for mode in "" "--client" "--dtls12" "--client --dtls12" "--cookie"; do
   port=$((port + 1))
   profile=$(mktemp -d)
   log="$here/work/22-dtls-chromium-$port.log"
@@ -35,6 +38,20 @@ for mode in "" "--client" "--dtls12" "--client --dtls12"; do
       kill \$chr 2>/dev/null || true; wait \$chr 2>/dev/null || true
       exit \$code" 2>&1 | tee "$log"; then
     grep -a 'CONSOLE' "$log.chromium" | grep -o '"[^"]*"' | sed 's/^/chromium: /' || true
+    case "$mode" in
+      *--dtls12*) ;;
+      --cookie)
+        if ! grep -q 'HelloRetryRequest, key_share group none' "$log" ||
+           ! grep -q 'ServerHello, key_share group 0x11ec' "$log"; then
+          echo "22-dtls-chromium: FAILED with '${mode}': want a cookie-only HelloRetryRequest, then X25519MLKEM768" >&2
+          failed=1
+        fi ;;
+      *)
+        if grep -q 'HelloRetryRequest' "$log" || ! grep -q 'ServerHello, key_share group 0x11ec' "$log"; then
+          echo "22-dtls-chromium: FAILED with '${mode}': want X25519MLKEM768 without HelloRetryRequest" >&2
+          failed=1
+        fi ;;
+    esac
   else
     grep -a 'CONSOLE' "$log.chromium" | grep -o '"[^"]*"' | sed 's/^/chromium: /' || true
     echo "22-dtls-chromium: FAILED with '${mode}'" >&2
@@ -43,4 +60,4 @@ for mode in "" "--client" "--dtls12" "--client --dtls12"; do
   rm -rf "$profile"
 done
 [ $failed -eq 0 ] || exit 1
-echo "22-dtls-chromium: Chromium completed DTLS with rtcweb-dtls in both roles, 1.3 and 1.2"
+echo "22-dtls-chromium: Chromium completed DTLS with rtcweb-dtls in both roles, 1.3 (X25519MLKEM768, no HelloRetryRequest) and 1.2"

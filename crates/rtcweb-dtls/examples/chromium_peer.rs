@@ -7,11 +7,16 @@
 //! fingerprint and `a=setup:passive` (we are the DTLS server) or `active` (`--client`). Then it
 //! answers Chromium's STUN checks on 127.0.0.1:PORT (UDP, short-term credential, hand-rolled:
 //! rtcweb-stun is not a dependency of this crate) and runs a `DtlsEndpoint`. Exits 0 once an
-//! SCTP INIT has been decrypted, 1 on failure or after 30 s.
+//! SCTP INIT has been decrypted, 1 on failure or after 30 s. Every ServerHello seen on the
+//! wire (ours or Chromium's) is reported with its key_share group, and whether it is a
+//! HelloRetryRequest.
 //!
 //! Only for loopback inside an isolated namespace: interop/suites/22-dtls-chromium.sh.
 //!
-//! usage: chromium_peer PORT [--client] [--dtls12]
+//! usage: chromium_peer PORT [--client] [--dtls12] [--cookie]
+//!
+//! As a server it skips the stateless cookie exchange, as PeerConnection does (ICE has
+//! checked the address), unless `--cookie`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test tool: failing loudly is the point
 
 use std::io::{Read, Write};
@@ -60,6 +65,7 @@ fn main() {
     if args.iter().any(|a| a == "--dtls12") {
         config.version = VersionPolicy::Dtls12;
     }
+    config.server_cookie = args.iter().any(|a| a == "--cookie");
     let certificate = certificate();
     let context = DtlsContext::new(config, certificate.clone()).expect("context");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -144,6 +150,7 @@ fn main() {
                         peer = Some(from);
                     }
                 } else if (20..=63).contains(&d[0]) {
+                    report_server_hello("received", d);
                     if let Some(ep) = endpoint.as_mut() {
                         ep.handle_input(Instant::now(), d);
                     } else if role == Role::Server {
@@ -185,6 +192,7 @@ fn main() {
             ep.handle_timeout(Instant::now());
         }
         while let Some(d) = ep.poll_transmit() {
+            report_server_hello("sent", &d);
             udp.send_to(&d, peer.expect("peer address known")).unwrap();
         }
         while let Some(event) = ep.poll_event() {
@@ -216,6 +224,42 @@ fn main() {
 }
 
 /// A fresh certificate from the OS random source, valid from yesterday.
+/// Prints the key_share group of a ServerHello (first fragment, first record of `d`) and
+/// whether it is a HelloRetryRequest (RFC 8446 section 4.1.3 random). Bounds-checked: the
+/// datagram comes from the network.
+fn report_server_hello(direction: &str, d: &[u8]) {
+    const HRR_RANDOM_START: [u8; 4] = [0xCF, 0x21, 0xAD, 0x74];
+    let u16_at = |b: &[u8], at: usize| Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]));
+    let parse = || -> Option<(Option<u16>, bool)> {
+        // Plaintext handshake record, ServerHello, fragment offset 0.
+        if d.first()? != &22 || d.get(13)? != &2 || d.get(19..22)? != [0, 0, 0] {
+            return None;
+        }
+        let body = d.get(25..)?;
+        let retry = body.get(2..6)? == HRR_RANDOM_START;
+        let mut pos = 2 + 32;
+        pos += 1 + usize::from(*body.get(pos)?) + 3;
+        let end = pos + 2 + usize::from(u16_at(body, pos)?);
+        pos += 2;
+        while pos + 4 <= end {
+            if u16_at(body, pos)? == 51 {
+                return Some((u16_at(body, pos + 4), retry));
+            }
+            pos += 4 + usize::from(u16_at(body, pos + 2)?);
+        }
+        Some((None, retry))
+    };
+    if let Some((group, retry)) = parse() {
+        let group = group.map_or("none".to_string(), |g| format!("0x{g:04x}"));
+        let kind = if retry {
+            "HelloRetryRequest"
+        } else {
+            "ServerHello"
+        };
+        println!("chromium_peer: {direction} {kind}, key_share group {group}");
+    }
+}
+
 fn certificate() -> Certificate {
     let mut random = [0u8; 48];
     std::fs::File::open("/dev/urandom")

@@ -73,6 +73,12 @@ pub struct DtlsConfig {
     /// jitter, cookie secret, hello random) for reproducible tests. `None` (default) uses the
     /// OS source. Key exchange and signatures always use the OS source.
     pub rng_seed: Option<Seed>,
+    /// Offer (client) and accept (server) the X25519MLKEM768 post-quantum hybrid key share
+    /// (draft-ietf-tls-ecdhe-mlkem) in DTLS 1.3, preferred before x25519 and P-256. Default
+    /// `true`: browsers send it first, and a server without it answers their first
+    /// ClientHello with a HelloRetryRequest (one more round trip). As a client it makes the
+    /// ClientHello about 1.45 KB, two datagrams at the default MTU. DTLS 1.2 never uses it.
+    pub post_quantum: bool,
     /// Most datagrams queued for [`poll_transmit`](crate::DtlsEndpoint::poll_transmit); beyond
     /// that the newest are dropped (counted in stats). Default 256.
     pub max_queued_transmits: usize,
@@ -92,6 +98,7 @@ impl Default for DtlsConfig {
             max_retransmissions: 6,
             server_cookie: true,
             rng_seed: None,
+            post_quantum: true,
             max_queued_transmits: 256,
             max_queued_events: 1024,
         }

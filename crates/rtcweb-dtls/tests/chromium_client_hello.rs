@@ -1,7 +1,9 @@
 //! Chromium 156's real ClientHello (captured by tests/chromium-capture/capture.sh, see
 //! tests/data/chromium-156/README.md): 1413 bytes with an X25519MLKEM768 key share, split over
-//! two datagrams. Our server endpoint must reassemble it and answer, in either arrival order,
-//! with a HelloRetryRequest / ServerHello (1.3) or HelloVerifyRequest / ServerHello (1.2).
+//! two datagrams. Our server endpoint must reassemble it and answer, in either arrival order:
+//! in DTLS 1.3 with a ServerHello on X25519MLKEM768 (no HelloRetryRequest for the key share;
+//! only the optional cookie exchange asks for one), in DTLS 1.2 with HelloVerifyRequest /
+//! ServerHello.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
 mod common;
@@ -113,8 +115,18 @@ fn capture_is_chromium_156_hybrid_client_hello() {
 
 /// Feeds the two datagrams (in `order`) to a fresh server; returns its first answer.
 fn answer(version: VersionPolicy, cookie: bool, order: [&[u8]; 2]) -> Vec<u8> {
+    answer_with(version, cookie, true, order)
+}
+
+fn answer_with(
+    version: VersionPolicy,
+    cookie: bool,
+    post_quantum: bool,
+    order: [&[u8]; 2],
+) -> Vec<u8> {
     let mut cfg = config(version, 21);
     cfg.server_cookie = cookie;
+    cfg.post_quantum = post_quantum;
     let c = cert(1);
     // Any fingerprint: the exchange stops long before certificates.
     let fp = fingerprint_of(HashFunction::Sha256, b"chromium");
@@ -148,8 +160,10 @@ fn first_handshake_message(datagram: &[u8]) -> (u8, Vec<u8>) {
     (msg_type, frag.to_vec())
 }
 
+/// With the (optional) stateless cookie, the HelloRetryRequest asks for the cookie only: no
+/// key_share group is requested, so Chromium's retry keeps its hybrid share.
 #[test]
-fn auto_server_answers_with_hello_retry_request() {
+fn cookie_retry_does_not_ask_for_another_group() {
     for order in [[HELLO_1, HELLO_2], [HELLO_2, HELLO_1]] {
         for version in [VersionPolicy::Auto, VersionPolicy::Dtls13] {
             let (msg_type, hello) = first_handshake_message(&answer(version, true, order));
@@ -160,22 +174,43 @@ fn auto_server_answers_with_hello_retry_request() {
                 "{version:?}: not a HelloRetryRequest"
             );
             let ext = extensions(&hello, false);
-            // supported_versions selects DTLS 1.3; a cookie (44) is asked for.
+            // supported_versions selects DTLS 1.3; a cookie (44) is asked for; no key_share.
             assert!(ext.contains(&(43, &[0xfe, 0xfc][..])), "{version:?}");
             assert!(ext.iter().any(|(t, _)| *t == 44), "{version:?}");
+            assert!(!ext.iter().any(|(t, _)| *t == 51), "{version:?}: {ext:?}");
         }
     }
 }
 
+/// Without the cookie (what PeerConnection configures: ICE has already checked the address),
+/// the first answer is the ServerHello on X25519MLKEM768: ML-KEM-768 ciphertext (1088) and
+/// X25519 public key (32). No HelloRetryRequest, no extra round trip.
 #[test]
-fn auto_server_without_cookie_picks_dtls13_and_x25519() {
+fn server_answers_the_hybrid_share_without_retry() {
     for order in [[HELLO_1, HELLO_2], [HELLO_2, HELLO_1]] {
-        let (msg_type, hello) = first_handshake_message(&answer(VersionPolicy::Auto, false, order));
+        for version in [VersionPolicy::Auto, VersionPolicy::Dtls13] {
+            let (msg_type, hello) = first_handshake_message(&answer(version, false, order));
+            assert_eq!(msg_type, SERVER_HELLO, "{version:?}");
+            assert_ne!(hello[2..34], HRR_RANDOM, "{version:?}: a HelloRetryRequest");
+            let ext = extensions(&hello, false);
+            assert!(ext.contains(&(43, &[0xfe, 0xfc][..])), "{version:?}");
+            let ks = ext.iter().find(|(t, _)| *t == 51).expect("key_share").1;
+            assert_eq!(ks[..4], [0x11, 0xec, 0x04, 0x60], "{version:?}");
+            assert_eq!(ks.len(), 4 + 1088 + 32, "{version:?}");
+        }
+    }
+}
+
+/// With `post_quantum` off, the same hello gets x25519, Chromium's second share.
+#[test]
+fn server_without_post_quantum_picks_x25519() {
+    for order in [[HELLO_1, HELLO_2], [HELLO_2, HELLO_1]] {
+        let (msg_type, hello) =
+            first_handshake_message(&answer_with(VersionPolicy::Auto, false, false, order));
         assert_eq!(msg_type, SERVER_HELLO);
         assert_ne!(hello[2..34], HRR_RANDOM);
         let ext = extensions(&hello, false);
         assert!(ext.contains(&(43, &[0xfe, 0xfc][..])));
-        // key_share answers with x25519, skipping the ML-KEM hybrid.
         let ks = ext.iter().find(|(t, _)| *t == 51).expect("key_share").1;
         assert_eq!(ks[..4], [0x00, 0x1d, 0x00, 0x20]);
     }

@@ -10,8 +10,9 @@
 //! - Cryptographic randomness (key shares, ECDSA nonces) comes from the OS through aws-lc-rs;
 //!   only the non-cryptographic randomness follows [`DtlsConfig::rng_seed`].
 //!
-//! The crypto provider is dimpl's aws-lc-rs one with the DTLS 1.3 record-number mask computed
-//! from a kept key schedule ([`super::record_number`]).
+//! The crypto provider is dimpl's aws-lc-rs one with the X25519MLKEM768 hybrid group
+//! ([`super::hybrid_kx`]) first among the key-exchange groups and the DTLS 1.3 record-number
+//! mask computed from a kept key schedule ([`super::record_number`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,8 +45,12 @@ impl DimplFactory {
             .use_server_cookie(config.server_cookie)
             // WebRTC authenticates both sides: the server must see the client's certificate.
             .require_client_certificate(true)
-            // aws-lc-rs, with DTLS 1.3 record-number key schedules kept per key.
-            .with_crypto_provider(super::record_number::provider());
+            // aws-lc-rs, with X25519MLKEM768 first among the key-exchange groups and DTLS 1.3
+            // record-number key schedules kept per key.
+            .with_crypto_provider(super::hybrid_kx::with_hybrid_group(
+                super::record_number::provider(),
+            ))
+            .kx_groups(&kx_groups(config.post_quantum));
         if let Some(seed) = config.rng_seed {
             // dimpl takes 64 bits: the first eight of our seed.
             let mut first = [0u8; 8];
@@ -62,6 +67,22 @@ impl DimplFactory {
             buffer_len: config.mtu.max(2048),
         })
     }
+}
+
+/// Key-exchange groups in preference order. DTLS 1.3 offers and accepts X25519MLKEM768 first
+/// when `post_quantum`; DTLS 1.2 never uses it (patches/dimpl patch 3).
+fn kx_groups(post_quantum: bool) -> Vec<dimpl::NamedGroup> {
+    use dimpl::NamedGroup;
+    let classic = [
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+        NamedGroup::Secp384r1,
+    ];
+    post_quantum
+        .then_some(NamedGroup::X25519MLKEM768)
+        .into_iter()
+        .chain(classic)
+        .collect()
 }
 
 impl EngineFactory for DimplFactory {

@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::{Certificate, DtlsConfig, DtlsVersion, Error, Role, SrtpProfile};
 
 mod dimpl_engine;
+mod hybrid_kx;
 mod record_number;
 
 /// One thing an engine produced.
