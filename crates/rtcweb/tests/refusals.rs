@@ -212,3 +212,64 @@ fn every_refusal_carries_a_category_from_the_layer_that_refused() {
     b.set_remote_description(now, &offer).unwrap();
     assert_eq!(b.signaling_state(), SignalingState::HaveRemoteOffer);
 }
+
+/// A trickled candidate of an m= section bundled into another's transport is accepted but
+/// not paired: a peer gathering per section until BUNDLE is negotiated
+/// (Firefox's `balanced` policy) closes those transports once the answer accepts BUNDLE, and
+/// a pair nominated on one of them would carry our DTLS records to a closed socket.
+#[test]
+fn a_candidate_of_a_bundled_sections_own_transport_is_not_paired() {
+    use rtcweb::{Direction, MediaKind};
+    let now = Instant::now();
+    let (mut a, mut b) = (pc(9), pc(10));
+    a.add_transceiver(MediaKind::Audio, Direction::SendRecv);
+    a.add_transceiver(MediaKind::Video, Direction::SendRecv);
+    a.create_data_channel(now, "x", &Default::default())
+        .unwrap();
+    let offer = a.create_offer().unwrap();
+    assert!(offer.sdp.contains("a=group:BUNDLE 0 1 2"), "{}", offer.sdp);
+    a.set_local_description(now, &offer).unwrap();
+    b.set_remote_description(now, &offer).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(now, &answer).unwrap();
+    let pairs = |pc: &PeerConnection| pc.stats(now).candidate_pairs.len();
+    let before = pairs(&b);
+    let init = |candidate: &str, mid: Option<&str>, line: Option<u16>| IceCandidateInit {
+        candidate: candidate.into(),
+        sdp_mid: mid.map(Into::into),
+        sdp_m_line_index: line,
+        username_fragment: None,
+    };
+
+    // The video and data sections' own transports, by mid and by line index.
+    b.add_ice_candidate(
+        now,
+        &init("candidate:1 1 udp 2122260223 192.0.2.9 5001 typ host", Some("1"), Some(1)),
+    )
+    .unwrap();
+    b.add_ice_candidate(
+        now,
+        &init("candidate:1 1 udp 2122260223 192.0.2.9 5002 typ host", None, Some(2)),
+    )
+    .unwrap();
+    assert_eq!(pairs(&b), before, "a bundled section's candidate was paired");
+
+    // The BUNDLE tag's (the transport's) candidate is paired, by mid or line index alone.
+    b.add_ice_candidate(
+        now,
+        &init("candidate:1 1 udp 2122260223 192.0.2.9 5000 typ host", Some("0"), Some(0)),
+    )
+    .unwrap();
+    b.add_ice_candidate(
+        now,
+        &init("candidate:2 1 udp 2122260223 192.0.2.9 5003 typ host", None, Some(0)),
+    )
+    .unwrap();
+    // A candidate that names no section is taken as the transport's.
+    b.add_ice_candidate(
+        now,
+        &init("candidate:3 1 udp 2122260223 192.0.2.9 5004 typ host", None, None),
+    )
+    .unwrap();
+    assert_eq!(pairs(&b), before + 3);
+}

@@ -100,6 +100,15 @@ impl PeerConnection {
             // Keep the remote description complete; an unknown mid is not fatal for ICE.
             let _ = self.jsep.add_remote_candidate(mid, candidate.clone());
         }
+        if !self.remote_section_carries_transport(init) {
+            // A candidate of an m= section bundled into another's transport (RFC 8843): a
+            // peer that gathers per section until BUNDLE is negotiated (Firefox's default
+            // `balanced` policy) trickles candidates of transports it closes once the answer
+            // accepts BUNDLE. Paired, one could be nominated while the peer runs DTLS on
+            // the BUNDLE tag's transport, and our records would go to a closed socket.
+            debug!(candidate = %init.candidate, mid = ?init.sdp_mid, "candidate of a bundled m= section kept, not paired");
+            return Ok(());
+        }
         if candidate.transport != Transport::Udp {
             // A well-formed candidate this agent cannot use (ICE-TCP is not implemented):
             // `addIceCandidate` succeeds for it in browsers too, and Firefox trickles TCP
@@ -291,6 +300,28 @@ impl PeerConnection {
                 JsepEvent::NegotiationNeeded => self.push_event(Event::NegotiationNeeded),
                 _ => {}
             }
+        }
+    }
+
+    /// Whether a trickled candidate belongs to the remote m= section whose transport ICE
+    /// uses: the first one not rejected, the section `apply_remote_ice` takes candidates
+    /// from (under BUNDLE, the tag). A candidate naming no section, or any section before
+    /// there is a remote description, is taken as the transport's.
+    fn remote_section_carries_transport(&self, init: &IceCandidateInit) -> bool {
+        let Some(remote) = self.jsep.remote_description() else {
+            return true;
+        };
+        let Some(index) = remote.media.iter().position(|m| !m.is_rejected()) else {
+            return true;
+        };
+        match (init.sdp_mid.as_deref(), init.sdp_m_line_index) {
+            (Some(mid), _) if remote.media.iter().any(|m| m.mid.as_deref() == Some(mid)) => {
+                remote.media[index].mid.as_deref() == Some(mid)
+            }
+            (_, Some(line)) if usize::from(line) < remote.media.len() => {
+                usize::from(line) == index
+            }
+            _ => true,
         }
     }
 
