@@ -36,10 +36,19 @@ criterion() {
     cat "$out/$bench.txt"; echo "headline: cargo bench --bench $bench failed"; exit 1
   fi
   grep -E "time:|thrpt:|^[a-z0-9_/ -]+$" "$out/$bench.txt" >> "$out/raw.txt" || true
-  # The name is on the line of "time:" or, when long, on the line before it.
-  awk '/time:/ { for (i = 1; i <= NF; i++) if ($i == "time:") break;
-                 name = (i > 1) ? $1 : last; print "  " name ": " $(i+3) " " $(i+4); next }
-       NF { last = $1 }' "$out/$bench.txt" >> "$out/summary.txt"
+  summarize "$out/$bench.txt" >> "$out/summary.txt"
+}
+
+# "name: median unit" for each result of a criterion output. The name is the whole line
+# before "time:" (names have spaces), or the start of the "time:" line when it fits there;
+# criterion's progress lines ("Benchmarking ...", "Found ... outliers") are not names.
+summarize() {
+  awk '/^Benchmarking |^Found |^Gnuplot |^Warning/ { next }
+       /^ *time: +\[/ { v = $0; sub(/.*time: +\[/, "", v); split(v, a, " ");
+                        print "  " name ": " a[3] " " a[4]; next }
+       /time: +\[/ { n = $0; sub(/ +time: +\[.*/, "", n); v = $0; sub(/.*time: +\[/, "", v);
+                      split(v, a, " "); print "  " n ": " a[3] " " a[4]; next }
+       /^[^ ]/ { name = $0 }' "$1"
 }
 
 mt=5; [ -n "$quick" ] && mt=2
