@@ -244,31 +244,55 @@ fn a_candidate_of_a_bundled_sections_own_transport_is_not_paired() {
     // The video and data sections' own transports, by mid and by line index.
     b.add_ice_candidate(
         now,
-        &init("candidate:1 1 udp 2122260223 192.0.2.9 5001 typ host", Some("1"), Some(1)),
+        &init(
+            "candidate:1 1 udp 2122260223 192.0.2.9 5001 typ host",
+            Some("1"),
+            Some(1),
+        ),
     )
     .unwrap();
     b.add_ice_candidate(
         now,
-        &init("candidate:1 1 udp 2122260223 192.0.2.9 5002 typ host", None, Some(2)),
+        &init(
+            "candidate:1 1 udp 2122260223 192.0.2.9 5002 typ host",
+            None,
+            Some(2),
+        ),
     )
     .unwrap();
-    assert_eq!(pairs(&b), before, "a bundled section's candidate was paired");
+    assert_eq!(
+        pairs(&b),
+        before,
+        "a bundled section's candidate was paired"
+    );
 
     // The BUNDLE tag's (the transport's) candidate is paired, by mid or line index alone.
     b.add_ice_candidate(
         now,
-        &init("candidate:1 1 udp 2122260223 192.0.2.9 5000 typ host", Some("0"), Some(0)),
+        &init(
+            "candidate:1 1 udp 2122260223 192.0.2.9 5000 typ host",
+            Some("0"),
+            Some(0),
+        ),
     )
     .unwrap();
     b.add_ice_candidate(
         now,
-        &init("candidate:2 1 udp 2122260223 192.0.2.9 5003 typ host", None, Some(0)),
+        &init(
+            "candidate:2 1 udp 2122260223 192.0.2.9 5003 typ host",
+            None,
+            Some(0),
+        ),
     )
     .unwrap();
     // A candidate that names no section is taken as the transport's.
     b.add_ice_candidate(
         now,
-        &init("candidate:3 1 udp 2122260223 192.0.2.9 5004 typ host", None, None),
+        &init(
+            "candidate:3 1 udp 2122260223 192.0.2.9 5004 typ host",
+            None,
+            None,
+        ),
     )
     .unwrap();
     assert_eq!(pairs(&b), before + 3);

@@ -318,9 +318,7 @@ impl PeerConnection {
             (Some(mid), _) if remote.media.iter().any(|m| m.mid.as_deref() == Some(mid)) => {
                 remote.media[index].mid.as_deref() == Some(mid)
             }
-            (_, Some(line)) if usize::from(line) < remote.media.len() => {
-                usize::from(line) == index
-            }
+            (_, Some(line)) if usize::from(line) < remote.media.len() => usize::from(line) == index,
             _ => true,
         }
     }
