@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use rtcweb_core::{Rng, Seed};
 use rtcweb_sctp::{
     ChannelId, ChannelOptions, Event as SctpEvent, MessageKind, SctpConfig, SctpTransport,
 };
@@ -126,9 +127,34 @@ pub(crate) struct DataState {
     pub(crate) flush_at: Option<Instant>,
     /// The owner's reader is behind: received messages stay in the association.
     reads_paused: bool,
+    /// Seeds of the associations' random values (verification tags, initial TSNs,
+    /// heartbeat nonces), from the connection's seed: a seeded connection's SCTP is as
+    /// reproducible as its ICE and DTLS.
+    seeds: Option<Rng>,
 }
 
 impl DataState {
+    /// Empty, with the associations' randomness drawn from `seed`.
+    pub(crate) fn new(seed: Seed) -> Self {
+        Self {
+            seeds: Some(Rng::new(seed)),
+            ..Self::default()
+        }
+    }
+
+    /// The engine's configuration for an association negotiated with `params`.
+    fn sctp_config(&mut self, params: &rtcweb_jsep::NegotiatedSctp) -> SctpConfig {
+        let mut config = SctpConfig::default();
+        config.local_port = params.local_port;
+        config.remote_port = params.remote_port;
+        config.remote_max_message_size = match params.remote_max_message_size {
+            0 => Some(0),
+            n => usize::try_from(n).ok(),
+        };
+        config.rng_seed = self.seeds.as_mut().map(Rng::next_u64);
+        config
+    }
+
     fn new_handle(&mut self) -> DataChannelId {
         self.next_handle += 1;
         DataChannelId(self.next_handle)
@@ -298,13 +324,7 @@ impl PeerConnection {
         if self.data.sctp.is_some() {
             return;
         }
-        let mut config = SctpConfig::default();
-        config.local_port = params.local_port;
-        config.remote_port = params.remote_port;
-        config.remote_max_message_size = match params.remote_max_message_size {
-            0 => Some(0),
-            n => usize::try_from(n).ok(),
-        };
+        let config = self.data.sctp_config(&params);
         let mut sctp = match SctpTransport::new(config, *role) {
             Ok(s) => s,
             Err(e) => {
@@ -437,5 +457,38 @@ impl PeerConnection {
             SctpEvent::Closed { reason } => debug!(?reason, "SCTP association closed"),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> rtcweb_jsep::NegotiatedSctp {
+        rtcweb_jsep::NegotiatedSctp {
+            local_port: 5000,
+            remote_port: 5000,
+            remote_max_message_size: 0,
+        }
+    }
+
+    #[test]
+    fn the_association_is_seeded_from_the_connections_seed() {
+        let seed = |n| {
+            let mut data = DataState::new(Seed::from_u64(n));
+            data.sctp_config(&params()).rng_seed
+        };
+        // Same connection seed, same association randomness; another seed, another.
+        assert!(seed(7).is_some());
+        assert_eq!(seed(7), seed(7));
+        assert_ne!(seed(7), seed(8));
+        // A second association of one connection gets a seed of its own.
+        let mut data = DataState::new(Seed::from_u64(7));
+        let first = data.sctp_config(&params()).rng_seed;
+        assert_ne!(first, data.sctp_config(&params()).rng_seed);
+        // The negotiated values carry over.
+        let config = data.sctp_config(&params());
+        assert_eq!((config.local_port, config.remote_port), (5000, 5000));
+        assert_eq!(config.remote_max_message_size, Some(0));
     }
 }

@@ -98,6 +98,7 @@ const SEED_DTLS: u64 = 1;
 const SEED_ICE: u64 = 2;
 const SEED_JSEP: u64 = 3;
 const SEED_MEDIA: u64 = 4;
+const SEED_SCTP: u64 = 5;
 
 impl PeerConnection {
     /// A new connection. ICE server URLs must carry IP addresses (see
@@ -151,7 +152,7 @@ impl PeerConnection {
             ice_state: rtcweb_ice::ConnectionState::New,
             candidate_mid: None,
             media: media::MediaState::new(config.seed.derive(SEED_MEDIA), config.media.clone()),
-            data: crate::data_channel::DataState::default(),
+            data: crate::data_channel::DataState::new(config.seed.derive(SEED_SCTP)),
 
             out: VecDeque::new(),
             events: VecDeque::new(),
