@@ -22,7 +22,8 @@ pub enum Disturbance {
     LongOutage,
     /// One side's link was cut for 8 s and came back.
     ShortOutage,
-    /// The TURN server restarted and lost every allocation (relayed pairs).
+    /// The TURN server restarted and lost every allocation: relayed pairs, and direct pairs
+    /// whose selected candidate pair ran through the relay at that moment.
     TurnRestart,
 }
 

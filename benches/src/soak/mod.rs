@@ -233,10 +233,18 @@ fn schedule(
         world.sim.endpoint_mut::<TurnHost>(world.turn).restart(t);
         report.turn_restarts += 1;
         for (p, pair) in net_pairs.iter().enumerate() {
-            if pair.kind.relayed() {
+            // A direct pair whose connection runs through the relay (its last ICE restart
+            // nominated a relayed pair before a direct one succeeded) loses its path here
+            // as a relayed pair does: what it recovers from now is the restart.
+            let on_relay = pair
+                .hosts
+                .iter()
+                .any(|h| world.sim.endpoint::<SoakPeer>(*h).relayed);
+            if pair.kind.relayed() || on_relay {
                 disturb(&mut pairs[p], report, t, Disturbance::TurnRestart);
             } else {
-                // A direct pair may be relayed too; give it the bound without awaiting.
+                // A direct pair that may be checking relayed pairs: the hang bound counts
+                // from here, but no recovery is awaited.
                 pairs[p].disturbed_at = Some(t);
             }
         }

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rtcweb::{
-    DataChannelEvent, DataChannelId, Direction, Event, IceCandidateInit, MediaKind, PeerConnection,
-    PeerConnectionState, RtcConfiguration, SdpType, SignalingMessage, TransceiverId,
+    CandidateKind, DataChannelEvent, DataChannelId, Direction, Event, IceCandidateInit, MediaKind,
+    PeerConnection, PeerConnectionState, RtcConfiguration, SdpType, SignalingMessage,
+    TransceiverId,
 };
 use rtcweb_netsim::{Datagram, SansIo, Transmit};
 
@@ -95,6 +96,8 @@ pub struct SoakPeer {
     pub state_since: Instant,
     /// Times the state became `failed`.
     pub failures: u64,
+    /// The selected candidate pair runs through a TURN relay (either end's candidate).
+    pub relayed: bool,
     /// ICE restarts done (offerer) or asked for (answerer).
     pub restarts: u64,
     last_restart: Option<Instant>,
@@ -150,6 +153,7 @@ impl SoakPeer {
             state: PeerConnectionState::New,
             state_since: now,
             failures: 0,
+            relayed: false,
             restarts: 0,
             last_restart: None,
             wakeups: 0,
@@ -398,6 +402,9 @@ impl SoakPeer {
                 Event::KeyframeRequest { .. } => self.key_due = true,
                 Event::IceConnectionState(s) => self.log(now, format_args!("ICE {s:?}")),
                 Event::SelectedCandidatePair { local, remote } => {
+                    self.relayed = [&local, &remote]
+                        .iter()
+                        .any(|c| c.kind == CandidateKind::Relayed);
                     self.log(now, format_args!("selected {local} -> {remote}"))
                 }
                 Event::TargetBitrate(t) => self.target_bps = Some(t.target.bps()),

@@ -1,6 +1,6 @@
 //! What a `PeerConnection` tells its owner, and what it asks the owner to send.
 
-pub use rtcweb_core::{Candidate, Protocol, Transmit};
+pub use rtcweb_core::{Candidate, CandidateKind, Protocol, Transmit};
 pub use rtcweb_dtls::DtlsVersion;
 pub use rtcweb_ice::{ConnectionState as IceConnectionState, GatheringState};
 pub use rtcweb_jsep::{SignalingState, TransceiverId};

@@ -40,8 +40,8 @@ pub use data_channel::{
 pub use demux::{Demux, classify, is_rtcp};
 pub use error::Error;
 pub use event::{
-    Candidate, DtlsVersion, Event, GatheringState, IceConnectionState, PeerConnectionState,
-    Protocol, SignalingState, TransceiverId, Transmit,
+    Candidate, CandidateKind, DtlsVersion, Event, GatheringState, IceConnectionState,
+    PeerConnectionState, Protocol, SignalingState, TransceiverId, Transmit,
 };
 pub use media_stats::{
     InboundRtpStats, OutboundRtpStats, RemoteInboundRtpStats, RemoteOutboundRtpStats,
