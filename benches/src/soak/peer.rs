@@ -238,6 +238,7 @@ impl SoakPeer {
                     }
                 }
                 Signal::Sdp(SignalingMessage::Candidate(c)) => {
+                    self.log(now, format_args!("remote {}", c.candidate));
                     if let Err(e) = self.pc.add_ice_candidate(now, &c) {
                         self.api_error("add_ice_candidate", &e);
                     }
@@ -381,9 +382,11 @@ impl SoakPeer {
         while let Some(e) = self.pc.poll_event() {
             match e {
                 Event::IceCandidate(Some(c)) => {
+                    self.log(now, format_args!("gathered {}", c.candidate));
                     self.post(now, Signal::Sdp(SignalingMessage::Candidate(c)))
                 }
                 Event::IceCandidate(None) => {
+                    self.log(now, format_args!("gathering done"));
                     self.post(now, Signal::Sdp(SignalingMessage::EndOfCandidates))
                 }
                 Event::ConnectionState(s) => {

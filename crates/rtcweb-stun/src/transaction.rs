@@ -4,7 +4,8 @@
 //! requests have gone out; the transaction fails Rm*RTO after the last one. With the defaults
 //! (RTO 500 ms, Rc 7, Rm 16) the requests leave at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s and
 //! the transaction times out at 39.5 s. Over TCP/TLS the request is sent once and times out
-//! after Ti (39.5 s).
+//! after Ti (39.5 s). [`TransactionConfig::max_interval`] stops the doubling at a cap (a
+//! TURN client spreads 11 requests over the same 39.5 s that way).
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,11 @@ pub struct TransactionConfig {
     pub reliable: bool,
     /// Timeout on reliable transports (Ti, default 39.5 s).
     pub ti: Duration,
+    /// Longest wait between two requests: the doubling of RTO stops here. `None` (the
+    /// default) doubles as RFC 8489 does. With a cap and a larger `rc`, as many seconds
+    /// hold more requests, so a request that meets a lossy patch has more chances to get
+    /// through before the transaction fails.
+    pub max_interval: Option<Duration>,
 }
 
 impl Default for TransactionConfig {
@@ -33,6 +39,7 @@ impl Default for TransactionConfig {
             rm: 16,
             reliable: false,
             ti: Duration::from_millis(39_500),
+            max_interval: None,
         }
     }
 }
@@ -82,7 +89,9 @@ impl ClientTransaction {
             id,
             config,
             sent: 1,
-            interval: config.rto,
+            interval: config
+                .max_interval
+                .map_or(config.rto, |m| config.rto.min(m)),
             deadline: now,
             transmit: true,
             state: TransactionState::Pending,
@@ -138,6 +147,9 @@ impl ClientTransaction {
         }
         self.sent += 1;
         self.interval *= 2;
+        if let Some(max) = self.config.max_interval {
+            self.interval = self.interval.min(max);
+        }
         self.transmit = true;
         self.deadline = now + self.wait_after_send();
     }
@@ -179,6 +191,22 @@ mod tests {
     fn rfc8489_udp_schedule() {
         let (sends, timeout) = run(TransactionConfig::default());
         assert_eq!(sends, vec![0, 500, 1500, 3500, 7500, 15500, 31500]);
+        assert_eq!(timeout, 39500);
+    }
+
+    #[test]
+    fn a_capped_interval_spreads_more_requests_over_the_same_time() {
+        let (sends, timeout) = run(TransactionConfig {
+            rc: 11,
+            max_interval: Some(Duration::from_secs(4)),
+            ..TransactionConfig::default()
+        });
+        assert_eq!(
+            sends,
+            vec![
+                0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500
+            ]
+        );
         assert_eq!(timeout, 39500);
     }
 
