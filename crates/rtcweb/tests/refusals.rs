@@ -18,6 +18,21 @@ fn pc(n: u8) -> PeerConnection {
     pc
 }
 
+/// `a` offers and `b` answers: both local descriptions set, and `b`'s remote one. Returns
+/// the offer.
+fn offer_answered(
+    now: Instant,
+    a: &mut PeerConnection,
+    b: &mut PeerConnection,
+) -> SessionDescription {
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(now, &offer).unwrap();
+    b.set_remote_description(now, &offer).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(now, &answer).unwrap();
+    offer
+}
+
 /// `sdp` with every `a=fingerprint` line replaced by `replacement` (or removed when `None`).
 fn with_fingerprints(sdp: &str, replacement: Option<&str>) -> String {
     sdp.split_inclusive("\r\n")
@@ -118,11 +133,7 @@ fn a_candidate_that_does_not_parse_is_refused_not_dropped() {
     let (mut a, mut b) = (pc(5), pc(6));
     a.create_data_channel(now, "x", &Default::default())
         .unwrap();
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(now, &offer).unwrap();
-    b.set_remote_description(now, &offer).unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(now, &answer).unwrap();
+    offer_answered(now, &mut a, &mut b);
     let pairs = |pc: &PeerConnection| pc.stats(now).candidate_pairs.len();
     let before = pairs(&b);
 
@@ -226,12 +237,8 @@ fn a_candidate_of_a_bundled_sections_own_transport_is_not_paired() {
     a.add_transceiver(MediaKind::Video, Direction::SendRecv);
     a.create_data_channel(now, "x", &Default::default())
         .unwrap();
-    let offer = a.create_offer().unwrap();
+    let offer = offer_answered(now, &mut a, &mut b);
     assert!(offer.sdp.contains("a=group:BUNDLE 0 1 2"), "{}", offer.sdp);
-    a.set_local_description(now, &offer).unwrap();
-    b.set_remote_description(now, &offer).unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(now, &answer).unwrap();
     let pairs = |pc: &PeerConnection| pc.stats(now).candidate_pairs.len();
     let before = pairs(&b);
     let init = |candidate: &str, mid: Option<&str>, line: Option<u16>| IceCandidateInit {
